@@ -1,0 +1,109 @@
+"""Customer analytics for staff in the conversation: "who are our at-risk customers?", "what segment
+is customer 12347 in?".
+
+Same two locks as actions.staff: the action answers only when the channel identified a staff member,
+and every call carries that member's own token, so the order service (GET /staff/analytics/…)
+refuses anyone else and decides what an associate may see (their store's customers).
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import services
+from actions.common import entity_values, language
+from actions.staff import LIST_LIMIT, StaffAction
+from knowledge_graph.vocab import format_price
+from order_service.client import OrderServiceError
+from order_service.schemas import StaffMe
+from recommender.analytics import SEGMENT_ACTIONS, SEGMENT_LABELS, CustomerProfile
+
+DEFAULT_SEGMENT = "at_risk"
+# "customer 12347", "客户12347", "customer #cust-chen": the id after the word, when NLU missed the entity
+CUSTOMER_IN_TEXT = re.compile(r"(?:(?:customer|client)(?![a-z])|客户|顾客|会员)\s*(?:id\b|号|编号)?\s*[#:：]?\s*"
+                              r"([A-Za-z0-9][A-Za-z0-9_-]{0,63})", re.IGNORECASE)
+
+
+def customer_id_of_turn(tracker: Tracker) -> str | None:
+    for value in entity_values(tracker, "customer_id"):
+        value = str(value).strip().lstrip("#")
+        if re.fullmatch(r"[A-Za-z0-9_-]{1,64}", value):
+            return value
+    match = CUSTOMER_IN_TEXT.search(tracker.latest_message.get("text") or "")
+    return match.group(1) if match else None
+
+
+def segment_label(key: str, lang: str) -> str:
+    return SEGMENT_LABELS[key][lang]
+
+
+def profile_line(p: CustomerProfile, lang: str) -> str:
+    spend = format_price(p.total_spend, lang)
+    if lang == "zh":
+        return f"{p.customer_id}：{p.orders}笔订单，消费{spend}，最近一次下单在{p.recency_days}天前（RFM {p.rfm}）"
+    return f"{p.customer_id}: {p.orders} orders, {spend} spent, last order {p.recency_days} days ago (RFM {p.rfm})"
+
+
+class ActionStaffSegmentCustomers(StaffAction):
+    """The customers of a segment, highest spend first (at risk unless another segment is named)."""
+
+    needs_store = False
+
+    def name(self) -> str:
+        return "action_staff_segment_customers"
+
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, token: str, me: StaffMe) -> None:
+        lang = language(tracker)
+        segment = next((str(v) for v in entity_values(tracker, "segment") if str(v) in SEGMENT_LABELS), DEFAULT_SEGMENT)
+        try:
+            total, members = await services.orders().segment_customers(segment, token, limit=LIST_LIMIT)
+        except OrderServiceError as exc:
+            if exc.not_found:   # the shop has no purchase orders yet
+                dispatcher.utter_message(response="utter_analytics_no_orders")
+                return
+            raise
+        label = segment_label(segment, lang)
+        if not members:
+            dispatcher.utter_message(response="utter_analytics_segment_empty", segment=label)
+            return
+        dispatcher.utter_message(response="utter_analytics_segment_customers", segment=label, total=total,
+                                 shown=len(members), lines="\n".join(f"• {profile_line(p, lang)}" for p in members),
+                                 suggestion=SEGMENT_ACTIONS[segment][lang])
+
+
+class ActionStaffCustomerSegment(StaffAction):
+    """One customer's segment, RFM scores and expected value over the next year."""
+
+    needs_store = False
+
+    def name(self) -> str:
+        return "action_staff_customer_segment"
+
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, token: str, me: StaffMe) -> None:
+        lang = language(tracker)
+        customer_id = customer_id_of_turn(tracker)
+        if customer_id is None:
+            dispatcher.utter_message(response="utter_analytics_ask_customer")
+            return
+        try:
+            profile, value = await services.orders().customer_analytics(customer_id, token)
+        except OrderServiceError as exc:
+            if exc.not_found:
+                dispatcher.utter_message(response="utter_analytics_customer_unknown", customer=customer_id)
+            elif exc.status_code == 403 and me.role == "associate":
+                dispatcher.utter_message(response="utter_analytics_not_your_customer", customer=customer_id)
+            elif exc.status_code == 422:
+                dispatcher.utter_message(response="utter_analytics_ask_customer")
+            else:
+                raise
+            return
+        facts = dict(customer=profile.customer_id, segment=segment_label(profile.segment, lang), rfm=profile.rfm,
+                     orders=profile.orders, spend=format_price(profile.total_spend, lang), recency=profile.recency_days)
+        if value is None:   # too few repeat customers in the shop's history to estimate lifetime value
+            dispatcher.utter_message(response="utter_analytics_customer_segment_no_clv", **facts)
+            return
+        dispatcher.utter_message(response="utter_analytics_customer_segment", clv=format_price(value.clv, lang),
+                                 expected_orders=f"{value.expected_orders:.1f}", **facts)

@@ -1,0 +1,312 @@
+"""Cart and checkout.
+
+The cart lives in the slot `cart` (a list of {"sku", "qty"}), so it survives the session and needs no
+storage of its own; prices and names come from the product graph, the order service prices the order
+itself. Checkout is the Rasa form `checkout_form`: delivery or pick-up (at a store found through the
+order service, where every item can be picked up), then an explicit yes before the order is placed.
+The order is created with an Idempotency-Key derived from the conversation and the checkout it
+belongs to, so a retried action never places it twice.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+from typing import Any
+
+from pydantic import ValidationError
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import services
+from actions.common import entity_values, language
+from actions.customers import shopper_id
+from actions.stock import product_in_focus
+from knowledge_graph.vocab import format_price
+from order_service.client import OrderServiceError
+from order_service.schemas import OrderLineIn
+
+CART = "cart"
+FORM = "checkout_form"
+FORM_SLOTS = ("checkout_fulfilment", "checkout_store", "pickup_store_id", "delivery_address", "checkout_confirmed")
+
+
+# --- the cart slot -------------------------------------------------------------------------------------
+def cart_lines(tracker: Tracker) -> list[dict[str, Any]]:
+    """The cart as a fresh list (slot values are shared with the tracker: never mutate them)."""
+    return [{"sku": str(line["sku"]), "qty": int(line["qty"])} for line in tracker.get_slot(CART) or []
+            if isinstance(line, dict) and line.get("sku") and int(line.get("qty") or 0) > 0]
+
+
+def quantity_entity(tracker: Tracker) -> int | None:
+    """The quantity the shopper said: "2", "3个", or a word the NLU synonyms map to digits ("two", "两个")."""
+    for value in entity_values(tracker, "quantity"):
+        digits = re.search(r"\d+", str(value))
+        if digits:
+            return int(digits.group())
+    return None
+
+
+def valid_line(sku: str, qty: int) -> bool:
+    """Whether the order service would accept this line (same contract as the order body)."""
+    try:
+        OrderLineIn(sku=sku, quantity=qty)
+    except ValidationError:
+        return False
+    return True
+
+
+def format_cart(lines: list[dict[str, Any]], lang: str) -> tuple[str, str]:
+    """The cart as numbered lines and the sum at catalogue prices (the order service prices the order)."""
+    graph = services.graph()
+    rows, total = [], 0.0
+    for i, line in enumerate(lines, 1):
+        product = graph.product(line["sku"])
+        total += product.price * line["qty"]
+        rows.append(f"{i}. {line['qty']} × {product.name} — {format_price(product.price * line['qty'], lang)}")
+    return "\n".join(rows), format_price(total, lang)
+
+
+def product_name(sku: str) -> str:
+    try:
+        return services.graph().product(sku).name
+    except KeyError:
+        return sku
+
+
+def cart_item_in_focus(tracker: Tracker, lines: list[dict[str, Any]]) -> int | None:
+    """Index of the cart line the shopper means: a position in the cart ("the second item"), a SKU,
+    the product the conversation is about, or the only line. Positions are resolved exactly like
+    positions in a product list (actions.stock.product_in_focus), with the cart as the list."""
+    skus = [line["sku"] for line in lines]
+    as_list = tracker.copy()
+    as_list.slots = {**tracker.slots, "shown_skus": skus, "product_sku": None}
+    named = [str(v).strip().upper() for v in entity_values(tracker, "sku")]
+    focus = tracker.get_slot("product_sku")
+    for wanted in [product_in_focus(as_list), *named, *([str(focus).upper()] if focus else [])]:
+        if wanted and wanted.upper() in (s.upper() for s in skus):
+            return [s.upper() for s in skus].index(wanted.upper())
+    return None
+
+
+class ActionAddToCart(Action):
+    def name(self) -> str:
+        return "action_add_to_cart"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> list[dict[str, Any]]:
+        skus = [str(v).strip().upper() for v in entity_values(tracker, "sku")]
+        sku = skus[0] if skus else product_in_focus(tracker)
+        if not sku:
+            dispatcher.utter_message(response="utter_ask_which_product")
+            return []
+        try:
+            product = services.graph().product(sku)
+        except KeyError:
+            dispatcher.utter_message(response="utter_ask_which_product")
+            return []
+        qty = quantity_entity(tracker) or 1
+        lines = cart_lines(tracker)
+        existing = next((line for line in lines if line["sku"] == product.sku), None)
+        new_qty = qty + (existing["qty"] if existing else 0)
+        if not valid_line(product.sku, new_qty):
+            dispatcher.utter_message(response="utter_cart_bad_quantity")
+            return []
+        if existing:
+            existing["qty"] = new_qty
+        else:
+            lines.append({"sku": product.sku, "qty": qty})
+        dispatcher.utter_message(response="utter_cart_added", product=product.name, quantity=qty,
+                                 items=sum(line["qty"] for line in lines))
+        return [SlotSet(CART, lines), SlotSet("product_sku", product.sku)]
+
+
+class ActionViewCart(Action):
+    def name(self) -> str:
+        return "action_view_cart"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> list[dict[str, Any]]:
+        lines = cart_lines(tracker)
+        if not lines:
+            dispatcher.utter_message(response="utter_cart_empty")
+            return []
+        rows, total = format_cart(lines, language(tracker))
+        dispatcher.utter_message(response="utter_cart_contents", lines=rows, total=total)
+        return []
+
+
+class ActionChangeCart(Action):
+    """Remove a line ("remove the second item") or set its quantity ("make it 3"; 0 removes)."""
+
+    def name(self) -> str:
+        return "action_change_cart"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> list[dict[str, Any]]:
+        lines = cart_lines(tracker)
+        if not lines:
+            dispatcher.utter_message(response="utter_cart_empty")
+            return []
+        index = cart_item_in_focus(tracker, lines)
+        if index is None:
+            rows, total = format_cart(lines, language(tracker))
+            dispatcher.utter_message(response="utter_ask_which_cart_item", lines=rows)
+            return []
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        qty = 0 if intent == "remove_from_cart" else quantity_entity(tracker)
+        if qty is None:
+            dispatcher.utter_message(response="utter_ask_cart_quantity")
+            return []
+        name = product_name(lines[index]["sku"])
+        if qty == 0:
+            del lines[index]
+            dispatcher.utter_message(response="utter_cart_removed", product=name)
+        elif not valid_line(lines[index]["sku"], qty):
+            dispatcher.utter_message(response="utter_cart_bad_quantity")
+            return []
+        else:
+            lines[index]["qty"] = qty
+            dispatcher.utter_message(response="utter_cart_updated", product=name, quantity=qty)
+        return [SlotSet(CART, lines)]
+
+
+# --- checkout ------------------------------------------------------------------------------------------
+class ValidateCheckoutForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_checkout_form"
+
+    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker,
+                             domain: DomainDict) -> list[str]:
+        """Nothing to ask for an empty cart (action_place_order says so); then the way to receive
+        the order, the store or the address that way needs, and the explicit yes."""
+        if not cart_lines(tracker):
+            return []
+        fulfilment = tracker.get_slot("checkout_fulfilment")
+        middle = {"pickup": ["checkout_store"], "delivery": ["delivery_address"]}.get(fulfilment, [])
+        return ["checkout_fulfilment", *middle, "checkout_confirmed"]
+
+    def validate_checkout_fulfilment(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                     domain: DomainDict) -> dict[str, Any]:
+        return {"checkout_fulfilment": value if value in ("delivery", "pickup") else None}
+
+    async def validate_checkout_store(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                      domain: DomainDict) -> dict[str, Any]:
+        """A store that hands out pick-up orders and can hand out every item in the cart."""
+        rejected = {"checkout_store": None, "pickup_store_id": None}
+        query = str(next(iter(entity_values(tracker, "store")), None) or value or "").strip()
+        if not query:
+            return rejected
+        client = services.orders()
+        try:
+            found = await client.find_stores(query, limit=1)
+            if not found:
+                dispatcher.utter_message(response="utter_store_not_found", query=query)
+                return rejected
+            store = found[0]
+            if not store.pickup:
+                dispatcher.utter_message(response="utter_store_no_pickup", store=store.name)
+                return rejected
+            lines = cart_lines(tracker)
+            stock = await asyncio.gather(*(client.stock_at(line["sku"], store.id) for line in lines))
+        except OrderServiceError:
+            dispatcher.utter_message(response="utter_service_unavailable")
+            return rejected
+        missing = [product_name(s.sku) for s in stock if not s.pickup_available]
+        if missing:
+            dispatcher.utter_message(response="utter_store_cannot_supply", store=store.name,
+                                     products=", ".join(missing))
+            return rejected
+        return {"checkout_store": store.name, "pickup_store_id": float(store.id)}
+
+    def validate_delivery_address(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                  domain: DomainDict) -> dict[str, Any]:
+        """A street address has a house number or a postcode; anything shorter than five characters
+        the order service would refuse anyway."""
+        address = " ".join(str(value or "").split())
+        if len(address) < 5 or len(address) > 500 or not any(ch.isdigit() for ch in address):
+            dispatcher.utter_message(response="utter_address_invalid")
+            return {"delivery_address": None}
+        return {"delivery_address": address}
+
+    def validate_checkout_confirmed(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                    domain: DomainDict) -> dict[str, Any]:
+        return {"checkout_confirmed": value if isinstance(value, bool) else None}
+
+
+class ActionAskCheckoutConfirmed(Action):
+    """Shows what will be ordered and how, and asks for the explicit yes."""
+
+    def name(self) -> str:
+        return "action_ask_checkout_confirmed"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> list[dict[str, Any]]:
+        rows, total = format_cart(cart_lines(tracker), language(tracker))
+        if tracker.get_slot("checkout_fulfilment") == "pickup":
+            dispatcher.utter_message(response="utter_checkout_summary_pickup", lines=rows, total=total,
+                                     store=tracker.get_slot("checkout_store"))
+        else:
+            dispatcher.utter_message(response="utter_checkout_summary_delivery", lines=rows, total=total,
+                                     address=tracker.get_slot("delivery_address"))
+        return []
+
+
+def checkout_key(tracker: Tracker) -> str:
+    """Idempotency-Key of this checkout: the conversation and the moment its checkout form started,
+    the same however often the placing action is retried, different for the next checkout."""
+    started = next((e.get("timestamp") for e in reversed(tracker.events)
+                    if e.get("event") == "active_loop" and e.get("name") == FORM), None)
+    basis = f"{tracker.sender_id}|{started}|{cart_lines(tracker)}"
+    return "daogou-" + hashlib.sha256(basis.encode()).hexdigest()[:48]
+
+
+def reset_checkout() -> list[dict[str, Any]]:
+    return [SlotSet(slot, None) for slot in FORM_SLOTS]
+
+
+class ActionPlaceOrder(Action):
+    """Runs when the checkout form is done: places and confirms the order only after the yes."""
+
+    def name(self) -> str:
+        return "action_place_order"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> list[dict[str, Any]]:
+        lines = cart_lines(tracker)
+        if not lines:
+            dispatcher.utter_message(response="utter_cart_empty")
+            return reset_checkout()
+        if tracker.get_slot("checkout_confirmed") is not True:
+            dispatcher.utter_message(response="utter_checkout_cancelled")
+            return reset_checkout()
+        pickup = tracker.get_slot("checkout_fulfilment") == "pickup"
+        store_id = tracker.get_slot("pickup_store_id")
+        client = services.orders()
+        try:
+            customer = await shopper_id(tracker)
+            order = await client.create_order(
+                customer, [(line["sku"], line["qty"]) for line in lines], fulfilment="pickup" if pickup else "delivery",
+                store_id=int(store_id) if pickup and store_id is not None else None,
+                delivery_address=None if pickup else tracker.get_slot("delivery_address"),
+                idempotency_key=checkout_key(tracker))
+            order = await client.confirm_order(customer, order.id)
+        except OrderServiceError as exc:
+            if exc.conflict:
+                dispatcher.utter_message(response="utter_order_out_of_stock")
+            elif exc.status_code == 422:
+                dispatcher.utter_message(response="utter_order_rejected")
+            else:
+                dispatcher.utter_message(response="utter_service_unavailable")
+            return reset_checkout()
+        total = format_price(float(order.total), language(tracker))
+        if pickup:
+            dispatcher.utter_message(response="utter_order_placed_pickup", order_id=order.id, total=total,
+                                     store=tracker.get_slot("checkout_store"))
+        else:
+            dispatcher.utter_message(response="utter_order_placed_delivery", order_id=order.id, total=total,
+                                     address=order.delivery_address)
+        dispatcher.utter_message(response="utter_ask_feedback")
+        return [*reset_checkout(), SlotSet(CART, []), SlotSet("order_id", float(order.id))]

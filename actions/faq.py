@@ -1,0 +1,72 @@
+"""FAQ answers from the hybrid retriever (faq/), in any state of the conversation.
+
+A confident match is answered with the entry's text (answers live in data/faq, both languages).
+Below the calibrated threshold the bot says it is not sure and offers the closest questions as
+buttons plus a way to a human, instead of guessing: a confident wrong answer is the one outcome the
+FAQ must avoid. A button re-enters this action with the chosen entry's id (`/faq{"faq_id": …}`).
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import entity_values, language
+from faq.models import FaqEntry
+from faq.retriever import FaqRetriever, get_retriever
+
+SUGGESTIONS = 3
+HUMAN_TOPIC = "contact.human"
+HANDOFF_INTENT = "request_human"  # the hand-over intent, when the domain has it
+
+
+def faq_payload(entry_id: str) -> str:
+    return "/faq" + json.dumps({"faq_id": entry_id})
+
+
+def answer_text(entry: FaqEntry, lang: str) -> str:
+    """The entry's answer, followed by its links (if any), one per line."""
+    lines = [entry.answers[lang]] + [f"{link.title}: {link.url}" for link in entry.links]
+    return "\n".join(lines)
+
+
+def fallback_buttons(retriever: FaqRetriever, candidates: list[FaqEntry], lang: str,
+                     domain_intents: list[str]) -> list[dict[str, str]]:
+    """The closest questions in the shopper's language, then the way to a human: the hand-over
+    intent when the domain has one, otherwise the FAQ's own contact.human entry."""
+    human = next((e for e in retriever.entries if e.topic == HUMAN_TOPIC), None)
+    questions = [e for e in candidates if human is None or e.topic != HUMAN_TOPIC][:SUGGESTIONS]
+    buttons = [{"title": e.question(lang), "payload": faq_payload(e.id)} for e in questions]
+    if human is not None:
+        payload = "/" + HANDOFF_INTENT if HANDOFF_INTENT in domain_intents else faq_payload(human.id)
+        buttons.append({"title": human.question(lang), "payload": payload})
+    return buttons
+
+
+class ActionAnswerFaq(Action):
+    def name(self) -> str:
+        return "action_answer_faq"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> list[dict[str, Any]]:
+        lang = language(tracker)
+        retriever = await asyncio.to_thread(get_retriever)  # loads once per process
+        chosen = [retriever.entry(x) for x in entity_values(tracker, "faq_id")]
+        if chosen and chosen[0] is not None:
+            dispatcher.utter_message(text=answer_text(chosen[0], lang))
+            return []
+        text = (tracker.latest_message.get("text") or "").strip()
+        if not text or text.startswith("/"):
+            dispatcher.utter_message(response="utter_faq_ask_question")
+            return []
+        result = await asyncio.to_thread(retriever.search, text, lang, SUGGESTIONS + 1)
+        if result.confident:
+            dispatcher.utter_message(text=answer_text(result.best.entry, lang))
+            return []
+        buttons = fallback_buttons(retriever, result.suggestions(SUGGESTIONS + 1), lang, domain.get("intents", []))
+        dispatcher.utter_message(response="utter_faq_not_sure", buttons=buttons)
+        return []

@@ -1,0 +1,175 @@
+"""Recommendations in the conversation: "recommend me something", "what goes with this?",
+"customers who bought X also bought", "something similar to X".
+
+Thin async actions: read the identity (the channel names the customer, never their words), the
+products in focus (slots shown_skus / product_sku) and the cart slot → call the shop recommender
+(recommender.shop, CPU work, so in a thread) → reply with a domain response listing the products,
+each with its one-line reason in the shopper's language, plus the product-card payload of
+actions.products (each card also carries the reason). The recommender never returns items that the
+knowledge graph says conflict with the cart (services.recommender injects the check).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from abc import ABC, abstractmethod
+from collections import Counter
+from typing import Any, Sequence
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import services
+from actions.cart import cart_lines
+from actions.common import entity_values, identity, language
+from actions.products import cards_payload, listing, referenced_skus
+from catalog.models import Product
+from knowledge_graph.graph import ProductGraph
+from knowledge_graph.parse import find_category
+
+log = logging.getLogger(__name__)
+Events = list[dict[str, Any]]
+K = 5
+MAX_VIEWED = 5      # the most recent products of the conversation used as context
+
+
+def viewed_skus(tracker: Tracker, graph: ProductGraph) -> list[str]:
+    """What the shopper looked at in this conversation: the product in focus first, then the last list."""
+    skus = [tracker.get_slot("product_sku"), *(tracker.get_slot("shown_skus") or [])]
+    return list(dict.fromkeys(s for s in skus if s in graph.products))[:MAX_VIEWED]
+
+
+def category_of_turn(tracker: Tracker, graph: ProductGraph) -> str | None:
+    """The category the shopper asked for ("recommend me a monitor"): a catalogue category, or the
+    category most products of the named part type belong to."""
+    for text in [*map(str, entity_values(tracker, "category")), tracker.latest_message.get("text") or ""]:
+        category, part_type, _ = find_category(graph, text)
+        if category:
+            return category
+        if part_type:
+            counts = Counter(p.category_id for p in graph.products.values() if p.part_type == part_type and p.category_id)
+            if counts:
+                return counts.most_common(1)[0][0]
+    return None
+
+
+def present(dispatcher: CollectingDispatcher, graph: ProductGraph, response: str, items: Sequence[Any],
+            lang: str, **kwargs: Any) -> Events:
+    """Utter the list (text for every channel, cards for those that render them) and remember it
+    for "the first one". `items` are Recommendation / BoughtTogether records (sku + reason)."""
+    pairs = [(graph.products[i.sku], i.reason.text(lang)) for i in items if i.sku in graph.products]
+    products: list[Product] = [p for p, _ in pairs]
+    lines = listing(products, lang).split("\n")
+    text = "\n".join(f"{line}\n   {reason}" for line, (_, reason) in zip(lines, pairs))
+    payload = cards_payload(graph, products, lang)
+    for card, (_, reason) in zip(payload["products"], pairs):
+        card["reason"] = reason
+    payload["kind"] = "recommendations"
+    dispatcher.utter_message(response=response, items=text, json_message=payload, **kwargs)
+    return [SlotSet("shown_skus", [p.sku for p in products])]
+
+
+class RecommendAction(Action, ABC):
+    """Loads the graph and the recommender (in a thread), turns "not trained yet" into an answer."""
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Events:
+        try:
+            graph, rec = await asyncio.to_thread(lambda: (services.graph(), services.recommender()))
+        except FileNotFoundError as exc:
+            log.warning("recommendation asked before the recommender was trained: %s", exc)
+            dispatcher.utter_message(response="utter_recommend_unavailable")
+            return []
+        cart = [line["sku"] for line in cart_lines(tracker)]
+        return await self.answer(dispatcher, tracker, graph, rec, language(tracker), cart)
+
+    @abstractmethod
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, graph: ProductGraph, rec: Any,
+                     lang: str, cart: list[str]) -> Events:
+        """Query the recommender and utter the answer."""
+
+
+class ActionRecommendProducts(RecommendAction):
+    """Personalised when the channel identifies a customer with orders; contextual from what the
+    shopper looked at and has in the cart; popular items (in the asked category) otherwise."""
+
+    def name(self) -> str:
+        return "action_recommend_products"
+
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, graph: ProductGraph, rec: Any,
+                     lang: str, cart: list[str]) -> Events:
+        customer_id = identity(tracker).get("customer_id")
+        viewed = viewed_skus(tracker, graph)
+        category = await asyncio.to_thread(category_of_turn, tracker, graph)
+        items = await asyncio.to_thread(rec.recommend_for_customer, customer_id, viewed, cart, K, category)
+        if not items:
+            dispatcher.utter_message(response="utter_recommend_none")
+            return []
+        known = customer_id is not None and customer_id in rec.model.interactions.user_index
+        response = ("utter_recommend_for_you" if known
+                    else "utter_recommend_from_context" if viewed or cart else "utter_recommend_popular")
+        return present(dispatcher, graph, response, items, lang)
+
+
+class ItemRecommendAction(RecommendAction):
+    """Answers about one product: the one the message points at (SKU, "the first one", a name, the
+    product in focus)."""
+
+    response = ""
+
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, graph: ProductGraph, rec: Any,
+                     lang: str, cart: list[str]) -> Events:
+        skus = await asyncio.to_thread(referenced_skus, tracker, graph)
+        if not skus:
+            dispatcher.utter_message(response="utter_ask_which_product")
+            return []
+        product = graph.products[skus[0]]
+        try:
+            items = await asyncio.to_thread(self.items, rec, product.sku, cart)
+        except KeyError:        # a product the recommender has never seen (not in its catalogue)
+            items = []
+        focus = [SlotSet("product_sku", product.sku)]
+        if not items:
+            dispatcher.utter_message(response=f"{self.response}_none", product=product.name)
+            return focus
+        return present(dispatcher, graph, self.response, items, lang, product=product.name) + focus
+
+    @abstractmethod
+    def items(self, rec: Any, sku: str, cart: list[str]) -> list[Any]:
+        """The recommender's answer for one product."""
+
+
+class ActionBoughtTogether(ItemRecommendAction):
+    """"What goes with this?": the strongest basket rules (lift) for the product."""
+
+    response = "utter_recommend_together"
+
+    def name(self) -> str:
+        return "action_bought_together"
+
+    def items(self, rec: Any, sku: str, cart: list[str]) -> list[Any]:
+        return rec.bought_together(sku, K, cart, by="lift")
+
+
+class ActionAlsoBought(ItemRecommendAction):
+    """"Customers who bought X also bought": the most frequent companions (confidence)."""
+
+    response = "utter_recommend_also_bought"
+
+    def name(self) -> str:
+        return "action_also_bought"
+
+    def items(self, rec: Any, sku: str, cart: list[str]) -> list[Any]:
+        return rec.bought_together(sku, K, cart, by="confidence")
+
+
+class ActionRecommendSimilar(ItemRecommendAction):
+    """"Something similar to X": alternatives of the same part type, by co-purchase and catalogue content."""
+
+    response = "utter_recommend_similar"
+
+    def name(self) -> str:
+        return "action_recommend_similar"
+
+    def items(self, rec: Any, sku: str, cart: list[str]) -> list[Any]:
+        return rec.similar_items(sku, K, cart)

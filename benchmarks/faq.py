@@ -1,0 +1,93 @@
+"""FAQ retrieval benchmark: dense-only, BM25-only and fused side by side on the development set.
+
+Ranking metrics (top-1, MRR@5) use the calibrated fusion weight for "fused", weight 1 for "_dense"
+and weight 0 for "_bm25". Confidence metrics use the committed calibration (data/faq/calibration.yaml),
+i.e. exactly what the bot ships with. The held-out third of the dev set, never used for
+calibration, is reported separately (suffix `_heldout`). Latency is one `FaqRetriever.search` call,
+end to end (tokenising, embedding, FAISS, BM25, fusion), over every dev query after a warm-up:
+`p95_ms` is wall-clock time; `details.latency.cpu` is the CPU time of the same calls, which shows the
+work itself when other processes compete for the cores.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+from benchmarks.common import summarise_ms, write_result
+from faq.content import load_dev_queries
+from faq.evaluate import ScoredQuery, evaluate, is_heldout, ranking_metrics, score_queries
+from faq.models import LANGUAGES
+from faq.retriever import FaqRetriever
+
+
+def _failures(retriever: FaqRetriever, scored: list[ScoredQuery], weight: float, threshold: float) -> list[dict]:
+    """Every dev query the fused retriever ranks wrongly or answers when it should not."""
+    rows = []
+    for s in scored:
+        best, score = s.top(weight)
+        confident = score >= threshold
+        wrong = (best not in s.expected_rows) if s.query.in_scope else confident
+        if wrong:
+            rows.append({"q": s.query.text, "expected": list(s.query.expected) or "out of scope",
+                         "got": retriever.entries[best].id, "score": round(score, 3), "confident": confident})
+    return rows
+
+
+def main() -> None:
+    retriever = FaqRetriever.load(progress=True)
+    dev = load_dev_queries(_faq_dir(), set(retriever.content.by_id()))
+    scored = score_queries(retriever, dev)
+    metrics: dict[str, float] = {}
+    details: dict = {"entries": len(retriever.entries), "model": retriever.calibration.model,
+                     "index_fingerprint": retriever.fingerprint, "calibration": {}, "failures": {}}
+    oos_all, oos_heldout = [], []
+    for lang in LANGUAGES:
+        cal = retriever.calibration.per_language[lang]
+        subset = [s for s in scored if s.query.lang == lang]
+        heldout = [s for s in subset if is_heldout(s.query)]
+        fused = evaluate(subset, cal)
+        metrics[f"top1_{lang}"], metrics[f"mrr5_{lang}"] = round(fused.top1, 4), round(fused.mrr5, 4)
+        for name, weight in (("dense", 1.0), ("bm25", 0.0)):
+            top1, mrr5 = ranking_metrics(subset, weight)
+            metrics[f"top1_{lang}_{name}"], metrics[f"mrr5_{lang}_{name}"] = round(top1, 4), round(mrr5, 4)
+        held = evaluate(heldout, cal)
+        metrics[f"top1_{lang}_heldout"], metrics[f"mrr5_{lang}_heldout"] = round(held.top1, 4), round(held.mrr5, 4)
+        metrics[f"oos_rejection_{lang}"] = round(fused.oos_rejection, 4)
+        metrics[f"answered_correct_{lang}"] = round(fused.answered_correct, 4)
+        metrics[f"answered_wrong_{lang}"] = round(fused.answered_wrong, 4)
+        oos_all.append((fused.oos_rejection, fused.n_oos))
+        oos_heldout.append((held.oos_rejection, held.n_oos))
+        details["calibration"][lang] = {"dense_weight": cal.dense_weight, "threshold": cal.threshold}
+        details["failures"][lang] = _failures(retriever, subset, cal.dense_weight, cal.threshold)
+        details[f"n_{lang}"] = {"paraphrases": fused.n, "out_of_scope": fused.n_oos,
+                                "heldout_paraphrases": held.n, "heldout_out_of_scope": held.n_oos}
+    metrics["oos_rejection"] = round(sum(r * n for r, n in oos_all) / sum(n for _, n in oos_all), 4)
+    metrics["oos_rejection_heldout"] = round(sum(r * n for r, n in oos_heldout) / sum(n for _, n in oos_heldout), 4)
+
+    texts = [q.text for q in dev]
+    for text in texts[:20]:  # warm-up: first calls pay for lazy initialisation
+        retriever.search(text)
+    samples, cpu_samples = [], []
+    load_before = os.getloadavg()[0]  # shared machine: latency means little without the load it ran under
+    for text in texts:
+        start, cpu_start = time.perf_counter(), time.thread_time()
+        retriever.search(text)
+        samples.append(time.perf_counter() - start)
+        cpu_samples.append(time.thread_time() - cpu_start)  # torch runs on this thread (1 intra-op thread)
+    latency = summarise_ms(samples)
+    latency["cpu"] = summarise_ms(cpu_samples)
+    latency["load_average_1m_before_after"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+    metrics["p95_ms"] = latency["p95_ms"]
+    details["latency"] = latency
+    details["split"] = "held-out = sha1(query) % 3 == 0; calibration used only the rest"
+    write_result("faq", metrics, details)
+
+
+def _faq_dir():
+    from daogou.config import get_settings
+
+    return get_settings().faq_dir
+
+
+if __name__ == "__main__":
+    main()

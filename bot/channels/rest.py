@@ -1,0 +1,36 @@
+"""Rasa's REST channel for shoppers: the same API (``/webhooks/rest/webhook``), minus the ways a client
+could pose as staff or as another channel.
+
+Rasa's own REST channel passes client metadata and ``input_channel`` through untouched, and lets a client
+pick any sender id; this one keeps only harmless metadata, defuses "/staff_…" intent shortcuts and keeps
+shoppers out of the staff and WeChat conversations (``staff-…``/``wechat-…`` sender ids).
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, Optional, Text
+
+from rasa.core.channels.rest import RestInput
+from sanic.request import Request
+
+from bot.channels.guard import defuse_staff_trigger, shopper_metadata
+
+RESERVED_SENDER_PREFIXES = ("staff-", "wechat-")
+
+
+class ShopperRestInput(RestInput):
+    @classmethod
+    def name(cls) -> Text:
+        return "rest"
+
+    async def _extract_sender(self, req: Request) -> Optional[Text]:
+        sender = str((req.json or {}).get("sender") or "default")
+        return f"rest-{sender}" if sender.lower().startswith(RESERVED_SENDER_PREFIXES) else sender
+
+    def _extract_message(self, req: Request) -> Optional[Text]:
+        return defuse_staff_trigger(str((req.json or {}).get("message") or ""))
+
+    def _extract_input_channel(self, req: Request) -> Text:
+        return self.name()
+
+    def get_metadata(self, request: Request) -> Optional[Dict[Text, Any]]:
+        return shopper_metadata((request.json or {}).get("metadata"))

@@ -1,0 +1,88 @@
+"""`daogou`: the operators' command-line tool.
+
+Each capability contributes a Typer sub-application from its own package (`<package>/cli.py`,
+exporting `app`); this module only mounts them, so adding a command never touches another package.
+"""
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+from daogou.config import Settings, get_settings
+
+app = typer.Typer(help="Daogou shopping assistant: data, indexes, training, search, benchmarks.", no_args_is_help=True)
+
+# (sub-command, module exporting a Typer `app`)
+SUBCOMMANDS = [
+    ("db", "order_service.cli"),
+    ("catalog", "catalog.cli"),
+    ("kg", "knowledge_graph.cli"),
+    ("faq", "faq.cli"),
+    ("recommend", "recommender.cli"),
+    ("bot", "daogou.bot_cli"),
+    ("bench", "benchmarks.cli"),
+]
+
+for name, module in SUBCOMMANDS:
+    try:
+        sub = importlib.import_module(module).app
+    except ModuleNotFoundError as exc:  # a capability not installed yet in this checkout
+        if exc.name and module.startswith(exc.name):
+            continue
+        raise
+    app.add_typer(sub, name=name)
+
+
+@app.callback()
+def main() -> None:
+    """Daogou shopping assistant: data, indexes, training, search, benchmarks."""
+
+
+@app.command("config")
+def show_config(markdown: bool = typer.Option(False, help="Print the README's configuration table."),
+                env: bool = typer.Option(False, help="Print KEY=VALUE lines for the process supervisor.")) -> None:
+    """Show every setting, its environment variable, its current value and what it does."""
+    current = get_settings()
+    if env:
+        values = {name.upper(): getattr(current, name) for name in Settings.model_fields}
+        values.update(DATABASE_URL=current.db_url, ORDER_SERVICE_URL=current.orders_url,
+                      ACTION_ENDPOINT_URL=current.action_endpoint_url)
+        typer.echo("\n".join(f"{key}={value}" for key, value in values.items()))
+        return
+    if markdown:
+        typer.echo("| variable | default | meaning |\n|---|---|---|")
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        if isinstance(default, type(current.data_dir)):
+            default = "<repo>/" + str(default.relative_to(Settings.model_fields["state_dir"].default.parent))
+        if markdown:
+            typer.echo(f"| `{name.upper()}` | `{default}` | {field.description} |")
+        else:
+            typer.echo(f"{name.upper()}={getattr(current, name)}    # {field.description}")
+
+
+@app.command()
+def health(watch: bool = typer.Option(False, help="Wait for every service, print the URLs, keep watching.")) -> None:
+    """Check that every process of the running assistant answers."""
+    from daogou import health as checks
+
+    if watch:
+        checks.watch()
+        return
+    results = checks.status()
+    for name, ok in results.items():
+        typer.echo(f"{'up  ' if ok else 'DOWN'}  {name}")
+    raise typer.Exit(0 if all(results.values()) else 1)
+
+
+@app.command()
+def web() -> None:
+    """Serve the chat page (bot/web) on $WEB_PORT."""
+    from daogou.web import main as serve
+
+    serve()
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,254 @@
+"""Typed ORM of the order/inventory database.
+
+Stock is held twice on purpose: `stock_levels` is the fast, lockable current state and
+`stock_movements` the append-only ledger it must always equal (audited by `services.stock.audit`).
+Check constraints are the last line of defence against oversell: the database itself refuses a
+level below zero or more reserved than on hand.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (JSON, BigInteger, CheckConstraint, DateTime, ForeignKey, Index, Integer, Numeric,
+                        String, Text, UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit key.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+Money = Numeric(12, 2)
+
+WAREHOUSE_ID = 0
+ORDER_STATUSES = ("pending", "confirmed", "ready_for_pickup", "shipped", "completed", "cancelled",
+                  "return_requested", "returned")
+MOVEMENT_KINDS = ("receipt", "sale", "return", "cancellation", "transfer_out", "transfer_in", "adjustment")
+STAFF_ROLES = ("associate", "manager", "admin")
+CHANNELS = ("web", "wechat")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timestamps are UTC everywhere; SQLite forgets the zone, so it is stripped on write and restored on read."""
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc).replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Location(Base):
+    """The online warehouse (id 0) or a store (its chain store id)."""
+    __tablename__ = "locations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(16))
+    store_type: Mapped[str | None] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(300), default="")
+    city: Mapped[str] = mapped_column(String(100), default="", index=True)
+    state: Mapped[str] = mapped_column(String(8), default="")
+    zip: Mapped[str] = mapped_column(String(10), default="", index=True)
+    lat: Mapped[float | None]
+    lon: Mapped[float | None]
+    hours_text: Mapped[str] = mapped_column(Text, default="")
+    hours: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    services: Mapped[list[Any]] = mapped_column(default=list)
+    pickup: Mapped[bool] = mapped_column(default=False)
+
+    __table_args__ = (CheckConstraint("kind IN ('warehouse', 'store')", name="location_kind"),)
+
+
+class Product(Base):
+    __tablename__ = "products"
+
+    sku: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(400))
+    brand: Mapped[str] = mapped_column(String(120), default="")
+    price: Mapped[Decimal] = mapped_column(Money)
+    category_id: Mapped[str | None] = mapped_column(String(40))
+    part_type: Mapped[str | None] = mapped_column(String(40), index=True)
+
+    __table_args__ = (CheckConstraint("price >= 0", name="product_price"),)
+
+
+class StockLevel(Base):
+    """Current stock of one SKU at one location; rows are only changed by conditional UPDATEs."""
+    __tablename__ = "stock_levels"
+
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"), primary_key=True)
+    sku: Mapped[str] = mapped_column(ForeignKey("products.sku"), primary_key=True, index=True)
+    on_hand: Mapped[int] = mapped_column(default=0)
+    reserved: Mapped[int] = mapped_column(default=0)
+
+    __table_args__ = (
+        CheckConstraint("on_hand >= 0", name="stock_on_hand"),
+        CheckConstraint("reserved >= 0 AND reserved <= on_hand", name="stock_reserved"),
+    )
+
+
+class StockMovement(Base):
+    """Append-only ledger: the sum of `quantity` per (location, sku) is the on-hand level."""
+    __tablename__ = "stock_movements"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
+    sku: Mapped[str] = mapped_column(ForeignKey("products.sku"))
+    quantity: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(16))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    transfer_ref: Mapped[str | None] = mapped_column(String(40))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    note: Mapped[str] = mapped_column(String(300), default="")
+
+    __table_args__ = (
+        CheckConstraint(_in("kind", MOVEMENT_KINDS), name="movement_kind"),
+        CheckConstraint("quantity <> 0", name="movement_nonzero"),
+        Index("ix_movements_location_sku_time", "location_id", "sku", "created_at"),
+    )
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(120), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CustomerIdentity(Base):
+    """A channel's identity (web session id, WeChat openid) mapped to one customer."""
+    __tablename__ = "customer_identities"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(128))
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
+
+    __table_args__ = (UniqueConstraint("channel", "external_id", name="uq_identity_channel_external"),
+                      CheckConstraint(_in("channel", CHANNELS), name="identity_channel"))
+
+
+class StaffUser(Base):
+    __tablename__ = "staff_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
+    active: Mapped[bool] = mapped_column(default=True)
+
+    __table_args__ = (CheckConstraint(_in("role", STAFF_ROLES), name="staff_role"),
+                      CheckConstraint("role <> 'associate' OR store_id IS NOT NULL", name="associate_has_store"))
+
+
+class StaffToken(Base):
+    """Issued staff tokens, stored as SHA-256 so a database leak does not leak live tokens."""
+    __tablename__ = "staff_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Order(Base):
+    __tablename__ = "orders"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    fulfilment: Mapped[str] = mapped_column(String(10))
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"), index=True)
+    delivery_address: Mapped[str | None] = mapped_column(String(500))
+    subtotal: Mapped[Decimal] = mapped_column(Money)
+    shipping: Mapped[Decimal] = mapped_column(Money)
+    total: Mapped[Decimal] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    idempotency_key: Mapped[str | None] = mapped_column(String(128))
+    request_hash: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reserved_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    return_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    lines: Mapped[list[OrderLine]] = relationship(back_populates="order", order_by="OrderLine.id",
+                                                  cascade="all, delete-orphan", lazy="selectin")
+    # filled when the order is created, read through queries (never loaded with the order)
+    reservations: Mapped[list[Reservation]] = relationship(lazy="raise", cascade="save-update")
+    events: Mapped[list[OrderEvent]] = relationship(lazy="raise", cascade="save-update")
+
+    __table_args__ = (
+        UniqueConstraint("customer_id", "idempotency_key", name="uq_order_idempotency"),
+        CheckConstraint(_in("status", ORDER_STATUSES), name="order_status"),
+        CheckConstraint("fulfilment IN ('delivery', 'pickup')", name="order_fulfilment"),
+    )
+
+
+class OrderLine(Base):
+    __tablename__ = "order_lines"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    sku: Mapped[str] = mapped_column(ForeignKey("products.sku"))
+    name: Mapped[str] = mapped_column(String(400))
+    unit_price: Mapped[Decimal] = mapped_column(Money)
+    quantity: Mapped[int]
+    line_total: Mapped[Decimal] = mapped_column(Money)
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+
+    __table_args__ = (CheckConstraint("quantity > 0", name="line_quantity"),)
+
+
+class Reservation(Base):
+    """Stock held for a pending order until `expires_at`; then consumed (sale) or released."""
+    __tablename__ = "reservations"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
+    sku: Mapped[str] = mapped_column(ForeignKey("products.sku"))
+    quantity: Mapped[int]
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(10), default="active")
+
+    __table_args__ = (CheckConstraint("quantity > 0", name="reservation_quantity"),
+                      CheckConstraint("status IN ('active', 'consumed', 'released')", name="reservation_status"),
+                      Index("ix_reservations_active_expiry", "status", "expires_at"))
+
+
+class OrderEvent(Base):
+    """Status history: who moved an order from which status to which, and when."""
+    __tablename__ = "order_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(80))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())

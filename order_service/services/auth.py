@@ -1,0 +1,83 @@
+"""Staff login and tokens, customers and their channel identities."""
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from order_service.core.security import hash_password, new_token, same_secret, token_digest, verify_password
+from order_service.models import Customer, CustomerIdentity, StaffToken, StaffUser
+from order_service.schemas import StaffMe
+from order_service.services.errors import Forbidden, Unauthorized
+from order_service.services.stock import utcnow
+
+# Verifying against a dummy hash when the user does not exist keeps login time independent of
+# whether the username is valid.
+_DUMMY_HASH = hash_password(secrets.token_hex(8))
+
+
+def is_service_token(token: str, expected: str) -> bool:
+    return bool(expected) and same_secret(token, expected)
+
+
+def staff_me(user: StaffUser) -> StaffMe:
+    return StaffMe(staff_id=user.id, username=user.username, role=user.role, store_id=user.store_id)
+
+
+def login(session: Session, username: str, password: str, ttl_s: int) -> tuple[str, StaffMe, object]:
+    user = session.scalar(select(StaffUser).where(StaffUser.username == username))
+    if user is None:
+        verify_password(password, _DUMMY_HASH)
+        raise Unauthorized("unknown username or wrong password")
+    if not verify_password(password, user.password_hash) or not user.active:
+        raise Unauthorized("unknown username or wrong password")
+    token, now = new_token(), utcnow()
+    expires = now + timedelta(seconds=ttl_s)
+    session.execute(delete(StaffToken).where(StaffToken.staff_id == user.id, StaffToken.expires_at < now))
+    session.add(StaffToken(token_hash=token_digest(token), staff_id=user.id, expires_at=expires))
+    session.commit()
+    return token, staff_me(user), expires
+
+
+def staff_for_token(session: Session, token: str) -> StaffMe:
+    row = session.execute(select(StaffToken, StaffUser).join(StaffUser, StaffUser.id == StaffToken.staff_id)
+                          .where(StaffToken.token_hash == token_digest(token))).first()
+    if row is None:
+        raise Unauthorized("invalid token")
+    tok, user = row
+    if tok.expires_at < utcnow() or not user.active:
+        raise Unauthorized("token expired or account disabled: log in again")
+    return staff_me(user)
+
+
+def require_customer(session: Session, customer_id: str, known: set[str] | None = None) -> None:
+    """Refuse an unknown customer id. Customers are never deleted, so ids already seen by this
+    process (`known`) skip the database round trip."""
+    if known is not None and customer_id in known:
+        return
+    if session.get(Customer, customer_id) is None:
+        raise Forbidden(f"unknown customer {customer_id}: resolve the channel identity first (POST /customers/resolve)")
+    if known is not None and len(known) < 1_000_000:
+        known.add(customer_id)
+
+
+def resolve(session: Session, channel: str, external_id: str, display_name: str) -> tuple[str, bool]:
+    """The customer behind a channel identity, created on first contact (safe under concurrency)."""
+    stmt = select(CustomerIdentity.customer_id).where(CustomerIdentity.channel == channel,
+                                                      CustomerIdentity.external_id == external_id)
+    existing = session.scalar(stmt)
+    if existing is not None:
+        return existing, False
+    customer_id = f"c-{secrets.token_hex(8)}"
+    try:
+        session.add(Customer(id=customer_id, display_name=display_name, created_at=utcnow()))
+        session.flush()
+        session.add(CustomerIdentity(channel=channel, external_id=external_id, customer_id=customer_id))
+        session.commit()
+    except IntegrityError:  # another request created it first
+        session.rollback()
+        return session.scalar(stmt), False
+    return customer_id, True

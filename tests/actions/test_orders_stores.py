@@ -1,0 +1,100 @@
+"""Order status / cancel / return (own orders only) and the store finder, against the real service."""
+from __future__ import annotations
+
+from action_harness import ent, responses, run, slots_of, tracker
+from actions.orders import ActionCancelOrder, ActionOrderStatus, ActionReturnOrder
+from actions.stores import ActionFindStore, ActionStoreHours
+
+ALICE = {"customer_id": "cust-alice"}
+
+
+async def place(shop, customer: str, sku: str = "SKU-HP", qty: int = 1) -> int:
+    shop.set_stock(0, sku, 20)
+    order = await shop.client.create_order(customer, [(sku, qty)], fulfilment="delivery",
+                                           delivery_address="1 Main Street, Springfield 62701")
+    return order.id
+
+
+async def test_status_of_own_order_and_not_of_someone_elses(shop):
+    mine = await place(shop, "cust-alice")
+    theirs = await place(shop, "cust-bob")
+    messages, events = await run(ActionOrderStatus(), tracker(f"where is order #{mine}", "order_status",
+                                                              [ent("order_id", f"#{mine}")], metadata=ALICE))
+    assert responses(messages) == ["utter_order_status_pending"] and messages[0]["order_id"] == mine
+    assert slots_of(events) == {"order_id": float(mine)}
+    assert messages[0]["items"] == "1 × Wireless headphones"
+
+    messages, events = await run(ActionOrderStatus(), tracker(f"订单{theirs}到哪了", "order_status",
+                                                              [ent("order_id", str(theirs))], metadata=ALICE))
+    assert responses(messages) == ["utter_order_not_found"] and slots_of(events) == {"order_id": None}
+
+
+async def test_without_a_number_the_latest_orders_are_listed(shop):
+    messages, _ = await run(ActionOrderStatus(), tracker("where's my order", "order_status", metadata=ALICE))
+    assert responses(messages) == ["utter_no_orders"]
+    first, second = await place(shop, "cust-alice"), await place(shop, "cust-alice", "SKU-RAM", 2)
+    messages, _ = await run(ActionOrderStatus(), tracker("where's my order", "order_status", metadata=ALICE))
+    assert responses(messages) == ["utter_recent_orders"]
+    assert f"#{first}" in messages[0]["orders"] and f"#{second}" in messages[0]["orders"]
+
+
+async def test_cancel_then_return_refused(shop):
+    order_id = await place(shop, "cust-alice")
+    messages, _ = await run(ActionReturnOrder(), tracker("return it", "return_order", slots={"order_id": float(order_id)},
+                                                         metadata=ALICE))
+    assert responses(messages) == ["utter_order_cannot_return"]
+    messages, _ = await run(ActionCancelOrder(), tracker("cancel it", "cancel_order", slots={"order_id": float(order_id)},
+                                                         metadata=ALICE))
+    assert responses(messages) == ["utter_order_status_cancelled"]
+    assert (await shop.client.get_order("cust-alice", order_id)).status == "cancelled"
+    # Bob cannot cancel Alice's order even with its number
+    bob_order = await place(shop, "cust-alice")
+    messages, _ = await run(ActionCancelOrder(), tracker(f"cancel {bob_order}", "cancel_order",
+                                                         [ent("order_id", str(bob_order))],
+                                                         metadata={"customer_id": "cust-bob"}))
+    assert responses(messages) == ["utter_order_not_found"]
+    assert (await shop.client.get_order("cust-alice", bob_order)).status == "pending"
+
+
+async def test_rest_sender_is_mapped_to_one_customer(shop):
+    messages, _ = await run(ActionOrderStatus(), tracker("my orders", "order_status", sender_id="rest-user-9"))
+    assert responses(messages) == ["utter_no_orders"]
+    customer = await shop.client.resolve_customer("web", "rest-user-9")
+    order_id = await place(shop, customer)
+    messages, _ = await run(ActionOrderStatus(), tracker("my orders", "order_status", sender_id="rest-user-9"))
+    assert f"#{order_id}" in messages[0]["orders"]
+
+
+async def test_nearest_stores_with_the_item(shop):
+    for store_id in (1000, 7, 281, 498):
+        shop.set_stock(store_id, "SKU-CPU", 0)
+    shop.set_stock(7, "SKU-CPU", 6)
+    shop.set_stock(498, "SKU-CPU", 6)
+    messages, events = await run(ActionFindStore(), tracker("nearest store with it near 55425", "find_store",
+                                                            [ent("store", "55425")], {"product_sku": "SKU-CPU"}))
+    assert responses(messages) == ["utter_stores_with_item"]
+    lines = messages[0]["stores"].splitlines()
+    assert lines[0].startswith("Roseville") and lines[1].startswith("Northgate")
+    assert slots_of(events)["store_id"] == 7.0
+
+    messages, _ = await run(ActionFindStore(), tracker("离Richfield最近的有货门店", "find_store",
+                                                       [ent("store", "Richfield")], {"product_sku": "SKU-CPU"}))
+    assert messages[0]["stores"].splitlines()[0].startswith("Roseville")
+
+
+async def test_store_search_without_product_and_hours(shop):
+    messages, events = await run(ActionFindStore(), tracker("stores in Roseville", "find_store",
+                                                            [ent("store", "Roseville")]))
+    assert responses(messages) == ["utter_stores_found"] and "Roseville" in messages[0]["stores"]
+    messages, _ = await run(ActionFindStore(), tracker("store near me", "find_store"))
+    assert responses(messages) == ["utter_ask_store_location"]
+
+    messages, events = await run(ActionStoreHours(), tracker("Mall of America hours", "store_hours",
+                                                             [ent("store", "Mall of America")]))
+    assert responses(messages) == ["utter_store_hours"]
+    assert messages[0]["mon"] == "10:00–21:00" and messages[0]["sun"] == "—"
+    assert slots_of(events) == {"store_id": 1000.0}
+    messages, _ = await run(ActionStoreHours(), tracker("when do you open", "store_hours", slots={"store_id": 281.0}))
+    assert messages[0]["store"] == "Richfield"
+    messages, _ = await run(ActionStoreHours(), tracker("几点开门", "store_hours"))
+    assert responses(messages) == ["utter_ask_which_store"]

@@ -1,0 +1,66 @@
+"""End to end: the demo shop page served by the running stack (`make run`), the widget, the trained bot,
+the action server and the order service, in headless Chromium.
+
+Needs the stack up (STACK_WEB_URL, default http://127.0.0.1:8080) with the widget's channel
+(``bot.channels.web.WebChatInput``) in bot/credentials.yml. Skips when nothing runs there; when
+STACK_WEB_URL is set and does not answer, it fails under DAOGOU_REQUIRE_SERVICES=1. A test that starts
+the stack itself (tests/stack) can call ``widget_journey`` with its own web URL.
+"""
+from __future__ import annotations
+
+import os
+import re
+from urllib.parse import urlparse
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import _missing, port_open
+
+pytestmark = [pytest.mark.browser, pytest.mark.stack, pytest.mark.slow]
+WEB = os.environ.get("STACK_WEB_URL", "http://127.0.0.1:8080")
+HOSTILE = '<img src=x onerror="window.__pwned=1"><b>bold?</b>'
+ANSWER_MS = 60_000  # the first answer of a fresh stack loads models
+
+
+def widget_journey(page: Page, web_url: str, query: str) -> None:
+    """Open the shop page, ask for a product, see a card, click its first button, send hostile text, reload
+    and see the whole conversation again. Also callable from a test that starts the stack itself."""
+    page.goto(web_url)
+    page.locator(".dg-launcher").click()
+    expect(page.locator(".dg-panel")).to_be_visible()
+    ask(page, query)
+    card = page.locator(".dg-bot .dg-card").first
+    expect(card).to_be_visible(timeout=ANSWER_MS)
+    expect(card.locator(".dg-card-name")).to_contain_text("AMD")
+    price = card.locator(".dg-card-price").inner_text()
+    assert re.search(r"\d", price), price
+    bots_before = page.locator(".dg-bot").count()
+    card.locator(".dg-card-actions button").first.click()  # "Details" / "详情"
+    expect(page.locator(".dg-bot")).not_to_have_count(bots_before, timeout=ANSWER_MS)
+
+    ask(page, HOSTILE)
+    expect(page.locator(".dg-user").last).to_contain_text(HOSTILE)
+    expect(page.locator(".dg-typing")).to_be_hidden(timeout=ANSWER_MS)
+    assert page.evaluate("window.__pwned") is None
+    assert page.locator(".dg-log img[src='x'], .dg-log b").count() == 0
+
+    messages = page.locator(".dg-msg").count()
+    page.reload()
+    expect(page.locator(".dg-msg")).to_have_count(messages)
+    expect(page.locator(".dg-bot .dg-card").first).to_be_visible()
+
+
+def ask(page: Page, text: str) -> None:
+    page.locator(".dg-input").fill(text)
+    page.locator(".dg-input").press("Enter")
+
+
+@pytest.mark.parametrize("query", ["an AMD CPU under $300", "300美元以下的AMD处理器"])
+def test_ask_for_a_product_see_a_card_click_reload_escape(page: Page, query: str):
+    if not os.environ.get("STACK_WEB_URL") and not port_open(8080):
+        pytest.skip("no running stack: start `make run` or set STACK_WEB_URL")
+    if not port_open(urlparse(WEB).port or 80):
+        _missing(f"STACK_WEB_URL={WEB} does not answer")
+    widget_journey(page, WEB, query)
+    assert page.errors == []
