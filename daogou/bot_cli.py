@@ -52,8 +52,10 @@ def rasa(*args: str) -> int:
 
 
 def _data_args() -> list[str]:
+    # Only folders that exist: given a missing --data path, Rasa falls back to reading all of data/,
+    # shop data included.
     return ["--config", "config.yml", "--domain", str(DOMAIN),
-            "--data", *[str(p) for p in TRAINING_DATA]]
+            "--data", *[str(p) for p in TRAINING_DATA if p.is_dir()]]
 
 
 @app.command()

@@ -39,3 +39,10 @@ if [ "$(cat .venv-rasa/.stamp 2>/dev/null)" != "$rasa_hash" ]; then
 else
   echo "==> Rasa environment up to date"
 fi
+
+# --- chat widget (bot/web/widget), built with npm at install time ------------------------------
+if command -v npm >/dev/null 2>&1; then
+  bash widget/build.sh
+else
+  echo "==> npm not found: the chat widget (bot/web/widget) is not built; install Node.js 20 and npm" >&2
+fi

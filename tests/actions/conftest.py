@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from action_harness import CATEGORIES, PRODUCTS, SERVICE_TOKEN, STORES, Shop
+from tests.actions.action_harness import CATEGORIES, PRODUCTS, SERVICE_TOKEN, STORES, Shop
 from actions import services
 from daogou.config import get_settings
 from knowledge_graph import graph as kg

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from actions.cart import (ActionAddToCart, ActionAskCheckoutConfirmed, ActionChangeCart, ActionPlaceOrder,
                           ActionViewCart, ValidateCheckoutForm, checkout_key)
-from action_harness import ent, responses, run, slots_of, tracker
+from tests.actions.action_harness import ent, responses, run, slots_of, tracker
 
 CHECKOUT_STARTED = {"event": "active_loop", "name": "checkout_form", "timestamp": 1_763_770_000.0}
 

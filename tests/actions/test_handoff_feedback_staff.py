@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from action_harness import ASSOCIATE, ent, responses, run, tracker
+from tests.actions.action_harness import ASSOCIATE, ent, responses, run, tracker
 from actions.feedback import ActionSaveFeedback
 from actions.handoff import ActionHandoff
 from actions.staff import ActionStaffLowStock, ActionStaffPickupOrders, ActionStaffStock, ActionStaffTransfers

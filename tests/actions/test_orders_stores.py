@@ -1,7 +1,7 @@
 """Order status / cancel / return (own orders only) and the store finder, against the real service."""
 from __future__ import annotations
 
-from action_harness import ent, responses, run, slots_of, tracker
+from tests.actions.action_harness import ent, responses, run, slots_of, tracker
 from actions.orders import ActionCancelOrder, ActionOrderStatus, ActionReturnOrder
 from actions.stores import ActionFindStore, ActionStoreHours
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pandas as pd
 import pytest
 
-from action_harness import ASSOCIATE, PRODUCTS as SHOP_PRODUCTS, ent, responses, run, slots_of, tracker
+from tests.actions.action_harness import ASSOCIATE, PRODUCTS as SHOP_PRODUCTS, ent, responses, run, slots_of, tracker
 from actions.analytics import ActionStaffCustomerSegment, ActionStaffSegmentCustomers, customer_id_of_turn
 from actions.recommend import (ActionAlsoBought, ActionBoughtTogether, ActionRecommendProducts,
                                ActionRecommendSimilar)
