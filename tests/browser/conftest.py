@@ -39,7 +39,9 @@ def port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop running in the main thread
+# while it is open, and every async test collected after the browser tests would fail on it.
+@pytest.fixture(scope="module")
 def browser():
     if not Path(CHROMIUM).exists():
         _missing(f"{CHROMIUM} not found: apt-get install -y chromium")
