@@ -35,12 +35,18 @@ class BrandMatcher:
         names = {b: b for b in brands}
         names.update(aliases)
         self._canonical = {k.lower(): v for k, v in names.items()}
-        ordered = sorted(names, key=len, reverse=True)
-        self._pattern = re.compile(
-            r"^(" + "|".join(re.escape(n) for n in ordered) + r")(?=$|[\s,(/-])", re.IGNORECASE)
+        # one pattern per first letter: a single alternation of ~500 brands is tried entry by entry
+        by_initial: dict[str, list[str]] = {}
+        for n in sorted(names, key=len, reverse=True):
+            by_initial.setdefault(n[0].lower(), []).append(n)
+        self._patterns = {initial: re.compile(r"^(" + "|".join(re.escape(n) for n in group) + r")(?=$|[\s,(/-])",
+                                              re.IGNORECASE)
+                          for initial, group in by_initial.items()}
 
     def match(self, name: str) -> str | None:
-        m = self._pattern.match(name.strip())
+        name = name.strip()
+        pattern = self._patterns.get(name[:1].lower())
+        m = pattern.match(name) if pattern else None
         return self._canonical[m.group(1).lower()] if m else None
 
     def canonical(self, brand: str) -> str:

@@ -22,6 +22,7 @@ from typing import Iterable
 
 import networkx as nx
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from catalog.models import Category, Product
 from catalog.reference import load_yaml, part_types, reference_files
@@ -61,21 +62,29 @@ class Columns:
               by_brand: dict[str, list[str]]) -> "Columns":
         n = len(products)
         position = {p.sku: i for i, p in enumerate(products)}
-        numeric: dict[str, np.ndarray] = {}
-        text: dict[str, list[str]] = {}
+        numeric: dict[str, tuple[list[int], list[float]]] = defaultdict(lambda: ([], []))
+        text: dict[str, tuple[list[int], list[str]]] = defaultdict(lambda: ([], []))
         for i, p in enumerate(products):
             for key, value in p.attributes.items():
-                if isinstance(value, (bool, int, float)):
-                    if key not in numeric:
-                        numeric[key] = np.full(n, np.nan)
-                    numeric[key][i] = float(value)
-                elif isinstance(value, str):
-                    if key not in text:
-                        text[key] = [""] * n
-                    text[key][i] = value.lower()
+                kind = type(value)
+                if kind is str:
+                    rows, values = text[key]
+                    rows.append(i)
+                    values.append(value.lower())
+                elif kind is int or kind is float or kind is bool:
+                    rows, values = numeric[key]
+                    rows.append(i)
+                    values.append(float(value))
+
+        def scatter(rows: list[int], values: list, fill: float | str, dtype) -> np.ndarray:
+            column = np.full(n, fill, dtype=dtype)
+            column[rows] = values
+            return column
+
         index = lambda groups: {k: np.array([position[s] for s in v], dtype=np.int64) for k, v in groups.items()}  # noqa: E731
-        return cls(skus=[p.sku for p in products], price=np.array([p.price for p in products]), numeric=numeric,
-                   text={k: np.array(v, dtype=str) for k, v in text.items()},
+        return cls(skus=[p.sku for p in products], price=np.array([p.price for p in products]),
+                   numeric={k: scatter(r, v, np.nan, float) for k, (r, v) in numeric.items()},
+                   text={k: scatter(r, v, "", f"<U{max(map(len, v))}") for k, (r, v) in text.items()},
                    part_type_idx=index(by_part_type), category_idx=index(by_category),
                    brand_idx=index(by_brand))
 
@@ -157,17 +166,18 @@ def _similar_neighbours(products: list[Product], k: int) -> dict[str, list[str]]
     columns.append((price - price.mean()) / (price.std() or 1.0))
     matrix = np.stack(columns, axis=1).astype(np.float32)
     norms = (matrix ** 2).sum(axis=1)
+    skus = np.array([p.sku for p in products], dtype=object)
     result: dict[str, list[str]] = {}
     k = min(k, len(products) - 1)
     for start in range(0, len(products), 1024):
         block = matrix[start:start + 1024]
+        rows = np.arange(block.shape[0])
         dist = norms[start:start + 1024, None] + norms[None, :] - 2 * block @ matrix.T
-        for row in range(block.shape[0]):
-            dist[row, start + row] = np.inf
-        nearest = np.argpartition(dist, k, axis=1)[:, :k]
-        for row, cols in enumerate(nearest):
-            order = cols[np.argsort(dist[row, cols])]
-            result[products[start + row].sku] = [products[i].sku for i in order]
+        dist[rows, start + rows] = np.inf                       # not its own neighbour
+        nearest = np.argpartition(dist, k - 1, axis=1)[:, :k]  # the k closest, unordered
+        closest_first = np.argsort(np.take_along_axis(dist, nearest, axis=1), axis=1, kind="stable")
+        nearest = np.take_along_axis(nearest, closest_first, axis=1)
+        result.update(zip(skus[start:start + len(rows)].tolist(), skus[nearest].tolist()))
     return result
 
 
@@ -179,7 +189,10 @@ def build_graph(products: Iterable[Product], categories: dict[str, Category], fi
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _build(list(products), categories, fingerprint)
+        # One BLAS thread: the similarity products are small, and on shared cores a second BLAS
+        # thread mostly spins waiting for the first (measured: 4x the wall time under load).
+        with threadpool_limits(limits=1, user_api="blas"):
+            return _build(list(products), categories, fingerprint)
     finally:
         if enabled:
             gc.enable()
@@ -213,78 +226,106 @@ def _build(products: list[Product], categories: dict[str, Category], fingerprint
     for watts in POWER_TIERS:
         g.add_node(node("power", str(watts)), kind="power", watts=watts)
 
-    for p in products:
-        pn = node("product", p.sku)
+    # Hot loop over ~16k products: nodes are added once (tracked in `known`), and the edges that
+    # "what fits" looks up by target are indexed as they are added instead of in a second pass.
+    add_edge = g.add_edge
+    known: set[str] = set(g)
+    sources: dict[tuple[str, str], list[int]] = defaultdict(list)
+    name_tokens: dict[str, frozenset[str]] = {}
+
+    def value_node(key: str, value: str) -> str:
+        name = f"value:{key}={value}"
+        if name not in known:
+            g.add_node(name, kind="value", attribute=key, value=value)
+            known.add(name)
+        return name
+
+    value_keys = frozenset(VALUE_ATTRIBUTES)
+    word_sets: dict[str, frozenset[str]] = {}
+
+    def word_set(text: str) -> frozenset[str]:
+        """Tokens of a brand or chipset (a few hundred distinct ones, repeated across products)."""
+        if text not in word_sets:
+            word_sets[text] = frozenset(tokens(text))
+        return word_sets[text]
+
+    def fact(i: int, pn: str, edge: str, target: str) -> None:
+        add_edge(pn, target, key=edge)
+        sources[(edge, target)].append(i)
+
+    for i, p in enumerate(products):
+        pn = f"product:{p.sku}"
         g.add_node(pn, kind="product", sku=p.sku, name=p.name, price=p.price, part_type=p.part_type)
-        if p.category_id not in categories:
-            raise ValueError(f"{p.sku}: category {p.category_id} is not in the category tree")
-        _add_category_chain(g, categories, p.category_id)
-        g.add_edge(pn, node("category", p.category_id), key="in_category")
+        cn = f"category:{p.category_id}"
+        if cn not in known:
+            if p.category_id not in categories:
+                raise ValueError(f"{p.sku}: category {p.category_id} is not in the category tree")
+            _add_category_chain(g, categories, p.category_id)
+            known.update(f"category:{c}" for c in categories[p.category_id].path_ids)
+            known.add(cn)
+        add_edge(pn, cn, key="in_category")
         for cid in categories[p.category_id].path_ids:
             by_category[cid].append(p.sku)
         if p.brand:
-            g.add_node(node("brand", p.brand), kind="brand", name=p.brand)
-            g.add_edge(pn, node("brand", p.brand), key="made_by")
+            bn = f"brand:{p.brand}"
+            if bn not in known:
+                g.add_node(bn, kind="brand", name=p.brand)
+                known.add(bn)
+            add_edge(pn, bn, key="made_by")
             by_brand[p.brand.lower()].append(p.sku)
         if p.part_type:
-            g.add_edge(pn, node("part_type", p.part_type), key="is_a")
+            add_edge(pn, f"part_type:{p.part_type}", key="is_a")
             by_part_type[p.part_type].append(p.sku)
-        for tok in set(tokens(p.name)) | set(tokens(p.brand or "")) | set(tokens(str(p.attributes.get("chipset", "")))):
-            token_index[tok].add(p.sku)
         attrs = p.attributes
-        for key in VALUE_ATTRIBUTES:
-            value = attrs.get(key)
-            if isinstance(value, str):
-                g.add_node(node("value", f"{key}={value}"), kind="value", attribute=key, value=value)
-                g.add_edge(pn, node("value", f"{key}={value}"), key="has_value")
+        own = frozenset(tokens(p.name)) | word_set(p.brand or "")
+        name_tokens[p.sku] = own
+        for tok in own | word_set(str(attrs.get("chipset", ""))):
+            token_index[tok].add(p.sku)
+        for key, value in attrs.items():
+            if key in value_keys and type(value) is str:
+                fact(i, pn, "has_value", value_node(key, value))
+        part_type = p.part_type
         socket = attrs.get("socket")
-        if p.part_type == "cpu" and socket:
-            g.add_edge(pn, node("value", f"socket={socket}"), key="requires_socket")
-        elif p.part_type == "motherboard":
+        if part_type == "cpu" and socket:
+            fact(i, pn, "requires_socket", f"value:socket={socket}")
+        elif part_type == "motherboard":
             if socket:
-                g.add_edge(pn, node("value", f"socket={socket}"), key="provides_socket")
+                fact(i, pn, "provides_socket", f"value:socket={socket}")
             if attrs.get("memory_type"):
-                g.add_edge(pn, node("value", f"memory_type={attrs['memory_type']}"), key="supports_memory")
+                fact(i, pn, "supports_memory", f"value:memory_type={attrs['memory_type']}")
             if attrs.get("form_factor"):
-                g.add_edge(pn, node("value", f"form_factor={attrs['form_factor']}"), key="has_form_factor")
-        elif p.part_type == "memory" and attrs.get("memory_type"):
-            g.add_edge(pn, node("value", f"memory_type={attrs['memory_type']}"), key="requires_memory")
-        elif p.part_type == "case":
+                fact(i, pn, "has_form_factor", f"value:form_factor={attrs['form_factor']}")
+        elif part_type == "memory" and attrs.get("memory_type"):
+            fact(i, pn, "requires_memory", f"value:memory_type={attrs['memory_type']}")
+        elif part_type == "case":
             for ff in compat.case_form_factors(attrs.get("case_type")):
-                g.add_node(node("value", f"form_factor={ff}"), kind="value", attribute="form_factor", value=ff)
-                g.add_edge(pn, node("value", f"form_factor={ff}"), key="accepts_form_factor")
-        elif p.part_type == "cpu-cooler":
+                fact(i, pn, "accepts_form_factor", value_node("form_factor", ff))
+        elif part_type == "cpu-cooler":
             for s in compat.cooler_sockets(p):
-                g.add_node(node("value", f"socket={s}"), kind="value", attribute="socket", value=s)
-                g.add_edge(pn, node("value", f"socket={s}"), key="cooler_fits_socket")
-        elif p.part_type == "video-card":
+                fact(i, pn, "cooler_fits_socket", value_node("socket", s))
+        elif part_type == "video-card":
             need = compat.recommended_psu(None, compat.gpu_power(attrs.get("chipset")))
             tier = next((t for t in POWER_TIERS if t >= need), POWER_TIERS[-1])
-            g.add_edge(pn, node("power", str(tier)), key="needs_power")
-        elif p.part_type == "power-supply" and attrs.get("wattage"):
+            fact(i, pn, "needs_power", f"power:{tier}")
+        elif part_type == "power-supply" and attrs.get("wattage"):
             for t in POWER_TIERS:
                 if t <= attrs["wattage"]:
-                    g.add_edge(pn, node("power", str(t)), key="supplies_power")
+                    fact(i, pn, "supplies_power", f"power:{t}")
 
     similar: dict[str, list[str]] = {}
     groups: dict[str, list[Product]] = defaultdict(list)
     for p in products:
-        groups[p.part_type or "bb:" + p.category_id].append(p)
-    for key, members in groups.items():
-        if key.startswith("bb:"):
-            continue
+        if p.part_type:
+            groups[p.part_type].append(p)
+    for members in groups.values():
         similar.update(_similar_neighbours(members, SIMILAR_K))
     for sku, others in similar.items():
+        pn = f"product:{sku}"
         for rank, other in enumerate(others):
-            g.add_edge(node("product", sku), node("product", other), key="similar_to", rank=rank)
+            add_edge(pn, f"product:{other}", key="similar_to", rank=rank)
 
     rank = {p.sku: i for i, p in enumerate(products)}
-    sources: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for u, v, key in g.edges(keys=True):
-        if u.startswith("product:") and key not in ("similar_to", "in_category", "made_by", "is_a"):
-            sources[(key, v)].append(rank[u[len("product:"):]])
-    edge_index = {k: np.array(sorted(v), dtype=np.int64) for k, v in sources.items()}
-    name_tokens = {p.sku: frozenset(tokens(p.name)) | frozenset(tokens(p.brand or "")) for p in products}
+    edge_index = {k: np.unique(np.array(v, dtype=np.int64)) for k, v in sources.items()}
     return ProductGraph(
         graph=g, products={p.sku: p for p in products}, categories=categories,
         by_category=dict(by_category), by_part_type=dict(by_part_type), by_brand=dict(by_brand),
