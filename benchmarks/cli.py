@@ -27,6 +27,35 @@ def list_areas() -> None:
         typer.echo(f"{area}: {metrics}")
 
 
+# The targets the issues set, as (metric, comparison, value); `report` checks each result against them.
+TARGETS: dict[str, list[tuple[str, str, float]]] = {
+    "kg": [("build_s", "<=", 10), ("query_p95_ms", "<=", 5), ("qa_accuracy", ">=", 0.95)],
+    "faq": [("top1_en", ">=", 0.90), ("top1_zh", ">=", 0.85), ("oos_rejection", ">=", 0.90), ("p95_ms", "<=", 25)],
+    "orders": [("oversold_units", "==", 0), ("orders_per_s_postgres_c50", ">=", 200), ("stock_lookup_p95_ms", "<=", 10)],
+    "recommender": [("recall10_a_best", ">=", 0.36), ("ndcg10_a_best", ">=", 0.37), ("recall10_b_best", ">=", 0.11),
+                    ("ndcg10_b_best", ">=", 0.105), ("train_s", "<=", 10), ("latency_p95_ms", "<=", 2)],
+    "chat": [("intent_macro_f1", ">=", 0.92), ("entity_f1", ">=", 0.85), ("turn_p95_ms", "<=", 60)],
+    "load": [("turns_per_s_c50", ">=", 45), ("turn_p95_ms_c50", "<=", 2000), ("error_rate_c100", "==", 0),
+             ("shoppers_at_p95_500ms", ">=", 200)],
+}
+_CHECKS = {"<=": lambda v, t: v <= t, ">=": lambda v, t: v >= t, "==": lambda v, t: v == t}
+
+
+@app.command("report")
+def report() -> None:
+    """Print a Markdown table of every target, the last measured value and whether it is met (the
+    README's benchmark section)."""
+    typer.echo("| area | metric | target | measured | met | result file |\n|---|---|---|---|---|---|")
+    for area in areas():
+        result = RESULTS_DIR / f"{area}.json"
+        data = json.loads(result.read_text()) if result.exists() else None
+        for metric, op, target in TARGETS.get(area, []):
+            value = (data or {}).get("metrics", {}).get(metric)
+            met = ("not run" if data is None else "missing") if value is None else ("yes" if _CHECKS[op](value, target) else "**no**")
+            link = f"[{area}.json](benchmarks/results/{area}.json)" if data else "—"
+            typer.echo(f"| {area} | `{metric}` | {op} {target} | {value if value is not None else '—'} | {met} | {link} |")
+
+
 @app.command("run")
 def run(area: list[str] = typer.Argument(None, help="Areas to run; none means all.")) -> None:
     """Run one, several or all benchmarks."""
