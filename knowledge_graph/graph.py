@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import logging
+import math
 import pickle
 import threading
 import time
@@ -31,7 +32,7 @@ from knowledge_graph.vocab import attributes, tokens
 
 log = logging.getLogger(__name__)
 
-GRAPH_VERSION = "8"            # bump when the graph's shape changes, so caches rebuild
+GRAPH_VERSION = "9"            # bump when the graph's shape changes, so caches rebuild
 SIMILAR_K = 5
 POWER_TIERS = tuple(range(300, 1650, 50))
 # Categorical attributes that become value nodes (what a shopper filters or browses by).
@@ -97,13 +98,17 @@ class ProductGraph:
     by_category: dict[str, list[str]]          # category id -> SKUs in it or any subcategory
     by_part_type: dict[str, list[str]]
     by_brand: dict[str, list[str]]             # lower-case brand -> SKUs
-    token_index: dict[str, set[str]]           # name token -> SKUs
+    token_index: dict[str, np.ndarray]         # name/brand/chipset token -> catalogue positions, sorted
     token_df: dict[str, int]
+    token_idf: dict[str, float]                # log((N + 1) / (df + 1)): how much a word identifies a product
+    name_index: dict[str, np.ndarray]          # name/brand token -> catalogue positions (no chipset words)
     similar: dict[str, list[str]]
     rank: dict[str, int]                       # catalogue order (the source lists popular items first)
     columns: "Columns"                         # attribute values as arrays, for vectorised filters
     edge_index: dict[tuple[str, str], np.ndarray]  # (edge type, target node) -> source positions, sorted
-    name_tokens: dict[str, frozenset[str]]     # SKU -> tokens of name, brand and chipset
+    name_tokens: dict[str, frozenset[str]]     # SKU -> tokens of name and brand
+    name_idf: np.ndarray                       # per position: summed idf of its name tokens
+    name_size: np.ndarray                      # per position: number of name tokens
     fingerprint: str = ""
     built_at: float = field(default_factory=time.time)
 
@@ -210,7 +215,8 @@ def _build(products: list[Product], categories: dict[str, Category], fingerprint
     by_category: dict[str, list[str]] = defaultdict(list)
     by_part_type: dict[str, list[str]] = defaultdict(list)
     by_brand: dict[str, list[str]] = defaultdict(list)
-    token_index: dict[str, set[str]] = defaultdict(set)
+    token_index: dict[str, list[int]] = defaultdict(list)
+    name_index: dict[str, list[int]] = defaultdict(list)
     tables = load_yaml("compatibility.yaml")
 
     for part_type, spec in part_types().items():
@@ -279,8 +285,10 @@ def _build(products: list[Product], categories: dict[str, Category], fingerprint
         attrs = p.attributes
         own = frozenset(tokens(p.name)) | word_set(p.brand or "")
         name_tokens[p.sku] = own
+        for tok in own:
+            name_index[tok].append(i)
         for tok in own | word_set(str(attrs.get("chipset", ""))):
-            token_index[tok].add(p.sku)
+            token_index[tok].append(i)
         for key, value in attrs.items():
             if key in value_keys and type(value) is str:
                 fact(i, pn, "has_value", value_node(key, value))
@@ -326,10 +334,14 @@ def _build(products: list[Product], categories: dict[str, Category], fingerprint
 
     rank = {p.sku: i for i, p in enumerate(products)}
     edge_index = {k: np.unique(np.array(v, dtype=np.int64)) for k, v in sources.items()}
+    token_df = {t: len(v) for t, v in token_index.items()}
+    idf = {t: math.log((len(products) + 1) / (df + 1)) for t, df in token_df.items()}
     return ProductGraph(
         graph=g, products={p.sku: p for p in products}, categories=categories,
         by_category=dict(by_category), by_part_type=dict(by_part_type), by_brand=dict(by_brand),
-        token_index=dict(token_index), token_df={t: len(s) for t, s in token_index.items()},
+        token_index={t: np.array(v, dtype=np.int64) for t, v in token_index.items()}, token_df=token_df,
+        token_idf=idf, name_index={t: np.array(v, dtype=np.int64) for t, v in name_index.items()}, name_idf=np.array([sum(idf[t] for t in name_tokens[p.sku]) for p in products]),
+        name_size=np.array([len(name_tokens[p.sku]) for p in products]),
         similar=similar, rank=rank, columns=Columns.build(products, by_part_type, by_category, by_brand),
         edge_index=edge_index, name_tokens=name_tokens,
         brands=tuple(sorted({p.brand for p in products if p.brand})),

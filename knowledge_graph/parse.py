@@ -5,12 +5,14 @@ Used by the CLI, the benchmark and as the actions' fallback when NLU entities ar
 actions prefer the NLU entities, which use the same vocabulary (scripts/generate_nlu_lookups.py)."""
 from __future__ import annotations
 
-import math
 import re
 import statistics
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Iterable
 from functools import lru_cache
+
+import numpy as np
+
 from catalog.models import Product
 from catalog.reference import load_yaml, part_types
 from knowledge_graph.compat import case_types_for
@@ -45,14 +47,53 @@ class ParsedQuery:
     inferred_part_type: bool = False     # the part type comes from a unit or value ("DDR5", "144Hz"), not a category word
 
 
+_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+
+
+class PhraseIndex:
+    """Whole-word phrase matching with the result of the regex `_L(p1|p2|…)_R` over phrases sorted
+    longest first (leftmost match, then longest, non-overlapping), without its cost: a regex
+    alternation of hundreds of phrases tries each one at every position of the text, this looks
+    only at the phrases starting with the character found at a word start."""
+
+    def __init__(self, phrases: Iterable[str], fold: bool):
+        self.fold = fold
+        self._by_first: dict[str, list[str]] = {}
+        for phrase in sorted({p.lower() if fold else p for p in phrases if p}, key=len, reverse=True):
+            self._by_first.setdefault(phrase[0], []).append(phrase)
+
+    def spans(self, text: str) -> list[tuple[int, int, str]]:
+        """(start, end, phrase as indexed) of every match, left to right."""
+        folded = text.lower() if self.fold else text
+        if len(folded) != len(text):         # a character whose lower case is longer: fold ASCII only
+            folded = "".join(c.lower() if c.isascii() else c for c in text)
+        found: list[tuple[int, int, str]] = []
+        i, n = 0, len(folded)
+        while i < n:
+            candidates = self._by_first.get(folded[i])
+            if candidates and (i == 0 or folded[i - 1] not in _ALNUM):
+                for phrase in candidates:
+                    end = i + len(phrase)
+                    if folded.startswith(phrase, i) and (end == n or folded[end] not in _ALNUM):
+                        found.append((i, end, phrase))
+                        i = end
+                        break
+                else:
+                    i += 1
+            else:
+                i += 1
+        return found
+
+
 @dataclass
 class _Lexicon:
-    """Phrase tables of one graph, compiled once: category words (English regex, Chinese list) and
+    """Phrase tables of one graph, built once: category words (English index, Chinese list) and
     brand names."""
-    category_en: re.Pattern[str]
+    category_en: PhraseIndex
     category_en_target: dict[str, tuple[str, str]]
     category_zh: list[tuple[str, str, str]]
-    brand_en: re.Pattern[str]
+    category_zh_ascii: list[tuple[str, str, str]]     # the Chinese list's Latin entries ("CPU"), in order
+    brand_en: PhraseIndex
     brand_canonical: dict[str, str]
     brand_zh: list[tuple[str, str]]
 
@@ -83,13 +124,13 @@ def lexicon(graph: ProductGraph) -> _Lexicon:
             en.setdefault(name.lower(), ("category", cid))
         if cid in names:
             zh.setdefault(names[cid], ("category", cid))
-    ordered_en = sorted(en, key=len, reverse=True)
-    brands = sorted(graph.brands, key=len, reverse=True)
+    category_zh = sorted(((p, k, t) for p, (k, t) in zh.items()), key=lambda x: -len(x[0]))
     lex = _Lexicon(
-        category_en=re.compile(_L + "(" + "|".join(re.escape(p) for p in ordered_en) + ")" + _R),
+        category_en=PhraseIndex(en, fold=False),
         category_en_target=en,
-        category_zh=sorted(((p, k, t) for p, (k, t) in zh.items()), key=lambda x: -len(x[0])),
-        brand_en=re.compile(_L + "(" + "|".join(re.escape(b) for b in brands) + ")" + _R, re.IGNORECASE),
+        category_zh=category_zh,
+        category_zh_ascii=[entry for entry in category_zh if entry[0].isascii()],
+        brand_en=PhraseIndex(graph.brands, fold=True),
         brand_canonical={b.lower(): b for b in graph.brands},
         brand_zh=[(w, b) for w, b in sorted(load_yaml("brands_zh.yaml").items(), key=lambda x: -len(x[0]))
                   if b in graph.brands])
@@ -112,10 +153,10 @@ def find_category(graph: ProductGraph, text: str) -> tuple[str | None, str | Non
     """The longest category phrase; other phrases naming the same thing are consumed too."""
     lex = lexicon(graph)
     hits: list[tuple[int, int, str, str]] = []
-    for m in lex.category_en.finditer(text.lower()):
-        kind, target = lex.category_en_target[m.group(1)]
-        hits.append((m.start(), m.end(), kind, target))
-    for phrase, kind, target in lex.category_zh:
+    for start, end, phrase in lex.category_en.spans(text.lower()):
+        kind, target = lex.category_en_target[phrase]
+        hits.append((start, end, kind, target))
+    for phrase, kind, target in (lex.category_zh_ascii if text.isascii() else lex.category_zh):
         i = text.find(phrase)
         if i >= 0:
             hits.append((i, i + len(phrase), kind, target))
@@ -132,13 +173,13 @@ def find_category(graph: ProductGraph, text: str) -> tuple[str | None, str | Non
 def find_brands(graph: ProductGraph, text: str) -> tuple[list[str], str]:
     lex = lexicon(graph)
     found: list[str] = []
-    for m in list(lex.brand_en.finditer(text)):
-        word = m.group(1)
-        if word.lower() in _WORDY_BRANDS and word == word.lower():
+    for start, end, phrase in lex.brand_en.spans(text):
+        word = text[start:end]
+        if phrase in _WORDY_BRANDS and word == word.lower():
             continue
-        found.append(lex.brand_canonical[word.lower()])
-        text = _take(text, m.span())
-    for zh, brand in lex.brand_zh:
+        found.append(lex.brand_canonical[phrase])
+        text = _take(text, (start, end))
+    for zh, brand in ([] if text.isascii() else lex.brand_zh):    # Chinese brand names
         i = text.find(zh)
         if i >= 0:
             found.append(brand)
@@ -213,7 +254,8 @@ _GTE = r"(?:at least|min(?:imum)?|over|above|more than|greater than|>=|>|≥|至
 _LTE = r"(?:at most|max(?:imum)?|under|below|less than|up to|<=|<|≤|最多|不超过|低于|小于|不到)"
 _GTE_AFTER = r"(?:\s*(?:or more|or higher|or above|or better|and up|\+|plus)|\s*(?:及以上|或以上|以上|起|或更高|或更多))"
 _LTE_AFTER = r"(?:\s*(?:or less|or lower|or below|or fewer)|\s*(?:及以下|或以下|以下|以内|或更低|或更少))"
-_MEASURE = re.compile(r"(?:(" + _GTE + r")|(" + _LTE + r"))?\s*" + NUM + r"\s*(\+)?\s*(gb|tb|ghz|mhz|hz|watts?|w|inch(?:es)?|in|\"|英寸|寸|mm|dpi|ms|cores?|核心|核|瓦|va|g|t)" + r"(?![A-Za-z0-9])"
+_MEASURE = re.compile(r"(?:(" + _GTE + r")|(" + _LTE + r"))?\s*" + NUM + r"\s*(\+)?\s*(gb|tb|ghz|mhz|hz|watts?|w|inch(?:es)?|in|\"|英寸|寸|mm|dpi|ms|cores?|核心|核|瓦|va|g|t)"
+                      + r"(?:(?<=[^\x00-\x7f])|(?![A-Za-z0-9]))"     # a Chinese unit may touch the next number: 27英寸144Hz
                       + r"(?:(" + _GTE_AFTER + r")|(" + _LTE_AFTER + r"))?", re.I)
 
 
@@ -253,6 +295,13 @@ _COLOURS = ("black", "white", "silver", "gray", "grey", "red", "green", "blue", 
 _CASE_FF = {"eatx": "EATX", "e-atx": "EATX", "atx": "ATX", "micro atx": "Micro ATX", "micro-atx": "Micro ATX",
             "microatx": "Micro ATX", "matx": "Micro ATX", "m-atx": "Micro ATX", "mini itx": "Mini ITX",
             "mini-itx": "Mini ITX", "itx": "Mini ITX"}
+
+
+@lru_cache(maxsize=1)
+def _zh_colour_words() -> list[tuple[str, str]]:
+    """Chinese colour words (黑色 → Black), longest first."""
+    return [(word, value) for word, value in sorted(zh_value_synonyms().items(), key=lambda x: -len(x[0]))
+            if value.lower() in _COLOURS]
 
 
 def find_keywords(text: str, part_type: str | None) -> tuple[list[AttributeFilter], str | None, str]:
@@ -310,8 +359,8 @@ def find_keywords(text: str, part_type: str | None) -> tuple[list[AttributeFilte
         colour = m.group(1).lower().replace("grey", "gray").title()
         filters.append(AttributeFilter("color", "contains", colour))
     else:
-        for word, value in sorted(zh_value_synonyms().items(), key=lambda x: -len(x[0])):
-            if value.lower() in _COLOURS and (i := text.find(word)) >= 0:
+        for word, value in _zh_colour_words():
+            if (i := text.find(word)) >= 0:
                 filters.append(AttributeFilter("color", "contains", value))
                 text = _take(text, (i, i + len(word)))
                 break
@@ -381,43 +430,54 @@ class Mention:
     matched: tuple[str, ...]
 
 
-def _idf(graph: ProductGraph, token: str) -> float:
-    return math.log((len(graph.products) + 1) / (graph.token_df.get(token, 0) + 1))
+_NONE = np.zeros(0, dtype=np.int64)
 
 
 def find_products(graph: ProductGraph, text: str, limit: int = 2, part_type: str | None = None) -> list[Mention]:
     """Products named in the text, best first, each from different words: "Ryzen 7 9800X3D" →
     AMD Ryzen 7 9800X3D. A mention needs at least one distinctive word (a model number or a rare
-    name word)."""
+    name word).
+
+    Scoring: the idf of the words a name shares with the text (`gained`), weighted by how much of
+    the name they cover; ties go to the more popular product. It runs as array operations over the
+    catalogue, since a common model word ("ddr4") makes thousands of candidates."""
     query = [t for t in dict.fromkeys(tokens(text)) if t in graph.token_index and t not in STOPWORDS]
     mentions: list[Mention] = []
-    remaining = set(query)
+    remaining = list(query)
+    n = len(graph.columns.skus)
+    allowed = np.ones(n, dtype=bool)
+    if part_type:
+        allowed[:] = False
+        allowed[graph.columns.part_type_idx.get(part_type, _NONE)] = True
     while remaining and len(mentions) < limit:
         rarest = min(graph.token_df[t] for t in remaining)
         distinctive = [t for t in remaining if graph.token_df[t] <= max(60, rarest) or _model_number(t)]
-        candidates: set[str] = set()
+        candidate = np.zeros(n, dtype=bool)
         for t in distinctive:
-            candidates |= graph.token_index[t]
-        taken = {m.product.sku for m in mentions}
-        best: tuple[float, int, str, tuple[str, ...], float] | None = None
-        for sku in candidates:
-            if sku in taken or (part_type and graph.products[sku].part_type != part_type):
-                continue
-            name_tokens = graph.name_tokens[sku]
-            matched = tuple(t for t in remaining if t in name_tokens)
-            gained = sum(_idf(graph, t) for t in matched)
-            total = sum(_idf(graph, t) for t in name_tokens) or 1.0
-            coverage = gained / total
-            score = gained * (0.5 + 0.5 * coverage)
-            if best is None or (score, -graph.rank[sku]) > (best[0], -best[1]):
-                best = (score, graph.rank[sku], sku, matched, coverage)
-        if best is None:
+            candidate[graph.token_index[t]] = True
+        candidate &= allowed
+        positions = np.flatnonzero(candidate)
+        if not len(positions):
             break
-        score, _, sku, matched, coverage = best
-        if not any(_model_number(t) for t in matched) and (len(matched) < 2 or coverage < 0.5):
+        gained = np.zeros(n)
+        for t in remaining:
+            gained[graph.name_index.get(t, _NONE)] += graph.token_idf[t]
+        gained = gained[positions]
+        total = graph.name_idf[positions]
+        coverage = gained / np.where(total > 0, total, 1.0)
+        score = gained * (0.5 + 0.5 * coverage)
+        # first maximum = most popular among equals; rounded, so that the same words summed in
+        # another order (names with the same words in another order) still tie
+        best = int(np.argmax(np.round(score, 9)))
+        position = int(positions[best])
+        sku = graph.columns.skus[position]
+        name_tokens = graph.name_tokens[sku]
+        matched = tuple(t for t in remaining if t in name_tokens)
+        if not any(_model_number(t) for t in matched) and (len(matched) < 2 or coverage[best] < 0.5):
             break  # ordinary words ("first", "gaming") are not a product name
-        mentions.append(Mention(graph.products[sku], score, matched))
-        remaining -= set(matched)
+        mentions.append(Mention(graph.products[sku], float(score[best]), matched))
+        allowed[position] = False
+        remaining = [t for t in remaining if t not in name_tokens]
     return mentions
 
 
@@ -426,14 +486,15 @@ def _model_number(token: str) -> bool:
 
 
 @lru_cache(maxsize=1)
-def _attribute_phrases() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+def _attribute_phrases() -> tuple[list[tuple[str, re.Pattern[str], str]], list[tuple[str, str]]]:
     data = load_yaml("attribute_synonyms.yaml")
     en = {k.lower(): v for k, v in data["en"].items()}
     zh = dict(data["zh"])
     for key, info in attributes().items():
         en.setdefault(info.en.lower(), key)
         zh.setdefault(info.zh, key)
-    return sorted(en.items(), key=lambda x: -len(x[0])), sorted(zh.items(), key=lambda x: -len(x[0]))
+    return ([(phrase, re.compile(_L + re.escape(phrase) + _R), key) for phrase, key in sorted(en.items(), key=lambda x: -len(x[0]))],
+            sorted(zh.items(), key=lambda x: -len(x[0])))
 
 
 def find_attribute(text: str, product: Product | None = None) -> str | None:
@@ -442,9 +503,8 @@ def find_attribute(text: str, product: Product | None = None) -> str | None:
     low = text.lower()
     en, zh = _attribute_phrases()
     hits: list[tuple[int, str]] = []
-    for phrase, key in en:
-        m = re.search(_L + re.escape(phrase) + _R, low)
-        if m:
+    for phrase, pattern, key in en:
+        if phrase in low and (m := pattern.search(low)):      # substring test first: most phrases are absent
             hits.append((m.start(), key))
     for phrase, key in zh:
         i = text.find(phrase)

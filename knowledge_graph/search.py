@@ -173,9 +173,11 @@ def _positions(graph: ProductGraph, q: SearchQuery) -> np.ndarray:
         pools.append(np.unique(np.concatenate([cols.brand_idx.get(b.lower(), _EMPTY) for b in q.brands])))
     if q.text:
         words = tokens(q.text)
-        sets = sorted((graph.token_index.get(w, set()) for w in words), key=len) if words else [set()]
-        hit = set(sets[0]).intersection(*sets[1:])
-        pools.append(np.array(sorted(graph.rank[s] for s in hit), dtype=np.int64))
+        postings = sorted((graph.token_index.get(w, _EMPTY) for w in words), key=len) if words else [_EMPTY]
+        hit = postings[0]
+        for other in postings[1:]:
+            hit = hit[np.isin(hit, other, assume_unique=True)]
+        pools.append(hit)
     if pools:
         pools.sort(key=len)
         idx = pools[0]
@@ -205,7 +207,7 @@ def _order(graph: ProductGraph, q: SearchQuery, idx: np.ndarray) -> np.ndarray:
     # names where the words make up more of the name come first
     if q.text and len(idx):
         words = set(tokens(q.text))
-        share = np.array([-len(words) / max(len(graph.name_tokens[graph.columns.skus[i]]), 1) for i in idx])
+        share = -len(words) / np.maximum(graph.name_size[idx], 1)
         return idx[np.argsort(share, kind="stable")]
     return idx
 

@@ -39,6 +39,7 @@ def test_attribute_filters_with_units(graph):
     ("8 cores or more", [("core_count", "gte", 8)]),
     ("27英寸显示器", [("screen_size", "eq", 27)]),
     ("144Hz以上的2K显示器", [("resolution", "eq", "1440p"), ("refresh_rate", "gte", 144)]),
+    ("27英寸144Hz以上显示器", [("screen_size", "eq", 27), ("refresh_rate", "gte", 144)]),  # no space between units
     ("850W gold fully modular power supply", [("efficiency", "eq", "80+ Gold"), ("modular", "eq", "Full"), ("wattage", "eq", 850)]),
     ("AM5 motherboard", [("socket", "eq", "AM5")]),
     ("wireless mouse", []),  # the category "Wireless & Bluetooth Mice" carries it
