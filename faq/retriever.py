@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from faq.content import FaqContent, load_calibration, load_content
-from faq.index import LanguageIndex, build_language_indexes, embed, model_fingerprint
+from faq.encoder import get_encoder
+from faq.index import LanguageIndex, build_language_indexes, model_fingerprint
 from faq.models import LANGUAGES, Calibration, Candidate, LanguageCalibration, SearchResult
 from faq.text import detect_language
 
@@ -75,6 +76,8 @@ class FaqRetriever:
         elif calibration.model != model_fp:
             log.warning("FAQ calibration was made with model %s, not %s: run `daogou faq calibrate`",
                         calibration.model, model_fp)
+        if any(c.dense_weight > 0 for c in calibration.per_language.values()):
+            get_encoder(config.model, config.threads)  # load the model now, not on the first question
         return cls(content, indexes, calibration, config.model, fingerprint, config.threads)
 
     def entry(self, entry_id: str):
@@ -86,7 +89,8 @@ class FaqRetriever:
         bm25 = index.bm25_scores(index.query_tokens(query))
         dense = np.zeros(len(self.entries), dtype=np.float32)
         if need_dense:
-            scores, rows = index.dense_scores(embed(self.model, [index.dense_text(query)], threads=self.threads)[0], DENSE_POOL)
+            vector = get_encoder(self.model, self.threads).encode_one(index.dense_text(query))
+            scores, rows = index.dense_scores(vector, DENSE_POOL)
             valid = rows >= 0
             # entries outside the pool (large FAQs, approximate index) get the pool's lowest score
             dense[:] = max(float(scores[valid].min()), 0.0) if valid.any() else 0.0
