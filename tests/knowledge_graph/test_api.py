@@ -118,3 +118,25 @@ def test_whole_build_check(graph, by_name):
     assert bad.compatible is False and [r.code for r in bad.reasons if r.ok is False] == ["psu_wattage"]
     with pytest.raises(ValueError):
         api.check_build(graph, [cpu.sku])
+
+
+def test_cooler_fits_socket_where_the_name_says(graph, by_name):
+    cooler = by_name["Noctua NH-L9A-AM5"]                  # its name ties it to AM5 (AM4 mounts too)
+    fits = api.compatibility(graph, cooler.sku, by_name["AMD Ryzen 7 9800X3D"].sku)
+    assert fits.compatible is True and fits.reasons[0].code == "cooler_socket" and "AM5" in fits.text("en")
+    assert api.compatibility(graph, cooler.sku, by_name["Intel Core i9-14900K"].sku).compatible is False
+    unknown = next(p for p in graph.products.values() if p.part_type == "cpu-cooler" and not compat.cooler_sockets(p))
+    maybe = api.compatibility(graph, unknown.sku, by_name["Asus PRIME B650-PLUS WIFI"].sku)
+    assert maybe.compatible is None and "AM5" in maybe.text("en") and "扣具" in maybe.text("zh")
+    coolers = {g.part_type: g for g in api.compatible_with(graph, by_name["AMD Ryzen 7 9800X3D"].sku)}["cpu-cooler"]
+    assert coolers.total == sum(1 for p in graph.products.values()
+                                if p.part_type == "cpu-cooler" and "AM5" in compat.cooler_sockets(p)) > 0
+
+
+def test_compare_up_to_four(graph):
+    cpus = graph.by_part_type["cpu"][:5]
+    table = api.compare(graph, cpus[:4], "zh")
+    assert len(table.products) == 4 and all(len(r.values) == 4 for r in table.rows)
+    assert table.rows[0].name == "价格" and {r.key for r in table.rows} >= {"core_count", "boost_clock"}
+    with pytest.raises(ValueError):
+        api.compare(graph, cpus)

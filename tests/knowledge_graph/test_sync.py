@@ -72,3 +72,39 @@ def test_refresher_checks_at_most_once_per_interval(monkeypatch):
     assert calls == ["abc"]
     sync.Refresher(interval_s=0).maybe_start("abc")
     assert calls == ["abc"]
+
+
+def test_price_change_reaches_the_running_graph(order_db, tmp_path, monkeypatch):
+    """The action server's refresher sees the database change and swaps in a rebuilt graph."""
+    from sqlalchemy.orm import Session
+
+    from daogou.config import get_settings
+    from knowledge_graph import graph as graph_module
+
+    url, engine, models = order_db
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("KG_SOURCE", "database")
+    get_settings.cache_clear()
+    monkeypatch.setattr(graph_module, "_current", None)
+    try:
+        cpu = next(p for p in catalog.load_products() if p.name == "AMD Ryzen 7 9800X3D")
+        with Session(engine) as session, session.begin():
+            session.add(models.Product(sku=cpu.sku, name=cpu.name, brand=cpu.brand, price=Decimal("399.00"),
+                                       category_id=cpu.category_id, part_type="cpu"))
+        running = graph_module.load_graph()
+        graph_module.set_graph(running)
+        assert len(list((tmp_path / "state" / "kg").glob("import-*.pkl"))) == 1   # the refresh reuses the file import
+        with Session(engine) as session, session.begin():
+            session.get(models.Product, cpu.sku).price = Decimal("349.00")
+        refresher = sync.Refresher(interval_s=60)
+        refresher._last -= 120
+        refresher.maybe_start(running.fingerprint)
+        for thread in threading.enumerate():
+            if thread.name == "kg-refresh":
+                thread.join(60)
+        current = graph_module._current
+        assert current is not running and current.products[cpu.sku].price == 349.0
+        assert running.products[cpu.sku].price == 399.0          # queries in flight kept the old graph
+    finally:
+        get_settings.cache_clear()
