@@ -222,7 +222,7 @@ class ActionProductDetails(Action):
         if focus is None:
             return []
         lang, graph, product = focus
-        info = api.details(graph, product.sku, lang)
+        info = await asyncio.to_thread(api.details, graph, product.sku, lang)
         sep = "；" if lang == "zh" else "; "
         specs = sep.join(f"{s.name}: {s.text}" for s in info.specs[:8])
         dispatcher.utter_message(response="utter_product_details", product=info.product.name,
@@ -248,7 +248,7 @@ class ActionProductAttribute(Action):
         if attribute is None:
             dispatcher.utter_message(response="utter_ask_which_attribute", product=product.name)
             return [SlotSet("product_sku", product.sku)]
-        answer = api.attribute_answer(graph, product.sku, attribute, lang)
+        answer = await asyncio.to_thread(api.attribute_answer, graph, product.sku, attribute, lang)
         if answer.value is None:
             dispatcher.utter_message(response="utter_product_attribute_unknown", product=product.name,
                                      attribute=answer.name)
@@ -274,7 +274,7 @@ class ActionCompareProducts(Action):
         if len(skus) < 2:
             dispatcher.utter_message(response="utter_compare_need_two")
             return []
-        table = api.compare(graph, skus, lang)
+        table = await asyncio.to_thread(api.compare, graph, skus, lang)
         lines = []
         for row in table.rows:
             cells = [f"{v}{' ✓' if row.best == i else ''}" for i, v in enumerate(row.values)]
@@ -304,7 +304,7 @@ class ActionCheckCompatibility(Action):
         if len(pair) < 2:
             dispatcher.utter_message(response="utter_ask_compatibility_pair")
             return []
-        result = api.compatibility(graph, pair[0], pair[1])
+        result = await asyncio.to_thread(api.compatibility, graph, pair[0], pair[1])
         response = {True: "utter_compatible_yes", False: "utter_compatible_no", None: "utter_compatible_unknown"}[result.compatible]
         dispatcher.utter_message(response=response, reasons=result.text(lang))
         return [SlotSet("product_sku", pair[0])]

@@ -38,7 +38,12 @@ def faq():
 
 
 def warm_up() -> None:
-    graph()
+    products = graph().products
+    if products:  # the vocabularies behind specs and names load on first use: load them now, not in a turn
+        from knowledge_graph import api
+        sku = next(iter(products))
+        for lang in ("en", "zh"):
+            api.details(graph(), sku, lang)
     faq()
     try:
         recommender()
