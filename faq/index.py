@@ -30,7 +30,7 @@ from faq.models import LANGUAGES, FaqEntry
 from faq.text import TypoCorrector, tokenize
 
 log = logging.getLogger(__name__)
-TOKENIZER_VERSION = "3"  # bump when faq.text changes the tokens BM25 sees
+TOKENIZER_VERSION = "4"  # bump when faq.text changes the tokens BM25 sees
 BM25_K1, BM25_B = 1.2, 0.3  # low b: entry length (number of variants) says nothing about relevance
 
 

@@ -3,8 +3,10 @@
 English: lower-cased words, a light suffix stripper (so "returns"/"returning" meet "return") and a
 stop-word list. Chinese: jieba's search-mode segmentation (long words also yield their parts, so
 "退货政策" still meets "退货"), punctuation and function words dropped, plus the character bigrams of
-every Chinese run: shoppers' wording rarely segments the way the FAQ's does ("邮费怎么收" vs "运费
-多少钱"), and bigrams measurably recover those matches (dev set, BM25-only top-1 0.76 → 0.83).
+every Chinese run, and its single characters: shoppers' wording rarely segments the way the FAQ's
+does ("邮费怎么收" vs "运费多少钱"); bigrams measurably recover those matches (dev set, BM25-only
+top-1 0.76 → 0.83) and characters a little more (0.83 → 0.87 fused with the other changes of that
+run, see docs/faq.md).
 Latin words inside a Chinese query (SKU, brand, "PayPal") are kept with the English treatment.
 """
 from __future__ import annotations
@@ -82,6 +84,9 @@ def chinese_tokens(text: str) -> list[str]:
             tokens.extend(english_tokens(piece))
     for run in _CJK_RUN.findall(text):
         tokens.extend("#" + run[i:i + 2] for i in range(len(run) - 1))  # '#': never equal to a word
+    # single characters too ('@' prefix): one character often carries the whole meaning ("退", "修",
+    # "换", "碎"), and shoppers' words share it with the FAQ's even when no bigram matches
+    tokens.extend("@" + c for c in _CJK.findall(text) if c not in ZH_STOPWORDS)
     return tokens
 
 

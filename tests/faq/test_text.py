@@ -19,6 +19,7 @@ def test_chinese_tokens_have_words_bigrams_and_latin():
     tokens = chinese_tokens("可以用PayPal付款吗")
     assert "付款" in tokens and "paypal" in tokens
     assert "#付款" in tokens  # character bigram, kept distinct from the word
+    assert "@款" in tokens and "@吗" not in tokens  # single characters, minus function words
     assert "吗" not in tokens and "可以" not in tokens
 
 
