@@ -25,7 +25,7 @@ from scipy import sparse
 from recommender.data import Interactions, validate_order_lines
 from recommender.content import ProductLike
 from recommender.models import (ALS, ContentKNN, GlobalPopularity, Hybrid, ItemKNN, Model, RecentPopularity,
-                                RepeatPurchase, blend, normalise_rows)
+                                RepeatPurchase, UserKNN, blend, normalise_rows)
 
 VARIANTS = ("A", "B")
 K = 10
@@ -117,8 +117,8 @@ def ranking_metrics(top: np.ndarray, relevant: sparse.csr_matrix, n_relevant: np
     }
 
 
-def score_split(model: Model, split: Split, batch: int = 2048) -> np.ndarray:
-    return np.vstack([model.score(split.user_rows[i:i + batch]) for i in range(0, split.n_users, batch)])
+def score_rows(model: Model, rows: np.ndarray, batch: int = 2048) -> np.ndarray:
+    return np.vstack([model.score(rows[i:i + batch]) for i in range(0, len(rows), batch)])
 
 
 def evaluate_scores(scores: np.ndarray, split: Split, k: int = K) -> dict[str, float]:
@@ -135,26 +135,22 @@ class ModelResult:
     train_seconds: float
 
 
-def fit_and_evaluate(model: Model, split: Split, params: dict | None = None) -> tuple[ModelResult, np.ndarray]:
-    t0 = time.perf_counter()
-    model.fit(split.train)
-    seconds = time.perf_counter() - t0
-    scores = score_split(model, split)
-    return ModelResult(model.name, split.variant, params or {}, evaluate_scores(scores, split), seconds), scores
-
-
 # --- tuning grids (small on purpose: 2 shared cores) -------------------------------------------
 Grid = dict[str, tuple[Callable[..., Model], dict[str, list]]]
 GRIDS: Grid = {
     "pop_global": (GlobalPopularity, {}),
     "pop_recent": (RecentPopularity, {"window_days": [7, 14, 30, 60]}),
-    "repeat": (RepeatPurchase, {"half_life_days": [15, 30, 60, 120, 1e6]}),
+    "repeat": (RepeatPurchase, {"half_life_days": [15, 30, 60, 120, 1e6], "item_prior": [0.0, 1.0, 2.0]}),
     "itemknn": (ItemKNN, {"neighbours": [50, 200], "shrink": [0.0, 10.0, 50.0]}),
+    "userknn": (UserKNN, {"neighbours": [25, 50, 100], "half_life_days": [30, 120]}),
     "als": (ALS, {"factors": [32, 64, 128], "regularization": [0.01, 0.1], "alpha": [2.0, 10.0]}),
 }
 CONTENT_GRID = {"neighbours": [20, 100]}
-HYBRID_WEIGHT_GRID = {"repeat": [0.0, 0.5, 1.0, 2.0], "itemknn": [0.0, 0.25, 0.5, 1.0],
-                      "als": [0.0, 0.25, 0.5, 1.0], "pop_recent": [0.0, 0.1, 0.3], "content": [0.0, 0.25, 0.5]}
+# The hybrid blends these (when present); its weights are tuned by coordinate ascent over
+# HYBRID_WEIGHT_VALUES, starting from equal weights, until a full round improves nothing.
+HYBRID_COMPONENTS = ("repeat", "itemknn", "userknn", "als", "pop_recent", "content")
+HYBRID_WEIGHT_VALUES = (0.0, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
+HYBRID_MAX_ROUNDS = 4
 TUNE_METRIC = "ndcg10"
 
 
@@ -178,45 +174,106 @@ class Tuned:
     hybrid_weights: dict[str, float] = field(default_factory=dict)
     validation: dict[str, dict[str, float]] = field(default_factory=dict)  # model -> metrics at best params
 
+    @property
+    def best_model(self) -> str:
+        """The model with the best validation score: the one reported as "best" on test."""
+        return max(self.validation, key=lambda m: self.validation[m][TUNE_METRIC])
+
 
 def hybrid_components(grids: Grid) -> tuple[str, ...]:
-    return tuple(k for k in HYBRID_WEIGHT_GRID if k in grids)
+    return tuple(k for k in HYBRID_COMPONENTS if k in grids)
 
 
-def tune(split: Split, grids: Grid = GRIDS, progress: Callable[[str], None] = lambda _: None) -> Tuned:
-    """Pick each model's parameters and the hybrid weights by NDCG@10 on a validation split."""
-    tuned = Tuned()
-    best_scores: dict[str, np.ndarray] = {}
-    for name, (factory, grid) in grids.items():
-        best = None
+class FitCache:
+    """Fits each (model, params) once on one training matrix and scores it once for every evaluated
+    user of every variant: A and B share the training period, so they share the fits."""
+
+    def __init__(self, splits: Mapping[str, Split], grids: Grid) -> None:
+        trains = {id(s.train) for s in splits.values()}
+        if len(trains) != 1:
+            raise ValueError("the variants of one cache must share one training matrix")
+        self.splits, self.grids = dict(splits), grids
+        self.train = next(iter(splits.values())).train
+        self.rows = np.unique(np.concatenate([s.user_rows for s in splits.values()]))
+        self._where = {v: np.searchsorted(self.rows, s.user_rows) for v, s in splits.items()}
+        self._fitted: dict[tuple, tuple[Model, float, np.ndarray]] = {}
+
+    def get(self, name: str, params: Mapping) -> tuple[Model, float, np.ndarray]:
+        """(fitted model, fit seconds, scores for self.rows)."""
+        key = (name, tuple(sorted(params.items())))
+        if key not in self._fitted:
+            model = self.grids[name][0](**params)
+            t0 = time.perf_counter()
+            model.fit(self.train)
+            seconds = time.perf_counter() - t0
+            self._fitted[key] = (model, seconds, score_rows(model, self.rows))
+        return self._fitted[key]
+
+    def scores(self, all_scores: np.ndarray, variant: str) -> np.ndarray:
+        return all_scores[self._where[variant]]
+
+    def forget(self, name: str, keep: Iterable[Mapping]) -> None:
+        """Drop fits of `name` other than `keep` (memory: a grid's losers are not needed again)."""
+        kept = {(name, tuple(sorted(p.items()))) for p in keep}
+        for key in [k for k in self._fitted if k[0] == name and k not in kept]:
+            del self._fitted[key]
+
+
+def tune_weights(normalised: Mapping[str, np.ndarray], split: Split) -> tuple[dict[str, float], dict[str, float]]:
+    """Coordinate ascent on the blend weights: change one weight at a time to the value of
+    HYBRID_WEIGHT_VALUES that scores best, keep any improvement, stop after a round without one."""
+    weights = {k: 0.5 for k in normalised}
+    total = blend(normalised, weights, normalised=True)
+    best = evaluate_scores(total, split)
+    for _ in range(HYBRID_MAX_ROUNDS):
+        improved = False
+        for key, scores in normalised.items():
+            for value in HYBRID_WEIGHT_VALUES:
+                trial = {**weights, key: value}
+                if value == weights[key] or not any(trial.values()):
+                    continue
+                candidate = total + (value - weights[key]) * scores
+                metrics = evaluate_scores(candidate, split)
+                if metrics[TUNE_METRIC] > best[TUNE_METRIC] + 1e-6:
+                    weights, total, best, improved = trial, candidate, metrics, True
+        if not improved:
+            break
+    return weights, best
+
+
+def tune(cache: FitCache, progress: Callable[[str], None] = lambda _: None) -> dict[str, Tuned]:
+    """Per variant, pick each model's parameters and the hybrid weights by NDCG@10 on the cache's
+    (validation) splits."""
+    tuned = {v: Tuned() for v in cache.splits}
+    best_scores: dict[str, dict[str, np.ndarray]] = {v: {} for v in cache.splits}
+    for name, (_, grid) in cache.grids.items():
+        best: dict[str, tuple[dict, dict[str, float]]] = {}
         for params in _grid(grid):
-            result, scores = fit_and_evaluate(factory(**params), split, params)
-            if best is None or result.metrics[TUNE_METRIC] > best[0].metrics[TUNE_METRIC]:
-                best = (result, scores)
-        tuned.params[name] = best[0].params
-        tuned.validation[name] = best[0].metrics
-        best_scores[name] = best[1]
-        progress(f"{split.variant} {name}: {best[0].params} {TUNE_METRIC}={best[0].metrics[TUNE_METRIC]:.4f}")
-    components = hybrid_components(grids)
-    normalised = {k: normalise_rows(best_scores[k]) for k in components}
-    weight_grid = {k: HYBRID_WEIGHT_GRID[k] for k in components}
-    best = None
-    for weights in _grid(weight_grid):
-        if not any(weights.values()):
-            continue
-        metrics = evaluate_scores(blend(normalised, weights, normalised=True), split)
-        if best is None or metrics[TUNE_METRIC] > best[1][TUNE_METRIC]:
-            best = (weights, metrics)
-    tuned.hybrid_weights, tuned.validation["hybrid"] = best
-    progress(f"{split.variant} hybrid: {best[0]} {TUNE_METRIC}={best[1][TUNE_METRIC]:.4f}")
+            _, _, scores = cache.get(name, params)
+            for v, split in cache.splits.items():
+                metrics = evaluate_scores(cache.scores(scores, v), split)
+                if v not in best or metrics[TUNE_METRIC] > best[v][1][TUNE_METRIC]:
+                    best[v] = (params, metrics)
+        cache.forget(name, [p for p, _ in best.values()])
+        for v, (params, metrics) in best.items():
+            tuned[v].params[name], tuned[v].validation[name] = params, metrics
+            if name in HYBRID_COMPONENTS:
+                best_scores[v][name] = normalise_rows(cache.scores(cache.get(name, params)[2], v))
+            progress(f"{v} {name}: {params} {TUNE_METRIC}={metrics[TUNE_METRIC]:.4f}")
+    for v, split in cache.splits.items():
+        weights, metrics = tune_weights(best_scores[v], split)
+        tuned[v].hybrid_weights, tuned[v].validation["hybrid"] = weights, metrics
+        progress(f"{v} hybrid: {weights} {TUNE_METRIC}={metrics[TUNE_METRIC]:.4f}")
     return tuned
 
 
-def build_models(tuned: Tuned, grids: Grid = GRIDS) -> list[Model]:
-    models = [factory(**tuned.params.get(name, {})) for name, (factory, _) in grids.items()]
-    components = {name: grids[name][0](**tuned.params.get(name, {})) for name in hybrid_components(grids)}
-    models.append(Hybrid(components, dict(tuned.hybrid_weights)))
-    return models
+def build_model(name: str, tuned: Tuned, grids: Grid) -> Model:
+    """A fresh, unfitted model with the tuned parameters (the hybrid with its tuned weights)."""
+    if name != "hybrid":
+        return grids[name][0](**tuned.params.get(name, {}))
+    components = {k: grids[k][0](**tuned.params.get(k, {})) for k in hybrid_components(grids)
+                  if tuned.hybrid_weights.get(k, 0.0)}
+    return Hybrid(components, dict(tuned.hybrid_weights))
 
 
 @dataclass
@@ -233,29 +290,58 @@ class ProtocolResult:
     tuned: dict[str, Tuned]
     split_stats: dict[str, dict[str, int]]
 
+    def best(self, variant: str) -> ModelResult:
+        """The test result of the model that was best on validation (not the best on test)."""
+        name = self.tuned[variant].best_model
+        return next(r for r in self.results if r.variant == variant and r.model == name)
+
+
+def make_splits(lines: pd.DataFrame, test_start: str | pd.Timestamp, test_end: str | pd.Timestamp | None
+                ) -> dict[str, Split]:
+    """Both variants of one cut, sharing one training matrix."""
+    first = make_split(lines, test_start, test_end, VARIANTS[0])
+    splits = {VARIANTS[0]: first}
+    for variant in VARIANTS[1:]:
+        split = make_split(lines, test_start, test_end, variant)
+        if not (np.array_equal(split.train.users, first.train.users) and np.array_equal(split.train.items, first.train.items)):
+            raise AssertionError("variants of one cut must have the same training matrix")
+        split.train = first.train
+        splits[variant] = split
+    return splits
+
 
 def run_protocol(lines: pd.DataFrame, config: ProtocolConfig = ProtocolConfig(),
                  progress: Callable[[str], None] = lambda _: None,
                  products: Mapping[str, ProductLike] | None = None) -> ProtocolResult:
     """Tune on validation, then fit every model on the full training period and score the test period.
-    `products` (sku -> catalogue record) adds the content-based model."""
+    `products` (sku -> catalogue record) adds the content-based model. Each (model, params) is fitted
+    once per training period and serves both variants; the hybrid reuses its fitted components, and
+    its training time is the sum of theirs."""
     grids = model_grids(products)
+    before_test = lines[lines["ordered_at"] < pd.Timestamp(config.test_start)]
+    validation = FitCache(make_splits(before_test, config.val_start, None), grids)
+    tuned = tune(validation, progress)
+    val_users = {v: s.n_users for v, s in validation.splits.items()}
+    del validation  # its fits and scores are no longer needed
+    test = FitCache(make_splits(lines, config.test_start, config.test_end), grids)
     results: list[ModelResult] = []
-    tuned_by_variant: dict[str, Tuned] = {}
-    stats: dict[str, dict[str, int]] = {}
-    for variant in VARIANTS:
-        val = make_split(lines[lines["ordered_at"] < pd.Timestamp(config.test_start)], config.val_start,
-                         None, variant)
-        tuned = tune(val, grids, progress)
-        tuned_by_variant[variant] = tuned
-        test = make_split(lines, config.test_start, config.test_end, variant)
-        stats[variant] = {"validation_users": val.n_users, "test_users": test.n_users,
-                          "train_customers": len(test.train.users), "train_items": len(test.train.items),
-                          "test_relevant_pairs": int(test.n_relevant.sum())}
-        for model in build_models(tuned, grids):
-            params = tuned.params.get(model.name, {}) if model.name != "hybrid" else tuned.hybrid_weights
-            result, _ = fit_and_evaluate(model, test, params)
-            results.append(result)
-            progress(f"{variant} {model.name}: recall10={result.metrics['recall10']:.4f} "
-                     f"ndcg10={result.metrics['ndcg10']:.4f} ({result.train_seconds:.2f}s)")
-    return ProtocolResult(config, results, tuned_by_variant, stats)
+    for variant, split in test.splits.items():
+        t = tuned[variant]
+        normalised: dict[str, np.ndarray] = {}
+        seconds: dict[str, float] = {}
+        for name in grids:
+            _, secs, all_scores = test.get(name, t.params[name])
+            scores = test.scores(all_scores, variant)
+            results.append(ModelResult(name, variant, t.params[name], evaluate_scores(scores, split), secs))
+            seconds[name] = secs
+            if t.hybrid_weights.get(name, 0.0):
+                normalised[name] = normalise_rows(scores)
+        hybrid = blend(normalised, t.hybrid_weights, normalised=True)
+        results.append(ModelResult("hybrid", variant, t.hybrid_weights, evaluate_scores(hybrid, split),
+                                   sum(seconds[k] for k in normalised)))
+        for r in results[-len(grids) - 1:]:
+            progress(f"{variant} {r.model}: recall10={r.metrics['recall10']:.4f} ndcg10={r.metrics['ndcg10']:.4f} "
+                     f"({r.train_seconds:.2f}s)")
+    stats = {v: {"validation_users": val_users[v], "test_users": s.n_users, "train_customers": len(s.train.users), "train_items": len(s.train.items),
+                 "test_relevant_pairs": int(s.n_relevant.sum())} for v, s in test.splits.items()}
+    return ProtocolResult(config, results, tuned, stats)

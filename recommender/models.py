@@ -33,6 +33,28 @@ def _tile(vector: np.ndarray, n: int) -> np.ndarray:
     return np.broadcast_to(vector, (n, vector.shape[0])).astype(np.float32, copy=True)
 
 
+def row_product(left: sparse.csr_matrix, row: int, right: sparse.csr_matrix) -> np.ndarray:
+    """Dense `left[row] @ right` for one CSR row with plain numpy: serving one customer this way
+    avoids scipy's per-call overhead (index checks, new matrix objects), several times the arithmetic."""
+    lo, hi = left.indptr[row], left.indptr[row + 1]
+    idx, weights = left.indices[lo:hi], left.data[lo:hi]
+    starts = right.indptr[idx]
+    lens = right.indptr[idx + 1] - starts
+    total = int(lens.sum())
+    if total == 0:
+        return np.zeros(right.shape[1], np.float32)
+    positions = np.repeat(starts - np.cumsum(lens) + lens, lens) + np.arange(total)
+    return np.bincount(right.indices[positions], weights=np.repeat(weights, lens) * right.data[positions],
+                       minlength=right.shape[1]).astype(np.float32)
+
+
+def product_scores(left: sparse.csr_matrix, user_rows: np.ndarray, right: sparse.csr_matrix) -> np.ndarray:
+    """Dense `left[user_rows] @ right`; the single-row case (serving) takes the numpy path."""
+    if len(user_rows) == 1:
+        return row_product(left, int(user_rows[0]), right)[None, :]
+    return np.asarray((left[user_rows] @ right).todense(), dtype=np.float32)
+
+
 @dataclass
 class GlobalPopularity:
     """Items bought by the most customers over the whole training period: the floor every model must beat."""
@@ -66,26 +88,89 @@ class RecentPopularity:
         return _tile(self.popularity, len(user_rows))
 
 
+def recency_weighted(train: Interactions, half_life_days: float) -> sparse.csr_matrix:
+    """Strength × exp-decay of the days since the last purchase: what a customer buys lately and often."""
+    decay = train.days_since.copy()
+    decay.data = np.exp(-math.log(2) * (decay.data - 1.0) / half_life_days).astype(np.float32)
+    return train.strength.multiply(decay).tocsr().astype(np.float32)
+
+
+def repurchase_rate(train: Interactions) -> np.ndarray:
+    """Per item, the share of its buyers who bought it in more than one order (Laplace-smoothed):
+    refills and staples are bought again, a one-off gift is not."""
+    buyers = _buyers_per_item(train.strength)
+    repeaters = np.asarray((train.strength > 1).sum(axis=0)).ravel().astype(np.float32)
+    return (repeaters + 1.0) / (buyers + 2.0)
+
+
 @dataclass
 class RepeatPurchase:
     """The customer's own history: items ranked by how often they were bought, decayed by the time
-    since the last purchase (half-life in days). Global popularity (tiny weight) fills the rest of
-    the list, so a customer with fewer than k past items still gets k recommendations."""
+    since the last purchase (half-life in days), times the item's repurchase rate to the power
+    `item_prior` (0 = ignore it). Global popularity (tiny weight) fills the rest of the list, so a
+    customer with fewer than k past items still gets k recommendations."""
     half_life_days: float = 60.0
+    item_prior: float = 0.0
     name: str = "repeat"
     _weighted: sparse.csr_matrix = field(default=None, repr=False)
     _pop: np.ndarray = field(default=None, repr=False)
 
     def fit(self, train: Interactions) -> "RepeatPurchase":
-        decay = train.days_since.copy()
-        decay.data = np.exp(-math.log(2) * (decay.data - 1.0) / self.half_life_days).astype(np.float32)
-        self._weighted = train.strength.multiply(decay).tocsr()
+        weighted = recency_weighted(train, self.half_life_days)
+        if self.item_prior:
+            weighted = weighted.multiply(repurchase_rate(train)[None, :] ** self.item_prior).tocsr()
+        self._weighted = weighted.astype(np.float32)
         pop = _buyers_per_item(train.strength)
         self._pop = 1e-6 * pop / max(pop.max(), 1.0)
         return self
 
     def score(self, user_rows: np.ndarray) -> np.ndarray:
+        if len(user_rows) == 1:
+            row = self._pop[None, :].copy()
+            lo, hi = self._weighted.indptr[user_rows[0]], self._weighted.indptr[user_rows[0] + 1]
+            row[0, self._weighted.indices[lo:hi]] += self._weighted.data[lo:hi]
+            return row
         return self._weighted[user_rows].toarray() + self._pop
+
+
+@dataclass
+class UserKNN:
+    """User-to-user collaborative filtering on recency-weighted histories: a customer's score for an
+    item sums what their `neighbours` most similar customers (cosine) bought lately. Neighbours are
+    found at fit time, so scoring one customer is one small sparse product."""
+    neighbours: int = 50
+    half_life_days: float = 120.0
+    name: str = "userknn"
+    _profiles: sparse.csr_matrix = field(default=None, repr=False)
+    _neighbours: sparse.csr_matrix = field(default=None, repr=False)
+
+    def fit(self, train: Interactions, block: int = 512) -> "UserKNN":
+        weighted = recency_weighted(train, self.half_life_days)
+        norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
+        profiles = (sparse.diags((1.0 / np.where(norms > 0, norms, 1.0)).astype(np.float32)) @ weighted).tocsr()
+        n = profiles.shape[0]
+        k = min(self.neighbours, n - 1)
+        rows, cols, vals = [], [], []
+        transposed = profiles.T.tocsc()
+        for start in range(0, n if k > 0 else 0, block):
+            sims = (profiles[start:start + block] @ transposed).toarray()
+            local = np.arange(sims.shape[0])
+            sims[local, start + local] = 0.0  # not one's own neighbour
+            top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+            v = np.take_along_axis(sims, top, axis=1)
+            keep = v > 0
+            rows.append(np.repeat(start + local, k)[keep.ravel()])
+            cols.append(top[keep])
+            vals.append(v[keep])
+        self._neighbours = sparse.csr_matrix(
+            (np.concatenate(vals) if vals else np.zeros(0, np.float32),
+             (np.concatenate(rows) if rows else np.zeros(0, int), np.concatenate(cols) if cols else np.zeros(0, int))),
+            shape=(n, n), dtype=np.float32)
+        self._profiles = profiles
+        return self
+
+    def score(self, user_rows: np.ndarray) -> np.ndarray:
+        return product_scores(self._neighbours, user_rows, self._profiles)
 
 
 @dataclass
@@ -106,7 +191,7 @@ class ItemKNN:
         return self
 
     def score(self, user_rows: np.ndarray) -> np.ndarray:
-        return np.asarray((self._user_items[user_rows] @ self.similarity).todense(), dtype=np.float32)
+        return product_scores(self._user_items, user_rows, self.similarity)
 
 
 def item_cosine(user_item: sparse.spmatrix, neighbours: int, shrink: float = 0.0) -> sparse.csr_matrix:
@@ -156,7 +241,12 @@ class ALS:
         return self
 
     def score(self, user_rows: np.ndarray) -> np.ndarray:
-        return self.user_factors[user_rows] @ self.item_factors.T
+        users = self.user_factors[user_rows]
+        if len(users) <= 64:
+            # One customer (serving): einsum stays on this thread; a BLAS call would wake its thread
+            # pool, which costs tens of milliseconds on a loaded machine for a 1 × items product.
+            return np.einsum("uf,if->ui", users, self.item_factors)
+        return users @ self.item_factors.T
 
 
 def normalise_rows(scores: np.ndarray) -> np.ndarray:
@@ -221,4 +311,4 @@ class ContentKNN:
         return self
 
     def score(self, user_rows: np.ndarray) -> np.ndarray:
-        return np.asarray((self._user_items[user_rows] @ self.similarity).todense(), dtype=np.float32)
+        return product_scores(self._user_items, user_rows, self.similarity)

@@ -7,7 +7,8 @@ from scipy import sparse
 
 from recommender.data import Interactions, clean_online_retail
 from recommender.evaluation import make_split, ranking_metrics, top_k
-from recommender.models import ALS, GlobalPopularity, Hybrid, ItemKNN, RecentPopularity, RepeatPurchase
+from recommender.models import (ALS, ContentKNN, GlobalPopularity, Hybrid, ItemKNN, RecentPopularity, RepeatPurchase, UserKNN,
+                                repurchase_rate)
 
 
 def test_cleaning_drops_each_rule_and_counts_it():
@@ -82,6 +83,15 @@ def test_models_rank_sensibly(toy_lines):
     assert recent.score(u3).shape == (1, len(items))
     als = ALS(factors=4, iterations=3).fit(train)
     assert als.score(u3).shape == (1, len(items))
+    # user-kNN: u3 (cpu) is closest to u2 (cpu, board, ram) and u1; it must rank board above paper
+    uknn = UserKNN(neighbours=2, half_life_days=60).fit(train)
+    s3 = uknn.score(u3)[0]
+    assert s3[items.index("board")] > s3[items.index("paper")] > 0
+    # the repurchase prior favours items people buy again: paper (u1, 2 orders) over one-off board
+    assert repurchase_rate(train)[items.index("paper")] > repurchase_rate(train)[items.index("board")]
+    prior = RepeatPurchase(half_life_days=1e6, item_prior=1.0).fit(train).score(np.array([train.user_index["u1"]]))[0]
+    flat = RepeatPurchase(half_life_days=1e6).fit(train).score(np.array([train.user_index["u1"]]))[0]
+    assert prior[items.index("board")] / prior[items.index("paper")] < flat[items.index("board")] / flat[items.index("paper")]
     hybrid = Hybrid({"repeat": RepeatPurchase(), "itemknn": ItemKNN()}, {"repeat": 1.0, "itemknn": 1.0}).fit(train)
     s = hybrid.score(u3)
     assert s.max() <= 2.0 + 1e-6 and s.min() >= 0.0
@@ -116,13 +126,32 @@ def test_run_protocol_end_to_end():
     products = {s: RetailItem(s, f"{s.split('-')[0]} collection piece", 1.0) for s in lines["sku"].unique()}
     result = run_protocol(lines, ProtocolConfig(val_start="2011-07-01", test_start="2011-10-01", test_end=None),
                           products=products)
-    assert len(result.results) == 14 and {r.variant for r in result.results} == {"A", "B"}
+    assert len(result.results) == 16 and {r.variant for r in result.results} == {"A", "B"}
     for r in result.results:
         assert all(0.0 <= v <= 1.0 for v in r.metrics.values()), r
     by = {(r.variant, r.model): r.metrics["ndcg10"] for r in result.results}
     # group structure: collaborative models must beat global popularity in discovery
     assert max(by["B", "itemknn"], by["B", "als"], by["B", "hybrid"]) > by["B", "pop_global"] + 0.05
-    assert set(result.tuned["B"].hybrid_weights) == {"repeat", "itemknn", "als", "pop_recent", "content"}
+    assert set(result.tuned["B"].hybrid_weights) == {"repeat", "itemknn", "userknn", "als", "pop_recent", "content"}
+    # "best" is chosen on validation and reported from the test run of that same model
+    best = result.tuned["B"].best_model
+    assert result.best("B").model == best and result.tuned["B"].validation[best]["ndcg10"] == max(
+        m["ndcg10"] for m in result.tuned["B"].validation.values())
     # the item names carry the group: content-based alone must find the group's other items
     assert by["B", "content"] > by["B", "pop_global"] + 0.05
     assert result.split_stats["A"]["test_users"] > 0
+
+
+def test_single_customer_path_matches_the_batch_path(toy_lines):
+    """Serving one customer takes numpy fast paths; they must give the batch scores exactly."""
+    from recommender.data import RetailItem
+
+    train = Interactions.from_lines(toy_lines)
+    products = {s: RetailItem(s, f"{s} part", 10.0) for s in train.items}
+    rows = np.arange(len(train.users))
+    for model in (RepeatPurchase(half_life_days=30, item_prior=1.0), ItemKNN(neighbours=3), UserKNN(neighbours=2),
+                  ContentKNN(products, neighbours=3), ALS(factors=4, iterations=2)):
+        model.fit(train)
+        batch = model.score(rows)
+        for r in rows:
+            np.testing.assert_allclose(model.score(np.array([r]))[0], batch[r], rtol=1e-5, atol=1e-6)
