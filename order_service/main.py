@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from order_service.api.routers import auth, customers, health, orders, staff, stores
 from order_service.api.routers import analytics
+from order_service.api.deps import preload_directory
 from order_service.core.config import Settings, get_settings
 from order_service.core.db import make_engine, make_sessionmaker
 from order_service.services.errors import ServiceError
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await preload_directory(app.state)
         task = asyncio.create_task(_expiry_sweeper(app)) if sweeper else None
         yield
         if task:
@@ -58,7 +60,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
     app.state.settings, app.state.engine = settings, engine
     app.state.sessions = make_sessionmaker(engine)
     app.state.read_sessions = make_sessionmaker(engine, read_only=True)
-    app.state.directory = None
+    app.state.directory = None  # loaded on first use (api.deps.get_directory)
+    app.state.directory_lock = asyncio.Lock()
     app.state.known_customers = set()  # customer ids already checked (customers are never deleted)
     for router in (health.router, auth.router, customers.router, stores.router, orders.router, staff.router):
         app.include_router(router)

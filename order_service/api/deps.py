@@ -13,8 +13,11 @@ from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from fastapi import Depends, Header, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+from starlette.datastructures import State
 
 from order_service.schemas import CUSTOMER_ID_PATTERN, StaffMe
 from order_service.services import auth
@@ -40,11 +43,32 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def get_directory(request: Request) -> Directory:
+def _load_directory(state: State) -> Directory:
+    with state.read_sessions() as session:
+        return Directory(session)
+
+
+async def preload_directory(state: State) -> None:
+    """Read the locations at start-up, so that no request waits for them; an empty or not yet
+    migrated database is left to the first request (after `daogou db load-demo`)."""
+    try:
+        directory = await run_in_threadpool(_load_directory, state)
+    except DBAPIError:
+        return
+    if directory.locations and state.directory is None:
+        state.directory = directory
+
+
+async def get_directory(request: Request) -> Directory:
+    """Async, like every dependency here: a sync dependency costs a trip through the thread pool on
+    every request, although only the first call (or an unknown customer, a staff token) touches the
+    database; those few calls go to a thread explicitly. The lock makes the first burst of requests
+    wait for one load instead of each loading all locations."""
     state = request.app.state
-    if getattr(state, "directory", None) is None:
-        with state.read_sessions() as session:
-            state.directory = Directory(session)
+    if state.directory is None:
+        async with state.directory_lock:
+            if state.directory is None:
+                state.directory = await run_in_threadpool(_load_directory, state)
     return state.directory
 
 
@@ -64,7 +88,7 @@ class Principal:
         return f"customer:{self.customer_id}" if self.customer_id else "service"
 
 
-def get_principal(request: Request,
+async def get_principal(request: Request,
                   credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
                   x_customer_id: Annotated[str | None, Header(pattern=CUSTOMER_ID_PATTERN,
                                                               description="The customer the service acts for.")] = None,
@@ -77,31 +101,39 @@ def get_principal(request: Request,
         if x_customer_id is None:
             return Principal("service")
         if x_customer_id not in state.known_customers:
-            with state.read_sessions() as session:
-                auth.require_customer(session, x_customer_id, state.known_customers)
+            await run_in_threadpool(_require_customer, state, x_customer_id)
         return Principal("customer", customer_id=x_customer_id)
-    # A short read-only session of its own: authentication must not open the request's write
-    # transaction (on SQLite that would take the write lock before the handler even has a thread).
+    return Principal("staff", staff=await run_in_threadpool(_staff_for_token, state, token))
+
+
+# Short read-only sessions of their own: authentication must not open the request's write
+# transaction (on SQLite that would take the write lock before the handler even has a thread).
+def _require_customer(state: State, customer_id: str) -> None:
     with state.read_sessions() as session:
-        return Principal("staff", staff=auth.staff_for_token(session, token))
+        auth.require_customer(session, customer_id, state.known_customers)
+
+
+def _staff_for_token(state: State, token: str) -> StaffMe:
+    with state.read_sessions() as session:
+        return auth.staff_for_token(session, token)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def get_customer(principal: PrincipalDep) -> Principal:
+async def get_customer(principal: PrincipalDep) -> Principal:
     if principal.kind != "customer":
         raise Forbidden("this endpoint acts for a customer: use the service token with X-Customer-Id")
     return principal
 
 
-def get_staff(principal: PrincipalDep) -> StaffMe:
+async def get_staff(principal: PrincipalDep) -> StaffMe:
     if principal.staff is None:
         raise Forbidden("staff only: log in with POST /auth/staff/token")
     return principal.staff
 
 
-def get_service(principal: PrincipalDep) -> Principal:
+async def get_service(principal: PrincipalDep) -> Principal:
     if principal.kind == "staff":
         raise Forbidden("only the service credential may call this endpoint")
     return principal

@@ -13,12 +13,12 @@ import json
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from order_service.models import WAREHOUSE_ID, Order, OrderEvent, OrderLine, Product, Reservation
-from order_service.schemas import OrderCreate, StaffMe
+from order_service.schemas import OrderCreate, OrderLineOut, OrderOut, StaffMe
 from order_service.services import stock
 from order_service.services.errors import Conflict, Forbidden, Invalid, NotFound, OutOfStock
 from order_service.services.stock import Directory, utcnow
@@ -59,7 +59,7 @@ def _replay(order: Order, digest: str) -> tuple[Order, bool]:
 
 
 def create_order(session: Session, directory: Directory, customer_id: str, body: OrderCreate,
-                 idempotency_key: str | None, reservation_ttl_s: int, *, actor: str) -> tuple[Order, bool]:
+                 idempotency_key: str | None, reservation_ttl_s: int, *, actor: str) -> tuple[OrderOut, bool]:
     """Create a pending order holding its stock, or return the order an earlier identical request made.
 
     Returns (order, created). Raises OutOfStock (409) without keeping anything if any line cannot be held.
@@ -77,11 +77,15 @@ def create_order(session: Session, directory: Directory, customer_id: str, body:
         existing = _by_key(session, customer_id, idempotency_key) if idempotency_key is not None else None
         if existing is None:
             raise
-        return _replay(existing, digest)
+        return OrderOut.model_validate(_replay(existing, digest)[0]), False
 
 
 def _insert_order(session: Session, directory: Directory, customer_id: str, body: OrderCreate,
-                  idempotency_key: str | None, digest: str, reservation_ttl_s: int, actor: str) -> Order:
+                  idempotency_key: str | None, digest: str, reservation_ttl_s: int, actor: str) -> OrderOut:
+    """Plain INSERTs (no ORM unit of work: it cost more CPU than the rest of the request) in an order
+    that keeps contention short: the order and its rows first (a repeated Idempotency-Key fails
+    here, before any stock is touched), the stock rows last, so their row locks are held only
+    from the conditional UPDATE to the COMMIT right after it."""
     if body.fulfilment == "pickup":
         store = directory.store(body.store_id)
         if not store.pickup:
@@ -89,30 +93,36 @@ def _insert_order(session: Session, directory: Directory, customer_id: str, body
         location_id = store.id
     else:
         location_id = WAREHOUSE_ID
-    skus = sorted(line.sku for line in body.lines)  # a fixed lock order: no deadlocks between orders
-    products = {p.sku: p for p in session.scalars(select(Product).where(Product.sku.in_(skus)))}
+    quantities = {line.sku: line.quantity for line in body.lines}
+    skus = sorted(quantities)  # a fixed lock order: no deadlocks between orders
+    products = {sku: (name, price) for sku, name, price in
+                session.execute(select(Product.sku, Product.name, Product.price).where(Product.sku.in_(skus)))}
     unknown = [sku for sku in skus if sku not in products]
     if unknown:
         raise Invalid(f"unknown SKU: {', '.join(unknown)}")
-    quantities = {line.sku: line.quantity for line in body.lines}
     now = utcnow()
     expires = now + timedelta(seconds=reservation_ttl_s)
+    lines = [{"sku": sku, "name": products[sku][0], "unit_price": products[sku][1], "quantity": quantities[sku],
+              "line_total": products[sku][1] * quantities[sku]} for sku in skus]
+    subtotal = sum((line["line_total"] for line in lines), Decimal("0.00"))
+    shipping = SHIPPING_FEE if body.fulfilment == "delivery" and subtotal < FREE_SHIPPING_FROM else Decimal("0.00")
+    header = {"customer_id": customer_id, "status": "pending", "fulfilment": body.fulfilment,
+              "location_id": location_id, "delivery_address": body.delivery_address, "subtotal": subtotal,
+              "shipping": shipping, "total": subtotal + shipping, "currency": "USD", "created_at": now,
+              "updated_at": now, "reserved_until": expires}
+    conn = session.connection()
+    order_id = conn.execute(insert(Order.__table__).values(
+        **header, idempotency_key=idempotency_key, request_hash=digest).returning(Order.__table__.c.id)).scalar_one()
+    conn.execute(insert(OrderLine.__table__), [{**line, "order_id": order_id} for line in lines])
+    conn.execute(insert(Reservation.__table__), [
+        {"order_id": order_id, "location_id": location_id, "sku": sku, "quantity": quantities[sku],
+         "expires_at": expires, "status": "active"} for sku in skus])
+    conn.execute(insert(OrderEvent.__table__).values(order_id=order_id, from_status=None, to_status="pending",
+                                                     actor=actor, at=now))
     for sku in skus:
         stock.reserve(session, location_id, sku, quantities[sku])
-    lines = [OrderLine(sku=sku, name=products[sku].name, unit_price=products[sku].price, quantity=quantities[sku],
-                       line_total=products[sku].price * quantities[sku]) for sku in skus]
-    subtotal = sum((line.line_total for line in lines), Decimal("0.00"))
-    shipping = SHIPPING_FEE if body.fulfilment == "delivery" and subtotal < FREE_SHIPPING_FROM else Decimal("0.00")
-    order = Order(customer_id=customer_id, status="pending", fulfilment=body.fulfilment, location_id=location_id,
-                  delivery_address=body.delivery_address, subtotal=subtotal, shipping=shipping,
-                  total=subtotal + shipping, currency="USD", idempotency_key=idempotency_key, request_hash=digest,
-                  created_at=now, updated_at=now, reserved_until=expires, lines=lines,
-                  reservations=[Reservation(location_id=location_id, sku=sku, quantity=quantities[sku],
-                                            expires_at=expires) for sku in skus],
-                  events=[OrderEvent(from_status=None, to_status="pending", actor=actor, at=now)])
-    session.add(order)
-    session.flush()  # one flush: the order, then its lines, reservations and first event in batches
-    return order
+    return OrderOut(id=order_id, lines=[OrderLineOut(**line) for line in lines], **header,
+                    **dict.fromkeys(STAMP.values()))
 
 
 def get_for_customer(session: Session, customer_id: str, order_id: int) -> Order:

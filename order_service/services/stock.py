@@ -162,9 +162,16 @@ def stock_views(session: Session, directory: Directory, sku: str, location_ids: 
 
 
 def stock_view(session: Session, directory: Directory, sku: str, location_id: int) -> StockView:
+    """Stock of a known SKU at one location (zero where it is not carried); NotFound for an unknown
+    SKU. One query for both: this is the stock lookup shoppers and staff ask most."""
     location = directory.get(location_id)
-    views = stock_views(session, directory, sku, [location_id])
-    return views[0] if views else StockView(sku, location, 0, 0)
+    row = session.execute(select(Product.sku, StockLevel.on_hand, StockLevel.reserved)
+                          .outerjoin(StockLevel, and_(StockLevel.sku == Product.sku,
+                                                      StockLevel.location_id == location_id))
+                          .where(Product.sku == sku)).first()
+    if row is None:
+        raise NotFound(f"unknown SKU {sku}")
+    return StockView(sku, location, row.on_hand or 0, row.reserved or 0)
 
 
 def nearest_with_stock(session: Session, directory: Directory, sku: str, lat: float, lon: float, *,

@@ -41,7 +41,8 @@ def test_associate_only_sees_orders_of_their_store(client, alices_order, method,
 
 STAFF_GETS = ["/staff/stock/SKU-CPU", "/staff/stores/7/low-stock", "/staff/stores/7/transfer-suggestions",
               "/staff/movements?location_id=7", "/staff/audit?location_id=7", "/staff/replenishment/SKU-CPU?location_id=7",
-              "/staff/orders", "/staff/orders/1", "/auth/staff/me"]
+              "/staff/orders", "/staff/orders/1", "/auth/staff/me", "/staff/analytics/overview",
+              "/staff/analytics/customers/cust-alice", "/staff/analytics/segments/at_risk"]
 STAFF_POSTS = [("/staff/transfers", {"sku": "SKU-CPU", "from_location_id": 0, "to_location_id": 7, "quantity": 1}),
                ("/staff/stock/changes", {"sku": "SKU-CPU", "location_id": 7, "kind": "receipt", "quantity": 1}),
                ("/staff/orders/1/status", {"status": "completed"})]

@@ -22,16 +22,14 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_lengt
              responses={200: {"model": OrderOut, "description": "Replay of an earlier request with this Idempotency-Key."},
                         409: {"model": ErrorOut, "description": "Not enough stock."},
                         422: {"model": ErrorOut}})
-def create_order(body: OrderCreate, request: Request, response: Response, session: SessionDep,
-                 directory: DirectoryDep, principal: CustomerDep,
-                 idempotency_key: IdempotencyKey = None) -> OrderOut:
+def create_order(body: OrderCreate, request: Request, session: SessionDep, directory: DirectoryDep,
+                 principal: CustomerDep, idempotency_key: IdempotencyKey = None) -> Response:
     """Place an order; its stock is held until `reserved_until`, when an unconfirmed order is cancelled."""
     order, created = orders.create_order(session, directory, principal.customer_id, body, idempotency_key,
                                          request.app.state.settings.reservation_ttl_s, actor=principal.actor)
-    if not created:
-        response.status_code = 200
-        response.headers["Idempotent-Replayed"] = "true"
-    return OrderOut.model_validate(order)
+    # Already a validated OrderOut: serialised once here rather than validated again by FastAPI.
+    return Response(order.model_dump_json(), status_code=201 if created else 200, media_type="application/json",
+                    headers=None if created else {"Idempotent-Replayed": "true"})
 
 
 @router.get("", response_model=OrderListOut)
