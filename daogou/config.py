@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +43,16 @@ class Settings(BaseSettings):
     # --- conversations ----------------------------------------------------------------------
     handoff_url: str = Field("", description="URL the action server POSTs a conversation's transcript to when a shopper asks for a human; empty means append it to $STATE_DIR/handoff/handoff.jsonl.")
 
+    # --- conversation state and scale-out (bot/endpoints.yml reads these as ${VAR}; docs/deployment.md) --
+    tracker_store_url: str = Field("", description="SQLAlchemy URL of Rasa's conversation (tracker) store, as the Rasa environment's SQLAlchemy 1.4 reads it (e.g. postgresql://user:password@host:5432/daogou); empty means SQLite at $STATE_DIR/conversations.db.")
+    lock_store: str = Field("in_memory", description="Rasa's per-conversation lock store: 'in_memory' for one Rasa process, 'redis' when several Rasa processes serve the same conversations.")
+    redis_host: str = Field("127.0.0.1", description="Redis server of the lock store (LOCK_STORE=redis).")
+    redis_port: int = Field(6379, description="Port of the lock store's Redis server.")
+    redis_db: int = Field(1, description="Redis database number the lock store uses.")
+    redis_password: str = Field("", description="Password of the lock store's Redis server; empty means none.")
+    action_server_url: str = Field("", description="Webhook URL the Rasa server calls for custom actions (e.g. a load balancer in front of several action servers); empty means http://$HOST:$ACTIONS_PORT/webhook.")
+    action_timeout_s: float = Field(12.0, description="How long the Rasa server waits for one custom action before it apologises and offers a human colleague (bot/server.py); keep it above the order-service client's worst case (HTTP_TIMEOUT_S × (1 + HTTP_RETRIES)).")
+
     # --- channels (bot/channels; bot/credentials.yml reads these as ${VAR}, see docs/channels.md) --
     wechat_token: str = Field("", description="WeChat Official Account server Token (服务器配置); empty disables the WeChat channel (it answers 503).")
     wechat_encoding_aes_key: str = Field("", description="WeChat EncodingAESKey (43 characters) for safe (AES) mode; empty accepts plaintext mode only.")
@@ -68,6 +78,14 @@ class Settings(BaseSettings):
     kg_refresh_s: float = Field(60.0, description="Seconds between checks of the order database for catalogue changes (new products, prices); a change rebuilds the graph in the background. 0 disables.")
     kg_cny_per_usd: float = Field(7.2, description="Yuan per US dollar, to convert a budget given in 元/块/人民币 (catalogue prices are in USD).")
 
+    @model_validator(mode="after")
+    def _default_tracker_store(self) -> Settings:
+        # Filled in here (not in a property) so that `daogou config --env` exports the effective URL
+        # that bot/endpoints.yml reads.
+        if not self.tracker_store_url:
+            self.tracker_store_url = f"sqlite:///{self.state_dir / 'conversations.db'}"
+        return self
+
     @property
     def db_url(self) -> str:
         if self.database_url:
@@ -76,7 +94,7 @@ class Settings(BaseSettings):
 
     @property
     def action_endpoint_url(self) -> str:
-        return f"http://{self.host}:{self.actions_port}/webhook"
+        return self.action_server_url or f"http://{self.host}:{self.actions_port}/webhook"
 
     @property
     def orders_url(self) -> str:

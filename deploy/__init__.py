@@ -1,0 +1,1 @@
+"""Deployment helpers: several Rasa and action servers behind nginx (docs/deployment.md)."""
