@@ -6,6 +6,7 @@ exporting `app`); this module only mounts them, so adding a command never touche
 from __future__ import annotations
 
 import importlib
+import shlex
 
 import typer
 
@@ -41,14 +42,16 @@ def main() -> None:
 
 @app.command("config")
 def show_config(markdown: bool = typer.Option(False, help="Print the README's configuration table."),
-                env: bool = typer.Option(False, help="Print KEY=VALUE lines for the process supervisor.")) -> None:
+                env: bool = typer.Option(False, help="Print shell-quoted KEY=VALUE lines for the process supervisor.")) -> None:
     """Show every setting, its environment variable, its current value and what it does."""
     current = get_settings()
     if env:
         values = {name.upper(): getattr(current, name) for name in Settings.model_fields}
         values.update(DATABASE_URL=current.db_url, ORDER_SERVICE_URL=current.orders_url,
                       ACTION_ENDPOINT_URL=current.action_endpoint_url)
-        typer.echo("\n".join(f"{key}={value}" for key, value in values.items()))
+        # Quoted for the shell that sources them: empty values must stay defined (Rasa refuses to
+        # start when a ${VAR} in credentials.yml is unset), which honcho's own env-file parser drops.
+        typer.echo("\n".join(f"{key}={shlex.quote(str(value))}" for key, value in values.items()))
         return
     if markdown:
         typer.echo("| variable | default | meaning |\n|---|---|---|")

@@ -10,4 +10,5 @@ $D db load-demo          # loads only into an empty database
 $D faq build             # embeds the FAQ only when its questions or the model changed
 $D bot train             # trains only when the training data changed
 $D config --env > var/run.env
-exec .venv/bin/honcho --env var/run.env --procfile Procfile start
+set -a; . var/run.env; set +a   # every setting, empty ones included, for every process
+exec .venv/bin/honcho --env /dev/null --procfile Procfile start
