@@ -107,8 +107,8 @@ def repurchase_rate(train: Interactions) -> np.ndarray:
 class RepeatPurchase:
     """The customer's own history: items ranked by how often they were bought, decayed by the time
     since the last purchase (half-life in days), times the item's repurchase rate to the power
-    `item_prior` (0 = ignore it). Global popularity (tiny weight) fills the rest of the list, so a
-    customer with fewer than k past items still gets k recommendations."""
+    `item_prior` (0 = ignore it), on a log scale. Global popularity (tiny weight) fills the rest of
+    the list, so a customer with fewer than k past items still gets k recommendations."""
     half_life_days: float = 60.0
     item_prior: float = 0.0
     name: str = "repeat"
@@ -129,8 +129,11 @@ class RepeatPurchase:
             row = self._pop[None, :].copy()
             lo, hi = self._weighted.indptr[user_rows[0]], self._weighted.indptr[user_rows[0] + 1]
             row[0, self._weighted.indices[lo:hi]] += self._weighted.data[lo:hi]
-            return row
-        return self._weighted[user_rows].toarray() + self._pop
+        else:
+            row = self._weighted[user_rows].toarray() + self._pop
+        # log: diminishing returns (the tenth order of an item counts less than the second), which
+        # keeps one heavily bought item from flattening the rest after a blend's min–max scaling
+        return np.log1p(10.0 * row)
 
 
 @dataclass
@@ -170,7 +173,8 @@ class UserKNN:
         return self
 
     def score(self, user_rows: np.ndarray) -> np.ndarray:
-        return product_scores(self._neighbours, user_rows, self._profiles)
+        # square root: damps a few very similar heavy buyers against many neighbours agreeing
+        return np.sqrt(product_scores(self._neighbours, user_rows, self._profiles))
 
 
 @dataclass
@@ -198,10 +202,12 @@ def item_cosine(user_item: sparse.spmatrix, neighbours: int, shrink: float = 0.0
     """Item × item cosine similarity of the columns of `user_item`, diagonal removed, only the top
     `neighbours` entries of each row kept (rows: source item, columns: similar item)."""
     m = sparse.csc_matrix(user_item, dtype=np.float32)
-    co = (m.T @ m).toarray()
-    norms = np.sqrt(np.diag(co)).astype(np.float32)
-    denom = np.outer(norms, norms) + shrink + 1e-9
-    sim = (co / denom).astype(np.float32)
+    sim = (m.T @ m).toarray()
+    norms = np.sqrt(np.diag(sim)).astype(np.float32)
+    denom = np.outer(norms, norms)
+    denom += shrink + 1e-9
+    sim /= denom  # in place: two items × items arrays instead of four
+    del denom
     np.fill_diagonal(sim, 0.0)
     n = sim.shape[0]
     k = min(neighbours, n - 1) if n > 1 else 0

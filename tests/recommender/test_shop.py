@@ -176,3 +176,24 @@ def test_ready_made_filters(model):
     rec = ShopRecommender(model, in_stock=in_stock_from_snapshot(["mb-1700"]), compatible_with_cart=fits)
     out = [r.sku for r in rec.recommend_for_customer(None, cart=["cpu-i"], k=3)]
     assert "mb-1700" not in out and "mb-am5" not in out  # out of stock / wrong socket
+
+
+def test_no_answer_ever_contains_an_unavailable_or_incompatible_item(model):
+    """Every question, for every shopper and context: items out of stock everywhere never appear,
+    and nothing returned with a cart conflicts with it (here: a socket other than the cart CPU's)."""
+    sockets = {p.sku: p.attributes.get("socket") for p in PRODUCTS}
+
+    def compatible(sku: str, cart) -> bool:
+        return not any(sockets.get(sku) and sockets.get(c) and sockets[sku] != sockets[c] for c in cart)
+
+    gone = {"mb-am5", "ram-5"}
+    rec = ShopRecommender(model, in_stock=lambda s: s not in gone, compatible_with_cart=compatible)
+    customers = [None, "solo", "b0", "i0", "m1"]
+    for cart in ([], ["cpu-i"], ["cpu-a"]):
+        answers = [r.sku for c in customers for r in rec.recommend_for_customer(c, cart=cart, k=8)]
+        answers += [r.sku for p in PRODUCTS for r in rec.similar_items(p.sku, k=8, cart=cart)]
+        answers += [r.sku for p in PRODUCTS for r in rec.bought_together(p.sku, k=8, cart=cart)]
+        assert answers and not gone & set(answers)
+        assert all(compatible(s, cart) for s in answers), cart
+        assert all(r.reason.text(lang) and "\n" not in r.reason.text(lang)
+                   for c in customers for r in rec.recommend_for_customer(c, cart=cart) for lang in ("en", "zh"))
