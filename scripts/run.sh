@@ -5,10 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 D=.venv/bin/daogou
-$D db upgrade
-$D db load-demo          # loads only into an empty database
-$D faq build             # embeds the FAQ only when its questions or the model changed
-$D bot train             # trains only when the training data changed
+# migrate; load the demo shop only into an empty database; build the FAQ index, train the shop
+# recommender and the Rasa model only when their inputs changed
+$D prepare
 $D config --env > var/run.env
 set -a; . var/run.env; set +a   # every setting, empty ones included, for every process
 exec .venv/bin/honcho --env /dev/null --procfile Procfile start
