@@ -78,6 +78,10 @@ def search(
     lang: str = typer.Option(None, help="Force 'en' or 'zh' instead of detecting the query's language."),
 ) -> None:
     """Answer a question, or every line of stdin."""
+    from faq.models import LANGUAGES
+
+    if lang is not None and lang not in LANGUAGES:
+        raise typer.BadParameter(f"must be one of {', '.join(LANGUAGES)} (or omitted to detect it)", param_hint="--lang")
     retriever = _load_or_exit()
     queries = [query] if query is not None else (line.strip() for line in sys.stdin)
     for text in queries:

@@ -71,3 +71,12 @@ def test_dev_set_must_name_existing_entries(faq_copy, content):
                     encoding="utf-8")
     with pytest.raises(FaqContentError, match="no-such-entry"):
         load_dev_queries(faq_copy, set(content.by_id()))
+
+
+def test_search_cli_rejects_an_unknown_language_before_loading_anything():
+    from typer.testing import CliRunner
+
+    from faq import cli
+
+    out = CliRunner().invoke(cli.app, ["search", "--json", "--lang", "fr", "hello"])
+    assert out.exit_code == 2 and "--lang" in out.output
