@@ -8,25 +8,56 @@ becomes the domain response `utter_service_unavailable`: an apology in the shopp
 the offer of a human colleague. The dialogue then continues as usual (the next prediction is
 usually action_listen), so the bot keeps answering and comes back by itself with the action server.
 
-Rasa offers no hook around a remote action call, so `install()` wraps `RemoteAction.run` once, before
-the server starts; nothing else of Rasa is changed.
+It also keeps hostile conversation ids away from the tracker store. Rasa's SQLTrackerStore treats any
+ValueError raised while it talks to the database as a missing PostgreSQL schema and calls sys.exit: a
+single REST request whose sender id holds a lone surrogate (a JSON \\ud800 escape) or a NUL character
+stopped the whole server. Such ids, and ids longer than the store's 255-character column, are
+replaced by a stable digest before the message is handled (the same client keeps its conversation).
+
+Rasa offers no hook around a remote action call or the handling of a message, so `install()` wraps
+`RemoteAction.run` and `Agent.handle_message` once, before the server starts; nothing else of Rasa
+is changed.
 """
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import sys
 from typing import Any, List
 
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
+from rasa.core.agent import Agent
+from rasa.core.channels.channel import UserMessage
 from rasa.shared.core.events import Event
 
 logger = logging.getLogger(__name__)
 
 FALLBACK_RESPONSE = "utter_service_unavailable"
 DEFAULT_TIMEOUT_S = 12.0
+MAX_SENDER_ID = 255  # length of the sender_id column of Rasa's SQL tracker store
 
 _rasa_remote_run = RemoteAction.run
+_rasa_handle_message = Agent.handle_message
+
+
+def storable_sender_id(sender_id: str) -> str:
+    """The id itself when every tracker store can key on it, else `unsafe-<digest>` (stable per id)."""
+    try:
+        sender_id.encode("utf-8")
+        fits = len(sender_id) <= MAX_SENDER_ID and "\x00" not in sender_id
+    except UnicodeEncodeError:
+        fits = False
+    if fits:
+        return sender_id
+    digest = hashlib.sha256(sender_id.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"unsafe-{digest[:40]}"
+
+
+async def handle_message_safely(self: Agent, message: UserMessage) -> Any:
+    """`Agent.handle_message` with a sender id the tracker and lock stores can hold."""
+    message.sender_id = storable_sender_id(message.sender_id)
+    return await _rasa_handle_message(self, message)
 
 
 def action_timeout_s(action: RemoteAction) -> float:
@@ -59,8 +90,9 @@ async def run_with_fallback(self: RemoteAction, output_channel: Any, nlg: Any, t
 
 
 def install() -> None:
-    """Wrap `RemoteAction.run` (idempotent)."""
+    """Wrap `RemoteAction.run` and `Agent.handle_message` (idempotent)."""
     RemoteAction.run = run_with_fallback  # type: ignore[method-assign]
+    Agent.handle_message = handle_message_safely  # type: ignore[method-assign]
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -47,7 +48,8 @@ def settings_env(overrides: dict[str, str]) -> dict[str, str]:
     env = {**os.environ, **overrides}
     out = subprocess.run([str(APP_BIN / "daogou"), "config", "--env"], cwd=ROOT, env=env, check=True,
                          capture_output=True, text=True).stdout
-    env.update(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    # Lines are shell-quoted (KEY='' for an empty value): read them as the shell that sources them would.
+    env.update(shlex.split(line)[0].split("=", 1) for line in out.splitlines() if "=" in line)
     return env
 
 
