@@ -17,7 +17,7 @@ def evaluate(history: Optional[str] = typer.Option(None, help="Evaluate on this 
              test_start: str = typer.Option("", help="Test start (with --history)."),
              test_end: Optional[str] = typer.Option(None, help="Test end, inclusive (with --history).")) -> None:
     """Run the offline protocol: by default the Online Retail benchmark (writes
-    benchmarks/results/recommender.json and the plot, ~90 s); with --history, the same protocol on
+    benchmarks/results/recommender.json and the plot, 2–4 minutes); with --history, the same protocol on
     another order history, printed only."""
     if history is None:
         from benchmarks.recommender import main
@@ -32,7 +32,7 @@ def evaluate(history: Optional[str] = typer.Option(None, help="Evaluate on this 
     lines, _ = _load_source(history)
     products = {p.sku: p for p in load_products()}
     unknown = set(lines["sku"]) - products.keys()
-    result = run_protocol(lines, ProtocolConfig(val_start, test_start, test_end), progress=typer.echo,
+    result = run_protocol(lines, ProtocolConfig(val_start, test_start, test_end, earlier_val_starts=()), progress=typer.echo,
                           products=None if unknown else products)  # content model only with a full catalogue
     typer.echo(json.dumps(result.split_stats))
     for r in result.results:

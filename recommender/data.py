@@ -80,13 +80,17 @@ def clean_online_retail(raw: pd.DataFrame) -> tuple[pd.DataFrame, CleaningReport
     return out, report
 
 
-def load_online_retail(path: Path | None = None) -> tuple[pd.DataFrame, CleaningReport, dict[str, str]]:
-    """Read and clean the UCI file; also return sku -> description (for readable examples)."""
+def load_online_retail(path: Path | None = None, descriptions_before: str | None = None
+                       ) -> tuple[pd.DataFrame, CleaningReport, dict[str, str]]:
+    """Read and clean the UCI file; also return sku -> description (the most frequent one, from rows
+    before `descriptions_before` if given, so an evaluation takes no item text from its test period)."""
     path = Path(path) if path else online_retail_path()
     if not path.exists():
         raise FileNotFoundError(f"Online Retail data not found at {path}")
     raw = pd.read_csv(path, dtype={"InvoiceNo": str, "StockCode": str, "Description": str})
     lines, report = clean_online_retail(raw)
+    if descriptions_before is not None:
+        raw = raw[pd.to_datetime(raw["InvoiceDate"]) < pd.Timestamp(descriptions_before)]
     desc = (raw.dropna(subset=["Description"]).assign(sku=lambda d: d["StockCode"].astype(str).str.upper())
             .groupby("sku")["Description"].agg(lambda s: s.mode().iat[0]).to_dict())
     return lines, report, desc

@@ -7,8 +7,8 @@ The protocol is fixed so numbers compare across runs and with published anchors:
   may be recommended (repeat purchase is most of retail);
 - variant "B": relevant = test items the customer had never bought before; already-bought items are
   removed from the recommendations (discovery);
-- hyper-parameters and hybrid weights are chosen on a validation split inside the training period
-  (`val_start` .. `test_start`), never on the test period.
+- hyper-parameters and hybrid weights are chosen by the mean score over validation folds inside
+  the training period (by default June–July and August–September 2011), never on the test period.
 """
 from __future__ import annotations
 
@@ -219,49 +219,62 @@ class FitCache:
             del self._fitted[key]
 
 
-def tune_weights(normalised: Mapping[str, np.ndarray], split: Split) -> tuple[dict[str, float], dict[str, float]]:
-    """Coordinate ascent on the blend weights: change one weight at a time to the value of
-    HYBRID_WEIGHT_VALUES that scores best, keep any improvement, stop after a round without one."""
-    weights = {k: 0.5 for k in normalised}
-    total = blend(normalised, weights, normalised=True)
-    best = evaluate_scores(total, split)
+def mean_metrics(per_fold: Iterable[dict[str, float]]) -> dict[str, float]:
+    """Average each metric over validation folds."""
+    per_fold = list(per_fold)
+    return {k: float(np.mean([m[k] for m in per_fold])) for k in per_fold[0]}
+
+
+def tune_weights(folds: list[tuple[Mapping[str, np.ndarray], Split]]) -> tuple[dict[str, float], dict[str, float]]:
+    """Coordinate ascent on the blend weights, scored by the mean over the validation folds (each a
+    pair of per-user normalised component scores and its split): change one weight at a time to the
+    value of HYBRID_WEIGHT_VALUES that scores best, keep any improvement, stop after a round without one."""
+    names = list(folds[0][0])
+    weights = {k: 0.5 for k in names}
+    totals = [blend(normalised, weights, normalised=True) for normalised, _ in folds]
+    best = mean_metrics(evaluate_scores(t, split) for t, (_, split) in zip(totals, folds))
     for _ in range(HYBRID_MAX_ROUNDS):
         improved = False
-        for key, scores in normalised.items():
+        for key in names:
             for value in HYBRID_WEIGHT_VALUES:
                 trial = {**weights, key: value}
                 if value == weights[key] or not any(trial.values()):
                     continue
-                candidate = total + (value - weights[key]) * scores
-                metrics = evaluate_scores(candidate, split)
+                candidates = [t + (value - weights[key]) * normalised[key] for t, (normalised, _) in zip(totals, folds)]
+                metrics = mean_metrics(evaluate_scores(c, split) for c, (_, split) in zip(candidates, folds))
                 if metrics[TUNE_METRIC] > best[TUNE_METRIC] + 1e-6:
-                    weights, total, best, improved = trial, candidate, metrics, True
+                    weights, totals, best, improved = trial, candidates, metrics, True
         if not improved:
             break
     return weights, best
 
 
-def tune(cache: FitCache, progress: Callable[[str], None] = lambda _: None) -> dict[str, Tuned]:
-    """Per variant, pick each model's parameters and the hybrid weights by NDCG@10 on the cache's
-    (validation) splits."""
-    tuned = {v: Tuned() for v in cache.splits}
-    best_scores: dict[str, dict[str, np.ndarray]] = {v: {} for v in cache.splits}
-    for name, (_, grid) in cache.grids.items():
+def tune(caches: list[FitCache], progress: Callable[[str], None] = lambda _: None) -> dict[str, Tuned]:
+    """Per variant, pick each model's parameters and the hybrid weights by NDCG@10 averaged over the
+    validation folds (one cache per fold, all inside the training period)."""
+    variants = list(caches[0].splits)
+    grids = caches[0].grids
+    tuned = {v: Tuned() for v in variants}
+    best_scores: list[dict[str, dict[str, np.ndarray]]] = [{v: {} for v in variants} for _ in caches]
+    for name, (_, grid) in grids.items():
         best: dict[str, tuple[dict, dict[str, float]]] = {}
         for params in _grid(grid):
-            _, _, scores = cache.get(name, params)
-            for v, split in cache.splits.items():
-                metrics = evaluate_scores(cache.scores(scores, v), split)
+            fold_scores = [cache.get(name, params)[2] for cache in caches]
+            for v in variants:
+                metrics = mean_metrics(evaluate_scores(cache.scores(scores, v), cache.splits[v])
+                                       for cache, scores in zip(caches, fold_scores))
                 if v not in best or metrics[TUNE_METRIC] > best[v][1][TUNE_METRIC]:
                     best[v] = (params, metrics)
-        cache.forget(name, [p for p, _ in best.values()])
+        for cache in caches:
+            cache.forget(name, [p for p, _ in best.values()])
         for v, (params, metrics) in best.items():
             tuned[v].params[name], tuned[v].validation[name] = params, metrics
             if name in HYBRID_COMPONENTS:
-                best_scores[v][name] = normalise_rows(cache.scores(cache.get(name, params)[2], v))
+                for cache, fold in zip(caches, best_scores):
+                    fold[v][name] = normalise_rows(cache.scores(cache.get(name, params)[2], v))
             progress(f"{v} {name}: {params} {TUNE_METRIC}={metrics[TUNE_METRIC]:.4f}")
-    for v, split in cache.splits.items():
-        weights, metrics = tune_weights(best_scores[v], split)
+    for v in variants:
+        weights, metrics = tune_weights([(fold[v], cache.splits[v]) for fold, cache in zip(best_scores, caches)])
         tuned[v].hybrid_weights, tuned[v].validation["hybrid"] = weights, metrics
         progress(f"{v} hybrid: {weights} {TUNE_METRIC}={metrics[TUNE_METRIC]:.4f}")
     return tuned
@@ -278,9 +291,20 @@ def build_model(name: str, tuned: Tuned, grids: Grid) -> Model:
 
 @dataclass
 class ProtocolConfig:
+    """Dates of the protocol. Validation folds: one per start in `earlier_val_starts` + `val_start`,
+    each training on everything before its start and validating up to the next start (the last
+    fold up to `test_start`), so every fold lies inside the training period."""
     val_start: str = "2011-08-01"
     test_start: str = "2011-10-01"
     test_end: str | None = "2011-12-09"
+    earlier_val_starts: tuple[str, ...] = ("2011-06-01",)
+
+    def validation_folds(self) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+        starts = sorted(pd.Timestamp(s) for s in (*self.earlier_val_starts, self.val_start))
+        ends = [*starts[1:], pd.Timestamp(self.test_start)]
+        if len(set(starts)) != len(starts) or any(s >= e for s, e in zip(starts, ends)):
+            raise ValueError(f"validation starts must be distinct and before test_start: {starts}")
+        return list(zip(starts, ends))
 
 
 @dataclass
@@ -318,11 +342,11 @@ def run_protocol(lines: pd.DataFrame, config: ProtocolConfig = ProtocolConfig(),
     once per training period and serves both variants; the hybrid reuses its fitted components, and
     its training time is the sum of theirs."""
     grids = model_grids(products)
-    before_test = lines[lines["ordered_at"] < pd.Timestamp(config.test_start)]
-    validation = FitCache(make_splits(before_test, config.val_start, None), grids)
-    tuned = tune(validation, progress)
-    val_users = {v: s.n_users for v, s in validation.splits.items()}
-    del validation  # its fits and scores are no longer needed
+    folds = [FitCache(make_splits(lines[lines["ordered_at"] < end], start, None), grids)
+             for start, end in config.validation_folds()]
+    tuned = tune(folds, progress)
+    val_users = {v: [f.splits[v].n_users for f in folds] for v in VARIANTS}
+    del folds  # their fits and scores are no longer needed
     test = FitCache(make_splits(lines, config.test_start, config.test_end), grids)
     results: list[ModelResult] = []
     for variant, split in test.splits.items():

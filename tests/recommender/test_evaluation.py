@@ -140,6 +140,7 @@ def test_run_protocol_end_to_end():
     # the item names carry the group: content-based alone must find the group's other items
     assert by["B", "content"] > by["B", "pop_global"] + 0.05
     assert result.split_stats["A"]["test_users"] > 0
+    assert len(result.split_stats["A"]["validation_users"]) == 2  # June, then July–September
 
 
 def test_single_customer_path_matches_the_batch_path(toy_lines):
@@ -155,3 +156,12 @@ def test_single_customer_path_matches_the_batch_path(toy_lines):
         batch = model.score(rows)
         for r in rows:
             np.testing.assert_allclose(model.score(np.array([r]))[0], batch[r], rtol=1e-5, atol=1e-6)
+
+
+def test_validation_folds_lie_before_the_test_period():
+    from recommender.evaluation import ProtocolConfig
+
+    folds = ProtocolConfig().validation_folds()
+    assert [(str(a.date()), str(b.date())) for a, b in folds] == [("2011-06-01", "2011-08-01"), ("2011-08-01", "2011-10-01")]
+    with pytest.raises(ValueError):
+        ProtocolConfig(val_start="2011-10-15").validation_folds()
