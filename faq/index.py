@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from daogou.files import atomic_path
 from faq.encoder import ENCODER_VERSION, get_encoder, model_path, precision
 from faq.models import LANGUAGES, FaqEntry
 from faq.text import TypoCorrector, tokenize
@@ -160,10 +161,8 @@ def build_language_indexes(entries: tuple[FaqEntry, ...], model: str, faiss_spec
             dense = faiss.read_index(str(path))
         else:
             dense = _new_faiss(faiss_spec, entry_vectors(entries, lang, model, progress, threads))
-            folder.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            faiss.write_index(dense, str(tmp))
-            tmp.replace(path)  # atomic: a concurrent reader never sees half an index
+            with atomic_path(path) as tmp:
+                faiss.write_index(dense, str(tmp))
             built = True
         documents = [" ".join(e.questions[lang]) + " " + e.answers[lang] for e in entries]
         corpus_tokens = [tokenize(doc, lang) for doc in documents]

@@ -26,6 +26,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from catalog.models import Category, Product
+from daogou.files import atomic_path
 from catalog.reference import load_yaml, part_types, reference_files
 from knowledge_graph import compat
 from knowledge_graph.vocab import attributes, tokens
@@ -405,11 +406,14 @@ def _read_cache(path: Path) -> object | None:
 
 def _write_cache(path: Path, value: object) -> None:
     """Write atomically, and drop the older files of the same kind (graph-*, import-*)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    with tmp.open("wb") as fh:
-        pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
-    tmp.replace(path)
+    # Several processes (action servers, CLI, tests) may write the same cache at once: each writes its
+    # own temporary file, and a failed write only costs a rebuild next time.
+    try:
+        with atomic_path(path) as tmp, tmp.open("wb") as fh:
+            pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    except OSError as exc:
+        log.warning("could not write cache %s: %s", path, exc)
+        return
     for old in path.parent.glob(path.name.split("-")[0] + "-*.pkl"):
         if old != path:
             old.unlink(missing_ok=True)

@@ -25,6 +25,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from daogou.files import atomic_path
 from recommender.baskets import BasketStats, PairRule
 from recommender.content import ContentIndex, ProductLike
 from recommender.data import Interactions, fingerprint_lines, load_texts, validate_order_lines
@@ -137,12 +138,9 @@ def model_fingerprint(lines: pd.DataFrame, products: Sequence[ProductLike], conf
 
 
 def save_model(model: ShopModel, directory: Path) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"shop-model-{model.fingerprint}.pkl"
-    tmp = path.with_suffix(".tmp")
-    with tmp.open("wb") as fh:
+    with atomic_path(path) as tmp, tmp.open("wb") as fh:
         pickle.dump(model, fh, protocol=pickle.HIGHEST_PROTOCOL)
-    tmp.replace(path)
     (directory / "shop-model.latest").write_text(path.name + "\n", encoding="utf-8")
     return path
 
