@@ -110,3 +110,16 @@ def get_settings() -> Settings:
     settings = Settings()
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     return settings
+
+
+def exported_environment(settings: Settings | None = None) -> dict[str, str]:
+    """Every setting as the environment variable a process reads, derived URLs included.
+
+    bot/endpoints.yml and bot/credentials.yml name settings as ${VAR}, and Rasa refuses to start (or
+    to run `rasa test`) when one of them is unset: whatever starts Rasa passes all of these.
+    """
+    current = settings or get_settings()
+    values = {name.upper(): getattr(current, name) for name in Settings.model_fields}
+    values.update(DATABASE_URL=current.db_url, ORDER_SERVICE_URL=current.orders_url,
+                  ACTION_ENDPOINT_URL=current.action_endpoint_url)
+    return {key: str(value) for key, value in values.items()}
