@@ -6,6 +6,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -47,6 +48,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # As many handler threads as pooled connections: requests beyond that wait for a thread in
+        # anyio's first-come-first-served queue instead of racing for a connection inside the pool,
+        # where a newcomer can take a freed connection before a thread that has waited for seconds.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = engine.pool.size()
         await preload_directory(app.state)
         task = asyncio.create_task(_expiry_sweeper(app)) if sweeper else None
         yield

@@ -13,7 +13,7 @@ import json
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -58,6 +58,14 @@ def _replay(order: Order, digest: str) -> tuple[Order, bool]:
     return order, False
 
 
+# The order path's statements, built once (values are bound at execution).
+_products = Product.__table__
+_PRODUCTS = select(_products.c.sku, _products.c.name, _products.c.price).where(
+    _products.c.sku.in_(bindparam("skus", expanding=True)))
+_INSERT_ORDER = insert(Order.__table__).returning(Order.__table__.c.id)
+_INSERT_LINE, _INSERT_RESERVATION, _INSERT_EVENT = (insert(m.__table__) for m in (OrderLine, Reservation, OrderEvent))
+
+
 def create_order(session: Session, directory: Directory, customer_id: str, body: OrderCreate,
                  idempotency_key: str | None, reservation_ttl_s: int, *, actor: str) -> tuple[OrderOut, bool]:
     """Create a pending order holding its stock, or return the order an earlier identical request made.
@@ -95,8 +103,8 @@ def _insert_order(session: Session, directory: Directory, customer_id: str, body
         location_id = WAREHOUSE_ID
     quantities = {line.sku: line.quantity for line in body.lines}
     skus = sorted(quantities)  # a fixed lock order: no deadlocks between orders
-    products = {sku: (name, price) for sku, name, price in
-                session.execute(select(Product.sku, Product.name, Product.price).where(Product.sku.in_(skus)))}
+    conn = session.connection()
+    products = {sku: (name, price) for sku, name, price in conn.execute(_PRODUCTS, {"skus": skus})}
     unknown = [sku for sku in skus if sku not in products]
     if unknown:
         raise Invalid(f"unknown SKU: {', '.join(unknown)}")
@@ -110,15 +118,14 @@ def _insert_order(session: Session, directory: Directory, customer_id: str, body
               "location_id": location_id, "delivery_address": body.delivery_address, "subtotal": subtotal,
               "shipping": shipping, "total": subtotal + shipping, "currency": "USD", "created_at": now,
               "updated_at": now, "reserved_until": expires}
-    conn = session.connection()
-    order_id = conn.execute(insert(Order.__table__).values(
-        **header, idempotency_key=idempotency_key, request_hash=digest).returning(Order.__table__.c.id)).scalar_one()
-    conn.execute(insert(OrderLine.__table__), [{**line, "order_id": order_id} for line in lines])
-    conn.execute(insert(Reservation.__table__), [
-        {"order_id": order_id, "location_id": location_id, "sku": sku, "quantity": quantities[sku],
-         "expires_at": expires, "status": "active"} for sku in skus])
-    conn.execute(insert(OrderEvent.__table__).values(order_id=order_id, from_status=None, to_status="pending",
-                                                     actor=actor, at=now))
+    order_id = conn.execute(_INSERT_ORDER, {**header, "idempotency_key": idempotency_key,
+                                            "request_hash": digest}).scalar_one()
+    conn.execute(_INSERT_LINE, [{**line, "order_id": order_id} for line in lines])
+    conn.execute(_INSERT_RESERVATION, [{"order_id": order_id, "location_id": location_id, "sku": sku,
+                                        "quantity": quantities[sku], "expires_at": expires, "status": "active"}
+                                       for sku in skus])
+    conn.execute(_INSERT_EVENT, {"order_id": order_id, "from_status": None, "to_status": "pending", "actor": actor,
+                                 "at": now})
     for sku in skus:
         stock.reserve(session, location_id, sku, quantities[sku])
     return OrderOut(id=order_id, lines=[OrderLineOut(**line) for line in lines], **header,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -67,14 +67,19 @@ def move(session: Session, *, location_id: int, sku: str, quantity: int, kind: s
                               kind=kind, order_id=order_id, staff_id=staff_id, transfer_ref=transfer_ref, note=note))
 
 
+_levels = StockLevel.__table__
+# Built once: on the order path, building and cache-keying a statement per call cost more CPU than
+# running it. A plain (Core) UPDATE: no ORM bookkeeping for a row the session does not hold.
+_RESERVE = (update(_levels)
+            .where(_levels.c.location_id == bindparam("at_location"), _levels.c.sku == bindparam("of_sku"),
+                   _levels.c.on_hand - _levels.c.reserved >= bindparam("units"))
+            .values(reserved=_levels.c.reserved + bindparam("units")))
+
+
 def reserve(session: Session, location_id: int, sku: str, quantity: int) -> None:
-    """Hold `quantity` units for a pending order, or raise OutOfStock; never oversells."""
-    result = session.execute(
-        update(StockLevel)
-        .where(StockLevel.location_id == location_id, StockLevel.sku == sku,
-               StockLevel.on_hand - StockLevel.reserved >= quantity)
-        .values(reserved=StockLevel.reserved + quantity)
-        .execution_options(synchronize_session=False))
+    """Hold `quantity` units for a pending order, or raise OutOfStock; never oversells: the
+    condition is evaluated by the database on the row it has locked."""
+    result = session.connection().execute(_RESERVE, {"at_location": location_id, "of_sku": sku, "units": quantity})
     if result.rowcount != 1:
         raise OutOfStock(sku, location_id, quantity, available_at(session, location_id, sku))
 
