@@ -21,7 +21,8 @@
    action round trip ≈ custom minus response-only, the rest is policies, NLG and the tracker store.
 
 BENCH_CHAT_PARTS=nlu or =latency runs one part; the other part's metrics then come from its last run
-($STATE_DIR/bench-chat/<part>.json, with the time it was measured in the details).
+($STATE_DIR/bench-chat/<part>.json, with the time it was measured in the details); =none only rewrites
+chat.json from the last runs.
 """
 from __future__ import annotations
 
@@ -314,10 +315,10 @@ def main() -> None:
     folds = int(os.environ.get("BENCH_CHAT_FOLDS", "3"))
     holdout_fraction = float(os.environ.get("BENCH_CHAT_HOLDOUT", "0") or 0)
     passes = int(os.environ.get("BENCH_CHAT_PASSES", "3"))
-    parts = {p.strip() for p in os.environ.get("BENCH_CHAT_PARTS", "nlu,latency").split(",") if p.strip()}
-    if folds < 2 or passes < 1 or not 0 <= holdout_fraction < 1 or not parts <= {"nlu", "latency"} or not parts:
+    parts = {p.strip() for p in os.environ.get("BENCH_CHAT_PARTS", "nlu,latency").split(",") if p.strip()} - {"none"}
+    if folds < 2 or passes < 1 or not 0 <= holdout_fraction < 1 or not parts <= {"nlu", "latency"}:
         raise SystemExit("BENCH_CHAT_FOLDS ≥ 2, BENCH_CHAT_PASSES ≥ 1, 0 ≤ BENCH_CHAT_HOLDOUT < 1, "
-                         "BENCH_CHAT_PARTS ⊆ {nlu, latency}")
+                         "BENCH_CHAT_PARTS ⊆ {nlu, latency} (none: only rewrite chat.json from the last runs)")
     out = get_settings().state_dir / "bench-chat"
     latency = _part("latency", "latency" in parts, lambda: measure_latency(passes))
     nlu = _part("nlu", "nlu" in parts, lambda: holdout(out / "holdout", holdout_fraction) if holdout_fraction
