@@ -10,7 +10,7 @@ The stock generator is seeded, so every machine gets the same demo shop:
   so reorder points and EOQ have history to learn from.
 Every level is the sum of its ledger rows (an opening receipt, then sales), so `audit` holds from day one.
 
-Demo credentials (documented in docs/order-service.md) are public on purpose: never load demo data
+Demo credentials (documented in docs/orders.md) are public on purpose: never load demo data
 into a production database.
 """
 from __future__ import annotations

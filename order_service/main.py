@@ -65,7 +65,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
     app.state.settings, app.state.engine = settings, engine
     app.state.sessions = make_sessionmaker(engine)
     app.state.read_sessions = make_sessionmaker(engine, read_only=True)
-    app.state.directory = None  # loaded on first use (api.deps.get_directory)
+    app.state.directory = None  # read at start-up, else on first use (api.deps)
     app.state.directory_lock = asyncio.Lock()
     app.state.known_customers = set()  # customer ids already checked (customers are never deleted)
     for router in (health.router, auth.router, customers.router, stores.router, orders.router, staff.router):

@@ -41,6 +41,9 @@ def test_fifty_buyers_for_ten_units_buy_exactly_ten(app, client, engine, fulfilm
             who = r.json()["customer_id"]
             assert client.post(f"/orders/{r.json()['id']}/confirm", headers=customer(who)).status_code == 200
     assert level(engine, location, "SKU-GPU") == (0, 0)
+    with make_sessionmaker(engine)() as session:  # levels still equal the ledger and the reservations
+        checked, on_hand_off, reserved_off = stock_service.audit(session, location)
+    assert checked and on_hand_off == [] and reserved_off == []
 
 
 @pytest.mark.slow
