@@ -223,9 +223,11 @@ def main() -> None:
     parser.add_argument("--rasa", type=int, default=2, help="Rasa servers behind nginx")
     parser.add_argument("--actions", type=int, default=2, help="action servers behind nginx")
     parser.add_argument("--phase-s", type=float, default=40.0, help="measured seconds per closed-loop level")
-    parser.add_argument("--ramp-step", type=int, default=50, help="think-time shoppers added per step")
+    parser.add_argument("--ramp-step", type=int, default=25, help="think-time shoppers added per step")
     parser.add_argument("--ramp-step-s", type=float, default=20.0, help="measured seconds per ramp step")
     parser.add_argument("--ramp-max", type=int, default=600)
+    parser.add_argument("--no-baseline", action="store_true",
+                        help="skip the single-instance baseline (one Rasa, one action server, as `make run`)")
     args = parser.parse_args()
 
     work = get_settings().state_dir / "bench-load"
@@ -238,12 +240,27 @@ def main() -> None:
     shutil.rmtree(state, ignore_errors=True)
     shutil.copytree(prepared, state)
 
+    model = _model()
+    baseline = None
+    if not args.no_baseline and (args.rasa > 1 or args.actions > 1):
+        # The same machine in the same minutes with `make run`'s deployment: the scale-out's gain as a
+        # ratio, which a shared, busy machine distorts less than absolute numbers.
+        single = Stack(state, model, settings={"TRACKER_STORE_URL": f"sqlite:///{state / 'baseline.db'}"})
+        try:
+            single.start()
+            stats, procs = asyncio.run(_phase(f"{single.rasa_url}/webhooks/rest/webhook", 50, args.phase_s * 0.75,
+                                              0.0, Usage(single.processes)))
+            baseline = {**stats, "processes": procs}
+            print(f"  baseline (1 Rasa, 1 action server) c50: {stats.get('turns_per_s')} turns/s, "
+                  f"p95 {stats.get('p95_ms')} ms, errors {stats.get('error_rate')}", flush=True)
+        finally:
+            single.close()
+
     settings: dict[str, str] = {}
     drop = None
     if args.rasa > 1:
         settings["TRACKER_STORE_URL"], drop = _tracker_database()
         settings["LOCK_STORE"] = "redis"
-    model = _model()
     started = time.monotonic()
     stack = Stack(state, model, rasa=args.rasa, actions=args.actions, settings=settings)
     try:
@@ -284,6 +301,9 @@ def main() -> None:
                        "tracker_store": "postgresql" if args.rasa > 1 else "sqlite",
                        "lock_store": settings.get("LOCK_STORE", "in_memory"), "model": model.name},
         "closed_loop": {f"c{k}": v for k, v in closed.items()},
+        "baseline_single_instance_c50": baseline,
+        "scale_out_speedup_c50": (round(closed[50]["turns_per_s"] / baseline["turns_per_s"], 2)
+                                  if baseline and baseline.get("turns_per_s") else None),
         "think_time_ramp": {"think_time_s": THINK_TIME_S, "p95_limit_ms": P95_LIMIT_MS, "steps": ramp},
         "peak_rss_mb": {k: round(v, 1) for k, v in usage.peak_rss.items()},
         "rss_note": "rasa_rss_mb / actions_rss_mb: the largest single process of its kind",
