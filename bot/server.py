@@ -14,17 +14,26 @@ single REST request whose sender id holds a lone surrogate (a JSON \\ud800 escap
 stopped the whole server. Such ids, and ids longer than the store's 255-character column, are
 replaced by a stable digest before the message is handled (the same client keeps its conversation).
 
+The SQLite tracker store (the default, one machine) runs its queries on Rasa's event loop, and with
+SQLite's defaults every commit waits for the disk several times: one Rasa process then served about
+7 turns/s at 50 concurrent shoppers while using a third of a core. Its connections use write-ahead
+logging with `synchronous=NORMAL` (a process crash loses nothing; a power cut may lose the last turns).
+
 Rasa offers no hook around a remote action call or the handling of a message, so `install()` wraps
-`RemoteAction.run` and `Agent.handle_message` once, before the server starts; nothing else of Rasa
-is changed.
+`RemoteAction.run` and `Agent.handle_message` once, before the server starts, and sets the pragmas
+on each new SQLite connection; nothing else of Rasa is changed.
 """
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import logging
+import sqlite3
 import sys
 from typing import Any, List
+
+import sqlalchemy.event
+from sqlalchemy.engine import Engine
 
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
 from rasa.core.agent import Agent
@@ -89,10 +98,21 @@ async def run_with_fallback(self: RemoteAction, output_channel: Any, nlg: Any, t
         return list(await self._utter_responses([{"response": FALLBACK_RESPONSE}], output_channel, nlg, tracker))
 
 
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+
 def install() -> None:
-    """Wrap `RemoteAction.run` and `Agent.handle_message` (idempotent)."""
+    """Wrap `RemoteAction.run` and `Agent.handle_message`; tune SQLite connections (idempotent)."""
     RemoteAction.run = run_with_fallback  # type: ignore[method-assign]
     Agent.handle_message = handle_message_safely  # type: ignore[method-assign]
+    if not sqlalchemy.event.contains(Engine, "connect", _sqlite_pragmas):
+        sqlalchemy.event.listen(Engine, "connect", _sqlite_pragmas)
 
 
 def main() -> None:
