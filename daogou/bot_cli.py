@@ -13,7 +13,7 @@ from pathlib import Path
 
 import typer
 
-from daogou.config import ROOT, get_settings
+from daogou.config import ROOT, exported_environment
 
 app = typer.Typer(help="Train, validate and test the Rasa bot.", no_args_is_help=True)
 
@@ -44,7 +44,8 @@ def model_path() -> Path:
 
 
 def rasa(*args: str) -> int:
-    env = {"ACTION_ENDPOINT_URL": get_settings().action_endpoint_url, **os.environ,
+    # every setting: bot/endpoints.yml and credentials.yml name them as ${VAR}
+    env = {**exported_environment(), **os.environ,
            "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(ROOT)}
     cmd = [str(RASA), *args]
     typer.echo("$ " + " ".join(cmd[0:1] + [a.replace(str(ROOT) + "/", "") for a in cmd[1:]]))

@@ -10,7 +10,7 @@ import shlex
 
 import typer
 
-from daogou.config import Settings, get_settings
+from daogou.config import Settings, exported_environment, get_settings
 
 app = typer.Typer(help="Daogou shopping assistant: data, indexes, training, search, benchmarks.", no_args_is_help=True)
 
@@ -46,9 +46,7 @@ def show_config(markdown: bool = typer.Option(False, help="Print the README's co
     """Show every setting, its environment variable, its current value and what it does."""
     current = get_settings()
     if env:
-        values = {name.upper(): getattr(current, name) for name in Settings.model_fields}
-        values.update(DATABASE_URL=current.db_url, ORDER_SERVICE_URL=current.orders_url,
-                      ACTION_ENDPOINT_URL=current.action_endpoint_url)
+        values = exported_environment(current)
         # Quoted for the shell that sources them: empty values must stay defined (Rasa refuses to
         # start when a ${VAR} in credentials.yml is unset), which honcho's own env-file parser drops.
         typer.echo("\n".join(f"{key}={shlex.quote(str(value))}" for key, value in values.items()))
