@@ -10,11 +10,27 @@ from __future__ import annotations
 from typing import Any, Dict, Optional, Text
 
 from rasa.core.channels.rest import RestInput
+from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 
 from bot.channels.guard import defuse_staff_trigger, shopper_metadata
 
 RESERVED_SENDER_PREFIXES = ("staff-", "wechat-")
+MAX_SENDER_CHARS = 250  # the tracker store's column holds 255, and "rest-" may be prepended
+
+
+def sender_problem(sender: str) -> Optional[str]:
+    """Why a sender id cannot key a conversation (it keys tracker-store rows and lock-store keys), or None."""
+    if len(sender) > MAX_SENDER_CHARS:
+        return f"longer than {MAX_SENDER_CHARS} characters"
+    if any(ord(c) < 32 or ord(c) == 127 for c in sender):
+        return "contains control characters"
+    try:
+        sender.encode("utf-8")
+    except UnicodeEncodeError:
+        return "not valid Unicode"
+    return None
+
 
 
 class ShopperRestInput(RestInput):
@@ -24,6 +40,9 @@ class ShopperRestInput(RestInput):
 
     async def _extract_sender(self, req: Request) -> Optional[Text]:
         sender = str((req.json or {}).get("sender") or "default")
+        problem = sender_problem(sender)
+        if problem:
+            raise InvalidUsage(f"invalid sender: {problem}")
         return f"rest-{sender}" if sender.lower().startswith(RESERVED_SENDER_PREFIXES) else sender
 
     def _extract_message(self, req: Request) -> Optional[Text]:

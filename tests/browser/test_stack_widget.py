@@ -1,10 +1,9 @@
 """End to end: the demo shop page served by the running stack (`make run`), the widget, the trained bot,
 the action server and the order service, in headless Chromium.
 
-Needs the stack up (STACK_WEB_URL, default http://127.0.0.1:8080) with the widget's channel
-(``bot.channels.web.WebChatInput``) in bot/credentials.yml. Skips when nothing runs there; when
-STACK_WEB_URL is set and does not answer, it fails under DAOGOU_REQUIRE_SERVICES=1. A test that starts
-the stack itself (tests/stack) can call ``widget_journey`` with its own web URL.
+Runs against STACK_WEB_URL when it is set (it must answer), otherwise against a stack it starts the way
+`make run` does (the ``stack`` fixture of tests/stack), with the widget's channel
+(``bot.channels.web.WebChatInput``) from bot/credentials.yml.
 """
 from __future__ import annotations
 
@@ -16,6 +15,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import _missing, port_open
+from tests.stack.test_vertical_slice import stack  # noqa: F401  (the fixture: scripts/run.sh on spare ports)
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack, pytest.mark.slow]
 WEB = os.environ.get("STACK_WEB_URL", "http://127.0.0.1:8080")
@@ -56,11 +56,17 @@ def ask(page: Page, text: str) -> None:
     page.locator(".dg-input").press("Enter")
 
 
+@pytest.fixture(scope="module")
+def web_url(request) -> str:
+    """STACK_WEB_URL when set (a stack someone runs), else a stack started here as `make run` starts it."""
+    if os.environ.get("STACK_WEB_URL"):
+        if not port_open(urlparse(WEB).port or 80):
+            _missing(f"STACK_WEB_URL={WEB} does not answer")
+        return WEB
+    return request.getfixturevalue("stack")["web"]
+
+
 @pytest.mark.parametrize("query", ["an AMD CPU under $300", "300美元以下的AMD处理器"])
-def test_ask_for_a_product_see_a_card_click_reload_escape(page: Page, query: str):
-    if not os.environ.get("STACK_WEB_URL") and not port_open(8080):
-        pytest.skip("no running stack: start `make run` or set STACK_WEB_URL")
-    if not port_open(urlparse(WEB).port or 80):
-        _missing(f"STACK_WEB_URL={WEB} does not answer")
-    widget_journey(page, WEB, query)
+def test_ask_for_a_product_see_a_card_click_reload_escape(page: Page, web_url: str, query: str):
+    widget_journey(page, web_url, query)
     assert page.errors == []

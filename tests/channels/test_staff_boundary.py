@@ -129,3 +129,20 @@ def test_shopper_channels_never_carry_staff_claims(run):
         assert bot.received[0].sender_id == "rest-staff-7"
         assert "customer_id" not in bot.received[0].metadata  # only a channel sets it, never the client
     run(scenario())
+
+
+def test_rest_refuses_sender_ids_that_cannot_key_a_conversation(run):
+    """A lone surrogate, a NUL or an over-long id would break the tracker store's row key: 400, not a crash."""
+    async def scenario():
+        bot = ScriptedBot()
+        async with rasa_like_server([ShopperRestInput()], bot) as (url, _), aiohttp.ClientSession() as s:
+            for body in (b'{"sender": "\\ud800", "message": "hi"}', b'{"sender": "a\\u0000b", "message": "hi"}',
+                         ('{"sender": "%s", "message": "hi"}' % ("x" * 300)).encode()):
+                async with s.post(url + "/webhooks/rest/webhook", data=body,
+                                  headers={"Content-Type": "application/json"}) as resp:
+                    assert resp.status == 400, (body[:40], resp.status)
+                    assert "invalid sender" in await resp.text()
+            async with s.post(url + "/webhooks/rest/webhook", json={"sender": "ok-ünï", "message": "hi"}) as resp:
+                assert resp.status == 200
+        assert [m.sender_id for m in bot.received] == ["ok-ünï"]
+    run(scenario())
