@@ -29,7 +29,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shlex
 import shutil
 import signal
 import subprocess
@@ -46,6 +45,7 @@ import yaml
 
 from benchmarks.common import summarise_ms, write_result
 from daogou.config import ROOT, get_settings
+from deploy.stack import settings_env
 from order_service.core.process import free_port
 
 RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
@@ -192,11 +192,7 @@ class Stack:
         overrides = {**{k: str(v) for k, v in self.ports.items()}, "DATABASE_URL": f"sqlite:///{database}",
                      "ORDER_SERVICE_URL": "", "ACTION_SERVER_URL": "",
                      "TRACKER_STORE_URL": f"sqlite:///{workdir / 'conversations.db'}"}
-        exported = subprocess.run([str(ROOT / ".venv" / "bin" / "daogou"), "config", "--env"], cwd=ROOT, check=True,
-                                  capture_output=True, text=True, env={**os.environ, **overrides}).stdout
-        # `daogou config --env` writes shell-quoted values (what honcho reads): unquote them the same way
-        pairs = (line.split("=", 1) for line in exported.splitlines() if "=" in line and not line.startswith("#"))
-        self.env = {**os.environ, **{key: "".join(shlex.split(value)) for key, value in pairs}}
+        self.env = settings_env(overrides)
         self.host = self.env["HOST"]
 
     def url(self, port: str, path: str) -> str:

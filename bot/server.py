@@ -40,11 +40,12 @@ from rasa.core.agent import Agent
 from rasa.core.channels.channel import UserMessage
 from rasa.shared.core.events import Event
 
+from bot.sender_ids import unstorable_reason
+
 logger = logging.getLogger(__name__)
 
 FALLBACK_RESPONSE = "utter_service_unavailable"
 DEFAULT_TIMEOUT_S = 12.0
-MAX_SENDER_ID = 255  # length of the sender_id column of Rasa's SQL tracker store
 
 _rasa_remote_run = RemoteAction.run
 _rasa_handle_message = Agent.handle_message
@@ -52,12 +53,7 @@ _rasa_handle_message = Agent.handle_message
 
 def storable_sender_id(sender_id: str) -> str:
     """The id itself when every tracker store can key on it, else `unsafe-<digest>` (stable per id)."""
-    try:
-        sender_id.encode("utf-8")
-        fits = len(sender_id) <= MAX_SENDER_ID and "\x00" not in sender_id
-    except UnicodeEncodeError:
-        fits = False
-    if fits:
+    if unstorable_reason(sender_id) is None:
         return sender_id
     digest = hashlib.sha256(sender_id.encode("utf-8", "surrogatepass")).hexdigest()
     return f"unsafe-{digest[:40]}"

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
 import shutil
 import signal
 import socket
@@ -23,6 +22,9 @@ from pathlib import Path
 
 import httpx
 
+from daogou.config import Settings, exported_environment
+from order_service.core.process import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 APP_BIN = ROOT / ".venv" / "bin"
 RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
@@ -33,24 +35,15 @@ class BalancerUnavailable(RuntimeError):
     """Several instances were asked for, but nginx is not installed."""
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def nginx_binary() -> str | None:
     return shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.path.exists(p)), None)
 
 
 def settings_env(overrides: dict[str, str]) -> dict[str, str]:
-    """The environment `make run` gives its processes: every setting, as `daogou config --env` prints it."""
-    env = {**os.environ, **overrides}
-    out = subprocess.run([str(APP_BIN / "daogou"), "config", "--env"], cwd=ROOT, env=env, check=True,
-                         capture_output=True, text=True).stdout
-    # Lines are shell-quoted (KEY='' for an empty value): read them as the shell that sources them would.
-    env.update(shlex.split(line)[0].split("=", 1) for line in out.splitlines() if "=" in line)
-    return env
+    """The environment `make run` gives its processes (`daogou config --env`): every setting, with
+    `overrides` (environment variable names) taking precedence over this process's environment."""
+    settings = Settings(**{key.lower(): value for key, value in overrides.items()})
+    return {**os.environ, **overrides, **exported_environment(settings)}
 
 
 def prepare_state(state_dir: Path) -> None:

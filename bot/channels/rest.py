@@ -14,23 +14,17 @@ from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 
 from bot.channels.guard import defuse_staff_trigger, shopper_metadata
+from bot.sender_ids import MAX_SENDER_ID, unstorable_reason
 
 RESERVED_SENDER_PREFIXES = ("staff-", "wechat-")
-MAX_SENDER_CHARS = 250  # the tracker store's column holds 255, and "rest-" may be prepended
 
 
 def sender_problem(sender: str) -> Optional[str]:
-    """Why a sender id cannot key a conversation (it keys tracker-store rows and lock-store keys), or None."""
-    if len(sender) > MAX_SENDER_CHARS:
-        return f"longer than {MAX_SENDER_CHARS} characters"
+    """Why a shopper's sender id cannot key a conversation, or None: what the stores cannot hold (with
+    room for the "rest-" prefix a reserved id gets), and control characters."""
     if any(ord(c) < 32 or ord(c) == 127 for c in sender):
         return "contains control characters"
-    try:
-        sender.encode("utf-8")
-    except UnicodeEncodeError:
-        return "not valid Unicode"
-    return None
-
+    return unstorable_reason(sender, MAX_SENDER_ID - len("rest-"))
 
 
 class ShopperRestInput(RestInput):
