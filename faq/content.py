@@ -9,11 +9,18 @@ Layout:
 
 Every problem is collected with the file and entry it concerns, so `daogou faq validate` can show an
 operator all of them at once instead of failing on the first.
+
+Routing to a transactional intent: some ways of asking are really requests the bot acts on ("where is
+my order?" is order_status, "let me talk to a human" is request_human). Retrieval still needs them, but
+as `faq` training examples they would pull those requests away from the intent that acts. So an entry
+may carry `rasa_intent: <intent>` (every variant is such a request), or a single variant may be written
+as a mapping `{text: ..., rasa_intent: <intent>}`. Only the Rasa export reads this; entries and the
+retrieval index are the same either way.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +31,7 @@ from faq.text import detect_language
 
 MIN_VARIANTS = 3
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+INTENT_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 class FaqContentError(ValueError):
@@ -38,6 +46,8 @@ class FaqContentError(ValueError):
 class FaqContent:
     entries: tuple[FaqEntry, ...]
     topics: dict[str, str]
+    # (language, variant) -> the Rasa intent that owns it instead of `faq` (see the module docstring)
+    rasa_intents: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def by_id(self) -> dict[str, FaqEntry]:
         return {e.id: e for e in self.entries}
@@ -57,11 +67,43 @@ def _text_list(value: Any) -> list[str] | None:
     return [v.strip() for v in value]
 
 
-def _parse_entry(raw: Any, where: str, topics: dict[str, str], problems: list[str]) -> FaqEntry | None:
+def _intent_name(value: Any, where: str, problems: list[str]) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not INTENT_PATTERN.match(value) or value == "faq":
+        problems.append(f"{where}: rasa_intent must name a Rasa intent other than faq (got {value!r})")
+        return None
+    return value
+
+
+def _variants(value: Any, entry_intent: str | None, where: str, problems: list[str]
+              ) -> tuple[list[str] | None, dict[str, str]]:
+    """The variant texts, and which of them a transactional intent owns (the entry's, or the variant's own)."""
+    if not isinstance(value, list):
+        return None, {}
+    texts: list[str] = []
+    owners: dict[str, str] = {}
+    for item in value:
+        intent = entry_intent
+        if isinstance(item, dict):
+            if set(item) - {"text", "rasa_intent"}:
+                problems.append(f"{where}: a variant mapping has only text and rasa_intent (got {sorted(item)})")
+            intent = _intent_name(item.get("rasa_intent"), where, problems) or entry_intent
+            item = item.get("text")
+        if not isinstance(item, str) or not item.strip():
+            return None, {}
+        texts.append(item.strip())
+        if intent:
+            owners[item.strip()] = intent
+    return texts, owners
+
+
+def _parse_entry(raw: Any, where: str, topics: dict[str, str], problems: list[str],
+                 rasa_intents: dict[tuple[str, str], str]) -> FaqEntry | None:
     if not isinstance(raw, dict):
         problems.append(f"{where}: an entry must be a mapping with id, topic, questions, answer")
         return None
-    unknown = set(raw) - {"id", "topic", "questions", "answer", "links"}
+    unknown = set(raw) - {"id", "topic", "questions", "answer", "links", "rasa_intent"}
     if unknown:
         problems.append(f"{where}: unknown field(s) {sorted(unknown)}")
     entry_id = raw.get("id")
@@ -72,10 +114,12 @@ def _parse_entry(raw: Any, where: str, topics: dict[str, str], problems: list[st
     topic = raw.get("topic")
     if topic not in topics:
         problems.append(f"{where}: topic {topic!r} is not listed in topics.yaml")
+    entry_intent = _intent_name(raw.get("rasa_intent"), where, problems)
     questions: dict[str, tuple[str, ...]] = {}
     answers: dict[str, str] = {}
     for lang in LANGUAGES:
-        variants = _text_list((raw.get("questions") or {}).get(lang))
+        variants, owners = _variants((raw.get("questions") or {}).get(lang), entry_intent, where, problems)
+        rasa_intents.update({(lang, text): intent for text, intent in owners.items()})
         if variants is None or len(variants) < MIN_VARIANTS:
             problems.append(f"{where}: questions.{lang} needs at least {MIN_VARIANTS} non-empty variants")
         else:
@@ -117,6 +161,7 @@ def load_content(faq_dir: Path) -> FaqContent:
         raise FaqContentError([f"{faq_dir}: FAQ directory not found"])
     topics = load_topics(faq_dir, problems)
     entries: list[FaqEntry] = []
+    rasa_intents: dict[tuple[str, str], str] = {}
     files = sorted((faq_dir / "entries").glob("*.yaml"))
     if not files:
         problems.append(f"{faq_dir / 'entries'}: no *.yaml entry files")
@@ -128,7 +173,7 @@ def load_content(faq_dir: Path) -> FaqContent:
             problems.append(f"{path}: expected a list of entries")
             continue
         for i, item in enumerate(raw):
-            entry = _parse_entry(item, f"{path.name}[{i}]", topics, problems)
+            entry = _parse_entry(item, f"{path.name}[{i}]", topics, problems, rasa_intents)
             if entry is not None:
                 entries.append(entry)
     seen: dict[str, str] = {}
@@ -150,7 +195,7 @@ def load_content(faq_dir: Path) -> FaqContent:
             problems.append(f"topics.yaml: topic {topic} has no entry")
     if problems:
         raise FaqContentError(problems)
-    return FaqContent(entries=tuple(entries), topics=topics)
+    return FaqContent(entries=tuple(entries), topics=topics, rasa_intents=rasa_intents)
 
 
 def load_dev_queries(faq_dir: Path, known_ids: set[str] | None = None) -> list[DevQuery]:

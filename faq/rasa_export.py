@@ -1,7 +1,10 @@
 """Rasa training data for the FAQ, generated so that it cannot drift from data/faq or the domain.
 
-- data/nlu/faq.yml: the `faq` intent's examples are the entries' question variants (both languages).
-  Never the development set, which must stay a fair test of retrieval.
+- data/nlu/faq.yml: the `faq` intent's examples are the entries' question variants (both languages),
+  except those a transactional intent owns (`rasa_intent` in data/faq/entries, see faq/content.py):
+  as faq examples "where is my order?" or "talk to a human" would steal requests from the intents that
+  act on them. They stay in FAQ retrieval. Never the development set, which must stay a fair test of
+  retrieval.
 - data/rules/faq.yml: one rule answering `faq` anywhere, plus, for every form declared in
   bot/domain/*.yml, a rule that answers the question in the middle of that form and then resumes it.
   Rasa rules cannot name "any form", so each form needs its own rule: re-run
@@ -25,26 +28,41 @@ def _quote(text: str) -> str:
     return text if text[0] not in "{[-'\"&*!|>%@`#?:," else '"' + text.replace('"', '\\"') + '"'
 
 
-def nlu_yaml(content: FaqContent) -> str:
+def nlu_yaml(content: FaqContent, known_intents: set[str] | None = None) -> str:
+    """With `known_intents` (the domain's), a variant routed to an intent the bot lacks is an error, since
+    leaving it out of `faq` would silently drop it from the NLU."""
+    if known_intents is not None:
+        unknown = sorted({i for i in content.rasa_intents.values() if i not in known_intents})
+        if unknown:
+            raise ValueError(f"rasa_intent names intents the domain does not declare: {', '.join(unknown)}")
     lines = [HEADER.format(source="data/faq/entries").rstrip("\n"), 'version: "3.1"', "nlu:",
              f"  - intent: {INTENT}", "    examples: |"]
     seen: set[str] = set()
     for entry in content.entries:
         for lang in ("en", "zh"):
             for variant in entry.questions[lang]:
+                if (lang, variant) in content.rasa_intents:
+                    continue
                 if variant.casefold() not in seen:
                     seen.add(variant.casefold())
                     lines.append(f"      - {_quote(variant)}")
     return "\n".join(lines) + "\n"
 
 
+def _domain_parts(domain_dir: Path):
+    for path in sorted(domain_dir.glob("*.yml")):
+        yield yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
 def domain_forms(domain_dir: Path) -> list[str]:
     """Names of the forms declared in the split domain, sorted."""
-    forms: set[str] = set()
-    for path in sorted(domain_dir.glob("*.yml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        forms.update((data.get("forms") or {}).keys())
-    return sorted(forms)
+    return sorted({form for data in _domain_parts(domain_dir) for form in (data.get("forms") or {})})
+
+
+def domain_intents(domain_dir: Path) -> set[str]:
+    """Intents declared in the split domain (an entry may be a name or a one-key mapping with options)."""
+    return {next(iter(i)) if isinstance(i, dict) else i
+            for data in _domain_parts(domain_dir) for i in data.get("intents") or []}
 
 
 def rules_yaml(forms: list[str]) -> str:
