@@ -1,5 +1,6 @@
 """Product dialogue: search with refinement across turns, details and attribute questions,
-comparison, compatibility and "what fits", accessories, similar products and alternatives.
+comparison, compatibility and "what fits", accessories (similar products and alternatives are in
+actions.recommend, which uses the recommender and falls back to the graph).
 
 Thin async actions: read slots and entities → call the knowledge graph's typed API (in a thread, it
 is CPU work) → reply with a domain response (English/Chinese variation by the `language` slot) and,
@@ -21,8 +22,8 @@ from actions.common import entity_values, language
 from catalog.models import Product
 from knowledge_graph import api
 from knowledge_graph.graph import ProductGraph
-from knowledge_graph.parse import (CHEAPER_WORDS, PRICIER_WORDS, find_attribute, find_brands, find_category,
-                                   find_products, parse_search, price_from_entity, refine_query)
+from knowledge_graph.parse import (find_attribute, find_brands, find_category, find_products, parse_search,
+                                   price_from_entity, refine_query)
 from knowledge_graph.search import SearchQuery, SearchResult, query_from_dict, query_to_dict, search
 from knowledge_graph.vocab import format_price, part_type_name
 
@@ -363,24 +364,3 @@ class ActionShowAccessories(Action):
         dispatcher.utter_message(response="utter_accessories", product=product.name, groups="\n".join(lines),
                                  json_message=cards_payload(graph, shown, lang))
         return [SlotSet("shown_skus", [p.sku for p in shown]), SlotSet("product_sku", product.sku)]
-
-
-class ActionShowSimilar(Action):
-    """Similar products, or cheaper / better alternatives when the shopper says so."""
-
-    def name(self) -> str:
-        return "action_show_similar"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Events:
-        focus = await _focus(dispatcher, tracker)
-        if focus is None:
-            return []
-        lang, graph, product = focus
-        text = _text(tracker)
-        mode = "cheaper" if CHEAPER_WORDS.search(text) else "better" if PRICIER_WORDS.search(text) else "similar"
-        found = await asyncio.to_thread(api.similar, graph, product.sku, mode, MAX_CARDS)
-        if not found:
-            dispatcher.utter_message(response="utter_no_similar", product=product.name)
-            return [SlotSet("product_sku", product.sku)]
-        events = _show(dispatcher, graph, f"utter_{mode}_alternatives", found, lang, product=product.name)
-        return events + [SlotSet("product_sku", product.sku)]

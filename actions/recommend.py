@@ -1,5 +1,5 @@
 """Recommendations in the conversation: "recommend me something", "what goes with this?",
-"customers who bought X also bought", "something similar to X".
+"customers who bought X also bought", "something similar to X" (or cheaper, or better).
 
 Thin async actions: read the identity (the channel names the customer, never their words), the
 products in focus (slots shown_skus / product_sku) and the cart slot → call the shop recommender
@@ -14,6 +14,7 @@ import asyncio
 import logging
 from abc import ABC, abstractmethod
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 from rasa_sdk import Action, Tracker
@@ -25,8 +26,12 @@ from actions.cart import cart_lines
 from actions.common import entity_values, identity, language
 from actions.products import cards_payload, listing, referenced_skus
 from catalog.models import Product
+from catalog.reference import part_types
+from knowledge_graph import api
 from knowledge_graph.graph import ProductGraph
-from knowledge_graph.parse import find_category
+from knowledge_graph.parse import CHEAPER_WORDS, PRICIER_WORDS, find_category
+from knowledge_graph.vocab import attribute_name, format_price, format_value
+from recommender.filters import cart_compatibility
 
 log = logging.getLogger(__name__)
 Events = list[dict[str, Any]]
@@ -163,13 +168,91 @@ class ActionAlsoBought(ItemRecommendAction):
         return rec.bought_together(sku, K, cart, by="confidence")
 
 
-class ActionRecommendSimilar(ItemRecommendAction):
-    """"Something similar to X": alternatives of the same part type, by co-purchase and catalogue content."""
+@dataclass(frozen=True)
+class CatalogueReason:
+    """The one-line reason of an alternative the knowledge graph found, shaped like the recommender's
+    Reason so that `present` lists both the same way."""
+    en: str
+    zh: str
 
-    response = "utter_recommend_similar"
+    def text(self, lang: str = "en") -> str:
+        return self.zh if lang == "zh" else self.en
+
+
+@dataclass(frozen=True)
+class Alternative:
+    sku: str
+    reason: CatalogueReason
+
+
+def alternative_reason(product: Product, other: Product, mode: str) -> CatalogueReason:
+    """Why `other` is offered instead of `product`: the price gap for "cheaper", the primary spec and
+    the extra cost for "better", closeness in specs and price for "similar"."""
+    gap = abs(product.price - other.price)
+    if mode == "cheaper":
+        return CatalogueReason(f"{format_price(gap, 'en')} less than {product.name}",
+                               f"比{product.name}便宜{format_price(gap, 'zh')}")
+    primary = part_types().get(product.part_type or "", {}).get("primary_spec")
+    if mode == "better" and primary in other.attributes and primary in product.attributes:
+        theirs, mine = other.attributes[primary], product.attributes[primary]
+        return CatalogueReason(
+            f"{attribute_name(primary, 'en')} {format_value(primary, theirs, 'en')} vs "
+            f"{format_value(primary, mine, 'en')} on {product.name}, for {format_price(gap, 'en')} more",
+            f"{attribute_name(primary, 'zh')}{format_value(primary, theirs, 'zh')}"
+            f"（{product.name}为{format_value(primary, mine, 'zh')}），贵{format_price(gap, 'zh')}")
+    return CatalogueReason(f"Close to {product.name} in specs and price", f"规格和价格与{product.name}接近")
+
+
+def recommender_similar(sku: str, cart: list[str]) -> list[Any]:
+    """The recommender's alternatives (catalogue content plus co-purchase, in stock, fitting the cart);
+    empty when it is not trained yet or has never seen the product, so the graph answers instead."""
+    try:
+        return services.recommender().similar_items(sku, K, cart)
+    except FileNotFoundError as exc:
+        log.info("similar products from the knowledge graph: the recommender is not trained (%s)", exc)
+    except KeyError:
+        pass
+    return []
+
+
+def graph_alternatives(graph: ProductGraph, product: Product, mode: str, cart: list[str]) -> list[Alternative]:
+    """Nearest products of the same type on key specs and price (or cheaper / step-up ones), minus
+    those the compatibility rules say conflict with the cart."""
+    fits = cart_compatibility(graph.products)
+    found = api.similar(graph, product.sku, mode, 3 * K)
+    return [Alternative(p.sku, alternative_reason(product, p, mode)) for p in found
+            if p.sku not in cart and fits(p.sku, cart)][:K]
+
+
+class ActionShowSimilar(Action):
+    """"Something similar to X" / "show me similar ones" / "a cheaper alternative" / "something
+    better": similar products come from the recommender (catalogue similarity and what the same
+    customers bought) and from the knowledge graph's spec neighbours when the recommender cannot
+    answer; cheaper and step-up alternatives need the graph's specs. Each product gets its reason."""
+
+    responses = {"similar": "utter_similar_alternatives", "cheaper": "utter_cheaper_alternatives",
+                 "better": "utter_better_alternatives"}
 
     def name(self) -> str:
-        return "action_recommend_similar"
+        return "action_show_similar"
 
-    def items(self, rec: Any, sku: str, cart: list[str]) -> list[Any]:
-        return rec.similar_items(sku, K, cart)
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Events:
+        graph = await asyncio.to_thread(services.graph)
+        skus = await asyncio.to_thread(referenced_skus, tracker, graph)
+        if not skus:
+            dispatcher.utter_message(response="utter_ask_which_product")
+            return []
+        product = graph.products[skus[0]]
+        text = tracker.latest_message.get("text") or ""
+        mode = "cheaper" if CHEAPER_WORDS.search(text) else "better" if PRICIER_WORDS.search(text) else "similar"
+        cart = [line["sku"] for line in cart_lines(tracker)]
+        items: list[Any] = []
+        if mode == "similar":
+            items = await asyncio.to_thread(recommender_similar, product.sku, cart)
+        if not items:
+            items = await asyncio.to_thread(graph_alternatives, graph, product, mode, cart)
+        focus = [SlotSet("product_sku", product.sku)]
+        if not items:
+            dispatcher.utter_message(response="utter_no_similar", product=product.name)
+            return focus
+        return present(dispatcher, graph, self.responses[mode], items, language(tracker), product=product.name) + focus

@@ -10,8 +10,7 @@ import pytest
 
 from tests.actions.action_harness import ASSOCIATE, PRODUCTS as SHOP_PRODUCTS, ent, responses, run, slots_of, tracker
 from actions.analytics import ActionStaffCustomerSegment, ActionStaffSegmentCustomers, customer_id_of_turn
-from actions.recommend import (ActionAlsoBought, ActionBoughtTogether, ActionRecommendProducts,
-                               ActionRecommendSimilar)
+from actions.recommend import ActionAlsoBought, ActionBoughtTogether, ActionRecommendProducts, ActionShowSimilar
 from catalog.models import Category, Product
 from knowledge_graph import graph as kg
 from order_service.demo_orders import load_demo_orders
@@ -117,11 +116,40 @@ async def test_nothing_bought_together_says_so(trained):
     assert responses(messages) == ["utter_recommend_together_none"] and messages[0]["product"] == "Travel headphones"
 
 
-async def test_similar_stays_in_the_category(trained):
-    messages, _ = await run(ActionRecommendSimilar(), tracker("recommend something similar", "recommend_similar",
-                                                              slots={"product_sku": "R-HP-1"}))
-    assert responses(messages) == ["utter_recommend_similar"]
-    assert skus(messages) and set(skus(messages)) <= {"R-HP-2", "R-HP-3"}
+async def test_similar_comes_from_the_recommender_and_stays_in_the_category(trained):
+    for text in ("recommend something similar", "show me similar ones"):
+        messages, events = await run(ActionShowSimilar(), tracker(text, "show_similar", slots={"product_sku": "R-HP-1"}))
+        assert responses(messages) == ["utter_similar_alternatives"] and messages[0]["product"] == "Studio headphones"
+        assert skus(messages) and set(skus(messages)) <= {"R-HP-2", "R-HP-3"}
+        assert all(c["reason"] in ("Similar to Studio headphones", "Bought by customers who bought Studio headphones")
+                   for c in cards(messages)[0]["products"])
+        assert slots_of(events)["product_sku"] == "R-HP-1" and slots_of(events)["shown_skus"] == skus(messages)
+
+
+async def test_similar_falls_back_to_the_graph_without_a_trained_recommender(shop):
+    kg.set_graph(kg.build_graph(P, CATEGORIES))
+    messages, _ = await run(ActionShowSimilar(), tracker("和这个类似的", "show_similar", slots={"product_sku": "R-HP-1"}))
+    assert responses(messages) == ["utter_similar_alternatives"]
+    assert set(skus(messages)) == {"R-HP-2", "R-HP-3"}
+    assert "规格和价格与Studio headphones接近" in messages[0]["items"]
+
+
+async def test_graph_alternatives_never_conflict_with_the_cart(shop):
+    kg.set_graph(kg.build_graph(P, CATEGORIES))
+    cart = {"cart": [{"sku": "R-CPU-AM5", "qty": 1}]}
+    messages, _ = await run(ActionShowSimilar(), tracker("similar boards", "show_similar", [ent("sku", "R-MB-AM5")], slots=cart))
+    assert responses(messages) == ["utter_no_similar"]       # the only other board is LGA1700
+    messages, _ = await run(ActionShowSimilar(), tracker("similar boards", "show_similar", [ent("sku", "R-MB-AM5")]))
+    assert skus(messages) == ["R-MB-INTEL"]
+
+
+async def test_cheaper_alternative_says_how_much_cheaper(trained):
+    messages, events = await run(ActionShowSimilar(), tracker("anything cheaper than this?", "show_similar",
+                                                              slots={"product_sku": "R-HP-2"}))
+    assert responses(messages) == ["utter_cheaper_alternatives"]
+    assert skus(messages) == ["R-HP-3", "R-HP-1"]           # closest price first
+    assert [c["reason"] for c in cards(messages)[0]["products"]] == [
+        "$20.00 less than Studio headphones Pro", "$50.00 less than Studio headphones Pro"]
 
 
 async def test_no_product_in_focus_asks_which(trained):

@@ -8,6 +8,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import products as pa
+from actions.recommend import ActionShowSimilar
 
 
 def make_tracker(text: str, intent: str, entities: list[dict[str, Any]] | None = None,
@@ -100,13 +101,19 @@ async def test_compare_details_fits_accessories_similar(graph):
     assert all(graph.products[s].attributes["socket"] == socket for s in out["shown_skus"])
     messages, _ = await run(pa.ActionShowAccessories(), make_tracker("accessories for the first", "show_accessories", first, slots))
     assert messages[0]["response"] == "utter_accessories"
-    messages, out = await run(pa.ActionShowSimilar(), make_tracker("anything cheaper than the first one?", "show_similar", first, slots))
+    messages, out = await run(ActionShowSimilar(), make_tracker("anything cheaper than the first one?", "show_similar", first, slots))
     assert messages[0]["response"] == "utter_cheaper_alternatives"
     assert all(graph.products[s].price < graph.products[slots["shown_skus"][0]].price for s in out["shown_skus"])
+    assert f"less than {graph.products[slots['shown_skus'][0]].name}" in messages[0]["items"]
+    messages, out = await run(ActionShowSimilar(), make_tracker("better ones than the first?", "show_similar", first, slots))
+    base = graph.products[slots["shown_skus"][0]]
+    assert messages[0]["response"] == "utter_better_alternatives" and out["shown_skus"]
+    assert all(base.price <= graph.products[s].price <= 1.5 * base.price for s in out["shown_skus"])
+    assert all(c["reason"].endswith("more") and f"on {base.name}" in c["reason"] for c in messages[0]["custom"]["products"])
 
 
 async def test_no_product_in_focus_asks_which(graph):
-    for action in (pa.ActionProductDetails(), pa.ActionProductAttribute(), pa.ActionShowSimilar(), pa.ActionShowAccessories()):
+    for action in (pa.ActionProductDetails(), pa.ActionProductAttribute(), ActionShowSimilar(), pa.ActionShowAccessories()):
         messages, _ = await run(action, make_tracker("tell me more", "product_details"))
         assert messages[0]["response"] == "utter_ask_which_product"
 
