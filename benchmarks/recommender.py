@@ -114,6 +114,7 @@ def main() -> None:
         "best_model": {v: result.tuned[v].best_model for v in ("A", "B")},
         "best_model_on_all_data": served,
         "tuned_params": {v: {"models": t.params, "hybrid_weights": t.hybrid_weights} for v, t in result.tuned.items()},
+        "ranker_params": {r.variant: r.params for r in result.results if r.model == "ranker"},
         "validation_metrics": {v: t.validation for v, t in result.tuned.items()},
         "protocol_seconds": round(protocol_s, 1),
         "total_seconds": round(time.perf_counter() - t0, 1),

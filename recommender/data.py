@@ -115,14 +115,16 @@ def fingerprint_lines(lines: pd.DataFrame) -> str:
 class Interactions:
     """Customer × item implicit feedback: strength = number of distinct orders with the item.
 
-    `last_seen` holds, per (customer, item), the days between the last purchase and `as_of`, which
-    the repeat-purchase model uses for recency decay.
+    `days_since` holds, per (customer, item), the days between the last purchase and `as_of`, which
+    the repeat-purchase model uses for recency decay. `events` keeps every purchase (customer, item,
+    order, age) so that a model can cut the same history earlier and learn from what came next.
     """
     users: np.ndarray            # index -> customer_id
     items: np.ndarray            # index -> sku
     strength: sparse.csr_matrix  # users × items, float32
     days_since: sparse.csr_matrix  # users × items, days since last purchase (+1 so zero is never stored)
     as_of: pd.Timestamp
+    events: "PurchaseEvents | None" = None
     user_index: dict[str, int] = field(init=False)
     item_index: dict[str, int] = field(init=False)
 
@@ -142,20 +144,65 @@ class Interactions:
         if lines.empty:
             raise ValueError("no order lines to build interactions from")
         as_of = pd.Timestamp(as_of) if as_of is not None else lines["ordered_at"].max()
-        agg = lines.groupby(["customer_id", "sku"], sort=True).agg(
-            n_orders=("order_id", "nunique"), last=("ordered_at", "max")).reset_index()
-        users = np.array(sorted(agg["customer_id"].unique()))
-        items = np.array(sorted(agg["sku"].unique())) if items is None else np.asarray(items)
+        bought = lines.groupby(["customer_id", "sku", "order_id"], sort=False)["ordered_at"].max().reset_index()
+        users = np.array(sorted(bought["customer_id"].unique()))
+        items = np.array(sorted(bought["sku"].unique())) if items is None else np.asarray(items)
         item_pos = pd.Series(np.arange(len(items)), index=items)
-        agg = agg[agg["sku"].isin(item_pos.index)]
+        bought = bought[bought["sku"].isin(item_pos.index)]
         user_pos = pd.Series(np.arange(len(users)), index=users)
-        rows = user_pos.loc[agg["customer_id"]].to_numpy()
-        cols = item_pos.loc[agg["sku"]].to_numpy()
+        events = PurchaseEvents(
+            rows=user_pos.loc[bought["customer_id"]].to_numpy(np.int32),
+            cols=item_pos.loc[bought["sku"]].to_numpy(np.int32),
+            orders=pd.factorize(bought["order_id"])[0].astype(np.int64),
+            age_days=((as_of - bought["ordered_at"]).dt.total_seconds() / 86400.0).clip(lower=0).to_numpy(np.float32))
+        return cls.from_events(users, items, events, as_of)
+
+    @classmethod
+    def from_events(cls, users: np.ndarray, items: np.ndarray, events: "PurchaseEvents",
+                    as_of: pd.Timestamp) -> "Interactions":
         shape = (len(users), len(items))
-        strength = sparse.csr_matrix((agg["n_orders"].to_numpy(np.float32), (rows, cols)), shape=shape)
-        days = ((as_of - agg["last"]).dt.total_seconds() / 86400.0).clip(lower=0).to_numpy(np.float32) + 1.0
-        days_since = sparse.csr_matrix((days, (rows, cols)), shape=shape)
-        return cls(users, items, strength, days_since, as_of)
+        ones = np.ones(len(events.rows), np.float32)
+        strength = sparse.csr_matrix((ones, (events.rows, events.cols)), shape=shape)
+        strength.sum_duplicates()
+        # the youngest purchase of each pair, stored as days + 1 so that zero is never stored
+        by_pair = np.lexsort((events.age_days, events.cols, events.rows))
+        key = events.rows[by_pair].astype(np.int64) * shape[1] + events.cols[by_pair]
+        last = by_pair[np.r_[True, key[1:] != key[:-1]]]
+        days_since = sparse.csr_matrix((events.age_days[last] + 1.0, (events.rows[last], events.cols[last])), shape=shape)
+        return cls(users, items, strength.astype(np.float32), days_since.astype(np.float32), as_of, events)
+
+    def before(self, days: float) -> tuple["Interactions", sparse.csr_matrix]:
+        """The same customers and items as they stood `days` earlier, and what each customer bought
+        in those last `days` (users × items, 1 where bought): training data for a model that learns
+        from the next purchases, without a second pass over the order lines."""
+        if self.events is None:
+            raise ValueError("these interactions keep no purchase events")
+        e = self.events
+        recent = e.age_days < days
+        label = sparse.csr_matrix((np.ones(int(recent.sum()), np.float32), (e.rows[recent], e.cols[recent])),
+                                  shape=self.shape)
+        label.sum_duplicates()
+        label.data[:] = 1.0
+        old = ~recent
+        earlier = PurchaseEvents(e.rows[old], e.cols[old], e.orders[old], e.age_days[old] - np.float32(days))
+        return Interactions.from_events(self.users, self.items, earlier, self.as_of - pd.Timedelta(days=days)), label
+
+    def orders_per_user(self) -> np.ndarray:
+        """Distinct orders per customer."""
+        if self.events is None:
+            raise ValueError("these interactions keep no purchase events")
+        span = int(self.events.orders.max(initial=0)) + 1
+        pairs = np.unique(self.events.rows.astype(np.int64) * span + self.events.orders)
+        return np.bincount(pairs // span, minlength=self.shape[0]).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class PurchaseEvents:
+    """One entry per (customer row, item column, order): the order's code and its age in days at `as_of`."""
+    rows: np.ndarray
+    cols: np.ndarray
+    orders: np.ndarray
+    age_days: np.ndarray
 
 
 

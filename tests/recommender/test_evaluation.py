@@ -126,7 +126,7 @@ def test_run_protocol_end_to_end():
     products = {s: RetailItem(s, f"{s.split('-')[0]} collection piece", 1.0) for s in lines["sku"].unique()}
     result = run_protocol(lines, ProtocolConfig(val_start="2011-07-01", test_start="2011-10-01", test_end=None),
                           products=products)
-    assert len(result.results) == 16 and {r.variant for r in result.results} == {"A", "B"}
+    assert len(result.results) == 17 and {r.variant for r in result.results} == {"A", "B"}
     for r in result.results:
         assert all(0.0 <= v <= 1.0 for v in r.metrics.values()), r
     by = {(r.variant, r.model): r.metrics["ndcg10"] for r in result.results}
@@ -165,3 +165,47 @@ def test_validation_folds_lie_before_the_test_period():
     assert [(str(a.date()), str(b.date())) for a, b in folds] == [("2011-06-01", "2011-08-01"), ("2011-08-01", "2011-10-01")]
     with pytest.raises(ValueError):
         ProtocolConfig(val_start="2011-10-15").validation_folds()
+
+
+def test_interactions_before_match_the_earlier_lines(toy_lines):
+    """Cutting the purchase events must give what the earlier order lines give, on the same axes."""
+    inter = Interactions.from_lines(toy_lines, as_of=pd.Timestamp("2011-05-01"))
+    earlier, label = inter.before(40.0)  # as of 2011-03-22
+    cut = pd.Timestamp("2011-03-22")
+    direct = Interactions.from_lines(toy_lines[toy_lines["ordered_at"] < cut], as_of=cut, items=inter.items)
+    rows = [inter.user_index[u] for u in direct.users]
+    assert abs(earlier.strength[rows] - direct.strength).max() == 0
+    assert abs(earlier.days_since[rows] - direct.days_since).max() < 1e-4
+    assert earlier.as_of == cut
+    bought_late = {(inter.users[r], inter.items[c]) for r, c in zip(*label.nonzero())}
+    assert bought_late == {("u3", "paper"), ("u1", "paper"), ("u1", "ram"), ("u3", "board"), ("u3", "ram")}
+    assert set(label.data) == {1.0}
+    assert inter.orders_per_user()[inter.user_index["u1"]] == 4 and earlier.orders_per_user()[inter.user_index["u3"]] == 1
+
+
+def test_pairwise_logistic_orders_pairs_by_the_informative_feature():
+    from recommender.ranker import pairwise_logistic
+
+    rng = np.random.default_rng(0)
+    diff = rng.normal(size=(2000, 3))
+    diff[:, 0] = np.abs(diff[:, 0]) + 0.1  # the better item always has more of feature 0
+    w = pairwise_logistic(diff, l2=1.0)
+    assert w[0] > 1.0 and abs(w[1]) < 0.5 * w[0] and abs(w[2]) < 0.5 * w[0]
+
+
+def test_ranker_learns_rebuying_and_serves_one_customer_as_the_batch():
+    """Customers rebuy their group's staples: the ranker, trained on its last 61 days, must rank
+    them above global popularity, and one customer's scores must equal the batch's."""
+    from recommender.ranker import NOT_CANDIDATE, LearnedRanker
+
+    lines = _grouped_history()
+    split = make_split(lines, "2011-10-01", None, "A")
+    ranker = LearnedRanker({"repeat": RepeatPurchase, "pop": RecentPopularity}, candidates=5).fit(split.train)
+    scores = ranker.score(split.user_rows)
+    assert ((scores > NOT_CANDIDATE).sum(axis=1) >= 5).all()
+    rank = ranking_metrics(top_k(scores), split.relevant, split.n_relevant, len(split.train.items))
+    pop = ranking_metrics(top_k(GlobalPopularity().fit(split.train).score(split.user_rows)), split.relevant,
+                          split.n_relevant, len(split.train.items))
+    assert rank["ndcg10"] > pop["ndcg10"] + 0.1
+    for r in split.user_rows[:5]:
+        np.testing.assert_allclose(ranker.score(np.array([r]))[0], scores[list(split.user_rows).index(r)], rtol=1e-5)
