@@ -122,12 +122,18 @@ def calibrate(write: bool = typer.Option(True, help="Write data/faq/calibration.
 def export_rasa(root: Path = typer.Option(None, help="Project root holding data/ and bot/domain (default: next to data/faq).")) -> None:
     """Write data/nlu/faq.yml (the `faq` intent's examples) and data/rules/faq.yml (incl. form resumption)."""
     from faq.content import load_content
-    from faq.rasa_export import domain_forms, nlu_yaml, rules_yaml
+    from faq.rasa_export import domain_forms, domain_intents, nlu_yaml, rules_yaml
 
     faq_dir = _faq_dir()
     root = root or faq_dir.parent.parent
     nlu_path, rules_path = root / "data" / "nlu" / "faq.yml", root / "data" / "rules" / "faq.yml"
-    nlu_path.write_text(nlu_yaml(load_content(faq_dir)), encoding="utf-8")
-    forms = domain_forms(root / "bot" / "domain")
+    domain = root / "bot" / "domain"
+    try:
+        nlu = nlu_yaml(load_content(faq_dir), known_intents=domain_intents(domain))
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    nlu_path.write_text(nlu, encoding="utf-8")
+    forms = domain_forms(domain)
     rules_path.write_text(rules_yaml(forms), encoding="utf-8")
     typer.echo(f"wrote {nlu_path} and {rules_path} (forms resumed after a FAQ answer: {', '.join(forms) or 'none yet'})")
