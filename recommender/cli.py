@@ -17,7 +17,7 @@ def evaluate(history: Optional[str] = typer.Option(None, help="Evaluate on this 
              test_start: str = typer.Option("", help="Test start (with --history)."),
              test_end: Optional[str] = typer.Option(None, help="Test end, inclusive (with --history).")) -> None:
     """Run the offline protocol: by default the Online Retail benchmark (writes
-    benchmarks/results/recommender.json and the plot, 2–4 minutes); with --history, the same protocol on
+    benchmarks/results/recommender.json and the plot, 2–6 minutes); with --history, the same protocol on
     another order history, printed only."""
     if history is None:
         from benchmarks.recommender import main
