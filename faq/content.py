@@ -81,8 +81,8 @@ def _variants(value: Any, entry_intent: str | None, where: str, problems: list[s
     """The variant texts, and which of them a transactional intent owns (the entry's, or the variant's own)."""
     if not isinstance(value, list):
         return None, {}
-    texts: list[str] = []
-    owners: dict[str, str] = {}
+    items: list[Any] = []
+    intents: list[str | None] = []
     for item in value:
         intent = entry_intent
         if isinstance(item, dict):
@@ -90,12 +90,12 @@ def _variants(value: Any, entry_intent: str | None, where: str, problems: list[s
                 problems.append(f"{where}: a variant mapping has only text and rasa_intent (got {sorted(item)})")
             intent = _intent_name(item.get("rasa_intent"), where, problems) or entry_intent
             item = item.get("text")
-        if not isinstance(item, str) or not item.strip():
-            return None, {}
-        texts.append(item.strip())
-        if intent:
-            owners[item.strip()] = intent
-    return texts, owners
+        items.append(item)
+        intents.append(intent)
+    texts = _text_list(items)
+    if texts is None:
+        return None, {}
+    return texts, {text: intent for text, intent in zip(texts, intents) if intent}
 
 
 def _parse_entry(raw: Any, where: str, topics: dict[str, str], problems: list[str],
