@@ -63,6 +63,31 @@ def rows(messages: List[Message]) -> List[List[Text]]:
     return [[(message.get(TEXT) or "").lower(), words_of(message)] for message in messages]
 
 
+def predict_proba(model: Any, batch: List[List[Text]]) -> Any:
+    """`model.predict_proba(batch)` computed directly: scikit-learn's ColumnTransformer (input checks,
+    joblib dispatch) and its per-class loop over 44 sigmoid calibrators cost more than the model
+    itself, about a millisecond a message. The result is the same (tests/bot)."""
+    import numpy as np
+    from scipy.sparse import hstack
+    from scipy.special import expit
+
+    if len(model.classes_) == 2:  # scikit-learn calibrates the two-class case differently
+        return model.predict_proba(batch)
+    columns = list(zip(*batch))
+    blocks = [vectoriser.transform(columns[column])
+              for _, vectoriser, column in model.named_steps["features"].transformers_
+              if vectoriser != "drop"]
+    calibrated = model.named_steps["classifier"].calibrated_classifiers_[0]
+    svm = getattr(calibrated, "estimator", None) or calibrated.base_estimator
+    scores = svm.decision_function(hstack(blocks).tocsr())
+    slopes = np.array([c.a_ for c in calibrated.calibrators])
+    offsets = np.array([c.b_ for c in calibrated.calibrators])
+    probabilities = expit(-(scores * slopes + offsets))
+    totals = probabilities.sum(axis=1, keepdims=True)
+    uniform = np.full_like(probabilities, 1 / probabilities.shape[1])
+    return np.divide(probabilities, totals, out=uniform, where=totals != 0)
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class LinearIntentClassifier(GraphComponent, IntentClassifier):
     @classmethod
@@ -107,7 +132,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
     def process(self, messages: List[Message]) -> List[Message]:
         if self.model is None or not messages:
             return messages
-        probabilities = self.model.predict_proba(rows(messages))
+        probabilities = predict_proba(self.model, rows(messages))
         intents = self.model.classes_
         for message, row in zip(messages, probabilities):
             order = row.argsort()[::-1]

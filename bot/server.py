@@ -25,9 +25,19 @@ first re-checks the (large) schema itself against the meta-schema and builds a n
 itself. Here the schema is checked once and one validator is kept; a response that fails goes
 through Rasa's own check, so the error and its message stay Rasa's.
 
+Rasa's SQLite engine has SQLAlchemy 1.4's default pool for a database file, which keeps no
+connection: every tracker load and save opened one, set the pragmas and closed it, and the close of
+the last connection to a WAL database checkpoints it. That was about a fifth of the Rasa process's
+time per turn (py-spy, docs/dialogue.md); here SQLite connections are pooled like PostgreSQL's.
+
+Each stored event is rebuilt through `Event.resolve_by_type`, which walks every subclass of `Event`
+(with an `inspect.isabstract` check each) to find one name: a tenth of a response-only turn. The
+classes are all imported before the server starts, so the name → class answers are kept.
+
 Rasa offers no hook around these, so `install()` wraps `RemoteAction.run`,
-`RemoteAction._validate_action_result` and `Agent.handle_message` once, before the server starts,
-and sets the pragmas on each new SQLite connection; nothing else of Rasa is changed.
+`RemoteAction._validate_action_result`, `Agent.handle_message`, `Event.resolve_by_type` and the
+tracker store's engine arguments once, before the server starts, and sets the pragmas on each new
+SQLite connection; nothing else of Rasa is changed.
 """
 from __future__ import annotations
 
@@ -40,7 +50,10 @@ import sys
 from typing import Any, List
 
 import sqlalchemy.event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.pool import QueuePool
+
+import rasa.core.tracker_store
 
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
 from rasa.core.agent import Agent
@@ -57,6 +70,9 @@ DEFAULT_TIMEOUT_S = 12.0
 _rasa_remote_run = RemoteAction.run
 _rasa_handle_message = Agent.handle_message
 _rasa_validate_action_result = RemoteAction._validate_action_result
+_rasa_resolve_event_type = Event.resolve_by_type
+_rasa_engine_kwargs = rasa.core.tracker_store.create_engine_kwargs
+_event_types: dict[str, type] = {}
 
 
 def storable_sender_id(sender_id: str) -> str:
@@ -129,11 +145,35 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
+def resolve_event_type(type_name: str, default: Any = None) -> Any:
+    """`Event.resolve_by_type`, remembering each name Rasa resolved to a class of its own."""
+    known = _event_types.get(type_name)
+    if known is not None:
+        return known
+    resolved = _rasa_resolve_event_type(type_name, default)
+    if resolved is not None and resolved is not default:
+        _event_types[type_name] = resolved
+    return resolved
+
+
+def tracker_engine_kwargs(url: Any) -> dict:
+    """Rasa's engine arguments, plus a connection pool for a SQLite database file."""
+    kwargs = dict(_rasa_engine_kwargs(url))
+    parsed = make_url(str(url))
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        kwargs.update(poolclass=QueuePool, pool_size=2, max_overflow=8,
+                      connect_args={"check_same_thread": False})
+    return kwargs
+
+
 def install() -> None:
-    """Wrap Rasa's remote action call and check, and message handling; tune SQLite (idempotent)."""
+    """Wrap Rasa's remote action call and check, message handling, event decoding and the tracker
+    store's engine; tune SQLite (idempotent)."""
     RemoteAction.run = run_with_fallback  # type: ignore[method-assign]
     RemoteAction._validate_action_result = validate_action_result  # type: ignore[method-assign]
     Agent.handle_message = handle_message_safely  # type: ignore[method-assign]
+    Event.resolve_by_type = staticmethod(resolve_event_type)  # type: ignore[method-assign]
+    rasa.core.tracker_store.create_engine_kwargs = tracker_engine_kwargs
     if not sqlalchemy.event.contains(Engine, "connect", _sqlite_pragmas):
         sqlalchemy.event.listen(Engine, "connect", _sqlite_pragmas)
 

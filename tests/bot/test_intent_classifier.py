@@ -15,7 +15,8 @@ from rasa.shared.nlu.constants import TEXT, TEXT_TOKENS  # noqa: E402
 from rasa.shared.nlu.training_data.message import Message  # noqa: E402
 from rasa.shared.nlu.training_data.training_data import TrainingData  # noqa: E402
 
-from bot.intent_classifier import LinearIntentClassifier, UntrustedModelError, load_model  # noqa: E402
+from bot.intent_classifier import (  # noqa: E402
+    LinearIntentClassifier, UntrustedModelError, load_model, predict_proba, rows)
 
 EXAMPLES = {
     "greet": ["hello there", "hi", "hey bot", "good morning", "你好", "早上好", "嗨", "hello again"],
@@ -64,6 +65,12 @@ def test_ranks_intents_with_probabilities(storage):
     assert {r["name"] for r in ranking} == set(EXAMPLES)
     assert sum(r["confidence"] for r in ranking) == pytest.approx(1.0, abs=1e-6)
     assert all(a["confidence"] >= b["confidence"] for a, b in zip(ranking, ranking[1:]))
+
+
+def test_fast_path_gives_the_pipelines_probabilities(storage):
+    component = trained(storage, Resource("intents"))
+    batch = rows([message(t) for t in ["where is my parcel", "你好", "", "显卡 gpu 4k"]])
+    assert predict_proba(component.model, batch) == pytest.approx(component.model.predict_proba(batch))
 
 
 def test_survives_save_and_load(storage):

@@ -36,3 +36,60 @@ def test_a_valid_response_passes_with_one_cached_validator(action: RemoteAction)
 def test_an_invalid_response_gets_rasas_own_error(action: RemoteAction, response: dict) -> None:
     with pytest.raises(ValidationError, match="Failed to validate Action server response"):
         action._validate_action_result(response)
+
+
+def test_event_types_resolve_as_rasa_resolves_them() -> None:
+    from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
+
+    server.install()
+    for name, cls in [("user", UserUttered), ("slot", SlotSet), ("action", ActionExecuted), ("slot", SlotSet)]:
+        assert Event.resolve_by_type(name) is cls
+    assert server._event_types["slot"] is SlotSet
+    event = Event.from_parameters({"event": "slot", "name": "cart", "value": [1]})
+    assert isinstance(event, SlotSet) and event.value == [1]
+    # unknown names behave as in Rasa: the default when one is given (and nothing is remembered), else an error
+    assert Event.resolve_by_type("no-such-event", default=SlotSet) is SlotSet
+    assert "no-such-event" not in server._event_types
+    with pytest.raises(ValueError, match="Unknown event name"):
+        Event.resolve_by_type("no-such-event")
+
+
+@pytest.mark.parametrize("url, pooled", [
+    ("sqlite:////tmp/daogou/conversations.db", True),
+    ("sqlite://", False),                       # in memory: one connection must hold the data
+    ("sqlite:///:memory:", False),
+    ("postgresql://user@127.0.0.1:5432/daogou", False),  # Rasa's own pool settings stay
+])
+def test_sqlite_tracker_store_connections_are_pooled(url: str, pooled: bool) -> None:
+    from sqlalchemy.pool import QueuePool
+
+    server.install()
+    kwargs = server.tracker_engine_kwargs(url)
+    assert (kwargs.get("poolclass") is QueuePool) is pooled
+    if url.startswith("postgresql"):
+        assert "pool_size" in kwargs   # Rasa's PostgreSQL defaults pass through
+
+
+def test_sqlite_tracker_store_keeps_and_reuses_a_connection(tmp_path) -> None:
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import SlotSet, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    server.install()
+    store = SQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(tmp_path / "conversations.db"))
+    import asyncio
+
+    async def turns() -> DialogueStateTracker:
+        for n in range(3):
+            tracker = await store.get_or_create_tracker("shopper-1")
+            tracker.update(UserUttered(f"hello {n}"))
+            tracker.update(SlotSet("cart", [n]))
+            await store.save(tracker)
+        return await store.retrieve("shopper-1")
+
+    tracker = asyncio.run(turns())
+    assert [e.text for e in tracker.events if isinstance(e, UserUttered)] == ["hello 0", "hello 1", "hello 2"]
+    assert store.engine.pool.checkedin() >= 1   # the connection went back to the pool, not closed
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
