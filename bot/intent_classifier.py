@@ -8,11 +8,15 @@ well under a millisecond per message, and it scored higher on the held-out split
 learns the price_min / price_max roles too.
 
 It vectorises the text itself (it needs no featurizer before it, only a tokenizer) so the pipeline
-carries no component that only this classifier would use. Confidences come from sigmoid calibration
+carries no component that only this classifier would use. Words (and runs of up to three words) found
+in a lookup table of the training data add a class word such as `__lookup_brand__`: the catalogue
+has thousands of names and the examples mention a few, so "is the Seasonic one modular?" and "is the
+Corsair one modular?" should look alike (+0.005 intent macro F1 in 3-fold cross-validation). Confidences come from sigmoid calibration
 fitted on cross-validated decision scores, so FallbackClassifier's threshold means what it says.
 """
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
@@ -35,9 +39,31 @@ WORD_SEPARATOR = "\x1f"
 TRUSTED_MODULES = ("sklearn.", "numpy.", "scipy.", "builtins.")
 
 
-def words_of(message: Message) -> Text:
-    tokens = message.get(TEXT_TOKENS) or []
-    return WORD_SEPARATOR.join(token.text.lower() for token in tokens)
+LOOKUP_NGRAMS = 3
+Lookups = Dict[Text, frozenset]
+
+
+def lookups_of(training_data: TrainingData) -> Lookups:
+    """Lookup table name → its entries in lower case (tables given as files are read by Rasa)."""
+    tables: Dict[Text, set] = {}
+    for table in training_data.lookup_tables:
+        elements = table.get("elements")
+        if isinstance(elements, str):
+            elements = elements.splitlines()
+        tables.setdefault(table["name"], set()).update(e.strip().lower() for e in elements or [] if e.strip())
+    return {name: frozenset(entries) for name, entries in tables.items()}
+
+
+def words_of(message: Message, lookups: Lookups) -> Text:
+    words = [token.text.lower() for token in message.get(TEXT_TOKENS) or []]
+    classes = []
+    for n in range(1, LOOKUP_NGRAMS + 1):
+        for start in range(len(words) - n + 1):
+            run = words[start:start + n]
+            spaced, joined = " ".join(run), "".join(run)  # "western digital" / "西部数据"
+            classes += [f"__lookup_{name}__" for name, entries in lookups.items()
+                        if spaced in entries or joined in entries]
+    return WORD_SEPARATOR.join(words + classes)
 
 
 def build_model(config: Dict[Text, Any]) -> Any:
@@ -59,8 +85,8 @@ def build_model(config: Dict[Text, Any]) -> Any:
     return Pipeline([("features", features), ("classifier", classifier)])
 
 
-def rows(messages: List[Message]) -> List[List[Text]]:
-    return [[(message.get(TEXT) or "").lower(), words_of(message)] for message in messages]
+def rows(messages: List[Message], lookups: Optional[Lookups] = None) -> List[List[Text]]:
+    return [[(message.get(TEXT) or "").lower(), words_of(message, lookups or {})] for message in messages]
 
 
 def predict_proba(model: Any, batch: List[List[Text]]) -> Any:
@@ -104,11 +130,12 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
                 "random_state": 42, "ranking_length": 10}
 
     def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-                 model: Optional[Any] = None) -> None:
+                 model: Optional[Any] = None, lookups: Optional[Lookups] = None) -> None:
         self.config = {**self.get_default_config(), **config}
         self._model_storage = model_storage
         self._resource = resource
         self.model = model
+        self.lookups: Lookups = lookups or {}
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -122,9 +149,10 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             return self._resource
         import numpy as np
 
+        self.lookups = lookups_of(training_data)
         model = build_model(self.config)
         # an array, not a list: scikit-learn 1.1's calibration counts examples per class with `y == c`
-        model.fit(rows(examples), np.asarray([e.get(INTENT) for e in examples]))
+        model.fit(rows(examples, self.lookups), np.asarray([e.get(INTENT) for e in examples]))
         self.model = model
         self._persist()
         return self._resource
@@ -132,7 +160,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
     def process(self, messages: List[Message]) -> List[Message]:
         if self.model is None or not messages:
             return messages
-        probabilities = predict_proba(self.model, rows(messages))
+        probabilities = predict_proba(self.model, rows(messages, self.lookups))
         intents = self.model.classes_
         for message, row in zip(messages, probabilities):
             order = row.argsort()[::-1]
@@ -151,6 +179,8 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
 
         with self._model_storage.write_to(self._resource) as directory:
             sio.dump(self.model, Path(directory) / "intent_classifier.skops")
+            lookups = {name: sorted(entries) for name, entries in self.lookups.items()}
+            (Path(directory) / "lookups.json").write_text(json.dumps(lookups, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
     def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -159,9 +189,12 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             with model_storage.read_from(resource) as directory:
                 path = Path(directory) / "intent_classifier.skops"
                 model = load_model(path) if path.exists() else None
+                tables = Path(directory) / "lookups.json"
+                lookups = ({name: frozenset(entries) for name, entries in json.loads(tables.read_text("utf-8")).items()}
+                           if tables.exists() else {})
         except ValueError:  # never written: a model trained without NLU data
-            model = None
-        return cls(config, model_storage, resource, model)
+            model, lookups = None, {}
+        return cls(config, model_storage, resource, model, lookups)
 
 
 class UntrustedModelError(RuntimeError):

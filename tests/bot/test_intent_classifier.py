@@ -16,7 +16,7 @@ from rasa.shared.nlu.training_data.message import Message  # noqa: E402
 from rasa.shared.nlu.training_data.training_data import TrainingData  # noqa: E402
 
 from bot.intent_classifier import (  # noqa: E402
-    LinearIntentClassifier, UntrustedModelError, load_model, predict_proba, rows)
+    LinearIntentClassifier, UntrustedModelError, load_model, predict_proba, rows, words_of)
 
 EXAMPLES = {
     "greet": ["hello there", "hi", "hey bot", "good morning", "你好", "早上好", "嗨", "hello again"],
@@ -25,6 +25,10 @@ EXAMPLES = {
     "search_products": ["show me graphics cards", "i need a cpu", "find an ssd under 100", "any 4k monitors",
                         "我想买显卡", "找一个固态硬盘", "有没有机械键盘", "looking for ram"],
 }
+
+
+LOOKUPS = [{"name": "brand", "elements": ["Western Digital", "Seasonic", "西部数据"]},
+           {"name": "category", "elements": "graphics card\nSSD\n"}]
 
 
 def message(text: str, intent: str | None = None) -> Message:
@@ -51,7 +55,8 @@ def context() -> ExecutionContext:
 
 def trained(storage, resource: Resource) -> LinearIntentClassifier:
     component = LinearIntentClassifier.create({}, storage, resource, context())
-    data = TrainingData([message(text, intent) for intent, texts in EXAMPLES.items() for text in texts])
+    data = TrainingData([message(text, intent) for intent, texts in EXAMPLES.items() for text in texts],
+                        lookup_tables=LOOKUPS)
     component.train(data)
     return component
 
@@ -82,6 +87,19 @@ def test_survives_save_and_load(storage):
     after = [m.get("intent") for m in loaded.process([message(t) for t in texts])]
     assert before == after
     assert before[0]["name"] == "search_products"
+
+
+def test_lookup_entries_add_a_class_word(storage):
+    resource = Resource("intents")
+    trained(storage, resource)
+    loaded = LinearIntentClassifier.load({}, storage, resource, context())
+    assert loaded.lookups["brand"] >= {"western digital", "seasonic", "西部数据"}
+    assert loaded.lookups["category"] == {"graphics card", "ssd"}
+    words = words_of(message("is the Western Digital ssd fast"), loaded.lookups).split("\x1f")
+    assert words[:6] == ["is", "the", "western", "digital", "ssd", "fast"]
+    assert sorted(words[6:]) == ["__lookup_brand__", "__lookup_category__"]
+    assert words_of(message("西部数据"), loaded.lookups).split("\x1f") == ["西部数据", "__lookup_brand__"]
+    assert words_of(message("hello"), loaded.lookups) == "hello"
 
 
 def test_untrained_component_leaves_messages_alone(storage):
