@@ -7,9 +7,9 @@
    intent_macro_f1 = macro average F1 over the intents, entity_f1 = micro-averaged F1 over the entity
    labels (Rasa's token-level entity evaluation, "no entity" excluded), both accumulated over the test
    folds. BENCH_CHAT_FOLDS sets the folds (default 5, as `rasa test nlu`: each model learns from 80 %).
-   With BENCH_CHAT_HOLDOUT=<fraction> (e.g. 0.2) a held-out split replaces the cross-validation: `rasa data split nlu` (stratified per intent, seed 42,
-   lookups and synonyms stay in training), one model trained on the rest, tested on the held-out part;
-   one training instead of one per fold, for machines where training is slow.
+   With BENCH_CHAT_HOLDOUT=<fraction> (e.g. 0.2) a held-out split replaces the cross-validation:
+   `rasa data split nlu` (stratified per intent, seed 42, lookups and synonyms stay in training), one
+   model trained on the rest, tested on the held-out part; one training instead of one per fold.
 2. Latency: the stack of the Procfile (order service, action server, Rasa) starts on free ports, with a
    copy of the order database and a fresh conversation store, so the benchmark touches nothing of a
    running `make run`. The user turns of tests/stories/*.yml are replayed sequentially over the REST

@@ -11,11 +11,13 @@ It vectorises the text itself (it needs no featurizer before it, only a tokenize
 carries no component that only this classifier would use. Words (and runs of up to three words) found
 in a lookup table of the training data add a class word such as `__lookup_brand__`: the catalogue
 has thousands of names and the examples mention a few, so "is the Seasonic one modular?" and "is the
-Corsair one modular?" should look alike (+0.005 intent macro F1 in 3-fold cross-validation). Confidences come from sigmoid calibration
-fitted on cross-validated decision scores, so FallbackClassifier's threshold means what it says.
+Corsair one modular?" should look alike (+0.005 intent macro F1 in 3-fold cross-validation).
+Confidences come from sigmoid calibration fitted on cross-validated decision scores, so
+FallbackClassifier's threshold means what it says.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from pathlib import Path
@@ -185,15 +187,17 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
     @classmethod
     def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
              execution_context: ExecutionContext, **kwargs: Any) -> "LinearIntentClassifier":
-        try:
-            with model_storage.read_from(resource) as directory:
-                path = Path(directory) / "intent_classifier.skops"
-                model = load_model(path) if path.exists() else None
-                tables = Path(directory) / "lookups.json"
-                lookups = ({name: frozenset(entries) for name, entries in json.loads(tables.read_text("utf-8")).items()}
-                           if tables.exists() else {})
-        except ValueError:  # never written: a model trained without NLU data
-            model, lookups = None, {}
+        with contextlib.ExitStack() as stack:
+            try:
+                directory = Path(stack.enter_context(model_storage.read_from(resource)))
+            except ValueError:  # never written: a model trained without NLU data
+                return cls(config, model_storage, resource)
+            # a damaged file fails loudly here instead of passing for "no NLU data"
+            path = directory / "intent_classifier.skops"
+            model = load_model(path) if path.exists() else None
+            tables = directory / "lookups.json"
+            lookups = ({name: frozenset(entries) for name, entries in json.loads(tables.read_text("utf-8")).items()}
+                       if tables.exists() else {})
         return cls(config, model_storage, resource, model, lookups)
 
 

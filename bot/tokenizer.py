@@ -4,8 +4,8 @@ Rasa's JiebaTokenizer keeps every space between English words as a token of its 
 them, and ``token_pattern`` cannot drop a token), so "an AMD CPU" becomes five tokens, the word
 featurizer learns a "word" that is one space, and entities come out as " ready to " or a lone " ".
 This tokenizer drops whitespace-only tokens and is otherwise Rasa's, except that it loads Jieba's
-dictionary when the model loads (about a second) rather than in the first shopper's turn. On the held-out split of
-`make bench-chat` it moved intent macro F1 from 0.647 to 0.658 and entity F1 from 0.774 to 0.811 at
+dictionary when the model loads (about a second) rather than in the first shopper's turn. On the
+held-out split of `make bench-chat` it moved intent macro F1 from 0.647 to 0.658 and entity F1 from 0.774 to 0.811 at
 40 DIET epochs; at 100 epochs (config.yml) from 0.644 to 0.645 and from 0.827 to 0.834.
 """
 from __future__ import annotations
