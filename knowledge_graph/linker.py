@@ -1,0 +1,193 @@
+"""Catalogue mention linking: which products a message names, in English or Chinese, with typos.
+
+Every action asks the same question of a message ("which product is this about?"), so it is
+answered once, here, for the whole catalogue: full and partial names ("Samsung 990 Pro"), bare
+model numbers ("4070", "9800X3D", "B650", "rm850x"), brand + model, Chinese brand names (三星 →
+Samsung) and misspelt words ("noctau", "corsiar"). Each mention carries its SKU candidates and a
+confidence, so the caller can act on one clear match, ask which one when several are equally good
+("the 990 Pro": 1 TB or 2 TB?), or say that nothing matched.
+
+Typo correction uses rapidfuzz (a maintained C++ implementation of edit-distance ratios) against
+the catalogue's name vocabulary, and only for words that are neither catalogue words nor words
+shoppers use in ordinary requests (the training data's vocabulary): "stock" must not become
+"stick". Scoring is the idf of the words a name shares with the message, weighted by how much of the
+name they cover, as array operations over the catalogue (a common word like "ddr4" makes thousands
+of candidates); a message costs well under 2 ms.
+"""
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from rapidfuzz import fuzz, process
+
+from knowledge_graph.graph import ProductGraph
+from knowledge_graph.parse import STOPWORDS, find_price, lexicon
+from knowledge_graph.vocab import tokens
+
+_NONE = np.zeros(0, dtype=np.int64)
+MAX_CANDIDATES = 5
+TIE = 0.9            # candidates scoring within 10 % of the best are equally good readings
+DISTINCTIVE_DF = 60  # a word naming at most this many products identifies a product line
+_MEASURE = re.compile(r"(?<![a-z0-9.-])\d+(?:\.\d+)?\s*(?:gb|tb|mb|w|watts?|hz|mhz|ghz|inch(?:es)?|mm|cm|ms|dpi|cores?|"
+                      r"threads?|k|fps|英寸|寸|核|瓦|g|t)(?![a-z0-9])", re.I)
+# words that ask about a product without naming it; never corrected into product words
+_ASKING = set("""carry stock stocks available availability price prices cost costs much many have has got
+sell sells selling deal deals review reviews spec specs detail details info information tell about
+compare versus vs fit fits compatible work works with without which what where when who store stores
+shop order orders cart add remove buy purchase ship shipping deliver delivery pickup pick up there here
+first second third last one ones cheaper cheapest expensive better best""".split())
+
+
+@dataclass(frozen=True)
+class Mention:
+    """Products one part of the message names. `candidates` are SKUs, best first; `clear` says
+    whether the best one can be acted on without asking."""
+    words: tuple[str, ...]
+    candidates: tuple[str, ...]
+    confidence: float
+    clear: bool
+
+    @property
+    def sku(self) -> str:
+        return self.candidates[0]
+
+
+_NLU_DIR = Path(__file__).resolve().parents[1] / "data" / "nlu"
+
+
+@lru_cache(maxsize=1)
+def ordinary_words() -> frozenset[str]:
+    """Words shoppers use in requests (the NLU training data's vocabulary): they are not typos of
+    product words. Entity markup is read as plain words."""
+    words: set[str] = set(_ASKING) | STOPWORDS
+    for path in sorted(_NLU_DIR.glob("*.yml")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.lstrip().startswith("- "):
+                words.update(tokens(re.sub(r"\{[^}]*\}|\([^)]*\)", " ", line)))
+    return frozenset(words)
+
+
+def _is_model_number(token: str) -> bool:
+    has_digit = any(c.isdigit() for c in token)
+    return has_digit and (any(c.isalpha() for c in token) or len(token) >= 3)
+
+
+class Linker:
+    """The linking tables of one graph: the name vocabulary by length for typo correction and the
+    Chinese brand words."""
+
+    def __init__(self, graph: ProductGraph):
+        self.graph = graph
+        ordinary = ordinary_words()
+        self._by_length: dict[int, list[str]] = {}
+        for tok, df in graph.token_df.items():
+            # letters-only catalogue words (model numbers are matched exactly)
+            if len(tok) >= 5 and tok.isalpha() and tok not in _ASKING and tok not in STOPWORDS and (df <= 400 or tok in lexicon(graph).brand_canonical):
+                self._by_length.setdefault(len(tok), []).append(tok)
+        self._ordinary = ordinary
+        self._brand_zh = lexicon(graph).brand_zh
+
+    def correct(self, token: str) -> str | None:
+        """The catalogue word a misspelt word stands for, or None. Only words of five or more letters
+        that are not ordinary request words; one or two character edits allowed."""
+        if len(token) < 5 or token in self._ordinary or token in self.graph.token_index or any(c.isdigit() for c in token):
+            return None
+        choices = [w for n in range(len(token) - 1, len(token) + 2) for w in self._by_length.get(n, ())]
+        if not choices:
+            return None
+        found = process.extractOne(token, choices, scorer=fuzz.ratio, score_cutoff=80)
+        return found[0] if found else None
+
+    def query_words(self, text: str) -> list[str]:
+        """The message's words that may name a product: prices and measures removed, Chinese brand
+        names turned into the catalogue's, misspellings corrected."""
+        _, _, text = find_price(text)
+        text = _MEASURE.sub(" ", text)
+        words: list[str] = []
+        if not text.isascii():
+            for zh, brand in self._brand_zh:
+                if zh in text:
+                    words.extend(tokens(brand))
+                    text = text.replace(zh, " ")
+        for tok in tokens(text):
+            if tok in self.graph.token_index:
+                words.append(tok)
+            elif (fixed := self.correct(tok)) is not None:
+                words.append(fixed)
+        return [w for w in dict.fromkeys(words) if w not in STOPWORDS]
+
+    def link(self, text: str, limit: int = 2, part_type: str | None = None) -> list[Mention]:
+        """Mentions in the message, most specific first, each from different words."""
+        graph = self.graph
+        remaining = self.query_words(text)
+        n = len(graph.columns.skus)
+        allowed = np.ones(n, dtype=bool)
+        if part_type:
+            allowed[:] = False
+            allowed[graph.columns.part_type_idx.get(part_type, _NONE)] = True
+        mentions: list[Mention] = []
+        attempts = 0
+        while remaining and len(mentions) < limit and attempts < 6:
+            attempts += 1
+            rarest = min(graph.token_df[t] for t in remaining)
+            distinctive = [t for t in remaining if graph.token_df[t] <= max(DISTINCTIVE_DF, rarest) or _is_model_number(t)]
+            candidate = np.zeros(n, dtype=bool)
+            for t in distinctive:
+                candidate[graph.token_index[t]] = True
+            candidate &= allowed
+            positions = np.flatnonzero(candidate)
+            if not len(positions):
+                break
+            gained = np.zeros(n)
+            for t in remaining:
+                gained[graph.name_index.get(t, _NONE)] += graph.token_idf[t]
+            gained = gained[positions]
+            total = graph.name_idf[positions]
+            coverage = gained / np.where(total > 0, total, 1.0)
+            score = np.round(gained * (0.5 + 0.5 * coverage), 9)
+            # stable sort: among equal scores the catalogue order (popularity) decides
+            order = np.argsort(-score, kind="stable")[:50]
+            best = int(order[0])
+            best_sku = graph.columns.skus[int(positions[best])]
+            name_tokens = graph.name_tokens[best_sku]
+            matched = tuple(t for t in remaining if t in name_tokens)
+            if not any(_is_model_number(t) for t in matched) and (len(matched) < 2 or coverage[best] < 0.5):
+                # ordinary words ("first", "gaming", a store's "Square") are not a product name:
+                # try again without the rarest of them
+                remaining.remove(min(distinctive, key=lambda t: graph.token_df[t]))
+                continue
+            top = float(score[best])
+            tied = [int(i) for i in order if score[i] >= TIE * top and set(matched) <= graph.name_tokens[graph.columns.skus[int(positions[int(i)])]]]
+            skus = tuple(graph.columns.skus[int(positions[i])] for i in tied[:MAX_CANDIDATES])
+            runner_up = next((float(score[i]) for i in order[1:] if i not in tied[:1]), 0.0)
+            confidence = round(min(1.0, (1 - runner_up / top) + float(coverage[best]) / 2), 3) if top else 0.0
+            clear = len(tied) == 1
+            mentions.append(Mention(matched, skus, confidence, clear))
+            allowed[positions[tied]] = False
+            remaining = [t for t in remaining if t not in matched]
+        return mentions
+
+
+_linkers: dict[int, tuple[ProductGraph, Linker]] = {}
+_lock = threading.Lock()
+
+
+def linker(graph: ProductGraph) -> Linker:
+    """The linker of this graph (built once per graph; a refreshed graph gets a new one)."""
+    cached = _linkers.get(id(graph))
+    if cached is not None and cached[0] is graph:
+        return cached[1]
+    with _lock:
+        made = Linker(graph)
+        _linkers.clear()
+        _linkers[id(graph)] = (graph, made)
+    return made
+
+
+def link(graph: ProductGraph, text: str, limit: int = 2, part_type: str | None = None) -> list[Mention]:
+    return linker(graph).link(text, limit, part_type)
