@@ -137,6 +137,20 @@ class OrderServiceClient:
         return await self._get(f"/stock/{sku}/nearest", NearestStockOut,
                                params={"zip": zip, "lat": lat, "lon": lon, "limit": limit})
 
+    async def suggest_stores(self, query: str, limit: int = 3) -> list[StoreOut]:
+        """Stores whose names are closest to a name that matched nothing (fuzzy), best first."""
+        return await self._get("/stores/suggest", list[StoreOut], params={"q": query, "limit": limit})
+
+    async def nearest_pickup_stores(self, lines: Iterable[tuple[str, int]], *, store_id: int | None = None,
+                                    zip: str | None = None, lat: float | None = None, lon: float | None = None,
+                                    limit: int = 3) -> list[StoreOut]:
+        """The nearest stores that can hand out every (sku, quantity) line for pick-up, with distance_km,
+        measured from a store, coordinates or a ZIP."""
+        pairs = list(lines)
+        return await self._get("/pickup/nearest", list[StoreOut],
+                               params={"sku": [s for s, _ in pairs], "qty": [q for _, q in pairs],
+                                       "store_id": store_id, "zip": zip, "lat": lat, "lon": lon, "limit": limit})
+
     # --- customers and orders ------------------------------------------------------------------------
     async def resolve_customer(self, channel: str, external_id: str, display_name: str = "") -> str:
         """The customer id behind a channel identity ("web" session id or "wechat" openid)."""
