@@ -8,7 +8,7 @@ for channels that render them, a `custom` payload of product cards."""
 from __future__ import annotations
 
 import asyncio
-import json
+import re
 import logging
 from dataclasses import replace
 from typing import Any
@@ -18,18 +18,19 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import services
+from actions.cards import cards_payload, listing
 from actions.common import entity_values, language
+from actions.references import ask_which, ordinal_positions, price_pick, resolve_products, shown_skus
 from catalog.models import Product
 from knowledge_graph import api
 from knowledge_graph.graph import ProductGraph
-from knowledge_graph.parse import (find_attribute, find_brands, find_category, find_products, parse_search,
+from knowledge_graph.parse import (find_attribute, find_brands, find_category, parse_search,
                                    price_from_entity, refine_query)
 from knowledge_graph.search import SearchQuery, SearchResult, query_from_dict, query_to_dict, search
 from knowledge_graph.vocab import format_price, part_type_name
 
 log = logging.getLogger(__name__)
 Events = list[dict[str, Any]]
-MAX_CARDS = 5
 
 
 # --- shared helpers --------------------------------------------------------------------------------
@@ -46,71 +47,19 @@ def _text(tracker: Tracker) -> str:
     return tracker.latest_message.get("text") or ""
 
 
-def _ordinal_positions(tracker: Tracker) -> list[int]:
-    positions = []
-    for value in entity_values(tracker, "ordinal"):
-        try:
-            positions.append(int(value))
-        except (TypeError, ValueError):
-            continue
-    return positions
-
-
 def referenced_skus(tracker: Tracker, graph: ProductGraph, limit: int = 1) -> list[str]:
-    """Products the message points at, in order: explicit SKU entities (card buttons), ordinals into
-    the last list ("the first one", "第二个"), products named in the text, then the product the
-    conversation is about."""
-    shown = [s for s in (tracker.get_slot("shown_skus") or []) if s in graph.products]
-    skus: list[str] = [str(s).upper() for s in entity_values(tracker, "sku") if str(s).upper() in graph.products]
-    for position in _ordinal_positions(tracker):
-        index = position - 1 if position > 0 else position
-        if -len(shown) <= index < len(shown):
-            skus.append(shown[index])
-    if len(skus) < limit:
-        skus.extend(m.product.sku for m in find_products(graph, _text(tracker), limit=limit))
-    focus = tracker.get_slot("product_sku")
-    if len(dict.fromkeys(skus)) < limit and focus in graph.products:
-        skus.append(focus)
-    return list(dict.fromkeys(skus))[:limit]
-
-
-def card(graph: ProductGraph, product: Product, lang: str) -> dict[str, Any]:
-    """A product card with buttons (payloads are intents with the SKU entity)."""
-    data = api.product_card(graph, product, lang)
-    sku = json.dumps({"sku": product.sku})
-    labels = {"en": ("Details", "Similar", "Accessories"), "zh": ("详情", "类似商品", "搭配配件")}[lang]
-    data["currency"] = "USD"
-    data["buttons"] = [{"title": labels[0], "payload": f"/product_details{sku}"},
-                       {"title": labels[1], "payload": f"/show_similar{sku}"}]
-    if product.part_type:
-        data["buttons"].append({"title": labels[2], "payload": f"/show_accessories{sku}"})
-    return data
-
-
-def cards_payload(graph: ProductGraph, products: list[Product] | tuple[Product, ...], lang: str) -> dict[str, Any]:
-    return {"type": "product_cards", "products": [card(graph, p, lang) for p in products[:MAX_CARDS]]}
-
-
-def listing(products: list[Product] | tuple[Product, ...], lang: str, start: int = 1) -> str:
-    """Numbered lines "1. AMD Ryzen 5 7600X — $170.49 (cores 6, boost clock 5.3 GHz)"."""
-    lines = []
-    for i, p in enumerate(products, start):
-        specs = api.spec_line(p, lang, limit=3)
-        lines.append(f"{i}. {p.name} — {format_price(p.price, lang)}" + (f"（{specs}）" if lang == "zh" and specs
-                                                                       else f" ({specs})" if specs else ""))
-    return "\n".join(lines)
+    """Products the message points at (actions.references), without asking."""
+    return resolve_products(tracker, graph, limit).skus
 
 
 def _show(dispatcher: CollectingDispatcher, graph: ProductGraph, response: str, products: list[Product] | tuple[Product, ...],
           lang: str, **kwargs: Any) -> Events:
-    """Utter a list with cards and remember it for "the first one"."""
+    """Utter a list with cards and remember it for "the first one"; after a list of several, "it"
+    is ambiguous until the shopper picks one."""
     dispatcher.utter_message(response=response, json_message=cards_payload(graph, products, lang),
                              products=listing(products, lang), **kwargs)
     skus = [p.sku for p in products]
-    events: Events = [SlotSet("shown_skus", skus)]
-    if len(skus) == 1:
-        events.append(SlotSet("product_sku", skus[0]))
-    return events
+    return [SlotSet("shown_skus", skus), SlotSet("product_sku", skus[0] if len(skus) == 1 else None)]
 
 
 # --- search ----------------------------------------------------------------------------------------
@@ -155,6 +104,30 @@ def _is_empty(q: SearchQuery) -> bool:
                 or q.filters or q.text)
 
 
+def _one_product(tracker: Tracker, graph: ProductGraph, update: SearchQuery) -> str | None:
+    """A search message that is really about one product: a position or "the cheapest" in the list
+    just shown ("show the second one", "which is the cheapest?"), or one product named clearly
+    without a budget ("show me the Noctua NH-D15")."""
+    shown = shown_skus(tracker, graph)
+    text = _text(tracker)
+    constrained = update.category or update.part_type or update.brands or update.filters or \
+        update.price_min is not None or update.price_max is not None
+    if shown and not constrained:
+        positions = ordinal_positions(tracker)
+        if positions:
+            found = resolve_products(tracker, graph)
+            if found.skus:
+                return found.skus[0]
+        pick = price_pick(text, shown, graph)
+        if pick:
+            return pick
+    if update.price_min is None and update.price_max is None:
+        found = resolve_products(tracker, graph)
+        if found.source == "mention" and found.skus:
+            return found.skus[0]
+    return None
+
+
 class ActionSearchProducts(Action):
     """search_products, refine_search ("cheaper", "only Corsair") and show_more_products."""
 
@@ -175,6 +148,9 @@ class ActionSearchProducts(Action):
             query = replace(previous, page=previous.page + 1)
         else:
             update = query_from_turn(graph, tracker)
+            one = _one_product(tracker, graph, update)
+            if one is not None:
+                return await show_details(dispatcher, graph, graph.products[one], lang)
             if intent == "refine_search" and previous is not None:
                 shown = [graph.products[s].price for s in tracker.get_slot("shown_skus") or [] if s in graph.products]
                 query = refine_query(previous, update, _text(tracker), shown)
@@ -204,14 +180,30 @@ class ActionSearchProducts(Action):
 
 # --- one product -----------------------------------------------------------------------------------
 
-async def _focus(dispatcher: CollectingDispatcher, tracker: Tracker) -> tuple[str, ProductGraph, Product] | None:
-    """(language, graph, the product the message is about), or None after asking which product."""
+async def _focus(dispatcher: CollectingDispatcher, tracker: Tracker) -> tuple[str, ProductGraph, Product] | Events:
+    """(language, graph, the product the message is about), or the events of asking which one
+    (several candidates: a clarifying question with buttons; none: say so and offer a search)."""
     graph = await _graph()
-    skus = referenced_skus(tracker, graph)
-    if not skus:
+    lang = language(tracker)
+    found = resolve_products(tracker, graph)
+    if found.ambiguous:
+        return ask_which(dispatcher, graph, found.candidates, lang, _intent(tracker))
+    if not found.skus:
         dispatcher.utter_message(response="utter_ask_which_product")
-        return None
-    return language(tracker), graph, graph.products[skus[0]]
+        return []
+    return lang, graph, graph.products[found.skus[0]]
+
+
+async def show_details(dispatcher: CollectingDispatcher, graph: ProductGraph, product: Product, lang: str) -> Events:
+    """One product: name, price, kind, brand, key specs and its card."""
+    info = await asyncio.to_thread(api.details, graph, product.sku, lang)
+    sep = "；" if lang == "zh" else "; "
+    specs = sep.join(f"{s.name}: {s.text}" for s in info.specs[:8])
+    dispatcher.utter_message(response="utter_product_details", product=info.product.name,
+                             price=format_price(info.product.price, lang), kind=info.kind,
+                             brand=info.product.brand or "–", specs=specs or "–",
+                             json_message=cards_payload(graph, [info.product], lang))
+    return [SlotSet("product_sku", info.product.sku), SlotSet("shown_skus", [info.product.sku])]
 
 
 class ActionProductDetails(Action):
@@ -220,17 +212,10 @@ class ActionProductDetails(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Events:
         focus = await _focus(dispatcher, tracker)
-        if focus is None:
-            return []
+        if isinstance(focus, list):
+            return focus
         lang, graph, product = focus
-        info = await asyncio.to_thread(api.details, graph, product.sku, lang)
-        sep = "；" if lang == "zh" else "; "
-        specs = sep.join(f"{s.name}: {s.text}" for s in info.specs[:8])
-        dispatcher.utter_message(response="utter_product_details", product=info.product.name,
-                                 price=format_price(info.product.price, lang), kind=info.kind,
-                                 brand=info.product.brand or "–", specs=specs or "–",
-                                 json_message=cards_payload(graph, [info.product], lang))
-        return [SlotSet("product_sku", info.product.sku)]
+        return await show_details(dispatcher, graph, product, lang)
 
 
 class ActionProductAttribute(Action):
@@ -241,8 +226,8 @@ class ActionProductAttribute(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Events:
         focus = await _focus(dispatcher, tracker)
-        if focus is None:
-            return []
+        if isinstance(focus, list):
+            return focus
         lang, graph, product = focus
         attribute = next((str(v) for v in entity_values(tracker, "attribute")), None)
         attribute = find_attribute(attribute or _text(tracker), product) or find_attribute(_text(tracker), product)
@@ -269,8 +254,8 @@ class ActionCompareProducts(Action):
         lang = language(tracker)
         graph = await _graph()
         skus = referenced_skus(tracker, graph, limit=4)
-        shown = [s for s in tracker.get_slot("shown_skus") or [] if s in graph.products]
-        if len(skus) < 2 and len(shown) >= 2 and not _ordinal_positions(tracker):
+        shown = shown_skus(tracker, graph)
+        if len(skus) < 2 and len(shown) >= 2 and not ordinal_positions(tracker):
             skus = list(dict.fromkeys(skus + shown))[:2]
         if len(skus) < 2:
             dispatcher.utter_message(response="utter_compare_need_two")
@@ -289,6 +274,10 @@ class ActionCompareProducts(Action):
         return [SlotSet("shown_skus", [p.sku for p in table.products])]
 
 
+COMPAT_WORDS = re.compile(r"(?i)\b(fit|fits|compatible|compatibility|work with|works with|go with|support|supports|"
+                          r"pair|match)\b|兼容|适配|支持|搭配|配得上|能配|能用|插得上|装得下")
+
+
 class ActionCheckCompatibility(Action):
     """"Will this CPU fit the Asus PRIME B650-PLUS WIFI?" — the answer and the reason."""
 
@@ -298,11 +287,14 @@ class ActionCheckCompatibility(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Events:
         lang = language(tracker)
         graph = await _graph()
-        named = [m.product.sku for m in find_products(graph, _text(tracker), limit=2)]
-        skus = referenced_skus(tracker, graph, limit=2)
-        # a product named in the text plus the one in focus ("will this CPU fit <board>?")
-        pair = list(dict.fromkeys(named + skus))[:2]
+        found = resolve_products(tracker, graph, limit=2)
+        pair = found.skus
         if len(pair) < 2:
+            if found.named and len(pair) == 1 and not COMPAT_WORDS.search(_text(tracker)):
+                # a product named with no second part and no "fit"/"兼容": the shopper asks about it
+                return await show_details(dispatcher, graph, graph.products[pair[0]], lang)
+            if found.ambiguous:
+                return ask_which(dispatcher, graph, found.candidates, lang, "product_details")
             dispatcher.utter_message(response="utter_ask_compatibility_pair")
             return []
         result = await asyncio.to_thread(api.compatibility, graph, pair[0], pair[1])
@@ -319,8 +311,8 @@ class ActionWhatFits(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Events:
         focus = await _focus(dispatcher, tracker)
-        if focus is None:
-            return []
+        if isinstance(focus, list):
+            return focus
         lang, graph, product = focus
         wanted = None
         for value in entity_values(tracker, "category") or [_text(tracker)]:
@@ -349,8 +341,8 @@ class ActionShowAccessories(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Events:
         focus = await _focus(dispatcher, tracker)
-        if focus is None:
-            return []
+        if isinstance(focus, list):
+            return focus
         lang, graph, product = focus
         groups = [g for g in await asyncio.to_thread(api.accessories, graph, product.sku, 2) if g.products]
         if not groups:

@@ -24,7 +24,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import services
 from actions.cart import cart_lines
 from actions.common import entity_values, identity, language
-from actions.products import cards_payload, listing, referenced_skus
+from actions.cards import cards_payload, listing
+from actions.references import resolve_products
 from catalog.models import Product
 from catalog.reference import part_types
 from knowledge_graph import api
@@ -124,7 +125,7 @@ class ItemRecommendAction(RecommendAction):
 
     async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, graph: ProductGraph, rec: Any,
                      lang: str, cart: list[str]) -> Events:
-        skus = await asyncio.to_thread(referenced_skus, tracker, graph)
+        skus = (await asyncio.to_thread(resolve_products, tracker, graph)).skus
         if not skus:
             dispatcher.utter_message(response="utter_ask_which_product")
             return []
@@ -238,7 +239,7 @@ class ActionShowSimilar(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Events:
         graph = await asyncio.to_thread(services.graph)
-        skus = await asyncio.to_thread(referenced_skus, tracker, graph)
+        skus = (await asyncio.to_thread(resolve_products, tracker, graph)).skus
         if not skus:
             dispatcher.utter_message(response="utter_ask_which_product")
             return []

@@ -12,12 +12,13 @@ from abc import ABC, abstractmethod
 from typing import Any, Callable
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import services
 from actions.common import entity_values, identity, language
-from actions.stock import product_in_focus
+from actions.references import ask_which, resolve_products
 from knowledge_graph.vocab import format_price
 from order_service.client import OrderServiceClient, OrderServiceError
 from order_service.schemas import OrderListOut, OrderOut, StaffMe
@@ -50,8 +51,9 @@ class StaffAction(Action, ABC):
     needs_store = True
 
     @abstractmethod
-    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, token: str, me: StaffMe) -> None:
-        """Query the service as this staff member and utter the answer."""
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, token: str,
+                     me: StaffMe) -> list[dict[str, Any]] | None:
+        """Query the service as this staff member and utter the answer (events, if any)."""
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> list[dict[str, Any]]:
@@ -64,7 +66,7 @@ class StaffAction(Action, ABC):
             if self.needs_store and me.store_id is None:
                 dispatcher.utter_message(response="utter_staff_no_store")
                 return []
-            await self.answer(dispatcher, tracker, token, me)
+            return await self.answer(dispatcher, tracker, token, me) or []
         except OrderServiceError as exc:
             if exc.status_code in (401, 403):
                 dispatcher.utter_message(response="utter_staff_only")
@@ -85,24 +87,32 @@ class ActionStaffStock(StaffAction):
     def name(self) -> str:
         return "action_staff_stock"
 
-    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, token: str, me: StaffMe) -> None:
-        skus = [str(v).strip().upper() for v in entity_values(tracker, "sku")]
-        sku = skus[0] if skus else product_in_focus(tracker)
-        if not sku:
-            dispatcher.utter_message(response="utter_staff_ask_sku")
-            return
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, token: str,
+                     me: StaffMe) -> list[dict[str, Any]] | None:
+        """Stock of a product named by SKU, by name ("how many RM850x do we have?") or by reference."""
+        graph = await asyncio.to_thread(services.graph)
+        found = resolve_products(tracker, graph)
+        if found.ambiguous:
+            return ask_which(dispatcher, graph, found.candidates, language(tracker), "staff_stock")
+        if not found.skus:
+            unknown = bool(entity_values(tracker, "sku"))     # a SKU typed that the catalogue does not have
+            dispatcher.utter_message(response="utter_staff_unknown_sku" if unknown else "utter_staff_ask_sku")
+            return None
+        sku = found.skus[0]
+        label = f"{graph.products[sku].name} ({sku})"
         client = services.orders()
         scope = scope_entity(tracker)
         if scope == "store":
             stock = await client.stock_at(sku, me.store_id, staff_token=token)
-            dispatcher.utter_message(response="utter_staff_stock_here", sku=sku, store=stock.location_name,
+            dispatcher.utter_message(response="utter_staff_stock_here", sku=label, store=stock.location_name,
                                      available=stock.available, on_hand=stock.on_hand, reserved=stock.reserved)
-            return
+            return [SlotSet("product_sku", sku)]
         rows = await client.staff_stock(sku, token, near_store_id=me.store_id if scope == "nearby" else None,
                                         in_stock_only=True, limit=LIST_LIMIT)
         utter_list(dispatcher, rows, lambda r: f"{r.location_name}: {r.available if r.available is not None else r.level}"
                    + (f" ({r.distance_km:.0f} km)" if r.distance_km is not None else ""),
-                   f"utter_staff_stock_{scope}", "utter_staff_stock_none", sku=sku)
+                   f"utter_staff_stock_{scope}", "utter_staff_stock_none", sku=label)
+        return [SlotSet("product_sku", sku)]
 
 
 class ActionStaffLowStock(StaffAction):

@@ -8,26 +8,22 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import services
-from actions.common import entity_values, identity
+from actions import references, services
+from actions.common import entity_values, identity, language
 from order_service.client import OrderServiceError
+from order_service.schemas import StoreOut
 
 RESPONSE_BY_LEVEL = {"in_stock": "utter_stock_in_stock", "low": "utter_stock_low", "out": "utter_stock_out"}
 
 
 def product_in_focus(tracker: Tracker) -> str | None:
-    """The product the shopper points at: an ordinal into the last list shown ("the first one",
-    "第二个"), else the product the conversation is about."""
-    shown = tracker.get_slot("shown_skus") or []
-    for value in entity_values(tracker, "ordinal"):
-        try:
-            position = int(value)
-        except (TypeError, ValueError):
-            continue
-        index = position - 1 if position > 0 else position
-        if -len(shown) <= index < len(shown):
-            return shown[index]
-    return tracker.get_slot("product_sku") or (shown[0] if len(shown) == 1 else None)
+    """Kept for the modules that still import it from here; the resolution lives in actions.references."""
+    return references.product_in_focus(tracker)
+
+
+def store_label(store: StoreOut) -> str:
+    """A store's name with its street and city: several stores share a name ("Union Square")."""
+    return f"{store.name} ({store.address}, {store.city})"
 
 
 class ActionCheckStock(Action):
@@ -36,10 +32,14 @@ class ActionCheckStock(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict[str, Any]]:
-        sku = product_in_focus(tracker)
-        if not sku:
+        graph = services.graph()
+        found = references.resolve_products(tracker, graph)
+        if found.ambiguous:
+            return references.ask_which(dispatcher, graph, found.candidates, language(tracker), "ask_stock")
+        if not found.skus:
             dispatcher.utter_message(response="utter_ask_which_product")
             return []
+        sku = found.skus[0]
         events: list[dict[str, Any]] = [SlotSet("product_sku", sku)]
         client = services.orders()
         who = identity(tracker)
@@ -52,8 +52,8 @@ class ActionCheckStock(Action):
                     dispatcher.utter_message(response="utter_store_not_found", query=query)
                     return events
                 store = found[0]
-            elif tracker.get_slot("store_id") is not None:
-                store = await client.get_store(int(tracker.get_slot("store_id")))
+            elif (store_id := references.store_in_focus(tracker)) is not None:   # "there"
+                store = await client.get_store(store_id)
             if store is None:
                 dispatcher.utter_message(response="utter_ask_which_store")
                 return events
@@ -69,8 +69,10 @@ class ActionCheckStock(Action):
             if stock.level == "out":
                 nearby = await client.nearest_stores_with_stock(sku, lat=store.lat, lon=store.lon, limit=3)
                 if nearby:
-                    dispatcher.utter_message(response="utter_stock_elsewhere",
-                                             stores=", ".join(n.store.name for n in nearby))
+                    sep = "；" if language(tracker) == "zh" else "; "
+                    dispatcher.utter_message(response="utter_stock_elsewhere", stores=sep.join(
+                        f"{store_label(n.store)}" + (f" {n.distance_km:.0f} km" if n.distance_km is not None else "")
+                        for n in nearby))
         except OrderServiceError as exc:
             if exc.not_found:
                 dispatcher.utter_message(response="utter_ask_which_product")

@@ -1,0 +1,47 @@
+"""Product cards and numbered product lists: the one place that turns products into what the
+channels render (the `product_cards` custom payload) and into the numbered text lines that
+"the first one" refers to. Every action that shows products uses these, so a list always looks the
+same and its order is the order references resolve against."""
+from __future__ import annotations
+
+import json
+from typing import Any, Sequence
+
+from catalog.models import Product
+from knowledge_graph import api
+from knowledge_graph.graph import ProductGraph
+from knowledge_graph.vocab import format_price
+
+MAX_CARDS = 5
+
+
+def card(graph: ProductGraph, product: Product, lang: str) -> dict[str, Any]:
+    """A product card with buttons (payloads are intents with the SKU entity)."""
+    data = api.product_card(graph, product, lang)
+    sku = json.dumps({"sku": product.sku})
+    labels = {"en": ("Details", "Similar", "Accessories"), "zh": ("详情", "类似商品", "搭配配件")}[lang]
+    data["currency"] = "USD"
+    data["buttons"] = [{"title": labels[0], "payload": f"/product_details{sku}"},
+                       {"title": labels[1], "payload": f"/show_similar{sku}"}]
+    if product.part_type:
+        data["buttons"].append({"title": labels[2], "payload": f"/show_accessories{sku}"})
+    return data
+
+
+def cards_payload(graph: ProductGraph, products: Sequence[Product], lang: str) -> dict[str, Any]:
+    return {"type": "product_cards", "products": [card(graph, p, lang) for p in products[:MAX_CARDS]]}
+
+
+def product_line(product: Product, lang: str) -> str:
+    """"AMD Ryzen 5 7600X — $170.49 (cores 6, boost clock 5.3 GHz)": name, price and the specs that
+    tell apart products of the same name (the 1 TB and the 2 TB "Samsung 990 Pro")."""
+    specs = api.spec_line(product, lang, limit=3)
+    line = f"{product.name} — {format_price(product.price, lang)}"
+    if specs:
+        line += f"（{specs}）" if lang == "zh" else f" ({specs})"
+    return line
+
+
+def listing(products: Sequence[Product], lang: str, start: int = 1) -> str:
+    """Numbered lines, one per product, numbered from `start`."""
+    return "\n".join(f"{i}. {product_line(p, lang)}" for i, p in enumerate(products, start))

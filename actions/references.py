@@ -1,0 +1,192 @@
+"""What a message points at: the one place where "the first one", "第一款", "it", "这款", "the
+cheaper one", a product named by (part of) its name, a card button's SKU and "there" are resolved.
+
+Every action that needs "which product?" or "which store?" asks `resolve_products` / `store_in_focus`,
+so a reference works the same in a stock question, an add-to-cart and a detail question, in either
+language and across a language switch (an English list, then "第二款多少钱").
+
+Resolution order, first that applies: SKUs from buttons; positions in the last list shown
+(ordinal entities, or the wording itself when the NLU missed it); "the cheaper/cheapest one" over the
+last list; products named in the message (knowledge_graph.linker: one clear match is taken, several
+equal ones are returned as candidates to ask about, preferring those in the last list); then a
+pronoun or no reference at all: the product in focus, the only product shown, or — after a list of
+several — the list as candidates, so the caller asks which instead of guessing."""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.cards import MAX_CARDS, cards_payload, listing
+from actions.common import entity_values
+from catalog.models import Product
+from knowledge_graph.graph import ProductGraph
+from knowledge_graph.linker import link
+
+_ZH_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+_EN_ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
+                "fifth": 5, "5th": 5, "last": -1, "top": 1}
+_EN_ORDINAL = re.compile(r"(?i)\b(first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|last)\b(?!\s+(?:time|order|thing))"
+                         r"|\b(?:number|no\.?|#|option|item)\s*([1-9])\b|\b(top)\s+one\b")
+_ZH_ORDINAL = re.compile(r"第\s*([一二两三四五六七八九十\d]+)\s*(?:个|款|台|件|块|条|只|张|项|种|套|把|副|款式|家|号)?"
+                         r"|(最后|末尾)\s*(?:一)?\s*(?:个|款|台|件|块|家)|(头)一?(?:个|款|台)")
+_CHEAPER = re.compile(r"(?i)\b(cheaper|cheapest|least expensive|lower[- ]priced|less expensive)\b|便宜的?那|最便宜|便宜点的那|更便宜的那|便宜一点的那")
+_PRICIER = re.compile(r"(?i)\b(pricier|priciest|more expensive|most expensive|higher[- ]priced)\b|贵的?那|最贵|贵一点的那|更贵的那")
+_PRONOUN = re.compile(r"(?i)\b(it|this|that|this one|that one|these|those|them)\b|它|这款|这个|那款|那个|这台|那台|这件|那件|该商品|这一款|那一款")
+_ONE = re.compile(r"(?i)\bones?\b|那个|那款|的那|哪个|哪款")
+
+
+def _zh_number(text: str) -> int | None:
+    if text.isdigit():
+        return int(text)
+    if text == "十":
+        return 10
+    if text.startswith("十"):
+        return 10 + _ZH_DIGITS.get(text[1:], 0)
+    if len(text) == 1:
+        return _ZH_DIGITS.get(text)
+    return None
+
+
+def ordinal_positions(tracker: Tracker) -> list[int]:
+    """1-based positions (-1 = last) the message names, from the NLU's ordinal entities or, when it
+    missed them ("第一款", "the 2nd"), from the wording."""
+    positions: list[int] = []
+    for value in entity_values(tracker, "ordinal"):
+        try:
+            positions.append(int(value))
+        except (TypeError, ValueError):
+            word = str(value).lower().strip()
+            if word in _EN_ORDINALS:
+                positions.append(_EN_ORDINALS[word])
+    if positions:
+        return positions
+    text = tracker.latest_message.get("text") or ""
+    for m in _EN_ORDINAL.finditer(text):
+        word = (m.group(1) or m.group(3) or "").lower()
+        positions.append(_EN_ORDINALS[word] if word else int(m.group(2)))
+    for m in _ZH_ORDINAL.finditer(text):
+        if m.group(1):
+            n = _zh_number(m.group(1))
+            if n:
+                positions.append(n)
+        elif m.group(2):
+            positions.append(-1)
+        elif m.group(3):
+            positions.append(1)
+    return positions
+
+
+def _at(shown: Sequence[str], position: int) -> str | None:
+    index = position - 1 if position > 0 else position
+    return shown[index] if -len(shown) <= index < len(shown) else None
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """The products a message points at. Empty `skus` with `candidates` means: ask which one."""
+    skus: list[str]
+    candidates: list[str] = field(default_factory=list)
+    source: str = "none"     # sku | ordinal | superlative | mention | focus | list | none
+    named: bool = False      # a product name appeared in the message, resolved or not
+
+    @property
+    def ambiguous(self) -> bool:
+        return not self.skus and bool(self.candidates)
+
+
+def shown_skus(tracker: Tracker, graph: ProductGraph) -> list[str]:
+    return [s for s in (tracker.get_slot("shown_skus") or []) if s in graph.products]
+
+
+def price_pick(text: str, skus: Sequence[str], graph: ProductGraph) -> str | None:
+    """"the cheaper one" / "最便宜的" / "the most expensive one" over a list; None without such words."""
+    if len(skus) < 2:
+        return None
+    if _CHEAPER.search(text):
+        return min(skus, key=lambda s: graph.products[s].price)
+    if _PRICIER.search(text):
+        return max(skus, key=lambda s: graph.products[s].price)
+    return None
+
+
+def resolve_products(tracker: Tracker, graph: ProductGraph, limit: int = 1) -> Resolved:
+    """The products the latest message points at (see the module docstring for the order)."""
+    text = tracker.latest_message.get("text") or ""
+    shown = shown_skus(tracker, graph)
+    skus = list(dict.fromkeys(str(v).upper() for v in entity_values(tracker, "sku") if str(v).upper() in graph.products))
+    if skus:
+        return Resolved(skus[:limit], source="sku")
+    picked = [s for p in ordinal_positions(tracker) if shown and (s := _at(shown, p))]
+    if picked:
+        return Resolved(list(dict.fromkeys(picked))[:limit], source="ordinal")
+    if _ONE.search(text) or _PRONOUN.search(text):
+        pick = price_pick(text, shown, graph)
+        if pick:
+            return Resolved([pick], source="superlative")
+    mentions = link(graph, text, limit=max(limit, 2))
+    resolved: list[str] = []
+    ambiguous: list[str] = []
+    for mention in mentions:
+        in_list = [s for s in mention.candidates if s in shown]
+        if mention.clear:
+            resolved.append(mention.sku)
+        elif len(in_list) == 1:
+            resolved.append(in_list[0])
+        elif not ambiguous:
+            ambiguous = in_list or list(mention.candidates)
+    if ambiguous and len(resolved) < limit and (not resolved or limit == 1):
+        return Resolved([], ambiguous, "mention", named=True)
+    if resolved:
+        focus = tracker.get_slot("product_sku")
+        if len(resolved) < limit and focus in graph.products and focus not in resolved:
+            resolved.append(focus)      # "will this CPU fit <board>?": the named one and the one in focus
+        return Resolved(list(dict.fromkeys(resolved))[:limit], source="mention", named=True)
+    focus = tracker.get_slot("product_sku")
+    if focus in graph.products:
+        return Resolved([focus], source="focus")
+    if len(shown) == 1:
+        return Resolved(shown, source="list")
+    if len(shown) > 1:
+        return Resolved([], shown[:MAX_CARDS], source="list")
+    return Resolved([])
+
+
+def product_in_focus(tracker: Tracker) -> str | None:
+    """The one product the message points at without a catalogue lookup (cart lines, staff
+    questions about a product already shown): a position in the last list, else the product in
+    focus, else the only product shown."""
+    shown = tracker.get_slot("shown_skus") or []
+    for position in ordinal_positions(tracker):
+        if (sku := _at(shown, position)) is not None:
+            return sku
+    return tracker.get_slot("product_sku") or (shown[0] if len(shown) == 1 else None)
+
+
+def ask_which(dispatcher: CollectingDispatcher, graph: ProductGraph, candidates: Sequence[str], lang: str,
+              intent: str | None) -> list[dict[str, Any]]:
+    """A short clarifying question: the candidates as a numbered list with one button each, whose
+    payload repeats the shopper's request (its intent) for that product. Returns the events that make
+    the candidates the list "the second one" refers to."""
+    products: list[Product] = [graph.products[s] for s in candidates[:MAX_CARDS]]
+    target = intent if intent and not intent.startswith("nlu_") else "product_details"
+    buttons = [{"title": f"{i}. {p.name}"[:60], "payload": f"/{target}{json.dumps({'sku': p.sku})}"}
+               for i, p in enumerate(products, 1)]
+    dispatcher.utter_message(response="utter_ask_which_of", options=listing(products, lang), buttons=buttons,
+                             json_message=cards_payload(graph, products, lang))
+    return [SlotSet("shown_skus", [p.sku for p in products]), SlotSet("product_sku", None)]
+
+
+def store_in_focus(tracker: Tracker) -> int | None:
+    """The store the conversation is about ("is it in stock there?"): the last store found or asked
+    about, kept in the `store_id` slot."""
+    value = tracker.get_slot("store_id")
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
