@@ -23,10 +23,11 @@ from rasa_sdk.types import DomainDict
 from actions import services
 from actions.common import entity_values, language
 from actions.customers import shopper_id
-from actions.stock import product_in_focus
+from actions.references import ask_which, product_in_focus, resolve_products, store_in_focus
 from knowledge_graph.vocab import format_price
 from order_service.client import OrderServiceError
-from order_service.schemas import OrderLineIn
+from order_service.schemas import OrderLineIn, StoreOut
+from order_service.services.geo import haversine_km
 
 CART = "cart"
 FORM = "checkout_form"
@@ -79,7 +80,7 @@ def product_name(sku: str) -> str:
 def cart_item_in_focus(tracker: Tracker, lines: list[dict[str, Any]]) -> int | None:
     """Index of the cart line the shopper means: a position in the cart ("the second item"), a SKU,
     the product the conversation is about, or the only line. Positions are resolved exactly like
-    positions in a product list (actions.stock.product_in_focus), with the cart as the list."""
+    positions in a product list (actions.stock.product_in_focus), with the cart as the list (actions.references.product_in_focus)."""
     skus = [line["sku"] for line in lines]
     as_list = tracker.copy()
     as_list.slots = {**tracker.slots, "shown_skus": skus, "product_sku": None}
@@ -97,13 +98,16 @@ class ActionAddToCart(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> list[dict[str, Any]]:
-        skus = [str(v).strip().upper() for v in entity_values(tracker, "sku")]
-        sku = skus[0] if skus else product_in_focus(tracker)
-        if not sku:
+        graph = services.graph()
+        resolved = resolve_products(tracker, graph)
+        if resolved.ambiguous:  # "add it" after a list of several: ask which, one button each
+            return ask_which(dispatcher, graph, resolved.candidates, language(tracker), "add_to_cart")
+        if not resolved.skus:
             dispatcher.utter_message(response="utter_ask_which_product")
             return []
+        sku = resolved.skus[0]
         try:
-            product = services.graph().product(sku)
+            product = graph.product(sku)
         except KeyError:
             dispatcher.utter_message(response="utter_ask_which_product")
             return []
@@ -174,6 +178,76 @@ class ActionChangeCart(Action):
 
 
 # --- checkout ------------------------------------------------------------------------------------------
+MATCHES = 8        # stores fetched for a name, to tell a unique match from a shared name
+ALTERNATIVES = 3   # stores offered instead of one that does not work out
+STORE_PICK = re.compile(r"#(\d{1,10})")  # a store button's payload: {"store": "#281"}
+ZIP_AT_END = re.compile(r"\b\d{5}(?:-\d{4})?\s*$")
+LETTERS = re.compile(r"[^\W\d_]{2,}")
+
+
+def best_matches(query: str, found: list[StoreOut]) -> list[StoreOut]:
+    """The stores the shopper can mean: those whose name, city or ZIP is exactly the query, else every
+    store found (the service lists exact matches first, then prefixes, then substrings)."""
+    q = query.strip().lower()
+    exact = [s for s in found if q in (s.name.lower(), s.city.lower(), s.zip, f"{s.city}, {s.state}".lower())]
+    seen: set[tuple[str, str, str]] = set()
+    distinct = []  # kiosks sharing one address (airports) are one choice
+    for store in exact or found:
+        if (store.name, store.address, store.city) not in seen:
+            seen.add((store.name, store.address, store.city))
+            distinct.append(store)
+    return distinct
+
+
+def store_label(store: StoreOut) -> str:
+    """A store as the shopper can tell it from others of the same name: name, street and city."""
+    return f"{store.name} ({store.address}, {store.city}, {store.state})"
+
+
+async def reference_point(tracker: Tracker) -> tuple[float, float] | None:
+    """Where distances are measured from: the store the conversation was about last, if any."""
+    store_id = store_in_focus(tracker)
+    if store_id is None:
+        return None
+    try:
+        store = await services.orders().get_store(store_id)
+    except OrderServiceError:
+        return None
+    return (store.lat, store.lon) if store.lat is not None and store.lon is not None else None
+
+
+def store_choice_lines(stores: list[StoreOut], lang: str, reference: tuple[float, float] | None = None) -> str:
+    """Numbered lines that tell stores apart: name, address, city and the distance (from the store
+    asked about, or from the given reference point)."""
+    rows = []
+    for i, store in enumerate(stores, 1):
+        km = store.distance_km
+        if km is None and reference is not None and store.lat is not None and store.lon is not None:
+            km = haversine_km(reference[0], reference[1], store.lat, store.lon)
+        rows.append(f"{i}. {store_label(store)}" + ("" if km is None else f" · {km:.1f} km"))
+    return "\n".join(rows)
+
+
+def offer_stores(dispatcher: CollectingDispatcher, response: str, stores: list[StoreOut], lang: str,
+                 reference: tuple[float, float] | None = None, **args: Any) -> None:
+    """A reply that lists stores to choose from, one button each that answers the store question."""
+    buttons = [{"title": f"{i}. {s.name}, {s.city}"[:60], "payload": f'/inform{{"store": "#{s.id}"}}'}
+               for i, s in enumerate(stores[:MATCHES], 1)]
+    dispatcher.utter_message(response=response, stores=store_choice_lines(stores[:MATCHES], lang, reference),
+                             buttons=buttons, **args)
+
+
+def address_missing(address: str) -> str | None:
+    """What a delivery address lacks: "number" (a house number; a trailing ZIP code does not count)
+    or "street" (words), else None."""
+    without_zip = ZIP_AT_END.sub("", address)
+    if not any(ch.isdigit() for ch in without_zip):
+        return "number"
+    if not LETTERS.search(address) or len(address) < 5:
+        return "street"
+    return None
+
+
 class ValidateCheckoutForm(FormValidationAction):
     def name(self) -> str:
         return "validate_checkout_form"
@@ -194,40 +268,70 @@ class ValidateCheckoutForm(FormValidationAction):
 
     async def validate_checkout_store(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                       domain: DomainDict) -> dict[str, Any]:
-        """A store that hands out pick-up orders and can hand out every item in the cart."""
+        """A store that hands out pick-up orders and can hand out every item in the cart. When the
+        answer does not work out, the shopper gets something to pick from rather than a bare no: the
+        closest store names for an unknown name, the matching stores (with address and distance) when
+        several share it, the nearest stores that can hand out the cart when this one cannot."""
         rejected = {"checkout_store": None, "pickup_store_id": None}
+        if tracker.get_slot("checkout_fulfilment") != "pickup":  # "deliver it instead" answered the question
+            return rejected
         query = str(next(iter(entity_values(tracker, "store")), None) or value or "").strip()
         if not query:
             return rejected
-        client = services.orders()
+        client, lang, lines = services.orders(), language(tracker), cart_lines(tracker)
         try:
-            found = await client.find_stores(query, limit=1)
-            if not found:
+            picked = STORE_PICK.fullmatch(query)
+            if picked:
+                candidates = [await client.get_store(int(picked.group(1)))]
+            else:
+                candidates = best_matches(query, await client.find_stores(query, limit=MATCHES))
+            if not candidates:
+                suggestions = await client.suggest_stores(query, limit=ALTERNATIVES)
+                offer_stores(dispatcher, "utter_store_not_found_suggest" if suggestions else "utter_store_not_found",
+                             suggestions, lang, query=query)
+                return rejected
+            if len(candidates) > 1:
+                reference = await reference_point(tracker)
+                offer_stores(dispatcher, "utter_ask_which_store_of", candidates, lang, reference, query=query)
+                return rejected
+            store = candidates[0]
+            missing = []
+            if store.pickup:
+                stock = await asyncio.gather(*(client.stock_at(line["sku"], store.id) for line in lines))
+                missing = [product_name(s.sku) for s in stock if not s.pickup_available]
+            if not store.pickup or missing:
+                nearby = await client.nearest_pickup_stores([(line["sku"], line["qty"]) for line in lines],
+                                                            store_id=store.id, limit=ALTERNATIVES)
+        except OrderServiceError as exc:
+            if exc.not_found:
                 dispatcher.utter_message(response="utter_store_not_found", query=query)
-                return rejected
-            store = found[0]
-            if not store.pickup:
-                dispatcher.utter_message(response="utter_store_no_pickup", store=store.name)
-                return rejected
-            lines = cart_lines(tracker)
-            stock = await asyncio.gather(*(client.stock_at(line["sku"], store.id) for line in lines))
-        except OrderServiceError:
-            dispatcher.utter_message(response="utter_service_unavailable")
+            else:
+                dispatcher.utter_message(response="utter_service_unavailable")
             return rejected
-        missing = [product_name(s.sku) for s in stock if not s.pickup_available]
-        if missing:
-            dispatcher.utter_message(response="utter_store_cannot_supply", store=store.name,
-                                     products=", ".join(missing))
+        if not store.pickup or missing:
+            args = {"store": store_label(store), "products": ", ".join(missing)}
+            if nearby:
+                offer_stores(dispatcher, "utter_store_no_pickup_nearby" if not store.pickup
+                             else "utter_store_cannot_supply_nearby", nearby, lang, **args)
+            else:
+                dispatcher.utter_message(response="utter_store_no_pickup" if not store.pickup
+                                         else "utter_store_cannot_supply", **args)
             return rejected
-        return {"checkout_store": store.name, "pickup_store_id": float(store.id)}
+        return {"checkout_store": store_label(store), "pickup_store_id": float(store.id)}
 
     def validate_delivery_address(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                   domain: DomainDict) -> dict[str, Any]:
-        """A street address has a house number or a postcode; anything shorter than five characters
-        the order service would refuse anyway."""
+        """A street address: a street and a house number (a ZIP code alone is not one). Says which
+        part is missing, so the shopper need not guess what was wrong."""
         address = " ".join(str(value or "").split())
-        if len(address) < 5 or len(address) > 500 or not any(ch.isdigit() for ch in address):
+        if tracker.get_slot("checkout_fulfilment") != "delivery":
+            return {"delivery_address": None}
+        if len(address) > 500:
             dispatcher.utter_message(response="utter_address_invalid")
+            return {"delivery_address": None}
+        missing = address_missing(address)
+        if missing:
+            dispatcher.utter_message(response=f"utter_address_no_{missing}")
             return {"delivery_address": None}
         return {"delivery_address": address}
 
@@ -310,3 +414,18 @@ class ActionPlaceOrder(Action):
                                      address=order.delivery_address)
         dispatcher.utter_message(response="utter_ask_feedback")
         return [*reset_checkout(), SlotSet(CART, []), SlotSet("order_id", float(order.id))]
+
+
+class ActionStopCheckout(Action):
+    """The shopper leaves the checkout ("stop", "never mind", "不买了", or no to resuming it after
+    another question): nothing is ordered, the answers so far are forgotten, the cart stays."""
+
+    def name(self) -> str:
+        return "action_stop_checkout"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> list[dict[str, Any]]:
+        items = sum(line["qty"] for line in cart_lines(tracker))
+        dispatcher.utter_message(response="utter_checkout_stopped" if items else "utter_checkout_stopped_empty",
+                                 items=items)
+        return reset_checkout()

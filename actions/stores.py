@@ -13,12 +13,15 @@ from rasa_sdk.types import DomainDict
 
 from actions import services
 from actions.common import entity_values
-from actions.stock import product_in_focus
+from actions.references import product_in_focus, store_in_focus
 from order_service.client import OrderServiceError
 from order_service.schemas import StoreOut
+from order_service.services.geo import haversine_km
 
 NEAREST = 3
+MATCHES = 20  # stores fetched for a name: enough to count kiosks sharing an address
 ZIP = re.compile(r"\d{5}(?:-\d{4})?")
+STORE_PICK = re.compile(r"#(\d{1,10})")  # a store button's payload: {"store": "#281"}
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 CLOSED = "—"
 
@@ -31,6 +34,75 @@ def location_query(tracker: Tracker) -> str | None:
 def store_line(store: StoreOut, distance_km: float | None = None) -> str:
     where = f"{store.name} — {store.address}, {store.city}, {store.state} {store.zip}"
     return where if distance_km is None else f"{where} ({distance_km:.1f} km)"
+
+
+def store_lines(stores: list[StoreOut], reference: tuple[float, float] | None = None, limit: int = MATCHES) -> str:
+    """One line per distinct store: several kiosks at one address (airports) become one line with
+    their count, and each line carries its distance (from the search, else from `reference`)."""
+    groups: dict[tuple[str, str, str], list[StoreOut]] = {}
+    for store in stores:
+        groups.setdefault((store.name, store.address, store.city), []).append(store)
+    rows = []
+    for same in list(groups.values())[:limit]:
+        store = same[0]
+        km = store.distance_km
+        if km is None and reference is not None and store.lat is not None and store.lon is not None:
+            km = haversine_km(reference[0], reference[1], store.lat, store.lon)
+        rows.append(store_line(store, km) + (f" ×{len(same)}" if len(same) > 1 else ""))
+    return "\n".join(rows)
+
+
+def distinct(stores: list[StoreOut]) -> list[StoreOut]:
+    seen, out = set(), []
+    for store in stores:
+        if (store.name, store.address, store.city) not in seen:
+            seen.add((store.name, store.address, store.city))
+            out.append(store)
+    return out
+
+
+def exact_matches(query: str, found: list[StoreOut]) -> list[StoreOut]:
+    """The stores a name can mean: exact name/city/ZIP matches, else what the search found."""
+    q = query.strip().lower()
+    exact = [s for s in found if q in (s.name.lower(), s.city.lower(), s.zip, f"{s.city}, {s.state}".lower())]
+    return exact or found
+
+
+async def reference_point(tracker: Tracker) -> tuple[float, float] | None:
+    """Where distances are measured from when the search gave none: the store talked about last."""
+    store_id = store_in_focus(tracker)
+    if store_id is None:
+        return None
+    try:
+        store = await services.orders().get_store(store_id)
+    except OrderServiceError:
+        return None
+    return (store.lat, store.lon) if store.lat is not None and store.lon is not None else None
+
+
+async def resolve_store(dispatcher: CollectingDispatcher, tracker: Tracker, query: str,
+                        intent: str) -> StoreOut | None:
+    """The one store a query names, or None after telling the shopper: the closest names when it
+    matches nothing, the matching stores (address, distance, one button each) when several share it."""
+    client = services.orders()
+    picked = STORE_PICK.fullmatch(query)
+    if picked:
+        return await client.get_store(int(picked.group(1)))
+    candidates = distinct(exact_matches(query, await client.find_stores(query, limit=MATCHES)))
+    if len(candidates) == 1:
+        return candidates[0]
+    if candidates:
+        stores = candidates
+        response = "utter_ask_which_store_of"
+    else:
+        stores = await client.suggest_stores(query, limit=NEAREST)
+        response = "utter_store_not_found_suggest" if stores else "utter_store_not_found"
+    stores = stores[:NEAREST * 2]
+    buttons = [{"title": f"{s.name}, {s.city} {s.state}"[:60], "payload": f'/{intent}{{"store": "#{s.id}"}}'}
+               for s in stores]
+    dispatcher.utter_message(response=response, query=query, buttons=buttons,
+                             stores=store_lines(stores, await reference_point(tracker)))
+    return None
 
 
 def hours_args(store: StoreOut) -> dict[str, str]:
@@ -52,21 +124,28 @@ class ActionFindStore(Action):
         sku = product_in_focus(tracker)
         try:
             if sku is None:
-                stores = await client.find_stores(query, limit=NEAREST)
+                picked = STORE_PICK.fullmatch(query)
+                stores = ([await client.get_store(int(picked.group(1)))] if picked
+                          else await client.find_stores(query, limit=MATCHES))
                 if not stores:
-                    dispatcher.utter_message(response="utter_store_not_found", query=query)
+                    suggestions = await client.suggest_stores(query, limit=NEAREST)
+                    dispatcher.utter_message(response="utter_store_not_found_suggest" if suggestions
+                                             else "utter_store_not_found", query=query,
+                                             stores=store_lines(suggestions),
+                                             buttons=[{"title": f"{s.name}, {s.city} {s.state}"[:60],
+                                                       "payload": f'/find_store{{"store": "#{s.id}"}}'}
+                                                      for s in suggestions])
                     return []
                 dispatcher.utter_message(response="utter_stores_found",
-                                         stores="\n".join(store_line(s, s.distance_km) for s in stores))
+                                         stores=store_lines(stores, await reference_point(tracker), NEAREST))
                 return [SlotSet("store_id", float(stores[0].id))]
             if ZIP.fullmatch(query):
                 nearest = await client.nearest_stores_with_stock(sku, zip=query[:5], limit=NEAREST)
             else:
-                anchor = await client.find_stores(query, limit=1)
-                if not anchor:
-                    dispatcher.utter_message(response="utter_store_not_found", query=query)
+                anchor = await resolve_store(dispatcher, tracker, query, "find_store")
+                if anchor is None:
                     return []
-                nearest = await client.nearest_stores_with_stock(sku, lat=anchor[0].lat, lon=anchor[0].lon,
+                nearest = await client.nearest_stores_with_stock(sku, lat=anchor.lat, lon=anchor.lon,
                                                                  limit=NEAREST)
         except OrderServiceError as exc:
             dispatcher.utter_message(response="utter_store_not_found" if exc.status_code in (404, 422)
@@ -77,7 +156,8 @@ class ActionFindStore(Action):
             dispatcher.utter_message(response="utter_no_store_with_item", product=product, query=query)
             return [SlotSet("product_sku", sku)]
         dispatcher.utter_message(response="utter_stores_with_item", product=product,
-                                 stores="\n".join(store_line(n.store, n.distance_km) for n in nearest))
+                                 stores=store_lines([n.store.model_copy(update={"distance_km": n.distance_km})
+                                                     for n in nearest]))
         return [SlotSet("product_sku", sku), SlotSet("store_id", float(nearest[0].store.id))]
 
 
@@ -91,13 +171,11 @@ class ActionStoreHours(Action):
         client = services.orders()
         try:
             if query:
-                found = await client.find_stores(query, limit=1)
-                if not found:
-                    dispatcher.utter_message(response="utter_store_not_found", query=query)
+                store = await resolve_store(dispatcher, tracker, query, "store_hours")
+                if store is None:
                     return []
-                store = found[0]
-            elif tracker.get_slot("store_id") is not None:
-                store = await client.get_store(int(tracker.get_slot("store_id")))
+            elif store_in_focus(tracker) is not None:
+                store = await client.get_store(store_in_focus(tracker))
             else:
                 dispatcher.utter_message(response="utter_ask_which_store")
                 return []
