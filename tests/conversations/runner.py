@@ -39,7 +39,7 @@ STORE_KEYS = ("name_has", "city", "state", "zip", "id", "staff_store")
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 NUMBERED = re.compile(r"^\s*(\d{1,2})\s*[.)、．]\s*(.+?)\s+[—–]\s+(.*)$")
-QUESTION = ("?", "？")
+ASKING = re.compile(r"\?(\s|$)|？")   # a sentence that ends with a question mark
 FALLBACK = "utter_default"
 HANDOFF = "utter_handoff"
 STAFF_STOCK_RESPONSES = ("utter_staff_stock_here", "utter_staff_stock_nearby", "utter_staff_stock_everywhere")
@@ -599,7 +599,7 @@ class Checker:
         return None if most >= need else f"buttons: {most} button(s), expected at least {need}"
 
     def check_asks(self, arg: Any, reply: Reply, state: State) -> str | None:
-        asks = bool(reply.buttons()) or any(t.rstrip().endswith(QUESTION) for t in reply.texts)
+        asks = bool(reply.buttons()) or any(ASKING.search(t) for t in reply.texts)
         return None if asks == bool(arg) else ("asks: the reply asks nothing" if arg else "asks: the reply asks")
 
     def check_lang(self, arg: Any, reply: Reply, state: State) -> str | None:
