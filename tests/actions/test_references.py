@@ -1,0 +1,91 @@
+"""References against the real catalogue: positions in English and Chinese wording, "the cheaper
+one", pronouns after one product or after a list, named products (clear or ambiguous). Expected
+products are taken from the list the test itself puts in `shown_skus` or from the catalogue."""
+from __future__ import annotations
+
+import pytest
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.references import ask_which, ordinal_positions, product_in_focus, resolve_products
+from tests.actions.action_harness import ent, tracker
+
+
+@pytest.fixture(scope="module")
+def graph():
+    from knowledge_graph.graph import load_graph
+    return load_graph(source="files")
+
+
+@pytest.fixture(scope="module")
+def shown(graph):
+    """Three popular CPUs of different prices, as a list the bot showed."""
+    cpus = [graph.products[s] for s in graph.columns.skus if graph.products[s].part_type == "cpu"]
+    picked, prices = [], set()
+    for p in cpus:
+        if p.price not in prices:
+            picked.append(p.sku)
+            prices.add(p.price)
+        if len(picked) == 3:
+            break
+    return picked
+
+
+@pytest.mark.parametrize("text,position", [
+    ("is the first one in stock", 1), ("add the 2nd to my cart", 2), ("how about number 3", 3),
+    ("the last one please", -1), ("第一款多少钱", 1), ("第二个有货吗", 2), ("第3款的参数", 3), ("最后一款呢", -1),
+    ("第二款 in stock?", 2)])
+def test_positions_from_the_wording(text, position):
+    assert ordinal_positions(tracker(text, "ask_stock")) == [position]
+
+
+def test_ordinal_entities_win_over_the_wording():
+    assert ordinal_positions(tracker("the first one", "ask_stock", [ent("ordinal", "2")])) == [2]
+
+
+def test_a_position_resolves_into_the_list(graph, shown):
+    t = tracker("第二款多少钱", "ask_product_attribute", slots={"shown_skus": shown})
+    assert resolve_products(t, graph).skus == [shown[1]]
+    assert product_in_focus(t) == shown[1]
+
+
+def test_the_cheaper_one(graph, shown):
+    prices = {s: graph.products[s].price for s in shown}
+    t = tracker("add the cheapest one", "add_to_cart", slots={"shown_skus": shown})
+    assert resolve_products(t, graph).skus == [min(prices, key=prices.get)]
+    t = tracker("最贵的那款有货吗", "ask_stock", slots={"shown_skus": shown})
+    assert resolve_products(t, graph).skus == [max(prices, key=prices.get)]
+
+
+def test_it_after_a_list_of_several_asks_which(graph, shown):
+    for text in ("add it", "这款有货吗", "它多少钱"):
+        found = resolve_products(tracker(text, "add_to_cart", slots={"shown_skus": shown}), graph)
+        assert found.ambiguous and found.candidates == shown, text
+
+
+def test_it_after_one_product_is_that_product(graph, shown):
+    t = tracker("add it", "add_to_cart", slots={"shown_skus": shown, "product_sku": shown[2]})
+    assert resolve_products(t, graph).skus == [shown[2]]
+    t = tracker("is it in stock", "ask_stock", slots={"shown_skus": [shown[0]]})
+    assert resolve_products(t, graph).skus == [shown[0]]
+
+
+def test_a_named_product_beats_the_focus(graph, shown):
+    target = graph.products[shown[2]]
+    t = tracker(f"is the {target.name} in stock", "ask_stock", slots={"product_sku": shown[0]})
+    found = resolve_products(t, graph)
+    assert target.sku in (found.skus or found.candidates)
+
+
+def test_nothing_to_point_at(graph):
+    found = resolve_products(tracker("add it", "add_to_cart"), graph)
+    assert found.skus == [] and found.candidates == []
+
+
+def test_ask_which_offers_one_button_per_candidate_and_remembers_them(graph, shown):
+    dispatcher = CollectingDispatcher()
+    events = ask_which(dispatcher, graph, shown, "en", "add_to_cart")
+    message = dispatcher.messages[0]
+    assert message["response"] == "utter_ask_which_of"
+    assert [b["payload"] for b in message["buttons"]] == [f'/add_to_cart{{"sku": "{s}"}}' for s in shown]
+    assert all(graph.products[s].name in message["options"] for s in shown)
+    assert {e["name"]: e["value"] for e in events} == {"shown_skus": shown, "product_sku": None}

@@ -1,0 +1,107 @@
+"""Catalogue mention linking over the real catalogue. Expected products come from the catalogue
+itself (a product's own name, its model-number word, a word with two letters swapped), never from
+the linker."""
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from knowledge_graph.linker import link, linker
+from knowledge_graph.vocab import tokens
+
+
+def _unique_names(graph, part_type: str, n: int) -> list:
+    """Popular products of a type whose name no other product shares."""
+    counts: dict[str, int] = {}
+    for p in graph.products.values():
+        counts[p.name.lower()] = counts.get(p.name.lower(), 0) + 1
+    out = []
+    for sku in graph.columns.skus:
+        p = graph.products[sku]
+        if p.part_type == part_type and counts[p.name.lower()] == 1 and any(c.isdigit() for c in p.name):
+            out.append(p)
+        if len(out) == n:
+            break
+    return out
+
+
+@pytest.mark.parametrize("part_type", ["cpu", "power-supply", "cpu-cooler", "motherboard"])
+def test_a_full_name_links_to_that_product(graph, part_type):
+    for product in _unique_names(graph, part_type, 8):
+        mentions = link(graph, f"do you carry the {product.name}?")
+        assert mentions, product.name
+        assert product.sku in mentions[0].candidates, (product.name, mentions[0])
+
+
+def test_a_unique_full_name_is_clear(graph):
+    clear = 0
+    products = _unique_names(graph, "cpu", 20)
+    for product in products:
+        m = link(graph, product.name)
+        clear += bool(m and m[0].clear and m[0].sku == product.sku)
+    assert clear >= 0.9 * len(products)
+
+
+def test_a_model_number_alone_links(graph):
+    """The model-number word of a name ("9800x3d", "rm850x") links to a product that carries it."""
+    checked = 0
+    for product in _unique_names(graph, "cpu", 30) + _unique_names(graph, "power-supply", 30):
+        words = [w for w in tokens(product.name) if any(c.isdigit() for c in w) and any(c.isalpha() for c in w)
+                 and graph.token_df.get(w, 0) <= 3]
+        if not words:
+            continue
+        mentions = link(graph, f"how much is the {words[0]}")
+        assert mentions and all(words[0] in graph.name_tokens[s] for s in mentions[0].candidates), (words[0], mentions)
+        checked += 1
+    assert checked >= 10
+
+
+def test_typos_in_a_product_word_are_corrected(graph):
+    rng = random.Random(3)
+    fixed = tried = 0
+    for product in _unique_names(graph, "cpu-cooler", 40):
+        words = [w for w in tokens(product.name) if w.isalpha() and len(w) >= 6 and w in linker(graph)._by_length.get(len(w), [])]
+        if not words:
+            continue
+        word = words[0]
+        i = rng.randrange(1, len(word) - 2)
+        typo = word[:i] + word[i + 1] + word[i] + word[i + 2:]
+        if typo == word:
+            continue
+        tried += 1
+        fixed += linker(graph).correct(typo) == word
+    assert tried >= 5 and fixed >= 0.8 * tried
+
+
+def test_ordinary_words_are_not_products(graph):
+    for text in ["is the first one in stock", "add it to my cart", "where is my order", "cancel it",
+                 "talk to a person", "what are your opening hours", "thanks a lot", "我要退货", "第一款多少钱"]:
+        assert link(graph, text) == [], text
+
+
+def test_request_words_are_not_corrected_into_products(graph):
+    for word in ["stock", "store", "cheaper", "delivery", "checkout", "compatible"]:
+        assert linker(graph).correct(word) is None
+
+
+def test_chinese_brand_names_link(graph):
+    lex_pairs = [(zh, brand) for zh, brand in linker(graph)._brand_zh if brand in ("Samsung", "Corsair", "AMD")]
+    assert lex_pairs
+    zh, brand = lex_pairs[0]
+    product = next(graph.products[s] for s in graph.columns.skus
+                   if graph.products[s].brand == brand and any(c.isdigit() for c in graph.products[s].name))
+    model = [w for w in product.name.split() if any(c.isdigit() for c in w)][0]
+    mentions = link(graph, f"{zh}{model}有货吗")
+    assert mentions and any(graph.products[s].brand == brand for s in mentions[0].candidates)
+
+
+def test_equal_readings_are_candidates_not_a_guess(graph):
+    """A name shared by several products (capacities, colours) is not clear: the caller asks."""
+    names: dict[str, list[str]] = {}
+    for sku in graph.columns.skus[:3000]:
+        names.setdefault(graph.products[sku].name, []).append(sku)
+    shared = next(n for n, skus in names.items() if len(skus) >= 2 and any(c.isdigit() for c in n))
+    mentions = link(graph, shared)
+    assert mentions and not mentions[0].clear and len(mentions[0].candidates) >= 2
+    assert all(graph.products[s].name == shared for s in mentions[0].candidates[:2])
