@@ -1,0 +1,36 @@
+"""The conversation suite against the live stack: started once for the module, every conversation run
+once, then one test per conversation. Conversations in known_failures.yml are strict xfail, so one
+that gets fixed fails here until it is taken off that list; every other conversation must pass."""
+from __future__ import annotations
+
+import pytest
+
+from tests.conversations.runner import ConversationResult, load_conversations, load_known_failures, run_suite
+
+pytestmark = [pytest.mark.slow, pytest.mark.stack]
+
+CONVERSATIONS = load_conversations()
+KNOWN_FAILURES = load_known_failures()
+
+
+def _params() -> list:
+    params = []
+    for convo in CONVERSATIONS:
+        marks = ()
+        if convo.id in KNOWN_FAILURES:
+            marks = (pytest.mark.xfail(strict=True, reason=KNOWN_FAILURES[convo.id]),)
+        params.append(pytest.param(convo.id, id=convo.id, marks=marks))
+    return params
+
+
+@pytest.fixture(scope="module")
+def results() -> dict[str, ConversationResult]:
+    from tests.conversations.stack import live_stack
+    with live_stack() as stack:
+        return {r.id: r for r in run_suite(CONVERSATIONS, stack, progress=False)}
+
+
+@pytest.mark.parametrize("conversation_id", _params())
+def test_conversation(results: dict[str, ConversationResult], conversation_id: str) -> None:
+    result = results[conversation_id]
+    assert result.passed, result.explain()
