@@ -26,13 +26,17 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from knowledge_graph.graph import ProductGraph
-from knowledge_graph.parse import STOPWORDS, find_price, lexicon
+from knowledge_graph.parse import STOPWORDS, lexicon
 from knowledge_graph.vocab import tokens
 
 _NONE = np.zeros(0, dtype=np.int64)
 MAX_CANDIDATES = 5
 TIE = 0.9            # candidates scoring within 10 % of the best are equally good readings
 DISTINCTIVE_DF = 60  # a word naming at most this many products identifies a product line
+# amounts of money: "$300", "300 dollars", "under 300", "3000元", "预算3000", "1.5k" — never model numbers
+_MONEY = re.compile(r"(?i)[$¥￥]\s*\d[\d,.]*k?|\d[\d,.]*\s*k?\s*(?:dollars?|usd|bucks|美元|美金|刀|块钱|块|元|人民币|rmb)"
+                    r"|(?:under|below|over|above|around|about|within|less than|more than|at most|at least|up to|budget(?: of)?|"
+                    r"预算|不超过|低于|高于|大约|大概)\s*\d[\d,.]*k?|\d[\d,.]*k?\s*(?:以下|以内|以上|左右|上下)")
 _MEASURE = re.compile(r"(?<![a-z0-9.-])\d+(?:\.\d+)?\s*(?:gb|tb|mb|w|watts?|hz|mhz|ghz|inch(?:es)?|mm|cm|ms|dpi|cores?|"
                       r"threads?|k|fps|英寸|寸|核|瓦|g|t)(?![a-z0-9])", re.I)
 # words that ask about a product without naming it; never corrected into product words
@@ -106,8 +110,7 @@ class Linker:
     def query_words(self, text: str) -> list[str]:
         """The message's words that may name a product: prices and measures removed, Chinese brand
         names turned into the catalogue's, misspellings corrected."""
-        _, _, text = find_price(text)
-        text = _MEASURE.sub(" ", text)
+        text = _MEASURE.sub(" ", _MONEY.sub(" ", text))
         words: list[str] = []
         if not text.isascii():
             for zh, brand in self._brand_zh:
