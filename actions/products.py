@@ -203,7 +203,8 @@ async def show_details(dispatcher: CollectingDispatcher, graph: ProductGraph, pr
                              price=format_price(info.product.price, lang), kind=info.kind,
                              brand=info.product.brand or "–", specs=specs or "–",
                              json_message=cards_payload(graph, [info.product], lang))
-    return [SlotSet("product_sku", info.product.sku), SlotSet("shown_skus", [info.product.sku])]
+    # the product is now in focus ("add it"); the last list stays, so "the second one" still means its second
+    return [SlotSet("product_sku", info.product.sku)]
 
 
 class ActionProductDetails(Action):
