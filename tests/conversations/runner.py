@@ -36,6 +36,7 @@ CHECKS = ("response", "not_response", "product", "not_product", "products", "not
 PRODUCT_CONSTRAINTS = ("category_has", "part_type", "brand", "name_has", "min_price", "max_price",
                        "min_price_cny", "max_price_cny", "min_count", "attributes", "cheaper_than", "order")
 STORE_KEYS = ("name_has", "city", "state", "zip", "id", "staff_store")
+LIST_MARK = re.compile(r"^(\d{1,2}\s*[.)、．]|[-•*·])\s*")   # "1. " or "- " before a list line
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 NUMBERED = re.compile(r"^\s*(\d{1,2})\s*[.)、．]\s*(.+?)\s+[—–]\s+(.*)$")
@@ -630,7 +631,7 @@ class Checker:
         return None if handed == bool(arg) else ("handoff: not handed to a person" if arg else "handoff: handed off")
 
     def check_no_repeats(self, arg: Any, reply: Reply, state: State) -> str | None:
-        lines = [normalise_space(line) for t in reply.texts for line in t.splitlines() if line.strip()]
+        lines = [LIST_MARK.sub("", normalise_space(line)) for t in reply.texts for line in t.splitlines() if line.strip()]
         repeated = sorted({line for line in lines if lines.count(line) > 1})
         return f"no_repeats: repeated line {repeated[0]!r}" if repeated and arg else None
 
