@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import re
 import statistics
-from dataclasses import dataclass, replace
+import unicodedata
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable
 from functools import lru_cache
 
 import numpy as np
+from rapidfuzz import process
+from rapidfuzz.distance import OSA, Indel, Levenshtein
 
 from catalog.models import Product
 from catalog.reference import load_yaml, part_types
@@ -23,10 +26,10 @@ from knowledge_graph.vocab import attributes, tokens, zh_categories, zh_value_sy
 _L = r"(?<![A-Za-z0-9])"       # word boundaries that also hold next to Chinese characters
 _R = r"(?![A-Za-z0-9])"
 NUM = r"(\d+(?:,\d{3})*(?:\.\d+)?)"
-CURRENCY_EN = r"(?:\s*(?:dollars?|usd|bucks))"
-CURRENCY_ZH = r"(?:\s*(?:美元|美金|刀|块钱|块|人民币|元|rmb|RMB))"
-_YUAN = re.compile(r"(?<!美)元|块|人民币|rmb", re.I)     # budgets in yuan are converted to USD
-_NB = r"(?<![A-Za-z\d.])"                                 # a number that is not the tail of DDR4, i9, …
+CURRENCY_EN = r"(?:\s*(?:dollars?|usd|bucks|yuan|rmb|cny))"
+CURRENCY_ZH = r"(?:\s*(?:美元|美金|刀|块钱|块|人民币|元|rmb|RMB|yuan|cny))"
+_YUAN = re.compile(r"(?<!美)元|块|人民币|rmb|yuan|cny|¥", re.I)     # budgets in yuan are converted to USD
+_NB = r"(?<![A-Za-z\d.\-])"                              # a number that is not the tail of DDR4, i9, BB-1065552…
 UNIT_WORDS = r"(?:\s*(?:gb|tb|mb|hz|mhz|ghz|w|watts?|inch(?:es)?|in|\"|英寸|寸|mm|dpi|ms|cores?|核|g|l|va|cfm|db|rpm))"
 STOPWORDS = set("""a an the some any me i my we you show find get want need looking look for with and or of in on to
 is are it its that this which what who how much many do does can could would will should please pc computer
@@ -45,6 +48,25 @@ class ParsedQuery:
     query: SearchQuery
     consumed: tuple[str, ...]            # what was understood, for debugging and tests
     inferred_part_type: bool = False     # the part type comes from a unit or value ("DDR5", "144Hz"), not a category word
+    # a budget said in yuan, as (amount said, "CNY", US dollars at kg_cny_per_usd), so the reply can
+    # say "¥3,000 ≈ $416.67"; None when no amount was converted
+    currency_note: tuple[float, str, float] | None = None
+    # category words read through a typo or a variant spelling: (as written, as understood), e.g.
+    # ("moniter", "monitor"), so the reply can say what it understood
+    corrected: tuple[tuple[str, str], ...] = ()
+    # "highest rated", "most popular", "最受欢迎": the catalogue has no ratings; relevance order is
+    # the source's popularity order, which is what the reply should call it
+    popular: bool = False
+
+
+_CJK_GAP = re.compile(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])")
+
+
+def normalize(text: str) -> str:
+    """Full-width letters, digits and signs as ASCII (ＲＴＸ４０７０, ￥, ～) and no spaces between
+    Chinese characters ("显 卡"): shoppers on Chinese keyboards type both, and neither changes meaning."""
+    text = unicodedata.normalize("NFKC", text).replace("\u2019", "'")
+    return _CJK_GAP.sub("", text) if not text.isascii() else text
 
 
 _ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
@@ -88,7 +110,8 @@ class PhraseIndex:
 @dataclass
 class _Lexicon:
     """Phrase tables of one graph, built once: category words (English index, Chinese list) and
-    brand names."""
+    brand names. `category_en*`/`category_zh` hold the canonical vocabulary (the NLU lookup tables
+    are generated from it); `words_*` add the variants of category_variants.yaml for the parser."""
     category_en: PhraseIndex
     category_en_target: dict[str, tuple[str, str]]
     category_zh: list[tuple[str, str, str]]
@@ -96,9 +119,19 @@ class _Lexicon:
     brand_en: PhraseIndex
     brand_canonical: dict[str, str]
     brand_zh: list[tuple[str, str]]
+    words_en: PhraseIndex = None                      # type: ignore[assignment]
+    words_en_target: dict[str, tuple[str, str]] = field(default_factory=dict)
+    words_zh: list[tuple[str, str, str]] = field(default_factory=list)
+    words_zh_ascii: list[tuple[str, str, str]] = field(default_factory=list)
+    fuzzy: "_FuzzyTables" = None                      # type: ignore[assignment]
+    vocabulary: frozenset[str] = frozenset()          # curated words (not category names): all fuzzy targets
 
 
 _lexicons: dict[int, tuple[ProductGraph, _Lexicon]] = {}
+
+
+def _target(value: str) -> tuple[str, str]:
+    return ("part_type", value) if value in part_types() else ("category", value)
 
 
 def lexicon(graph: ProductGraph) -> _Lexicon:
@@ -125,6 +158,20 @@ def lexicon(graph: ProductGraph) -> _Lexicon:
         if cid in names:
             zh.setdefault(names[cid], ("category", cid))
     category_zh = sorted(((p, k, t) for p, (k, t) in zh.items()), key=lambda x: -len(x[0]))
+    variants = load_yaml("category_variants.yaml")
+    # the parser reads normalized text (full-width signs as ASCII): its tables are normalized too
+    words_en = {normalize(p): t for p, t in en.items()}
+    for phrase, value in variants["en"].items():
+        words_en.setdefault(str(phrase).lower(), _target(str(value)))
+    words_zh = {normalize(p): t for p, t in zh.items()}
+    for phrase, value in variants["zh"].items():
+        words_zh.setdefault(str(phrase), _target(str(value)))
+    for kind, target in list(words_en.values()) + list(words_zh.values()):
+        if kind == "category" and target not in graph.categories:
+            raise ValueError(f"category_variants.yaml: unknown category id {target}")
+    curated = {str(p).lower() for p in synonyms["en"]} | {str(p).lower() for p in variants["en"]}
+    curated |= {str(p).lower() for spec in part_types().values() for p in spec.get("synonyms_en", []) + [spec["en"]]}
+    all_zh = sorted(((p, k, t) for p, (k, t) in words_zh.items()), key=lambda x: -len(x[0]))
     lex = _Lexicon(
         category_en=PhraseIndex(en, fold=False),
         category_en_target=en,
@@ -133,7 +180,13 @@ def lexicon(graph: ProductGraph) -> _Lexicon:
         brand_en=PhraseIndex(graph.brands, fold=True),
         brand_canonical={b.lower(): b for b in graph.brands},
         brand_zh=[(w, b) for w, b in sorted(load_yaml("brands_zh.yaml").items(), key=lambda x: -len(x[0]))
-                  if b in graph.brands])
+                  if b in graph.brands],
+        words_en=PhraseIndex(words_en, fold=False),
+        words_en_target=words_en,
+        words_zh=all_zh,
+        words_zh_ascii=[entry for entry in all_zh if entry[0].isascii()],
+        vocabulary=frozenset(curated))
+    lex.fuzzy = _FuzzyTables.build(graph, lex, variants.get("not_typos") or {})
     _lexicons.clear()
     _lexicons[id(graph)] = (graph, lex)
     return lex
@@ -149,25 +202,211 @@ def _take(text: str, span: tuple[int, int]) -> str:
     return text[:span[0]] + " " * (span[1] - span[0]) + text[span[1]:]
 
 
-def find_category(graph: ProductGraph, text: str) -> tuple[str | None, str | None, str]:
-    """The longest category phrase; other phrases naming the same thing are consumed too."""
+# --- category words with typo tolerance ----------------------------------------------------------
+
+_LATIN_WORD = re.compile(r"[A-Za-z0-9]+")
+_HAN = re.compile(r"[\u4e00-\u9fff]+")
+
+
+def _edit_budget(length: int) -> int:
+    """Edits allowed for a phrase of this many characters: none below 5 (ssd, gpu, ram, case: any
+    edit makes another word), one up to 8 (moniter, keybaord), two up to 13 (processer → proccesor,
+    grafics card), three beyond."""
+    return 0 if length < 5 else 1 if length <= 8 else 2 if length <= 13 else 3
+
+
+@dataclass
+class _FuzzyTables:
+    """Category phrases grouped for rapidfuzz: English by (word count, first letter), Chinese by
+    (first character, length). A typo keeps the first letter (shoppers rarely miss it, and it keeps
+    "house" from becoming "mouse"), so only phrases with the same first letter are compared."""
+    en: dict[tuple[int, str], list[str]]
+    en_target: dict[str, tuple[str, str, str]]          # phrase → (kind, target, phrase as the shopper should read it)
+    zh: dict[tuple[str, int], list[str]]
+    zh_target: dict[str, tuple[str, str]]
+    known: frozenset[str]                                # words that are never typos of a category word
+    not_typos_zh: frozenset[str]
+    lengths_zh: tuple[int, ...]
+
+    @classmethod
+    def build(cls, graph: ProductGraph, lex: _Lexicon, not_typos: dict[str, list[str]]) -> _FuzzyTables:
+        en: dict[tuple[int, str], list[str]] = {}
+        en_target: dict[str, tuple[str, str, str]] = {}
+        brands = set(lex.brand_canonical)
+        for phrase, (kind, target) in lex.words_en_target.items():
+            if len(phrase) < 5 or not re.fullmatch(r"[a-z]+(?: [a-z]+)*", phrase) or phrase in brands:
+                continue                              # acronyms, names with signs and brands are matched exactly only
+            if phrase not in lex.vocabulary and len(graph.by_category.get(target, ())) < 20:
+                continue                              # the name of a small Best Buy category ("Irons", "Condenser")
+            words = phrase.split()
+            forms = [(len(words), phrase)] + ([(1, "".join(words))] if len(words) > 1 else [])
+            for n, form in forms:
+                if form not in en_target:
+                    en.setdefault((n, form[0]), []).append(form)
+                    en_target[form] = (kind, target, phrase)
+        zh: dict[tuple[str, int], list[str]] = {}
+        for phrase, _, _ in lex.words_zh:
+            if len(phrase) >= 4 and _HAN.fullmatch(phrase):
+                zh.setdefault((phrase[0], len(phrase)), []).append(phrase)
+        phrase_words = {w for p in lex.words_en_target for w in p.split()}
+        known = (set(STOPWORDS) | _FILLER | phrase_words | {str(w).lower() for w in not_typos.get("en", [])})
+        zh_target = {p: (k, t) for p, k, t in lex.words_zh}
+        return cls(en, en_target, zh, zh_target, frozenset(known), frozenset(str(w) for w in not_typos.get("zh", [])),
+                   tuple(sorted({n for _, n in zh})))
+
+    def _known(self, graph: ProductGraph, word: str) -> bool:
+        return word in self.known or word in graph.token_index or len(word) < 4 or not word.isalpha()
+
+    def english(self, graph: ProductGraph, text: str) -> list[_Hit]:
+        """Runs of 1–3 words holding a word neither the catalogue nor the vocabulary knows, matched
+        against the category phrases of as many words (and one-word runs against multi-word phrases
+        written together: "powersupply"), within the edit budget of the phrase."""
+        words = [(m.start(), m.end(), m.group().lower()) for m in _LATIN_WORD.finditer(text)]
+        unknown = [not self._known(graph, w) for _, _, w in words]
+        if not any(unknown):
+            return []
+        found: list[_Hit] = []
+        for i in range(len(words)):
+            for n in (3, 2, 1):
+                run = words[i:i + n]
+                if len(run) < n or not any(unknown[i:i + n]) or not all(w.isalpha() for _, _, w in run):
+                    continue
+                if any(text[a[1]:b[0]] not in (" ", "  ", "-") for a, b in zip(run, run[1:])):
+                    continue                          # not adjacent words: something was taken between them
+                said = " ".join(w for _, _, w in run)
+                group = self.en.get((n, said[0]))
+                if not group:
+                    continue
+                best = process.extractOne(said, group, scorer=OSA.distance, score_cutoff=_edit_budget(len(said)))
+                if best is None:
+                    continue
+                phrase, distance = best[0], int(best[1])
+                if distance > _edit_budget(len(phrase)):
+                    continue
+                if len(phrase) <= 6 and Indel.distance(said, phrase) > 1 and sorted(said) != sorted(phrase):
+                    continue                          # short words: a letter missing, doubled or swapped, not replaced
+                kind, target, shown = self.en_target[phrase]
+                text_said = text[run[0][0]:run[-1][1]]
+                found.append(_Hit(run[0][0], run[-1][1], kind, target, distance, (text_said, shown)))
+        return _non_overlapping(found)
+
+    def chinese(self, text: str) -> list[_Hit]:
+        """Chinese phrases of four characters or more, one character off and the first one right
+        (机械建盘 → 机械键盘, 固态硬碟 → 固态硬盘). Shorter words are too easily another word one
+        character away (显示我, 处理哪): their usual misspellings are listed in category_variants.yaml."""
+        found: list[_Hit] = []
+        for m in _HAN.finditer(text):
+            run = m.group()
+            for i in range(len(run)):
+                for n in self.lengths_zh:
+                    window = run[i:i + n]
+                    if len(window) < n or window in self.not_typos_zh:
+                        continue
+                    group = self.zh.get((window[0], n))
+                    if not group:
+                        continue
+                    best = process.extractOne(window, group, scorer=Levenshtein.distance, score_cutoff=1)
+                    if best is not None:
+                        kind, target = self.zh_target[best[0]]
+                        found.append(_Hit(m.start() + i, m.start() + i + n, kind, target, int(best[1]), (window, best[0])))
+        return _non_overlapping(found)
+
+
+@dataclass(frozen=True)
+class _Hit:
+    start: int
+    end: int
+    kind: str
+    target: str
+    distance: int = 0                     # edits from the phrase (0: written as in the vocabulary)
+    corrected: tuple[str, str] | None = None
+
+
+def _non_overlapping(hits: list[_Hit]) -> list[_Hit]:
+    """Closest first, then longest; a hit overlapping a better one is dropped."""
+    kept: list[_Hit] = []
+    for h in sorted(hits, key=lambda h: (h.distance, -(h.end - h.start), h.start)):
+        if all(h.end <= k.start or h.start >= k.end for k in kept):
+            kept.append(h)
+    return sorted(kept, key=lambda h: h.start)
+
+
+# a category word after one of these, behind another category word, says what the first is for:
+# "a mouse for my gaming PC", "a PC with 32GB RAM", "case for an ATX motherboard"; in Chinese the
+# thing comes last and the purpose before 的/用/配: "游戏电脑的显卡", "给电脑配个显卡"
+_FOR_EN = re.compile(r"(?i)(?<![a-z])(?:for|with|to|into|in|inside|on|fits?|fitting|compatible|matching|that)(?![a-z])")
+_FOR_ZH = re.compile(r"的|用|配|装|给|适合|兼容|搭配")
+
+
+@dataclass(frozen=True)
+class CategoryMatch:
+    category: str | None
+    part_type: str | None
+    text: str                                        # the text with every category word blanked
+    corrected: tuple[tuple[str, str], ...] = ()      # typos read: (as written, phrase understood)
+
+
+def match_category(graph: ProductGraph, text: str) -> CategoryMatch:
+    """The category or part type the text asks for. Exact phrases (vocabulary and variants) first,
+    then phrases with typos (rapidfuzz edit distance, see `_FuzzyTables`); a category word that only
+    says what another is for ("… for my PC", "游戏电脑的…") gives way to that other one; among the
+    rest the longest phrase wins. Every category phrase found is consumed."""
+    text = normalize(text)
     lex = lexicon(graph)
-    hits: list[tuple[int, int, str, str]] = []
-    for start, end, phrase in lex.category_en.spans(text.lower()):
-        kind, target = lex.category_en_target[phrase]
-        hits.append((start, end, kind, target))
-    for phrase, kind, target in (lex.category_zh_ascii if text.isascii() else lex.category_zh):
+    hits: list[_Hit] = []
+    for start, end, phrase in lex.words_en.spans(text.lower()):
+        kind, target = lex.words_en_target[phrase]
+        hits.append(_Hit(start, end, kind, target))
+    for phrase, kind, target in (lex.words_zh_ascii if text.isascii() else lex.words_zh):
         i = text.find(phrase)
         if i >= 0:
-            hits.append((i, i + len(phrase), kind, target))
+            hits.append(_Hit(i, i + len(phrase), kind, target))
+    hits = _non_overlapping(hits)
+    rest = text
+    for h in hits:
+        rest = _take(rest, (h.start, h.end))
+    fuzzy = lex.fuzzy.english(graph, rest)
+    if not rest.isascii():
+        fuzzy += lex.fuzzy.chinese(rest)
+    hits = sorted((h for h in hits + fuzzy if not _in_code(text, h)), key=lambda h: h.start)
     if not hits:
-        return None, None, text
-    start, end, kind, target = max(hits, key=lambda h: h[1] - h[0])
-    text = _take(text, (start, end))
-    for s, e, k, t in hits:
-        if t == target or k == kind == "category":
-            text = _take(text, (s, e))
-    return (target, None, text) if kind == "category" else (None, target, text)
+        return CategoryMatch(None, None, text)
+    purpose = [_is_purpose(text, x, hits) for x in hits]
+    heads = [x for x, p in zip(hits, purpose) if not p] or hits
+    best = max(heads, key=lambda h: (h.end - h.start, -h.distance))
+    for h, p in zip(hits, purpose):
+        # the words understood: the chosen thing, other category words, and what it is for; another
+        # part type's word stays ("Cooler Master … thermal paste": a brand)
+        if h.target == best.target or p or h.kind == best.kind == "category":
+            text = _take(text, (h.start, h.end))
+    corrected = tuple(h.corrected for h in hits if h.corrected and h.target == best.target)
+    if best.kind == "category":
+        return CategoryMatch(best.target, None, text, corrected)
+    return CategoryMatch(None, best.target, text, corrected)
+
+
+def _in_code(text: str, hit: _Hit) -> bool:
+    """Whether the phrase is part of a code such as the SKU PC-3F2A9B01C4."""
+    return (text[hit.end:hit.end + 1] in ("-", "_") and text[hit.end + 1:hit.end + 2].isalnum()) or \
+        (text[hit.start - 1:hit.start] in ("-", "_") and text[hit.start - 2:hit.start - 1].isalnum())
+
+
+def _is_purpose(text: str, hit: _Hit, hits: list[_Hit]) -> bool:
+    """Whether the hit says what another category word is for (see _FOR_EN / _FOR_ZH)."""
+    for other in hits:
+        if other is hit:
+            continue
+        if other.end <= hit.start and _FOR_EN.search(text[other.end:hit.start]):
+            return True
+        if hit.end <= other.start and _FOR_ZH.search(text[hit.end:other.start]):
+            return True
+    return False
+
+
+def find_category(graph: ProductGraph, text: str) -> tuple[str | None, str | None, str]:
+    """(category, part type, rest of the text): see `match_category`."""
+    m = match_category(graph, text)
+    return m.category, m.part_type, m.text
 
 
 def find_brands(graph: ProductGraph, text: str) -> tuple[list[str], str]:
@@ -187,45 +426,160 @@ def find_brands(graph: ProductGraph, text: str) -> tuple[list[str], str]:
     return list(dict.fromkeys(found)), text
 
 
+_AROUND_EN = r"(?:around|about|roughly|approximately|approx\.?|circa|close to|somewhere around|~|≈)"
+_MAX_EN = r"(?:under|below|less than|cheaper than|up to|at most|no more than|max(?:imum)?|within|not over|<=?|≤)"
+_MIN_EN = r"(?:over|above|more than|at least|from|min(?:imum)?|starting at|>=?|≥)"
+_BUDGET_EN = r"(?:budget(?:\s+(?:is|of))?\s*:?\s*)"
+_AROUND_ZH = r"(?:大概|大约|差不多)"
+_BUDGET_ZH = r"(?:预算(?:是|在|为|有|只有|最多)?)"
+_SIGN = r"[$¥]\s*"
+# a bare number that is a price, not a quantity: two digits or more and no unit after it
+_BARE = r"(\d{2,4}(?:,\d{3})?(?:\.\d+)?)(?![\d.,]|\s*(?:gb|tb|mb|hz|mhz|ghz|w\b|watts?|mm|\"|inch|in\b|ms|dpi|cores?|rpm|cfm|db|va\b|x\b|%|英寸|寸|核|瓦|个|台|年|月|天))"
+_NOT_UNIT = r"(?![\d.]|\s*(?:gb|tb|hz|w\b|watts?|mhz|ghz|mm|\"|inch|ms|dpi|cores?))"
+
 _PRICE_RULES: list[tuple[str, re.Pattern[str]]] = [
-    ("range", re.compile(r"(?:between|from)\s*\$?\s*" + NUM + CURRENCY_EN + r"?\s*(?:and|to|-|–)\s*\$?\s*" + NUM + CURRENCY_EN + r"?(?!\s*(?:gb|tb|hz|w|mhz|ghz|mm|\"|inch))", re.I)),
-    ("range", re.compile(r"\$\s*" + NUM + r"\s*(?:-|–|to)\s*\$?\s*" + NUM, re.I)),
+    ("range", re.compile(r"(?:between|from)\s*(?:" + _SIGN + r")?" + NUM + CURRENCY_EN + r"?\s*(?:and|to|-|–)\s*(?:" + _SIGN + r")?" + NUM + CURRENCY_EN + r"?(?!\s*(?:gb|tb|hz|w|mhz|ghz|mm|\"|inch))", re.I)),
+    ("range", re.compile(_SIGN + NUM + r"\s*(?:-|–|to)\s*(?:" + _SIGN + r")?" + NUM, re.I)),
     ("range", re.compile(_NB + NUM + CURRENCY_ZH + r"?\s*(?:到|至|-|~|～)\s*" + NUM + CURRENCY_ZH + r"(?:之间)?")),
-    ("around", re.compile(r"(?:around|about|roughly|approximately|~)\s*\$\s*" + NUM + "|" + r"(?:around|about|roughly)\s*" + NUM + CURRENCY_EN, re.I)),
-    ("around", re.compile(_NB + NUM + CURRENCY_ZH + r"?\s*(?:左右|上下)")),
-    ("max", re.compile(r"(?:under|below|less than|cheaper than|up to|at most|no more than|max(?:imum)?|within|not over|<=?|≤)\s*\$\s*" + NUM + "|" + r"(?:under|below|less than|cheaper than|up to|at most|no more than|max(?:imum)?|within)\s*" + NUM + CURRENCY_EN + "?" + r"(?![\d.]|\s*(?:gb|tb|hz|w\b|watts?|mhz|ghz|mm|\"|inch|ms|dpi|cores?))", re.I)),
-    ("max", re.compile(r"(?:不超过|低于|少于|不到|最多|预算|小于|不高于)\s*" + NUM + CURRENCY_ZH + "?" + r"(?![\d.]|\s*[a-zA-Z\"寸核])")),
-    ("max", re.compile(_NB + NUM + CURRENCY_ZH + r"?\s*(?:以下|以内|之内|内(?!存))(?![a-zA-Z])" + r"|" + _NB + NUM + CURRENCY_ZH)),
-    ("min", re.compile(r"(?:over|above|more than|at least|from|min(?:imum)?|starting at|>=?|≥)\s*\$\s*" + NUM + "|" + r"(?:over|above|more than|at least)\s*" + NUM + CURRENCY_EN, re.I)),
-    ("min", re.compile(r"(?:超过|高于|多于|至少|不低于)\s*" + NUM + CURRENCY_ZH + r"(?![a-zA-Z])|" + _NB + NUM + CURRENCY_ZH + r"?\s*(?:以上|起)(?![a-zA-Z])")),
-    ("max", re.compile(r"\$\s*" + NUM)),
+    ("around", re.compile(r"(?:" + _BUDGET_EN + r")?" + _AROUND_EN + r"\s*(?:" + _SIGN + NUM + "|" + NUM + CURRENCY_EN + "|" + _BARE + ")", re.I)),
+    ("around", re.compile(r"(?:" + _BUDGET_ZH + r")?(?:" + _AROUND_ZH + r"\s*)?" + _NB + r"(?:" + _SIGN + r")?" + NUM + CURRENCY_ZH + r"?\s*(?:左右|上下)")),
+    ("around", re.compile(r"(?:" + _BUDGET_ZH + r")?" + _AROUND_ZH + r"\s*(?:" + _SIGN + r")?" + NUM + CURRENCY_ZH + r"?" + r"(?![\d.]|\s*[a-zA-Z\"寸核瓦个台])")),
+    ("max", re.compile(r"(?:" + _MAX_EN + "|" + _BUDGET_EN + r")\s*" + _SIGN + NUM + "|" + r"(?:" + _MAX_EN + "|" + _BUDGET_EN + r")\s*" + NUM + CURRENCY_EN + "?" + r"(?![\d.]|\s*(?:gb|tb|hz|w\b|watts?|mhz|ghz|mm|\"|inch|ms|dpi|cores?))", re.I)),
+    ("max", re.compile(r"(?:不超过|低于|少于|不到|最多|小于|不高于|" + _BUDGET_ZH + r")\s*(?:" + _SIGN + r")?" + NUM + CURRENCY_ZH + "?" + r"(?![\d.]|\s*[a-zA-Z\"寸核瓦])")),
+    ("max", re.compile(_NB + r"(?:" + _SIGN + r")?" + NUM + CURRENCY_ZH + r"?\s*(?:以下|以内|之内|内(?!存))(?![a-zA-Z])" + r"|" + _NB + NUM + CURRENCY_ZH)),
+    ("max", re.compile(NUM + CURRENCY_EN + r"?\s*(?:or less|or under|or below|max(?:imum)?|tops)(?![a-z])", re.I)),
+    ("min", re.compile(_MIN_EN + r"\s*" + _SIGN + NUM + "|" + r"(?:over|above|more than|at least)\s*" + NUM + CURRENCY_EN, re.I)),
+    ("min", re.compile(r"(?:超过|高于|多于|至少|不低于)\s*(?:" + _SIGN + r")?" + NUM + CURRENCY_ZH + r"(?![a-zA-Z])|" + _NB + NUM + CURRENCY_ZH + r"?\s*(?:以上|起)(?![a-zA-Z])")),
+    ("max", re.compile(_SIGN + NUM)),
     ("max", re.compile(NUM + CURRENCY_EN, re.I)),
 ]
 
+# "about $1500": a shopper with a figure in mind will look a little above it but does not want to go
+# far over, and would not call a $300 item "about $1500"; so the band is 80 % to 110 % of the figure.
+AROUND_FLOOR, AROUND_CEILING = 0.8, 1.1
 
-def find_price(text: str) -> tuple[float | None, float | None, str]:
+_ZH_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_ZH_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
+_ZH_AMOUNT = re.compile(r"(?:\d+(?:\.\d+)?|[零〇一二两三四五六七八九])(?:\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千万])*")
+_K_AMOUNT = re.compile(r"(?i)([$¥]\s*)?(?<![A-Za-z\d.])(\d+(?:\.\d+)?)\s?k(?![A-Za-z0-9])")
+_K_CUE_BEFORE = re.compile(r"(?i)(?:under|below|less than|up to|at most|max|within|around|about|roughly|approximately|~|over|above|"
+                           r"more than|at least|budget(?: is| of)?|between|from|and|to|预算|-|–)\s*$")
+_K_CURRENCY_AFTER = re.compile(r"(?i)\s*(?:dollars?|usd|bucks|yuan|rmb|cny|美元|美金|刀|元|块|人民币)")
+_K_NOT_PRICE_AFTER = re.compile(r"(?i)\s*(?:rpm|hz|dpi|mah|lines|colou?rs|resolution|monitor|display|screen|tv|video|gaming|oled|qled)")
+
+
+def zh_number(text: str) -> float | None:
+    """A Chinese numeral as a number: 两千 → 2000, 三千五 → 3500 (the unit after the last digit is
+    left out, one below the previous one), 一万五 → 15000, 两千零五 → 2005, 1.5万 → 15000; None
+    without 十/百/千/万 (一个, 第一 are not amounts)."""
+    if not any(u in text for u in _ZH_UNITS):
+        return None
+    total = section = 0.0
+    number: float | None = None
+    last_unit = 0
+    zero = False
+    for tok in re.findall(r"\d+(?:\.\d+)?|\D", text):
+        if tok[0].isdigit():
+            number = float(tok)
+        elif tok in _ZH_DIGITS:
+            if _ZH_DIGITS[tok] == 0:
+                zero = True
+            else:
+                number = float(_ZH_DIGITS[tok])
+        elif tok == "万":
+            total += ((section + (number or 0)) or 1) * 10000
+            section, number, last_unit, zero = 0.0, None, 10000, False
+        else:
+            unit = _ZH_UNITS[tok]
+            section += (1 if number is None else number) * unit
+            number, last_unit, zero = None, unit, False
+    if number is not None:
+        section += number * last_unit / 10 if last_unit >= 100 and not zero else number
+    return total + section
+
+
+def _amount(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def normalize_amounts(text: str) -> str:
+    """Amounts as digits: Chinese numerals (两千 → 2000) and thousands written with k when they are
+    money: "3k", "$1.5k", "under 2k" → $3000, $1500, under $2000. A bare 2K/4K/5K/8K is a screen
+    resolution unless a price word or a currency comes with it."""
+    if not text.isascii():
+        text = _ZH_AMOUNT.sub(lambda m: _amount(v) if (v := zh_number(m.group())) is not None else m.group(), text)
+    if "k" not in text and "K" not in text:
+        return text
+
+    def money(m: re.Match[str]) -> str:
+        sign, number = m.group(1), m.group(2)
+        if float(number) >= 1000 or re.search(r"[A-Za-z][\w.]*-$", text[:m.start()]) and \
+                not re.search(r"\d(?:\.\d+)?k-$", text[:m.start()], re.I):
+            return m.group()                          # a model number: i9-14900K, A10-7700K
+        after = text[m.end():m.end() + 14]
+        currency = bool(_K_CURRENCY_AFTER.match(after))
+        if not (sign or currency):
+            if _K_NOT_PRICE_AFTER.match(after):
+                return m.group()
+            if number in ("2", "4", "5", "8") and not _K_CUE_BEFORE.search(text[max(0, m.start() - 24):m.start()]):
+                return m.group()
+        value = _amount(float(number) * 1000)
+        return (sign.strip() if sign else "" if currency else "$") + value
+
+    return _K_AMOUNT.sub(money, text)
+
+
+@dataclass(frozen=True)
+class Budget:
+    low: float | None
+    high: float | None
+    text: str                                      # the text with the price words blanked
+    currency_note: tuple[float, str, float] | None = None
+
+
+def find_budget(text: str) -> Budget:
+    """Price range in US dollars. Amounts in yuan (元, 块, 人民币, RMB, ¥, yuan) are converted at
+    kg_cny_per_usd and reported in `currency_note` (the upper amount of a range). A bare amount is
+    in the shop's currency, US dollars, in Chinese too: prices are shown in 美元. "About X" is the
+    band AROUND_FLOOR·X … AROUND_CEILING·X."""
+    text = normalize_amounts(text)
     low: float | None = None
     high: float | None = None
+    note: tuple[float, str, float] | None = None
     for kind, pattern in _PRICE_RULES:
         m = pattern.search(text)
         if not m:
             continue
-        nums = [_num(g) for g in m.groups() if g]
-        if _YUAN.search(m.group(0)):
+        said = [_num(g) for g in m.groups() if g]
+        if not said:
+            continue
+        nums = said
+        converted = bool(_YUAN.search(m.group(0)))
+        if converted:
             from daogou.config import get_settings
-            nums = [round(n / get_settings().kg_cny_per_usd, 2) for n in nums]
+            nums = [round(n / get_settings().kg_cny_per_usd, 2) for n in said]
         if kind == "range" and len(nums) >= 2:
             low, high = min(nums[:2]), max(nums[:2])
-        elif kind == "around":
-            low, high = round(nums[0] * 0.8, 2), round(nums[0] * 1.2, 2)
+        elif kind == "around" and low is None and high is None:
+            low, high = round(nums[0] * AROUND_FLOOR, 2), round(nums[0] * AROUND_CEILING, 2)
         elif kind == "max" and high is None:
             high = nums[0]
         elif kind == "min" and low is None:
             low = nums[0]
         else:
             continue
+        if converted and note is None:
+            note = (max(said[:2]), "CNY", max(nums[:2]))
         text = _take(text, m.span())
-    return low, high, text
+    if low is not None and high is not None and low > high:
+        low = None
+    return Budget(low, high, text, note)
+
+
+def find_price(text: str) -> tuple[float | None, float | None, str]:
+    """(price_min, price_max, rest of the text) in US dollars: see `find_budget`."""
+    b = find_budget(text)
+    return b.low, b.high, b.text
 
 
 # unit -> {part type: attribute}; "*" is the default. factor converts to the canonical unit.
@@ -367,13 +721,40 @@ def find_keywords(text: str, part_type: str | None) -> tuple[list[AttributeFilte
     return filters, part_type, text
 
 
-def find_sort(text: str) -> tuple[str, str]:
-    for pattern, sort in ((r"cheapest|lowest[- ]priced?|least expensive|lowest price|最便宜|价格最低|便宜的|性价比", "price_asc"),
-                          (r"most expensive|priciest|high[- ]end|top[- ]of[- ]the[- ]line|flagship|最贵|顶级|旗舰|最好的", "price_desc")):
-        m = re.search(pattern, text, re.I)
+_SORTS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"(?i)(?:which|what)(?:'s| is| are)? (?:the )?(?:cheapest|least expensive|lowest[- ]priced?)(?: ones?)?"
+                r"|(?:the )?(?:cheapest|least expensive|lowest[- ]priced?|most affordable)(?: ones?| options?| first)?"
+                r"|lowest (?:price|cost)|best (?:price|deal|value)|price:? low(?:est)? to high(?:est)?|sort(?:ed)? by price"
+                r"|最便宜的?(?:是哪个|是哪款|是哪一款|一款|那个)?|价格最低的?|最低价|价格从低到高|从低到高|由低到高|便宜的|性价比(?:最高|高)?的?"),
+     "price_asc"),
+    (re.compile(r"(?i)(?:which|what)(?:'s| is| are)? (?:the )?(?:most expensive|priciest|highest[- ]priced?)(?: ones?)?"
+                r"|(?:the )?(?:most expensive|priciest|highest[- ]priced?)(?: ones?| options?| first)?"
+                r"|highest price|price:? high(?:est)? to low(?:est)?|high[- ]end|top[- ]of[- ]the[- ]line|flagship"
+                r"|最贵的?(?:是哪个|是哪款|是哪一款|一款|那个)?|价格最高的?|最高价|价格从高到低|从高到低|由高到低|顶级|旗舰|最好的"),
+     "price_desc"),
+    # no ratings in the catalogue: the relevance order is the source's popularity order
+    (re.compile(r"(?i)(?:which|what)(?:'s| is| are)? (?:the )?(?:highest|best|top)[- ]rated(?: ones?)?"
+                r"|(?:the )?(?:highest|best|top)[- ]rated(?: ones?| options?)?|(?:the )?most popular(?: ones?)?"
+                r"|(?:best|top)[- ]?sell(?:ing|ers?)|most reviewed|best reviewed|(?:highest|best|top) reviews?"
+                r"|评分最高的?|评价最好的?|好评最多的?|口碑最好的?|最受欢迎的?|最热门的?|销量最高的?|销量最好的?|卖得最好的?|最畅销的?|热销的?"),
+     "popular"),
+)
+
+
+def match_sort(text: str) -> tuple[str, bool, str]:
+    """(sort, popularity asked, rest): the sort words and the question around them ("which is the
+    cheapest", "the cheapest one", "最便宜的是哪个") are consumed, so none of it becomes search text."""
+    for pattern, sort in _SORTS:
+        m = pattern.search(text)
         if m:
-            return sort, _take(text, m.span())
-    return "relevance", text
+            rest = _take(text, m.span())
+            return ("relevance", True, rest) if sort == "popular" else (sort, False, rest)
+    return "relevance", False, text
+
+
+def find_sort(text: str) -> tuple[str, str]:
+    sort, _, rest = match_sort(text)
+    return sort, rest
 
 
 @lru_cache(maxsize=None)
@@ -385,15 +766,30 @@ def category_part_type(category: str | None) -> str | None:
     return None
 
 
+_CONTRACTION = re.compile(r"(?i)(?<=[a-z])'(?:s|re|ve|ll|d|m)(?![a-z])|(?<=[a-z])n't(?![a-z])")
+# words that are about the asking, not the product: never search text (STOPWORDS, which product
+# mentions share, stay as they are)
+_FILLER = frozenset("""whats thats wheres hows whos theres heres im ive id dont doesnt cant wont isnt arent
+hi hello hey pls plz thx thank u ur guys sort sorted order ordered rated rating ratings rate review reviews
+popular option options choice choices pick picks item items product products deal deals kind type model
+models thing things stuff first cheap cheaper cheapest priciest expensive highest lowest lower higher
+top around about roughly approximately approx circa k usd yuan rmb cny max maximum tops""".split())
+
+
 def parse_search(graph: ProductGraph, text: str, page_size: int = 5) -> ParsedQuery:
     """"an AMD CPU under $300" / "300美元以下的AMD处理器" → SearchQuery(part_type="cpu", brands=("AMD",),
-    price_max=300)."""
+    price_max=300). Tolerates misspelt category words, budgets in words, k, yuan and Chinese
+    numerals, and sort questions; the free text keeps only catalogue words that no rule took
+    (no contraction tails, single letters or words about the asking)."""
     if not text or not text.strip():
         raise ValueError("empty search text")
     consumed: list[str] = []
-    sort, rest = find_sort(text)
-    low, high, rest = find_price(rest)
-    category, part_type, rest = find_category(graph, rest)
+    rest = _CONTRACTION.sub(lambda m: " not" if m.group().startswith("n") else " ", normalize(text))
+    sort, popular, rest = match_sort(rest)
+    budget = find_budget(rest)
+    low, high, rest = budget.low, budget.high, budget.text
+    cat = match_category(graph, rest)
+    category, part_type, rest = cat.category, cat.part_type, cat.text
     hint = part_type or category_part_type(category)
     keyword_filters, part_type_k, rest = find_keywords(rest, hint)
     brands, rest = find_brands(graph, rest)
@@ -410,15 +806,20 @@ def parse_search(graph: ProductGraph, text: str, page_size: int = 5) -> ParsedQu
         if makers:
             brands = [b for b in brands if b not in makers]
             filters.append(AttributeFilter("gpu_maker", "eq", makers[0]))
-    words = [w for w in tokens(rest) if w not in STOPWORDS and w in graph.token_index]
+    words = [w for w in dict.fromkeys(tokens(rest)) if w not in STOPWORDS and w not in _FILLER
+             and (len(w) > 1 or w.isdigit()) and w in graph.token_index]
     q = SearchQuery(category=category, part_type=part_type, brands=tuple(brands), price_min=low, price_max=high,
                     filters=tuple(filters), text=" ".join(words) or None, sort=sort, page_size=page_size)
     for label, value in (("category", category), ("part_type", part_type), ("brands", brands), ("price_min", low),
-                         ("price_max", high), ("sort", sort if sort != "relevance" else None)):
+                         ("price_max", high), ("sort", sort if sort != "relevance" else "popularity" if popular else None)):
         if value:
             consumed.append(f"{label}={value}")
     consumed.extend(f"{f.key} {f.op} {f.value}" for f in filters)
-    return ParsedQuery(q, tuple(consumed), inferred)
+    consumed.extend(f"read {said!r} as {meant!r}" for said, meant in cat.corrected)
+    if budget.currency_note:
+        amount, currency, usd = budget.currency_note
+        consumed.append(f"{currency} {_amount(amount)} = USD {usd}")
+    return ParsedQuery(q, tuple(consumed), inferred, budget.currency_note, cat.corrected, popular)
 
 
 # --- products mentioned by name ---------------------------------------------------------------
