@@ -342,8 +342,10 @@ def price_in(price: float, text: str) -> bool:
 
 
 def names_product(reply_text: str, card_names: list[str], product: Any) -> bool:
+    """The reply names the product: its catalogue name (text or card) or its SKU (staff replies)."""
     name = product.name.casefold()
-    return name in reply_text.casefold() or any(name == c.casefold() for c in card_names)
+    return (name in reply_text.casefold() or any(name == c.casefold() for c in card_names)
+            or re.search(r"(?<![\w-])" + re.escape(product.sku) + r"(?![\w-])", reply_text) is not None)
 
 
 # --- services the checks ask --------------------------------------------------------------------------
@@ -542,7 +544,7 @@ class Checker:
         seen = []
         for text in reply.texts:
             low = text.casefold()
-            named_p = [p for p in products if p.name.casefold() in low]
+            named_p = [p for p in products if names_product(text, [], p)]
             named_s = [s for s in stores if s.name.casefold() in low]
             for p in named_p:
                 for s in named_s:

@@ -161,6 +161,11 @@ def test_stock_check_agrees_with_the_order_service() -> None:
     wrong = Reply([{"text": fill("utter_stock_exact", store=store.name, quantity="3", product=product.name, reserved="0")}])
     assert checker(service_in).evaluate(expect, exact, State("s")) == []
     assert checker(service_in).evaluate(expect, wrong, State("s"))
+    # staff replies name the SKU and the exact figures
+    staff = {q: Reply([{"text": fill("utter_staff_stock_here", store=store.name, sku=product.sku, available=q,
+                                     on_hand=q, reserved="0")}]) for q in ("12", "3")}
+    assert checker(service_in).evaluate(expect, staff["12"], State("s")) == []
+    assert checker(service_in).evaluate(expect, staff["3"], State("s"))
 
 
 def test_store_order_cart_and_question_checks() -> None:
