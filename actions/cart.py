@@ -295,11 +295,18 @@ class ValidateCheckoutForm(FormValidationAction):
                 offer_stores(dispatcher, "utter_ask_which_store_of", candidates, lang, reference, query=query)
                 return rejected
             store = candidates[0]
-            missing = []
+            missing: list[str] = []
             if store.pickup:
-                stock = await asyncio.gather(*(client.stock_at(line["sku"], store.id) for line in lines))
-                missing = [product_name(s.sku) for s in stock if not s.pickup_available]
-            if not store.pickup or missing:
+                # the service weighs quantities (a shopper's stock view only says "some left")
+                able = await client.nearest_pickup_stores([(line["sku"], line["qty"]) for line in lines],
+                                                          store_id=store.id, limit=ALTERNATIVES + 1)
+                if store.id not in {s.id for s in able}:
+                    stock = await asyncio.gather(*(client.stock_at(line["sku"], store.id) for line in lines))
+                    missing = ([product_name(s.sku) for s in stock if not s.pickup_available]
+                               or [product_name(line["sku"]) for line in lines if line["qty"] > 1]
+                               or [product_name(line["sku"]) for line in lines])
+                nearby = [s for s in able if s.id != store.id][:ALTERNATIVES]
+            else:
                 nearby = await client.nearest_pickup_stores([(line["sku"], line["qty"]) for line in lines],
                                                             store_id=store.id, limit=ALTERNATIVES)
         except OrderServiceError as exc:

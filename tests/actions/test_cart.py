@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 from actions.cart import (ActionAddToCart, ActionAskCheckoutConfirmed, ActionChangeCart, ActionPlaceOrder,
-                          ActionViewCart, ValidateCheckoutForm, checkout_key)
-from tests.actions.action_harness import ent, responses, run, slots_of, tracker
+                          ActionStopCheckout, ActionViewCart, ValidateCheckoutForm, checkout_key)
+from order_service.services.geo import haversine_km
+from tests.actions.action_harness import STORES, ent, responses, run, slots_of, tracker
+
+BY_ID = {s.id: s for s in STORES}
 
 CHECKOUT_STARTED = {"event": "active_loop", "name": "checkout_form", "timestamp": 1_763_770_000.0}
 
@@ -68,25 +71,125 @@ async def test_pickup_store_must_hand_out_every_item(shop):
     from rasa_sdk.executor import CollectingDispatcher
 
     form, cart = ValidateCheckoutForm(), [{"sku": "SKU-CPU", "qty": 2}]
+    pickup = {"cart": cart, "checkout_fulfilment": "pickup"}
+    for sid in BY_ID:
+        shop.set_stock(sid, "SKU-CPU", 0)
     shop.set_stock(281, "SKU-CPU", 5)
-    shop.set_stock(1000, "SKU-CPU", 0)
     d = CollectingDispatcher()
-    ok = await form.validate_checkout_store("Richfield", d, tracker("Richfield", "inform", slots={"cart": cart}), {})
-    assert ok == {"checkout_store": "Richfield", "pickup_store_id": 281.0} and d.messages == []
+    ok = await form.validate_checkout_store("Richfield", d, tracker("Richfield", "inform", slots=pickup), {})
+    assert ok["pickup_store_id"] == 281.0 and "Richfield" in ok["checkout_store"] and d.messages == []
+    assert BY_ID[281].address in ok["checkout_store"]  # the label tells stores of the same name apart
     d = CollectingDispatcher()
     out = await form.validate_checkout_store("the mall one", d, tracker(
-        "Mall of America", "inform", [ent("store", "Mall of America")], {"cart": cart}), {})
-    assert out["checkout_store"] is None and responses(d.messages) == ["utter_store_cannot_supply"]
+        "Mall of America", "inform", [ent("store", "Mall of America")], pickup), {})
+    assert out["checkout_store"] is None and responses(d.messages) == ["utter_store_cannot_supply_nearby"]
+    assert [b["payload"] for b in d.messages[0]["buttons"]] == ['/inform{"store": "#281"}']
     d = CollectingDispatcher()
-    out = await form.validate_checkout_store("MSP Airport", d, tracker("MSP Airport", "inform", slots={"cart": cart}), {})
-    assert out["checkout_store"] is None and responses(d.messages) == ["utter_store_no_pickup"]
+    out = await form.validate_checkout_store("MSP Airport", d, tracker("MSP Airport", "inform", slots=pickup), {})
+    assert out["checkout_store"] is None and responses(d.messages) == ["utter_store_no_pickup_nearby"]
     d = CollectingDispatcher()
-    out = await form.validate_checkout_store("Atlantis", d, tracker("Atlantis", "inform", slots={"cart": cart}), {})
-    assert out["checkout_store"] is None and responses(d.messages) == ["utter_store_not_found"]
+    out = await form.validate_checkout_store("Atlantis", d, tracker("Atlantis", "inform", slots=pickup), {})
+    assert out["checkout_store"] is None and responses(d.messages)[0] in ("utter_store_not_found",
+                                                                          "utter_store_not_found_suggest")
+    # a store button's payload picks that store directly
     d = CollectingDispatcher()
-    assert form.validate_delivery_address("home", d, tracker(), {}) == {"delivery_address": None}
-    assert form.validate_delivery_address(" 1 Main  Street, Springfield 62701 ", d, tracker(), {}) == \
+    ok = await form.validate_checkout_store("#281", d, tracker("", "inform", [ent("store", "#281")], pickup), {})
+    assert ok["pickup_store_id"] == 281.0
+    # the shopper switched to delivery at the store question: no store, no complaint
+    d = CollectingDispatcher()
+    out = await form.validate_checkout_store("deliver it instead", d, tracker(
+        "deliver it instead", "inform", [ent("fulfilment", "delivery")], {"cart": cart, "checkout_fulfilment": "delivery"}),
+        {})
+    assert out["checkout_store"] is None and d.messages == []
+
+
+async def test_nearest_stores_that_can_hand_out_the_whole_cart(shop):
+    from rasa_sdk.executor import CollectingDispatcher
+
+    cart = [{"sku": "SKU-CPU", "qty": 2}, {"sku": "SKU-RAM", "qty": 1}]
+    stock = {1000: (1, 4), 7: (3, 1), 281: (2, 0), 8108: (9, 9), 498: (6, 6)}
+    for sid, (cpu, ram) in stock.items():
+        shop.set_stock(sid, "SKU-CPU", cpu)
+        shop.set_stock(sid, "SKU-RAM", ram)
+    able = [sid for sid, (cpu, ram) in stock.items()
+            if cpu >= 2 and ram >= 1 and (await shop.client.get_store(sid)).pickup]
+    origin = BY_ID[1000]
+    expected = sorted(able, key=lambda sid: haversine_km(origin.lat, origin.lon, BY_ID[sid].lat, BY_ID[sid].lon))
+    assert len(expected) >= 2
+    d = CollectingDispatcher()
+    out = await ValidateCheckoutForm().validate_checkout_store("Mall of America", d, tracker(
+        "Mall of America", "inform", [ent("store", "Mall of America")],
+        {"cart": cart, "checkout_fulfilment": "pickup"}), {})
+    assert out["pickup_store_id"] is None
+    message = d.messages[0]
+    assert message["response"] == "utter_store_cannot_supply_nearby" and message["products"] == "Ryzen 7 test CPU"
+    lines = message["stores"].splitlines()
+    assert [b["payload"] for b in message["buttons"]] == [f'/inform{{"store": "#{sid}"}}' for sid in expected]
+    for line, sid in zip(lines, expected):
+        km = haversine_km(origin.lat, origin.lon, BY_ID[sid].lat, BY_ID[sid].lon)
+        assert BY_ID[sid].name in line and BY_ID[sid].city in line and f"{km:.1f} km" in line
+
+
+async def test_unknown_and_shared_store_names(shop):
+    from rasa_sdk.executor import CollectingDispatcher
+
+    form = ValidateCheckoutForm()
+    slots = {"cart": [{"sku": "SKU-HP", "qty": 1}], "checkout_fulfilment": "pickup"}
+    d = CollectingDispatcher()
+    await form.validate_checkout_store("Rosevile", d, tracker("Rosevile", "inform", slots=slots), {})
+    assert responses(d.messages) == ["utter_store_not_found_suggest"] and d.messages[0]["query"] == "Rosevile"
+    assert d.messages[0]["buttons"][0]["payload"] == '/inform{"store": "#7"}'
+    # "MN" matches every Minnesota store (as "City, MN"): the shopper picks one, told apart by
+    # address and city, with the distance from the store talked about last
+    d = CollectingDispatcher()
+    await form.validate_checkout_store("MN", d, tracker("MN", "inform", slots={**slots, "store_id": 1000.0}), {})
+    assert responses(d.messages) == ["utter_ask_which_store_of"]
+    minnesota = [s for s in BY_ID.values() if s.state == "MN"]
+    lines = d.messages[0]["stores"].splitlines()
+    assert len(lines) == len(minnesota) == len({line.split(" · ")[0] for line in lines})
+    origin = BY_ID[1000]
+    for s in minnesota:
+        km = haversine_km(origin.lat, origin.lon, s.lat, s.lon)
+        assert any(s.address in line and s.city in line and f"{km:.1f} km" in line for line in lines)
+
+
+def test_address_says_what_is_missing():
+    from rasa_sdk.executor import CollectingDispatcher
+
+    form, slots = ValidateCheckoutForm(), {"checkout_fulfilment": "delivery"}
+    for text, missing in [("Elm Street, Denver CO 80202", "utter_address_no_number"),
+                          ("南京路，上海", "utter_address_no_number"), ("4217", "utter_address_no_street")]:
+        d = CollectingDispatcher()
+        assert form.validate_delivery_address(text, d, tracker(text, "inform", slots=slots), {}) == \
+            {"delivery_address": None}
+        assert responses(d.messages) == [missing], text
+    d = CollectingDispatcher()
+    assert form.validate_delivery_address(" 1 Main  Street, Springfield 62701 ", d, tracker(slots=slots), {}) == \
         {"delivery_address": "1 Main Street, Springfield 62701"}
+    assert form.validate_delivery_address("北京路88号", d, tracker(slots=slots), {}) == {"delivery_address": "北京路88号"}
+    assert d.messages == []
+
+
+async def test_stop_keeps_the_cart_and_forgets_the_answers(shop):
+    cart = [{"sku": "SKU-HP", "qty": 2}, {"sku": "SKU-CPU", "qty": 1}]
+    messages, events = await run(ActionStopCheckout(), tracker("不买了", "stop", slots={
+        "cart": cart, "checkout_fulfilment": "pickup", "checkout_store": "Richfield", "pickup_store_id": 281.0}))
+    assert responses(messages) == ["utter_checkout_stopped"] and messages[0]["items"] == 3
+    after = slots_of(events)
+    assert "cart" not in after and after["checkout_fulfilment"] is None and after["pickup_store_id"] is None
+    messages, _ = await run(ActionStopCheckout(), tracker("stop", "stop"))
+    assert responses(messages) == ["utter_checkout_stopped_empty"]
+
+
+async def test_add_it_after_a_list_asks_which(shop):
+    shown = {"shown_skus": ["SKU-CPU", "SKU-RAM", "SKU-HP"]}
+    messages, events = await run(ActionAddToCart(), tracker("add it to my cart", "add_to_cart", slots=shown))
+    assert "cart" not in slots_of(events)
+    assert [b["payload"] for b in messages[0]["buttons"]] == \
+        [f'/add_to_cart{{"sku": "{sku}"}}' for sku in shown["shown_skus"]]
+    # the button's payload then adds that one
+    messages, events = await run(ActionAddToCart(), tracker("", "add_to_cart", [ent("sku", "SKU-RAM")], shown))
+    assert responses(messages) == ["utter_cart_added"] and slots_of(events)["cart"] == [{"sku": "SKU-RAM", "qty": 1}]
 
 
 async def test_summary_then_pickup_order_placed_once_even_when_retried(shop):
