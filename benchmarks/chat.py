@@ -20,9 +20,22 @@
    and turns are split into custom-action turns and response-only turns: NLU ≈ parse time, the
    action round trip ≈ custom minus response-only, the rest is policies, NLG and the tracker store.
 
-BENCH_CHAT_PARTS=nlu or =latency runs one part; the other part's metrics then come from its last run
-($STATE_DIR/bench-chat/<part>.json, with the time it was measured in the details); =none only rewrites
-chat.json from the last runs.
+3. NLU on the frozen test set (tests/nlu_test/*.yml, see its README): one model trained on all of
+   data/nlu with the same pipeline (minus the guard), then `rasa test nlu` on the test set as a whole
+   and on its English and Chinese lines separately. intent_macro_f1_test / entity_f1_test are computed
+   as the cross-validation figures are; details.nlu_test has the F1 of every intent and per language.
+   Every scoring appends one line to tests/nlu_test/SCORING_LOG.md (date, commit, test-set
+   fingerprint, scores) and test_set_scored is the number of lines there: a figure from a set scored
+   many times while the data was being edited is less held-out than one scored once. The model is
+   kept under $STATE_DIR/bench-chat/full_model/ keyed by a fingerprint of config.yml and data/nlu.
+   BENCH_CHAT_TEST_DIR=<folder> scores another folder instead (a dry run of the code: nothing is
+   logged, cached or written to chat.json).
+
+BENCH_CHAT_PARTS (default nlu,latency,nlu_test) runs some parts, e.g. =nlu_test scores the test set
+without the slow cross-validation; the other parts' metrics then come from their last run
+($STATE_DIR/bench-chat/<part>.json, or the committed benchmarks/results/chat.json when this state
+directory has none, with the time each was measured in the details); =none only rewrites chat.json
+from the last runs.
 """
 from __future__ import annotations
 
@@ -40,16 +53,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import hashlib
+
 import httpx
 import yaml
 
-from benchmarks.common import summarise_ms, write_result
+from benchmarks.common import RESULTS_DIR, summarise_ms, write_result
 from daogou.config import ROOT, get_settings
 from deploy.stack import settings_env
 from order_service.core.process import free_port
 
 RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
 STORIES = ROOT / "tests" / "stories"
+NLU_DATA = ROOT / "data" / "nlu"
+NLU_TEST = ROOT / "tests" / "nlu_test"
+SCORING_LOG = NLU_TEST / "SCORING_LOG.md"
+CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 STAFF_STORY_FILES = ("test_staff.yml", "test_analytics.yml")
 GUARD = "bot.channels.guard.StaffIntentGuard"
 ANNOTATION = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
@@ -95,6 +114,7 @@ def _reports(out: Path) -> dict[str, Any]:
             "entity_f1": round(entity_avg["f1-score"], 4), "entity_report": entity_reports[0].name,
             "test_examples": intents["macro avg"]["support"],
             "weakest_intents": dict(sorted(per_intent.items(), key=lambda kv: kv[1])[:8]),
+            "intent_f1_per_intent": dict(sorted(per_intent.items())),
             "entity_f1_per_label": per_entity}
 
 
@@ -122,6 +142,145 @@ def cross_validate(out: Path, folds: int) -> dict[str, Any]:
           "--cross-validation", "--folds", str(folds), "--out", str(out), "--no-plot"])
     return {"method": f"{folds}-fold cross-validation", "seconds": round(time.perf_counter() - started, 1),
             **_reports(out)}
+
+
+# --- NLU on the frozen test set ------------------------------------------------------------------
+
+def _fingerprint(paths: list[Path]) -> str:
+    """sha256 over the files' paths (relative to the repository when inside it) and contents."""
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        name = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path.name
+        digest.update(f"{name}\0".encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def language_of(text: str) -> str:
+    """zh when the line has a Chinese character, else en (the bot's own rule, bot/nlg.py and faq.text)."""
+    return "zh" if CJK.search(text) else "en"
+
+
+def split_by_language(files: list[Path], target: Path) -> dict[str, int]:
+    """Write the intent examples of `files` into target/<lang>.yml, one Rasa NLU file per language;
+    returns how many examples each got (synonyms, lookups and regexes are training aids, not tests)."""
+    per_lang: dict[str, dict[str, list[str]]] = {"en": {}, "zh": {}}
+    for path in files:
+        for item in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu") or []:
+            if not isinstance(item, dict) or "intent" not in item:
+                continue
+            for line in str(item.get("examples") or "").splitlines():
+                if line.strip().startswith("- "):
+                    example = line.strip()[2:].strip()
+                    per_lang[language_of(ANNOTATION.sub(r"\1", example))].setdefault(item["intent"], []).append(example)
+    target.mkdir(parents=True, exist_ok=True)
+    counts = {}
+    for lang, intents in per_lang.items():
+        nlu = [{"intent": intent, "examples": "".join(f"- {e}\n" for e in examples)} for intent, examples in intents.items()]
+        (target / f"{lang}.yml").write_text(yaml.safe_dump({"version": "3.1", "nlu": nlu}, allow_unicode=True, sort_keys=False),
+                                            encoding="utf-8")
+        counts[lang] = sum(len(e) for e in intents.values())
+    return counts
+
+
+def train_full_model(out: Path) -> tuple[Path, bool]:
+    """One NLU model on all of data/nlu (lookups and synonyms included), pipeline without the guard;
+    reused while config.yml and data/nlu are unchanged. Returns the model and whether it was trained now."""
+    out.mkdir(parents=True, exist_ok=True)
+    config = classifier_config(out / "config.yml")
+    fingerprint = _fingerprint([config, *(p for p in NLU_DATA.rglob("*") if p.is_file())])
+    model = out / f"full-{fingerprint}.tar.gz"
+    if model.exists():
+        print(f"NLU model for this data exists: {model}", flush=True)
+        return model, False
+    for old in out.glob("full-*.tar.gz"):
+        old.unlink()
+    _run([str(RASA), "train", "nlu", "--config", str(config), "--nlu", str(NLU_DATA), "--out", str(out),
+          "--fixed-model-name", model.name[:-len(".tar.gz")]])
+    return model, True
+
+
+def _git(*args: str) -> str:
+    result = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+    return result.stdout.strip() if result.returncode == 0 else "?"
+
+
+def _commit() -> str:
+    """HEAD, marked +local when what the score depends on (NLU data, pipeline, bot code, the test set) has
+    uncommitted changes in the working tree."""
+    dirty = _git("status", "--porcelain", "--", "data/nlu", "config.yml", "bot", "tests/nlu_test/*.yml")
+    return _git("rev-parse", "--short", "HEAD") + ("+local" if dirty else "")
+
+
+LOG_HEADER = """# Scoring log of the frozen NLU test set
+
+One line per scoring run of `tests/nlu_test` (written by `benchmarks/chat.py`, part `nlu_test`; never
+edit or delete a line). `test_set_scored` in benchmarks/results/chat.json is the number of lines.
+
+| date | commit | test set (files, examples, sha256/16) | intent macro F1 | entity F1 | en intent / entity | zh intent / entity | note |
+|---|---|---|---|---|---|---|---|
+"""
+
+
+def scoring_runs(log: Path = SCORING_LOG) -> int:
+    """The scoring runs recorded in the log: its table rows other than the header and the rule."""
+    if not log.exists():
+        return 0
+    rows = [line for line in log.read_text(encoding="utf-8").splitlines() if line.startswith("| ")]
+    return sum(1 for row in rows if not row.startswith("| date ") and not row.startswith("|---"))
+
+
+def append_scoring_line(result: dict[str, Any], log: Path = SCORING_LOG) -> int:
+    """Record one scoring run; returns how many runs the log holds now."""
+    if not log.exists():
+        log.write_text(LOG_HEADER, encoding="utf-8")
+    lang = result["per_language"]
+    def pair(code: str) -> str:
+        return f"{lang[code]['intent_macro_f1']:.4f} / {lang[code]['entity_f1']:.4f}" if code in lang else "–"
+    note = result.get("note", "")
+    row = (f"| {result['measured_at']} | {result['commit']} | {result['files']} files, {result['test_examples']}, "
+           f"{result['test_set_fingerprint']} | {result['intent_macro_f1']:.4f} | {result['entity_f1']:.4f} | "
+           f"{pair('en')} | {pair('zh')} | {note} |\n")
+    with log.open("a", encoding="utf-8") as handle:
+        handle.write(row)
+    return scoring_runs(log)
+
+
+def score_test_set(out: Path, folder: Path) -> dict[str, Any]:
+    """Train (or reuse) the full model, then score `folder` as a whole and per language."""
+    files = sorted(folder.glob("*.yml"))
+    if not files:
+        raise SystemExit(f"no test set files (*.yml) in {folder}")
+    started = time.perf_counter()
+    model, trained = train_full_model(get_settings().state_dir / "bench-chat" / "full_model")
+    testset = out / "testset"  # only the *.yml files: the folder also holds README.md and the log
+    shutil.rmtree(testset, ignore_errors=True)
+    testset.mkdir(parents=True)
+    for path in files:
+        shutil.copy(path, testset / path.name)
+    counts = split_by_language(files, out / "by_language")
+    report = _run_test(model, testset, out / "report")
+    per_language = {}
+    for lang, n in counts.items():
+        if n:
+            lang_report = _run_test(model, out / "by_language" / f"{lang}.yml", out / f"report-{lang}")
+            per_language[lang] = {k: lang_report[k] for k in ("intent_macro_f1", "entity_f1", "test_examples")}
+            per_language[lang]["intent_f1_per_intent"] = lang_report["intent_f1_per_intent"]
+    missing = sorted({"products", "recommend_stock_stores", "cart_orders", "staff", "core_support"}
+                     - {p.stem for p in files})
+    return {"method": "one model on all of data/nlu, scored on the frozen test set (rasa test nlu)",
+            "seconds": round(time.perf_counter() - started, 1), "model_trained_now": trained,
+            "model": model.name, "commit": _commit(), "test_set": str(folder.relative_to(ROOT) if folder.is_relative_to(ROOT) else folder),
+            "files": len(files), "file_names": [p.name for p in files],
+            "test_set_fingerprint": _fingerprint(files), "examples_per_language": counts,
+            "note": f"without {', '.join(missing)}" if missing else "",
+            **report, "per_language": per_language}
+
+
+def _run_test(model: Path, data: Path, out: Path) -> dict[str, Any]:
+    shutil.rmtree(out, ignore_errors=True)
+    _run([str(RASA), "test", "nlu", "--model", str(model), "--nlu", str(data), "--out", str(out), "--no-plot"])
+    return _reports(out)
 
 
 # --- the conversations ---------------------------------------------------------------------------
@@ -296,7 +455,8 @@ def measure_latency(passes: int) -> dict[str, Any]:
 
 
 def _part(name: str, run: bool, measure) -> dict[str, Any] | None:
-    """Run one part and keep its result, or read the result of its last run (None when there is none)."""
+    """Run one part and keep its result, or read the result of its last run: this state directory's
+    cache, else the committed results file (None when neither has one)."""
     cache = get_settings().state_dir / "bench-chat" / f"{name}.json"
     if run:
         result = {"measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "load_average_1m": round(os.getloadavg()[0], 2),
@@ -304,31 +464,57 @@ def _part(name: str, run: bool, measure) -> dict[str, Any] | None:
         cache.parent.mkdir(parents=True, exist_ok=True)
         cache.write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
         return result
-    return json.loads(cache.read_text(encoding="utf-8")) if cache.exists() else None
+    if cache.exists():
+        return json.loads(cache.read_text(encoding="utf-8"))
+    committed = RESULTS_DIR / "chat.json"
+    last = json.loads(committed.read_text(encoding="utf-8")).get("details", {}).get(name) if committed.exists() else None
+    return last if isinstance(last, dict) else None  # a string there says the part never ran
+
+
+def _scored(folder: Path):
+    """The nlu_test part: score, then log the run (only the frozen set is logged; see the docstring)."""
+    def measure() -> dict[str, Any]:
+        result = score_test_set(get_settings().state_dir / "bench-chat" / "nlu_test", folder)
+        result["measured_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        result["test_set_scored"] = append_scoring_line(result)
+        return result
+    return measure
 
 
 def main() -> None:
     folds = int(os.environ.get("BENCH_CHAT_FOLDS", "5"))
     holdout_fraction = float(os.environ.get("BENCH_CHAT_HOLDOUT", "0") or 0)
     passes = int(os.environ.get("BENCH_CHAT_PASSES", "3"))
-    parts = {p.strip() for p in os.environ.get("BENCH_CHAT_PARTS", "nlu,latency").split(",") if p.strip()} - {"none"}
-    if folds < 2 or passes < 1 or not 0 <= holdout_fraction < 1 or not parts <= {"nlu", "latency"}:
+    parts = {p.strip() for p in os.environ.get("BENCH_CHAT_PARTS", "nlu,latency,nlu_test").split(",") if p.strip()} - {"none"}
+    if folds < 2 or passes < 1 or not 0 <= holdout_fraction < 1 or not parts <= {"nlu", "latency", "nlu_test"}:
         raise SystemExit("BENCH_CHAT_FOLDS ≥ 2, BENCH_CHAT_PASSES ≥ 1, 0 ≤ BENCH_CHAT_HOLDOUT < 1, "
-                         "BENCH_CHAT_PARTS ⊆ {nlu, latency} (none: only rewrite chat.json from the last runs)")
+                         "BENCH_CHAT_PARTS ⊆ {nlu, latency, nlu_test} (none: only rewrite chat.json from the last runs)")
     out = get_settings().state_dir / "bench-chat"
+    dry_run = os.environ.get("BENCH_CHAT_TEST_DIR", "").strip()
+    if dry_run:  # exercise the scoring code on another folder: no log line, no cache, no chat.json
+        result = score_test_set(out / "nlu_test_dry_run", Path(dry_run).resolve())
+        print(json.dumps({k: v for k, v in result.items() if k != "intent_f1_per_intent"}, indent=2, ensure_ascii=False))
+        return
     latency = _part("latency", "latency" in parts, lambda: measure_latency(passes))
     nlu = _part("nlu", "nlu" in parts, lambda: holdout(out / "holdout", holdout_fraction) if holdout_fraction
                 else cross_validate(out / "cv", folds))
+    test = _part("nlu_test", "nlu_test" in parts, _scored(NLU_TEST))
     if nlu is None or latency is None:
         missing = "nlu" if nlu is None else "latency"
         raise SystemExit(f"no result of the {missing} part yet: run with BENCH_CHAT_PARTS={missing}")
     metrics = {"intent_macro_f1": nlu["intent_macro_f1"], "entity_f1": nlu["entity_f1"],
                "turn_p50_ms": latency["turns"]["p50_ms"], "turn_p95_ms": latency["turns"]["p95_ms"]}
+    if test is not None:
+        metrics |= {"intent_macro_f1_test": test["intent_macro_f1"], "entity_f1_test": test["entity_f1"],
+                    "test_set_scored": scoring_runs()}
     write_result("chat", metrics, {
         "nlu": nlu, "latency": latency,
+        "nlu_test": test or "the frozen test set (tests/nlu_test) has not been scored yet: BENCH_CHAT_PARTS=nlu_test",
         "targets": {"intent_macro_f1": ">= 0.92", "entity_f1": ">= 0.85", "turn_p95_ms": "<= 60"},
         "note": "sequential replay, one conversation at a time; latency is the wall time of each HTTP request, "
-                "measured by this process on the same machine (see load_average_1m: the machine is shared)",
+                "measured by this process on the same machine (see load_average_1m: the machine is shared). "
+                "intent_macro_f1 / entity_f1: cross-validation on data/nlu; *_test: the frozen test set, "
+                "scored test_set_scored times (tests/nlu_test/SCORING_LOG.md)",
     })
     print(f"  profile (p50): {latency['profile_p50']}")
 
