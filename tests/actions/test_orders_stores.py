@@ -98,3 +98,29 @@ async def test_store_search_without_product_and_hours(shop):
     assert messages[0]["store"] == "Richfield"
     messages, _ = await run(ActionStoreHours(), tracker("几点开门", "store_hours"))
     assert responses(messages) == ["utter_ask_which_store"]
+
+
+async def test_store_answers_tell_stores_apart(shop):
+    """Names matching several stores list them with address and city (one button each); a misspelt
+    name gets the closest names; a store button's payload ("#281") names exactly one store."""
+    from actions.stores import store_lines
+    from order_service.schemas import StoreOut
+    from tests.actions.action_harness import STORES
+
+    messages, _ = await run(ActionStoreHours(), tracker("hours of the MN store", "store_hours", [ent("store", "MN")]))
+    assert responses(messages) == ["utter_ask_which_store_of"]
+    minnesota = [s for s in STORES if s.state == "MN"]
+    assert len(messages[0]["stores"].splitlines()) == len(minnesota)
+    assert {b["payload"] for b in messages[0]["buttons"]} == {f'/store_hours{{"store": "#{s.id}"}}' for s in minnesota}
+    messages, events = await run(ActionStoreHours(), tracker("", "store_hours", [ent("store", "#281")]))
+    assert responses(messages) == ["utter_store_hours"] and slots_of(events) == {"store_id": 281.0}
+
+    messages, _ = await run(ActionFindStore(), tracker("stores in Rosevile", "find_store", [ent("store", "Rosevile")]))
+    assert responses(messages) == ["utter_store_not_found_suggest"]
+    assert messages[0]["stores"].splitlines()[0].startswith("Roseville")
+
+    # kiosks sharing one address (airports) are one line with their count, not the same line repeated
+    kiosk = dict(type="Express", name="LAS - Airport", address="5757 Wayne Newton Blvd", city="Las Vegas", state="NV",
+                 zip="89119", lat=36.0886, lon=-115.1504, hours_text="", pickup=False)
+    lines = store_lines([StoreOut(id=8000 + i, **kiosk) for i in range(3)]).splitlines()
+    assert len(lines) == 1 and lines[0].endswith("×3")
