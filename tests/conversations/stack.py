@@ -57,12 +57,18 @@ def live_stack(train: bool = True, keep_logs: bool = False) -> Iterator[LiveStac
     if train:
         train_model()
     workdir = Path(tempfile.mkdtemp(prefix="daogou-conversations-"))
-    stack = Stack(workdir)  # copies the database (plain copy) and picks the free ports
+    try:
+        stack = Stack(workdir)  # copies the database (plain copy) and picks the free ports
+    except SystemExit as exc:  # benchmarks.chat reports with SystemExit, which would end a pytest session
+        raise RuntimeError(str(exc)) from exc
     _consistent_copy(get_settings().state_dir / "daogou.db", workdir / "daogou.db")
     started = time.perf_counter()
     failed = False
     try:
-        stack.start()
+        try:
+            stack.start()
+        except SystemExit as exc:
+            raise RuntimeError(str(exc)) from exc
         yield LiveStack(rasa_url=stack.url("RASA_PORT", ""), orders_url=stack.url("ORDERS_PORT", ""),
                         database=workdir / "daogou.db", workdir=workdir,
                         service_token=stack.env.get("SERVICE_TOKEN") or get_settings().service_token,
