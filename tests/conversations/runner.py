@@ -895,7 +895,28 @@ def run_suite(conversations: list[Conversation] | None = None, stack: Any = None
     return results
 
 
+def known_failure_reason(result: ConversationResult) -> str:
+    """One line for known_failures.yml: where the conversation breaks, why, and what the bot said."""
+    said = normalise_space((result.reply or "").splitlines()[0] if result.reply else "")
+    return (f"turn {result.failed_turn} {result.failed_user!r}: {result.reasons[0] if result.reasons else '?'}"
+            f" | bot: {said[:90]}")
+
+
+def write_known_failures(results: list[ConversationResult], path: Path = KNOWN_FAILURES) -> None:
+    """known_failures.yml from a run: every failing conversation with the reason it fails today."""
+    lines = ["# Conversations that fail today (strict xfail in test_conversations.py): id -> where and why.",
+             "# Written from a run of the suite (`python -m tests.conversations.runner --write-known-failures`);",
+             "# take an entry off when its conversation passes.", ""]
+    for r in sorted((r for r in results if not r.passed), key=lambda r: (r.source, r.id)):
+        lines.append(f"{r.id}: {json.dumps(known_failure_reason(r), ensure_ascii=False)}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def main(argv: list[str]) -> int:
+    write_known = "--write-known-failures" in argv
+    argv = [a for a in argv if a != "--write-known-failures"]
+    if write_known and argv:
+        raise SystemExit("--write-known-failures needs the whole suite (no filters)")
     convos = load_conversations()
     if argv:
         convos = [c for c in convos if any(a in c.id or a in c.source for a in argv)]
@@ -912,6 +933,9 @@ def main(argv: list[str]) -> int:
             print(r.explain())
     passed = sum(r.passed for r in results)
     print(f"{passed}/{len(results)} conversations passed")
+    if write_known:
+        write_known_failures(results)
+        print(f"wrote {KNOWN_FAILURES}")
     out = Path("/tmp") / f"conversations-{uuid.uuid4().hex[:6]}.json"
     out.write_text(json.dumps([asdict(r) for r in results], indent=1, ensure_ascii=False), encoding="utf-8")
     print(f"details: {out}")
