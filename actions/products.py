@@ -22,6 +22,7 @@ from actions.cards import cards_payload, listing
 from actions.common import entity_values, language
 from actions.references import ask_which, ordinal_positions, price_pick, resolve_products, shown_skus
 from catalog.models import Product
+from daogou.config import get_settings
 from knowledge_graph import api
 from knowledge_graph.graph import ProductGraph
 from knowledge_graph.parse import (find_attribute, find_brands, find_category, parse_search,
@@ -64,10 +65,11 @@ def _show(dispatcher: CollectingDispatcher, graph: ProductGraph, response: str, 
 
 # --- search ----------------------------------------------------------------------------------------
 
-def query_from_turn(graph: ProductGraph, tracker: Tracker) -> SearchQuery:
-    """The message's constraints: NLU entities first (category, brand, price with roles
-    price_min/price_max), completed by the parser for what entities do not carry (attribute
-    filters with units, sort order, free text)."""
+def query_from_turn(graph: ProductGraph, tracker: Tracker) -> tuple[SearchQuery, tuple[float, str, float] | None]:
+    """The message's constraints and, when a budget was given in yuan, its conversion (amount,
+    currency, USD). The parser reads the whole message (typos, "gaming PC", "about $1500",
+    "3000元左右", currencies); the NLU entities fill in only what it did not find, since an entity
+    value carries neither the currency nor "about"."""
     text = _text(tracker)
     try:
         result = parse_search(graph, text) if text.strip() else None
@@ -77,26 +79,27 @@ def query_from_turn(graph: ProductGraph, tracker: Tracker) -> SearchQuery:
     category, part_type = parsed.category, parsed.part_type
     if result and result.inferred_part_type and _intent(tracker) == "refine_search":
         part_type = None    # "only DDR5 ones" narrows the current list, it does not switch to memory
-    for value in entity_values(tracker, "category"):
-        cat, pt, _ = find_category(graph, str(value))
-        if cat or pt:
-            category, part_type = cat, pt
-            break
+    if not (category or part_type):
+        for value in entity_values(tracker, "category"):
+            cat, pt, _ = find_category(graph, str(value))
+            if cat or pt:
+                category, part_type = cat, pt
+                break
     brands = list(parsed.brands)
     for value in entity_values(tracker, "brand"):
         found, _ = find_brands(graph, str(value))
         brands.extend(b for b in found if b not in brands)
     price_min, price_max = parsed.price_min, parsed.price_max
-    lows = [price_from_entity(v) for v in entity_values(tracker, "price", "price_min")]
-    highs = [price_from_entity(v) for v in entity_values(tracker, "price", "price_max")]
-    if any(v is not None for v in lows):
-        price_min = next(v for v in lows if v is not None)
-    if any(v is not None for v in highs):
-        price_max = next(v for v in highs if v is not None)
+    if price_min is None and price_max is None:
+        lows = [v for v in (price_from_entity(v) for v in entity_values(tracker, "price", "price_min")) if v is not None]
+        highs = [v for v in (price_from_entity(v) for v in entity_values(tracker, "price", "price_max")) if v is not None]
+        price_min = lows[0] if lows else None
+        price_max = highs[0] if highs else None
     if price_min is not None and price_max is not None and price_min > price_max:
         price_min, price_max = price_max, price_min
-    return SearchQuery(category=category, part_type=part_type, brands=tuple(brands), price_min=price_min,
-                       price_max=price_max, filters=parsed.filters, text=parsed.text, sort=parsed.sort)
+    query = SearchQuery(category=category, part_type=part_type, brands=tuple(brands), price_min=price_min,
+                        price_max=price_max, filters=parsed.filters, text=parsed.text, sort=parsed.sort)
+    return query, (result.currency_note if result else None)
 
 
 def _is_empty(q: SearchQuery) -> bool:
@@ -144,10 +147,11 @@ class ActionSearchProducts(Action):
                 previous = query_from_dict(tracker.get_slot("search_query"))
             except ValueError:
                 previous = None
+        note = None
         if intent == "show_more_products" and previous is not None:
             query = replace(previous, page=previous.page + 1)
         else:
-            update = query_from_turn(graph, tracker)
+            update, note = query_from_turn(graph, tracker)
             one = _one_product(tracker, graph, update)
             if one is not None:
                 return await show_details(dispatcher, graph, graph.products[one], lang)
@@ -167,6 +171,10 @@ class ActionSearchProducts(Action):
             key = "utter_no_more_products" if intent == "show_more_products" and result.total else "utter_no_products"
             dispatcher.utter_message(response=key, what=what)
             return events
+        if note is not None:
+            amount, currency, usd = note
+            dispatcher.utter_message(response="utter_budget_converted", amount=f"{amount:,.0f}", currency=currency,
+                                     usd=format_price(usd, lang), rate=get_settings().kg_cny_per_usd)
         if result.relaxed:
             dropped = ("、" if lang == "zh" else ", ").join(r.text(lang) for r in result.relaxed)
             dispatcher.utter_message(response="utter_products_relaxed", dropped=dropped)

@@ -26,7 +26,8 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from knowledge_graph.graph import ProductGraph
-from knowledge_graph.parse import STOPWORDS, lexicon
+from catalog.reference import load_yaml
+from knowledge_graph.parse import STOPWORDS
 from knowledge_graph.vocab import tokens
 
 _NONE = np.zeros(0, dtype=np.int64)
@@ -38,7 +39,9 @@ _MONEY = re.compile(r"(?i)[$¥￥]\s*\d[\d,.]*k?|\d[\d,.]*\s*k?\s*(?:dollars?|us
                     r"|(?:under|below|over|above|around|about|within|less than|more than|at most|at least|up to|budget(?: of)?|"
                     r"预算|不超过|低于|高于|大约|大概)\s*\d[\d,.]*k?|\d[\d,.]*k?\s*(?:以下|以内|以上|左右|上下)")
 _MEASURE = re.compile(r"(?<![a-z0-9.-])\d+(?:\.\d+)?\s*(?:gb|tb|mb|w|watts?|hz|mhz|ghz|inch(?:es)?|mm|cm|ms|dpi|cores?|"
-                      r"threads?|k|fps|英寸|寸|核|瓦|g|t)(?![a-z0-9])", re.I)
+                      r"threads?|fps|英寸|寸|核|瓦)(?![a-z0-9])|(?<![a-z0-9.-])\d{1,3}\s*[gt](?![a-z0-9])", re.I)
+# words of a specification, not of a model: "4k", "1440p", "144hz", "ddr5", "gen4"
+_SPEC_WORD = re.compile(r"[1-8]k|\d{3,4}p|\d+(?:hz|gb|tb|mb|w|mm|ms|mhz|ghz)|ddr\d|gddr\d[x]?|gen\d|pcie\d?|usb\d?")
 # words that ask about a product without naming it; never corrected into product words
 _ASKING = set("""carry stock stocks available availability price prices cost costs much many have has got
 sell sells selling deal deals review reviews spec specs detail details info information tell about
@@ -77,6 +80,8 @@ def ordinary_words() -> frozenset[str]:
 
 
 def _is_model_number(token: str) -> bool:
+    if _SPEC_WORD.fullmatch(token):
+        return False
     has_digit = any(c.isdigit() for c in token)
     return has_digit and (any(c.isalpha() for c in token) or len(token) >= 3)
 
@@ -88,13 +93,16 @@ class Linker:
     def __init__(self, graph: ProductGraph):
         self.graph = graph
         ordinary = ordinary_words()
+        brands = {b.lower() for b in graph.brands}
         self._by_length: dict[int, list[str]] = {}
         for tok, df in graph.token_df.items():
             # letters-only catalogue words (model numbers are matched exactly)
-            if len(tok) >= 5 and tok.isalpha() and tok not in _ASKING and tok not in STOPWORDS and (df <= 400 or tok in lexicon(graph).brand_canonical):
+            if len(tok) >= 5 and tok.isalpha() and tok not in _ASKING and tok not in STOPWORDS and (df <= 400 or tok in brands):
                 self._by_length.setdefault(len(tok), []).append(tok)
         self._ordinary = ordinary
-        self._brand_zh = lexicon(graph).brand_zh
+        # Chinese brand names (三星 → Samsung), longest first so 华硕ROG is not read as a shorter name
+        self._brand_zh = [(zh, brand) for zh, brand in sorted(load_yaml("brands_zh.yaml").items(), key=lambda x: -len(x[0]))
+                          if brand in graph.brands]
 
     def correct(self, token: str) -> str | None:
         """The catalogue word a misspelt word stands for, or None. Only words of five or more letters
@@ -165,7 +173,9 @@ class Linker:
                 remaining.remove(min(distinctive, key=lambda t: graph.token_df[t]))
                 continue
             top = float(score[best])
-            tied = [int(i) for i in order if score[i] >= TIE * top and set(matched) <= graph.name_tokens[graph.columns.skus[int(positions[int(i)])]]]
+            full = coverage[best] >= 0.999     # every word of the best name was said: rivals must be as complete
+            tied = [int(i) for i in order if score[i] >= TIE * top and (not full or coverage[i] >= 0.999)
+                    and set(matched) <= graph.name_tokens[graph.columns.skus[int(positions[int(i)])]]]
             skus = tuple(graph.columns.skus[int(positions[i])] for i in tied[:MAX_CANDIDATES])
             runner_up = next((float(score[i]) for i in order[1:] if i not in tied[:1]), 0.0)
             confidence = round(min(1.0, (1 - runner_up / top) + float(coverage[best]) / 2), 3) if top else 0.0

@@ -4,6 +4,7 @@ the linker."""
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 
@@ -47,8 +48,9 @@ def test_a_model_number_alone_links(graph):
     """The model-number word of a name ("9800x3d", "rm850x") links to a product that carries it."""
     checked = 0
     for product in _unique_names(graph, "cpu", 30) + _unique_names(graph, "power-supply", 30):
+        # model words, not resolutions ("1200p" says a format, not which product)
         words = [w for w in tokens(product.name) if any(c.isdigit() for c in w) and any(c.isalpha() for c in w)
-                 and graph.token_df.get(w, 0) <= 3]
+                 and graph.token_df.get(w, 0) <= 3 and not re.fullmatch(r"\d+p", w)]
         if not words:
             continue
         mentions = link(graph, f"how much is the {words[0]}")
