@@ -124,6 +124,7 @@ class _Lexicon:
     words_zh: list[tuple[str, str, str]] = field(default_factory=list)
     words_zh_ascii: list[tuple[str, str, str]] = field(default_factory=list)
     fuzzy: "_FuzzyTables" = None                      # type: ignore[assignment]
+    words_zh_by_first: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
     vocabulary: frozenset[str] = frozenset()          # curated words (not category names): all fuzzy targets
 
 
@@ -186,6 +187,8 @@ def lexicon(graph: ProductGraph) -> _Lexicon:
         words_zh=all_zh,
         words_zh_ascii=[entry for entry in all_zh if entry[0].isascii()],
         vocabulary=frozenset(curated))
+    for entry in all_zh:
+        lex.words_zh_by_first.setdefault(entry[0][0], []).append(entry)
     lex.fuzzy = _FuzzyTables.build(graph, lex, variants.get("not_typos") or {})
     _lexicons.clear()
     _lexicons[id(graph)] = (graph, lex)
@@ -210,19 +213,19 @@ _HAN = re.compile(r"[\u4e00-\u9fff]+")
 
 def _edit_budget(length: int) -> int:
     """Edits allowed for a phrase of this many characters: none below 5 (ssd, gpu, ram, case: any
-    edit makes another word), one up to 8 (moniter, keybaord), two up to 13 (processer → proccesor,
-    grafics card), three beyond."""
-    return 0 if length < 5 else 1 if length <= 8 else 2 if length <= 13 else 3
+    edit makes another word), one up to 9 (moniter, keybaord, processer; two would let "processes"
+    through), two up to 13 (grafics card, motherbaord), three beyond."""
+    return 0 if length < 5 else 1 if length <= 9 else 2 if length <= 13 else 3
 
 
 @dataclass
 class _FuzzyTables:
     """Category phrases grouped for rapidfuzz: English by (word count, first letter), Chinese by
-    (first character, length). A typo keeps the first letter (shoppers rarely miss it, and it keeps
+    (first and last character, length). A typo keeps the first letter (shoppers rarely miss it, and it keeps
     "house" from becoming "mouse"), so only phrases with the same first letter are compared."""
     en: dict[tuple[int, str], list[str]]
     en_target: dict[str, tuple[str, str, str]]          # phrase → (kind, target, phrase as the shopper should read it)
-    zh: dict[tuple[str, int], list[str]]
+    zh: dict[tuple[str, int], list[str]]               # (first + last character, length) → phrases
     zh_target: dict[str, tuple[str, str]]
     known: frozenset[str]                                # words that are never typos of a category word
     not_typos_zh: frozenset[str]
@@ -247,7 +250,7 @@ class _FuzzyTables:
         zh: dict[tuple[str, int], list[str]] = {}
         for phrase, _, _ in lex.words_zh:
             if len(phrase) >= 4 and _HAN.fullmatch(phrase):
-                zh.setdefault((phrase[0], len(phrase)), []).append(phrase)
+                zh.setdefault((phrase[0] + phrase[-1], len(phrase)), []).append(phrase)
         phrase_words = {w for p in lex.words_en_target for w in p.split()}
         known = (set(STOPWORDS) | _FILLER | phrase_words | {str(w).lower() for w in not_typos.get("en", [])})
         zh_target = {p: (k, t) for p, k, t in lex.words_zh}
@@ -291,9 +294,11 @@ class _FuzzyTables:
         return _non_overlapping(found)
 
     def chinese(self, text: str) -> list[_Hit]:
-        """Chinese phrases of four characters or more, one character off and the first one right
-        (机械建盘 → 机械键盘, 固态硬碟 → 固态硬盘). Shorter words are too easily another word one
-        character away (显示我, 处理哪): their usual misspellings are listed in category_variants.yaml."""
+        """Chinese phrases of four characters or more, one inner character off (机械建盘 → 机械键盘,
+        电脑电原 → 电脑电源): the first and the last are right, the last being the thing itself (盘,
+        源, 机), so 电视挂墙 does not become 电视挂架 nor 电脑配个 电脑配件. Shorter words are too easily
+        another word one character away (显示我, 处理哪): their usual misspellings are listed in
+        category_variants.yaml."""
         found: list[_Hit] = []
         for m in _HAN.finditer(text):
             run = m.group()
@@ -302,11 +307,14 @@ class _FuzzyTables:
                     window = run[i:i + n]
                     if len(window) < n or window in self.not_typos_zh:
                         continue
-                    group = self.zh.get((window[0], n))
+                    group = self.zh.get((window[0] + window[-1], n))
                     if not group:
                         continue
                     best = process.extractOne(window, group, scorer=Levenshtein.distance, score_cutoff=1)
-                    if best is not None:
+                    if best is not None and best[1] == 0:
+                        kind, target = self.zh_target[best[0]]
+                        found.append(_Hit(m.start() + i, m.start() + i + n, kind, target))
+                    elif best is not None:
                         kind, target = self.zh_target[best[0]]
                         found.append(_Hit(m.start() + i, m.start() + i + n, kind, target, int(best[1]), (window, best[0])))
         return _non_overlapping(found)
@@ -357,17 +365,29 @@ def match_category(graph: ProductGraph, text: str) -> CategoryMatch:
     for start, end, phrase in lex.words_en.spans(text.lower()):
         kind, target = lex.words_en_target[phrase]
         hits.append(_Hit(start, end, kind, target))
-    for phrase, kind, target in (lex.words_zh_ascii if text.isascii() else lex.words_zh):
-        i = text.find(phrase)
-        if i >= 0:
-            hits.append(_Hit(i, i + len(phrase), kind, target))
+    if text.isascii():
+        for phrase, kind, target in lex.words_zh_ascii:
+            i = text.find(phrase)
+            if i >= 0:
+                hits.append(_Hit(i, i + len(phrase), kind, target))
+    else:
+        # the Chinese list by first character: only phrases that can start at each position
+        for i, char in enumerate(text):
+            for phrase, kind, target in lex.words_zh_by_first.get(char, ()):
+                if text.startswith(phrase, i):
+                    hits.append(_Hit(i, i + len(phrase), kind, target))
     hits = _non_overlapping(hits)
     rest = text
     for h in hits:
         rest = _take(rest, (h.start, h.end))
     fuzzy = lex.fuzzy.english(graph, rest)
-    if not rest.isascii():
-        fuzzy += lex.fuzzy.chinese(rest)
+    if not text.isascii():
+        # Chinese is read whole: 电脑电原 holds the word 电脑, which must not hide the longer
+        # 电脑电源 one character off; an exact word inside a longer near match gives way to it
+        near = lex.fuzzy.chinese(text)
+        hits = [e for e in hits if not any(f.start <= e.start and e.end <= f.end and f.end - f.start > e.end - e.start
+                                           for f in near)]
+        hits = _non_overlapping(hits + near)
     hits = sorted((h for h in hits + fuzzy if not _in_code(text, h)), key=lambda h: h.start)
     if not hits:
         return CategoryMatch(None, None, text)
