@@ -522,10 +522,11 @@ def _amount(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.2f}".rstrip("0").rstrip(".")
 
 
-def normalize_amounts(text: str) -> str:
+def normalize_amounts(text: str, money_only: bool = False) -> str:
     """Amounts as digits: Chinese numerals (两千 → 2000) and thousands written with k when they are
     money: "3k", "$1.5k", "under 2k" → $3000, $1500, under $2000. A bare 2K/4K/5K/8K is a screen
-    resolution unless a price word or a currency comes with it."""
+    resolution unless a price word or a currency comes with it, or the text is known to be money
+    (`money_only`: an NLU price entity)."""
     if not text.isascii():
         text = _ZH_AMOUNT.sub(lambda m: _amount(v) if (v := zh_number(m.group())) is not None else m.group(), text)
     if "k" not in text and "K" not in text:
@@ -541,7 +542,7 @@ def normalize_amounts(text: str) -> str:
         if not (sign or currency):
             if _K_NOT_PRICE_AFTER.match(after):
                 return m.group()
-            if number in ("2", "4", "5", "8") and not _K_CUE_BEFORE.search(text[max(0, m.start() - 24):m.start()]):
+            if number in ("2", "4", "5", "8") and not money_only and not _K_CUE_BEFORE.search(text[max(0, m.start() - 24):m.start()]):
                 return m.group()
         value = _amount(float(number) * 1000)
         return (sign.strip() if sign else "" if currency else "$") + value
@@ -978,6 +979,14 @@ def refine_query(previous: SearchQuery, update: SearchQuery, text: str = "",
 
 
 def price_from_entity(value: Any) -> float | None:
-    """"300", "$300", "300美元", "1,200" → the number; None when there is none."""
-    m = re.search(NUM, str(value or ""))
-    return _num(m.group(1)) if m else None
+    """"300", "$300", "300美元", "1,200", "1.5k", "两千" → the amount in US dollars ("3000元" is
+    converted at kg_cny_per_usd, as in find_budget); None when there is none."""
+    text = normalize_amounts(normalize(str(value or "")), money_only=True)
+    m = re.search(NUM, text)
+    if not m:
+        return None
+    amount = _num(m.group(1))
+    if _YUAN.search(text):
+        from daogou.config import get_settings
+        return round(amount / get_settings().kg_cny_per_usd, 2)
+    return amount

@@ -14,7 +14,8 @@ import yaml
 
 from catalog.reference import load_yaml, part_types
 from daogou.config import get_settings
-from knowledge_graph.parse import AROUND_CEILING, AROUND_FLOOR, find_sort, match_category, parse_search
+from knowledge_graph.parse import (AROUND_CEILING, AROUND_FLOOR, find_sort, match_category, parse_search,
+                                   price_from_entity)
 from knowledge_graph.search import search
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -294,6 +295,16 @@ def test_chinese_numerals(graph, amounts):
     for n in (10000, 15000, 35000):
         assert parse_search(graph, f"{zh_amount(n, short=True)}以内").query.price_max == n
     assert parse_search(graph, "一个显卡").query.price_max is None      # 一个 is "one", not an amount
+
+
+def test_price_entities_read_like_the_parser(amounts):
+    """The NLU price entity of the same wording gives the same dollars as the parser."""
+    for a in amounts:
+        assert price_from_entity(f"{a}元") == usd(a) and price_from_entity(f"¥{a:,}") == usd(a)
+        assert price_from_entity(f"${a:,}") == a and price_from_entity(f"{a}美元") == a
+        assert price_from_entity(zh_amount(a)) == a and price_from_entity(f"{zh_amount(a)}块") == usd(a)
+        if a >= 1000:
+            assert price_from_entity(f"{a / 1000:g}k") == a
 
 
 def test_model_numbers_and_codes_are_not_prices(graph):
