@@ -358,7 +358,8 @@ def match_category(graph: ProductGraph, text: str) -> CategoryMatch:
     """The category or part type the text asks for. Exact phrases (vocabulary and variants) first,
     then phrases with typos (rapidfuzz edit distance, see `_FuzzyTables`); a category word that only
     says what another is for ("… for my PC", "游戏电脑的…") gives way to that other one; among the
-    rest the longest phrase wins. Every category phrase found is consumed."""
+    rest the longest phrase wins. Consumed: the chosen thing's words, other category words and the
+    purpose words; another part type's word stays, as it may be part of a brand (Cooler Master)."""
     text = normalize(text)
     lex = lexicon(graph)
     hits: list[_Hit] = []
@@ -455,7 +456,6 @@ _BUDGET_ZH = r"(?:预算(?:是|在|为|有|只有|最多)?)"
 _SIGN = r"[$¥]\s*"
 # a bare number that is a price, not a quantity: two digits or more and no unit after it
 _BARE = r"(\d{2,4}(?:,\d{3})?(?:\.\d+)?)(?![\d.,]|\s*(?:gb|tb|mb|hz|mhz|ghz|w\b|watts?|mm|\"|inch|in\b|ms|dpi|cores?|rpm|cfm|db|va\b|x\b|%|英寸|寸|核|瓦|个|台|年|月|天))"
-_NOT_UNIT = r"(?![\d.]|\s*(?:gb|tb|hz|w\b|watts?|mhz|ghz|mm|\"|inch|ms|dpi|cores?))"
 
 _PRICE_RULES: list[tuple[str, re.Pattern[str]]] = [
     ("range", re.compile(r"(?:between|from)\s*(?:" + _SIGN + r")?" + NUM + CURRENCY_EN + r"?\s*(?:and|to|-|–)\s*(?:" + _SIGN + r")?" + NUM + CURRENCY_EN + r"?(?!\s*(?:gb|tb|hz|w|mhz|ghz|mm|\"|inch))", re.I)),
