@@ -52,8 +52,11 @@ def train_model() -> None:
 
 
 @contextmanager
-def live_stack(train: bool = True, keep_logs: bool = False) -> Iterator[LiveStack]:
-    """Start the stack, yield it, stop every process it started (also on errors)."""
+def live_stack(train: bool = True, keep_logs: bool | None = None) -> Iterator[LiveStack]:
+    """Start the stack, yield it, stop every process it started (also on errors). The process logs are
+    removed afterwards unless keep_logs (default: CONVERSATIONS_KEEP_LOGS set) or start-up failed."""
+    if keep_logs is None:
+        keep_logs = os.environ.get("CONVERSATIONS_KEEP_LOGS", "") not in ("", "0", "false")
     if train:
         train_model()
     workdir = Path(tempfile.mkdtemp(prefix="daogou-conversations-"))
@@ -80,7 +83,9 @@ def live_stack(train: bool = True, keep_logs: bool = False) -> Iterator[LiveStac
         stack.stop()
         if failed:
             print(f"conversation stack logs kept in {workdir}", flush=True)
-        elif not keep_logs:
+        elif keep_logs:
+            print(f"conversation stack logs kept in {workdir}", flush=True)
+        else:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
