@@ -460,7 +460,7 @@ _BARE = r"(\d{2,4}(?:,\d{3})?(?:\.\d+)?)(?![\d.,]|\s*(?:gb|tb|mb|hz|mhz|ghz|w\b|
 _PRICE_RULES: list[tuple[str, re.Pattern[str]]] = [
     ("range", re.compile(r"(?:between|from)\s*(?:" + _SIGN + r")?" + NUM + CURRENCY_EN + r"?\s*(?:and|to|-|–)\s*(?:" + _SIGN + r")?" + NUM + CURRENCY_EN + r"?(?!\s*(?:gb|tb|hz|w|mhz|ghz|mm|\"|inch))", re.I)),
     ("range", re.compile(_SIGN + NUM + r"\s*(?:-|–|to)\s*(?:" + _SIGN + r")?" + NUM, re.I)),
-    ("range", re.compile(_NB + NUM + CURRENCY_ZH + r"?\s*(?:到|至|-|~|～)\s*" + NUM + CURRENCY_ZH + r"(?:之间)?")),
+    ("range", re.compile(_NB + NUM + CURRENCY_ZH + r"?\s*(?:到|至|-|~|～)\s*" + NUM + r"(?:" + CURRENCY_ZH + r"(?:之间)?|\s*之间)")),
     ("around", re.compile(r"(?:" + _BUDGET_EN + r")?" + _AROUND_EN + r"\s*(?:" + _SIGN + NUM + "|" + NUM + CURRENCY_EN + "|" + _BARE + ")", re.I)),
     ("around", re.compile(r"(?:" + _BUDGET_ZH + r")?(?:" + _AROUND_ZH + r"\s*)?" + _NB + r"(?:" + _SIGN + r")?" + NUM + CURRENCY_ZH + r"?\s*(?:左右|上下)")),
     ("around", re.compile(r"(?:" + _BUDGET_ZH + r")?" + _AROUND_ZH + r"\s*(?:" + _SIGN + r")?" + NUM + CURRENCY_ZH + r"?" + r"(?![\d.]|\s*[a-zA-Z\"寸核瓦个台])")),
@@ -794,7 +794,7 @@ _FILLER = frozenset("""whats thats wheres hows whos theres heres im ive id dont 
 hi hello hey pls plz thx thank u ur guys sort sorted order ordered rated rating ratings rate review reviews
 popular option options choice choices pick picks item items product products deal deals kind type model
 models thing things stuff first cheap cheaper cheapest priciest expensive highest lowest lower higher
-top around about roughly approximately approx circa k usd yuan rmb cny max maximum tops""".split())
+top around about roughly approximately approx circa k usd yuan rmb cny max maximum tops kit kits""".split())
 
 
 def parse_search(graph: ProductGraph, text: str, page_size: int = 5) -> ParsedQuery:

@@ -259,6 +259,16 @@ def test_about_is_a_band_around_the_figure(graph, amounts):
     assert result.total == expected > 0
 
 
+def test_ranges(graph, amounts):
+    for low, high in zip(amounts, amounts[1:]):
+        for text in (f"价格在{low}到{high}之间的显卡", f"{low}-{high}之间的显卡", f"graphics card between ${low:,} and ${high:,}"):
+            q = parse_search(graph, text).query
+            assert (q.price_min, q.price_max) == (low, high) and q.text is None, text
+        parsed = parse_search(graph, f"{low}到{high}元的显卡")
+        assert (parsed.query.price_min, parsed.query.price_max) == (usd(low), usd(high))
+        assert parsed.currency_note == (high, "CNY", usd(high))
+
+
 def test_thousands_with_k(graph, amounts):
     for a in (x for x in amounts if x >= 1000):
         k = f"{a / 1000:g}k"
