@@ -203,6 +203,17 @@ class ShopData:
                         found.setdefault(name, []).append(v["text"])
         return found
 
+    def use_domain(self, domain: dict[str, Any]) -> None:
+        """Take the responses from the domain the running model was trained with (Rasa's GET /domain):
+        the same bot/domain files, as they were when the model was trained, so a domain edited since
+        then cannot make the checks disagree with the bot under test."""
+        found: dict[str, list[str]] = {}
+        for name, variations in (domain.get("responses") or {}).items():
+            found[name] = [v["text"] for v in variations or [] if isinstance(v, dict) and isinstance(v.get("text"), str)]
+        if found:
+            self.__dict__["responses"] = found
+            self.__dict__.pop("_patterns", None)
+
     def response_patterns(self, name: str) -> list[re.Pattern[str]]:
         """Full-match patterns of a response's variations; placeholders become named wildcards."""
         cache = self.__dict__.setdefault("_patterns", {})
@@ -675,6 +686,11 @@ class LiveServices:
     def close(self) -> None:
         self.http.close()
 
+    def domain(self) -> dict[str, Any]:
+        r = self.http.get(f"{self.rasa_url}/domain", headers={"Accept": "application/json"})
+        r.raise_for_status()
+        return r.json()
+
     # staff ------------------------------------------------------------------------------------------
     def staff_login(self, who: str) -> tuple[str, int | None]:
         """(token, store id) of the demo manager, the first demo associate, or a named demo account."""
@@ -900,6 +916,7 @@ def run_suite(conversations: list[Conversation] | None = None, stack: Any = None
     checker = Checker(ShopData(), services)
     results = []
     try:
+        checker.data.use_domain(services.domain())
         warm_up(services)
         for i, convo in enumerate(conversations, 1):
             result = run_conversation(convo, services, checker)
