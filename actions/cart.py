@@ -21,7 +21,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import services
-from actions.common import entity_values, language
+from actions.common import cart_lines, entity_values, language
 from actions.customers import shopper_id
 from actions.references import ask_which, product_in_focus, resolve_products, store_in_focus
 from knowledge_graph.vocab import format_price
@@ -35,12 +35,6 @@ FORM_SLOTS = ("checkout_fulfilment", "checkout_store", "pickup_store_id", "deliv
 
 
 # --- the cart slot -------------------------------------------------------------------------------------
-def cart_lines(tracker: Tracker) -> list[dict[str, Any]]:
-    """The cart as a fresh list (slot values are shared with the tracker: never mutate them)."""
-    return [{"sku": str(line["sku"]), "qty": int(line["qty"])} for line in tracker.get_slot(CART) or []
-            if isinstance(line, dict) and line.get("sku") and int(line.get("qty") or 0) > 0]
-
-
 def quantity_entity(tracker: Tracker) -> int | None:
     """The quantity the shopper said: "2", "3个", or a word the NLU synonyms map to digits ("two", "两个")."""
     for value in entity_values(tracker, "quantity"):
@@ -80,7 +74,7 @@ def product_name(sku: str) -> str:
 def cart_item_in_focus(tracker: Tracker, lines: list[dict[str, Any]]) -> int | None:
     """Index of the cart line the shopper means: a position in the cart ("the second item"), a SKU,
     the product the conversation is about, or the only line. Positions are resolved exactly like
-    positions in a product list (actions.stock.product_in_focus), with the cart as the list (actions.references.product_in_focus)."""
+    positions in a product list, with the cart as the list (actions.references.product_in_focus)."""
     skus = [line["sku"] for line in lines]
     as_list = tracker.copy()
     as_list.slots = {**tracker.slots, "shown_skus": skus, "product_sku": None}

@@ -32,3 +32,10 @@ def identity(tracker: Tracker) -> dict[str, Any]:
     if staff.get("token"):
         who["staff_token"] = staff["token"]
     return who
+
+
+def cart_lines(tracker: Tracker) -> list[dict[str, Any]]:
+    """The cart (slot `cart`) as a fresh list of {"sku", "qty"} (slot values are shared with the
+    tracker: never mutate them). Here because cart, checkout and recommendations all read it."""
+    return [{"sku": str(line["sku"]), "qty": int(line["qty"])} for line in tracker.get_slot("cart") or []
+            if isinstance(line, dict) and line.get("sku") and int(line.get("qty") or 0) > 0]

@@ -28,7 +28,8 @@ from knowledge_graph.graph import ProductGraph
 from knowledge_graph.parse import (find_attribute, find_brands, find_category, parse_search,
                                    price_from_entity, refine_query)
 from knowledge_graph.search import SearchQuery, SearchResult, query_from_dict, query_to_dict, search
-from knowledge_graph.vocab import format_price, part_type_name
+from knowledge_graph.linker import link
+from knowledge_graph.vocab import format_price, part_type_name, tokens
 
 log = logging.getLogger(__name__)
 Events = list[dict[str, Any]]
@@ -97,8 +98,15 @@ def query_from_turn(graph: ProductGraph, tracker: Tracker) -> tuple[SearchQuery,
         price_max = highs[0] if highs else None
     if price_min is not None and price_max is not None and price_min > price_max:
         price_min, price_max = price_max, price_min
+    words = parsed.text
+    mentions = link(graph, text, limit=1)
+    if mentions:    # a product line named ("do you carry the 990 Pro?"): its words, not "carry"
+        in_name = set(tokens(graph.products[mentions[0].sku].name))
+        said = [w for w in mentions[0].words if w in in_name]
+        said = [w for w in said if not any(w != o and w in o.split("-") for o in said)]   # "nh-d15", not also "nh d15"
+        words = " ".join(said) or words
     query = SearchQuery(category=category, part_type=part_type, brands=tuple(brands), price_min=price_min,
-                        price_max=price_max, filters=parsed.filters, text=parsed.text, sort=parsed.sort)
+                        price_max=price_max, filters=parsed.filters, text=words, sort=parsed.sort)
     return query, (result.currency_note if result else None)
 
 
@@ -167,6 +175,10 @@ class ActionSearchProducts(Action):
         effective = result.query
         what = effective.describe(graph, lang) or ("商品" if lang == "zh" else "products")
         events: Events = [SlotSet("search_query", query_to_dict(effective))]
+        if not result.items and effective.category and not graph.by_category.get(effective.category):
+            # "a gaming PC": the shop sells the parts, not assembled computers
+            dispatcher.utter_message(response="utter_category_not_sold", what=what)
+            return events
         if not result.items:
             key = "utter_no_more_products" if intent == "show_more_products" and result.total else "utter_no_products"
             dispatcher.utter_message(response=key, what=what)

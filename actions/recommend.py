@@ -22,8 +22,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import services
-from actions.cart import cart_lines
-from actions.common import entity_values, identity, language
+from actions.common import cart_lines, entity_values, identity, language
 from actions.cards import cards_payload, listing
 from actions.references import resolve_products
 from catalog.models import Product

@@ -38,6 +38,7 @@ _ZH_ORDINAL = re.compile(r"第\s*([一二两三四五六七八九十\d]+)\s*(?:�
 _CHEAPER = re.compile(r"(?i)\b(cheaper|cheapest|least expensive|lower[- ]priced|less expensive)\b|便宜的?那|最便宜|便宜点的那|更便宜的那|便宜一点的那")
 _PRICIER = re.compile(r"(?i)\b(pricier|priciest|more expensive|most expensive|higher[- ]priced)\b|贵的?那|最贵|贵一点的那|更贵的那")
 _PRONOUN = re.compile(r"(?i)\b(it|this|that|this one|that one|these|those|them)\b|它|这款|这个|那款|那个|这台|那台|这件|那件|该商品|这一款|那一款")
+_PICKS = re.compile(r"(?i)\bwhich\b|\bones?\b|哪|那个|那款|的那|这几")
 _ONE = re.compile(r"(?i)\bones?\b|那个|那款|的那|哪个|哪款")
 
 
@@ -105,8 +106,10 @@ def shown_skus(tracker: Tracker, graph: ProductGraph) -> list[str]:
 
 
 def price_pick(text: str, skus: Sequence[str], graph: ProductGraph) -> str | None:
-    """"the cheaper one" / "最便宜的" / "the most expensive one" over a list; None without such words."""
-    if len(skus) < 2:
+    """"the cheaper one", "which is the cheapest?", "最便宜的是哪个", "the most expensive one" over a
+    list: only with a word that picks one ("one", "which", 哪/那个); a bare "cheaper" asks for a
+    cheaper search, not for one of these."""
+    if len(skus) < 2 or not _PICKS.search(text):
         return None
     if _CHEAPER.search(text):
         return min(skus, key=lambda s: graph.products[s].price)
@@ -125,10 +128,9 @@ def resolve_products(tracker: Tracker, graph: ProductGraph, limit: int = 1) -> R
     picked = [s for p in ordinal_positions(tracker) if shown and (s := _at(shown, p))]
     if picked:
         return Resolved(list(dict.fromkeys(picked))[:limit], source="ordinal")
-    if _ONE.search(text) or _PRONOUN.search(text):
-        pick = price_pick(text, shown, graph)
-        if pick:
-            return Resolved([pick], source="superlative")
+    pick = price_pick(text, shown, graph)
+    if pick:
+        return Resolved([pick], source="superlative")
     mentions = link(graph, text, limit=max(limit, 2))
     resolved: list[str] = []
     ambiguous: list[str] = []

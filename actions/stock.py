@@ -16,11 +16,6 @@ from order_service.schemas import StoreOut
 RESPONSE_BY_LEVEL = {"in_stock": "utter_stock_in_stock", "low": "utter_stock_low", "out": "utter_stock_out"}
 
 
-def product_in_focus(tracker: Tracker) -> str | None:
-    """Kept for the modules that still import it from here; the resolution lives in actions.references."""
-    return references.product_in_focus(tracker)
-
-
 def store_label(store: StoreOut) -> str:
     """A store's name with its street and city: several stores share a name ("Union Square")."""
     return f"{store.name} ({store.address}, {store.city})"

@@ -364,3 +364,13 @@ def test_parse_stays_fast(graph):
     for text in texts:
         parse_search(graph, text)
     assert (time.process_time() - start) / len(texts) < 0.002
+
+
+def test_every_category_variant_names_a_real_category_or_part_type(graph):
+    """The parser skips variants of categories a graph lacks (small test catalogues), so a typo in
+    an id would pass silently there: the real catalogue must have every target."""
+    from catalog.reference import part_types
+    variants = load_yaml("category_variants.yaml")
+    for lang in ("en", "zh"):
+        for phrase, target in variants[lang].items():
+            assert str(target) in graph.categories or str(target) in part_types(), (lang, phrase, target)
