@@ -33,4 +33,5 @@ def results() -> dict[str, ConversationResult]:
 @pytest.mark.parametrize("conversation_id", _params())
 def test_conversation(results: dict[str, ConversationResult], conversation_id: str) -> None:
     result = results[conversation_id]
-    assert result.passed, result.explain()
+    if not result.passed:
+        pytest.fail(result.explain(), pytrace=False)  # the turn, the reasons and the reply say it all
