@@ -246,3 +246,22 @@ def test_known_failures_name_real_conversations() -> None:
     """A stale entry would hide nothing and mislead whoever reads the list."""
     stale = set(load_known_failures()) - {c.id for c in CONVERSATIONS}
     assert not stale, sorted(stale)
+
+
+def test_the_loader_refuses_malformed_conversations(tmp_path: Any) -> None:
+    """A typo in a check name would otherwise make a turn pass without checking anything."""
+    good = {"id": "x-1", "lang": "en", "channel": "shopper", "flow": "f",
+            "turns": [{"user": "hi", "expect": {"response": "utter_greet"}}, {"user": "bye"}]}
+    import yaml
+    (tmp_path / "ok.yml").write_text(yaml.safe_dump({"conversations": [good]}), encoding="utf-8")
+    assert [c.id for c in load_conversations(tmp_path)] == ["x-1"]
+    for broken in ({**good, "turns": [{"user": "hi", "expect": {"respons": "utter_greet"}}]},   # unknown check
+                   {**good, "lang": "fr"},
+                   {**good, "turns": [{"expect": {}}]},                                       # no text
+                   {**good, "staff_user": "associate"}):                                      # staff user on a shopper
+        (tmp_path / "bad.yml").write_text(yaml.safe_dump({"conversations": [broken]}), encoding="utf-8")
+        with pytest.raises(ValueError):
+            load_conversations(tmp_path)
+    (tmp_path / "bad.yml").write_text(yaml.safe_dump({"conversations": [good]}), encoding="utf-8")
+    with pytest.raises(ValueError, match="duplicate"):
+        load_conversations(tmp_path)
