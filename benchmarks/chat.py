@@ -27,7 +27,8 @@
    Every scoring appends one line to tests/nlu_test/SCORING_LOG.md (date, commit, test-set
    fingerprint, scores) and test_set_scored is the number of lines there: a figure from a set scored
    many times while the data was being edited is less held-out than one scored once. The model is
-   kept under $STATE_DIR/bench-chat/full_model/ keyed by a fingerprint of config.yml and data/nlu.
+   kept under $STATE_DIR/bench-chat/full_model/ keyed by a fingerprint of config.yml, data/nlu
+   and bot/*.py.
    BENCH_CHAT_TEST_DIR=<folder> scores another folder instead (a dry run of the code: nothing is
    logged, cached or written to chat.json).
 
@@ -39,6 +40,7 @@ from the last runs.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -52,8 +54,6 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import hashlib
 
 import httpx
 import yaml
@@ -185,10 +185,12 @@ def split_by_language(files: list[Path], target: Path) -> dict[str, int]:
 
 def train_full_model(out: Path) -> tuple[Path, bool]:
     """One NLU model on all of data/nlu (lookups and synonyms included), pipeline without the guard;
-    reused while config.yml and data/nlu are unchanged. Returns the model and whether it was trained now."""
+    reused while config.yml, data/nlu and the pipeline's own components (bot/*.py) are unchanged.
+    Returns the model and whether it was trained now."""
     out.mkdir(parents=True, exist_ok=True)
     config = classifier_config(out / "config.yml")
-    fingerprint = _fingerprint([config, *(p for p in NLU_DATA.rglob("*") if p.is_file())])
+    fingerprint = _fingerprint([config, *(p for p in NLU_DATA.rglob("*") if p.is_file()),
+                                *(ROOT / "bot").rglob("*.py")])
     model = out / f"full-{fingerprint}.tar.gz"
     if model.exists():
         print(f"NLU model for this data exists: {model}", flush=True)
