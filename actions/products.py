@@ -17,7 +17,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import services
+from actions import answers, services
 from actions.cards import cards_payload, listing
 from actions.common import entity_values, language
 from actions.references import ask_which, ordinal_positions, price_pick, resolve_products, shown_skus
@@ -25,7 +25,7 @@ from catalog.models import Product
 from daogou.config import get_settings
 from knowledge_graph import api
 from knowledge_graph.graph import ProductGraph
-from knowledge_graph.parse import (find_attribute, find_brands, find_category, parse_search,
+from knowledge_graph.parse import (find_brands, find_category, parse_search,
                                    price_from_entity, refine_query)
 from knowledge_graph.search import SearchQuery, SearchResult, query_from_dict, query_to_dict, search
 from knowledge_graph.linker import link
@@ -162,7 +162,7 @@ class ActionSearchProducts(Action):
             update, note = query_from_turn(graph, tracker)
             one = _one_product(tracker, graph, update)
             if one is not None:
-                return await show_details(dispatcher, graph, graph.products[one], lang)
+                return await answers.product_answer(dispatcher, tracker, graph, graph.products[one], lang)
             if intent == "refine_search" and previous is not None:
                 shown = [graph.products[s].price for s in tracker.get_slot("shown_skus") or [] if s in graph.products]
                 query = refine_query(previous, update, _text(tracker), shown)
@@ -214,19 +214,6 @@ async def _focus(dispatcher: CollectingDispatcher, tracker: Tracker) -> tuple[st
     return lang, graph, graph.products[found.skus[0]]
 
 
-async def show_details(dispatcher: CollectingDispatcher, graph: ProductGraph, product: Product, lang: str) -> Events:
-    """One product: name, price, kind, brand, key specs and its card."""
-    info = await asyncio.to_thread(api.details, graph, product.sku, lang)
-    sep = "；" if lang == "zh" else "; "
-    specs = sep.join(f"{s.name}: {s.text}" for s in info.specs[:8])
-    dispatcher.utter_message(response="utter_product_details", product=info.product.name,
-                             price=format_price(info.product.price, lang), kind=info.kind,
-                             brand=info.product.brand or "–", specs=specs or "–",
-                             json_message=cards_payload(graph, [info.product], lang))
-    # the product is now in focus ("add it"); the last list stays, so "the second one" still means its second
-    return [SlotSet("product_sku", info.product.sku)]
-
-
 class ActionProductDetails(Action):
     def name(self) -> str:
         return "action_product_details"
@@ -236,7 +223,7 @@ class ActionProductDetails(Action):
         if isinstance(focus, list):
             return focus
         lang, graph, product = focus
-        return await show_details(dispatcher, graph, product, lang)
+        return await answers.product_answer(dispatcher, tracker, graph, product, lang)
 
 
 class ActionProductAttribute(Action):
@@ -250,19 +237,7 @@ class ActionProductAttribute(Action):
         if isinstance(focus, list):
             return focus
         lang, graph, product = focus
-        attribute = next((str(v) for v in entity_values(tracker, "attribute")), None)
-        attribute = find_attribute(attribute or _text(tracker), product) or find_attribute(_text(tracker), product)
-        if attribute is None:
-            dispatcher.utter_message(response="utter_ask_which_attribute", product=product.name)
-            return [SlotSet("product_sku", product.sku)]
-        answer = await asyncio.to_thread(api.attribute_answer, graph, product.sku, attribute, lang)
-        if answer.value is None:
-            dispatcher.utter_message(response="utter_product_attribute_unknown", product=product.name,
-                                     attribute=answer.name)
-        else:
-            dispatcher.utter_message(response="utter_product_attribute", product=product.name,
-                                     attribute=answer.name, value=answer.text)
-        return [SlotSet("product_sku", product.sku)]
+        return await answers.attribute_answer(dispatcher, tracker, graph, product, lang)
 
 
 # --- several products ------------------------------------------------------------------------------
@@ -313,7 +288,7 @@ class ActionCheckCompatibility(Action):
         if len(pair) < 2:
             if found.named and len(pair) == 1 and not COMPAT_WORDS.search(_text(tracker)):
                 # a product named with no second part and no "fit"/"兼容": the shopper asks about it
-                return await show_details(dispatcher, graph, graph.products[pair[0]], lang)
+                return await answers.product_answer(dispatcher, tracker, graph, graph.products[pair[0]], lang)
             if found.ambiguous:
                 return ask_which(dispatcher, graph, found.candidates, lang, "product_details")
             dispatcher.utter_message(response="utter_ask_compatibility_pair")

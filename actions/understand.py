@@ -1,0 +1,61 @@
+"""The last chance before "sorry, I didn't get that": a message the NLU could not place
+(nlu_fallback) is read against the catalogue and the conversation.
+
+Short follow-ups and bare product names are where intent classification is weakest ("Corsair
+RM850x", "what about at Mall of America?", "and the second one?", "第二款要多少钱"), yet they are
+clear in context. The rule for nlu_fallback runs this action: a store named (or a stock question
+just asked) with a product to point at → its stock there; a reference with an attribute word → that
+attribute; a product named → its details, or which one when several match; anything else → the
+usual request to rephrase. It answers through actions.answers, exactly as the actions of those
+intents do."""
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import answers, references, services
+from actions.common import entity_values, language
+from knowledge_graph.parse import find_attribute
+
+Events = list[dict[str, Any]]
+STOCK_INTENTS = ("ask_stock",)
+PRODUCT_INTENTS = ("product_details", "ask_product_attribute", "search_products", "refine_search", "compare_products")
+
+
+def previous_intent(tracker: Tracker) -> str | None:
+    """The intent of the shopper's message before this one (what a follow-up continues)."""
+    users = [e for e in reversed(tracker.events) if e.get("event") == "user"]
+    if len(users) < 2:
+        return None
+    return ((users[1].get("parse_data") or {}).get("intent") or {}).get("name")
+
+
+class ActionUnderstandUnclear(Action):
+    def name(self) -> str:
+        return "action_understand_unclear"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Events:
+        graph = await asyncio.to_thread(services.graph)
+        lang = language(tracker)
+        text = tracker.latest_message.get("text") or ""
+        found = await asyncio.to_thread(references.resolve_products, tracker, graph)
+        before = previous_intent(tracker)
+        pointed = found.source in ("sku", "ordinal", "superlative", "mention")
+        store_named = bool(entity_values(tracker, "store"))
+        if (store_named and (found.skus or found.ambiguous)) or (before in STOCK_INTENTS and pointed):
+            if found.ambiguous:
+                return references.ask_which(dispatcher, graph, found.candidates, lang, "ask_stock")
+            return await answers.stock_answer(dispatcher, tracker, found.skus[0])
+        if found.skus and pointed:
+            product = graph.products[found.skus[0]]
+            if find_attribute(text, product) is not None:
+                return await answers.attribute_answer(dispatcher, tracker, graph, product, lang)
+            if found.source == "mention" or before in PRODUCT_INTENTS:
+                return await answers.product_answer(dispatcher, tracker, graph, product, lang)
+        if found.ambiguous and found.named:
+            return references.ask_which(dispatcher, graph, found.candidates, lang, "product_details")
+        dispatcher.utter_message(response="utter_default")
+        return []

@@ -1,0 +1,62 @@
+"""The understanding step for messages the NLU could not place (actions/understand.py): a product
+named, a reference with an attribute word, a store named as a follow-up, or nothing to go on.
+Expected products and prices come from the catalogue / the test shop, not from the code under test."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from actions import services
+from actions.understand import ActionUnderstandUnclear
+from tests.actions.action_harness import ent, responses, run, slots_of, tracker
+
+
+@pytest.fixture(scope="module")
+def real_graph():
+    from knowledge_graph.graph import load_graph
+    return load_graph(source="files")
+
+
+@pytest.fixture
+def catalogue(real_graph, monkeypatch):
+    monkeypatch.setattr(services, "graph", lambda: real_graph)
+    return real_graph
+
+
+def _unique(graph, part_type: str):
+    names: dict[str, int] = {}
+    for p in graph.products.values():
+        names[p.name] = names.get(p.name, 0) + 1
+    return next(graph.products[s] for s in graph.columns.skus
+                if graph.products[s].part_type == part_type and names[graph.products[s].name] == 1
+                and any(c.isdigit() for c in graph.products[s].name))
+
+
+async def test_a_bare_product_name_shows_that_product(catalogue):
+    product = _unique(catalogue, "power-supply")
+    messages, events = await run(ActionUnderstandUnclear(), tracker(product.name, "nlu_fallback"))
+    assert responses(messages) == ["utter_product_details"] and messages[0]["product"] == product.name
+    assert slots_of(events)["product_sku"] == product.sku
+
+
+async def test_a_position_and_a_price_word_answer_the_price(catalogue):
+    shown = [s for s in catalogue.columns.skus if catalogue.products[s].part_type == "cpu"][:3]
+    messages, _ = await run(ActionUnderstandUnclear(), tracker("第二款要多少钱", "nlu_fallback", slots={"shown_skus": shown}))
+    assert responses(messages) == ["utter_product_attribute"]
+    assert messages[0]["product"] == catalogue.products[shown[1]].name
+
+
+async def test_nothing_to_go_on_asks_to_rephrase(catalogue):
+    messages, _ = await run(ActionUnderstandUnclear(), tracker("blorp zzz", "nlu_fallback"))
+    assert responses(messages) == ["utter_default"]
+
+
+async def test_a_store_named_after_a_stock_question_answers_stock_there(shop):
+    earlier = [{"event": "user", "timestamp": time.time(), "text": "is the ryzen in stock at Roseville?",
+                "parse_data": {"intent": {"name": "ask_stock"}, "entities": []}}]
+    t = tracker("what about at Richfield", "nlu_fallback", [ent("store", "Richfield")],
+                slots={"product_sku": "SKU-CPU"}, events=earlier)
+    messages, events = await run(ActionUnderstandUnclear(), t)
+    assert responses(messages)[0] in ("utter_stock_in_stock", "utter_stock_low", "utter_stock_out")
+    assert messages[0]["store"] == "Richfield" and slots_of(events)["store_id"] == 281.0
