@@ -27,7 +27,7 @@ from knowledge_graph import api
 from knowledge_graph.graph import ProductGraph
 from knowledge_graph.parse import (find_brands, find_category, parse_search,
                                    price_from_entity, refine_query)
-from knowledge_graph.search import SearchQuery, SearchResult, query_from_dict, query_to_dict, search
+from knowledge_graph.search import AttributeFilter, SearchQuery, SearchResult, query_from_dict, query_to_dict, search
 from knowledge_graph.linker import link
 from knowledge_graph.vocab import format_price, part_type_name, tokens
 
@@ -328,7 +328,20 @@ class ActionWhatFits(Action):
                                      total=group.total, products=listing(group.products, lang, len(shown) + 1))
             shown.extend(group.products)
         dispatcher.utter_message(json_message=cards_payload(graph, shown, lang))
-        return [SlotSet("shown_skus", [p.sku for p in shown]), SlotSet("product_sku", product.sku)]
+        events: Events = [SlotSet("shown_skus", [p.sku for p in shown]), SlotSet("product_sku", product.sku)]
+        follow_up = fits_query(product, groups[0].part_type) if len(groups) == 1 else None
+        return events + [SlotSet("search_query", query_to_dict(follow_up) if follow_up else None)]
+
+
+def fits_query(product: Product, part_type: str) -> SearchQuery | None:
+    """The search behind a "what fits" list, where the fit is one attribute (a board or CPU by
+    socket, memory by generation), so "any under 150?" refines that list and not an older search."""
+    a = product.attributes
+    if part_type in ("motherboard", "cpu") and product.part_type in ("cpu", "motherboard") and a.get("socket"):
+        return SearchQuery(part_type=part_type, filters=(AttributeFilter("socket", "eq", a["socket"]),))
+    if part_type == "memory" and a.get("memory_type"):
+        return SearchQuery(part_type="memory", filters=(AttributeFilter("memory_type", "eq", a["memory_type"]),))
+    return None
 
 
 class ActionShowAccessories(Action):
