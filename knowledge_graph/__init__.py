@@ -8,11 +8,12 @@ from knowledge_graph.api import (AccessoryGroup, Answer, AttributeAnswer, BuildC
                                  details, key_specs, product_card, search_text, similar, spec_line)
 from knowledge_graph.compat import Compatibility, Reason
 from knowledge_graph.graph import ProductGraph, build_graph, get_graph, load_graph, set_graph
-from knowledge_graph.parse import find_attribute, find_products, parse_search
+from knowledge_graph.linker import link
+from knowledge_graph.parse import find_attribute, parse_search
 from knowledge_graph.search import AttributeFilter, Relaxation, SearchQuery, SearchResult, search
 
 __all__ = ["AccessoryGroup", "Answer", "AttributeAnswer", "AttributeFilter", "BuildCheck", "check_build", "Comparison", "Compatibility",
            "FitGroup", "ProductDetails", "ProductGraph", "Reason", "Relaxation", "SearchQuery", "SearchResult",
            "accessories", "answer", "attribute_answer", "build_graph", "compare", "compatibility", "compatible_with",
-           "details", "find_attribute", "find_products", "get_graph", "key_specs", "load_graph", "parse_search",
+           "details", "find_attribute", "link", "get_graph", "key_specs", "load_graph", "parse_search",
            "product_card", "search", "search_text", "set_graph", "similar", "spec_line"]

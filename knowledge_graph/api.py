@@ -14,7 +14,8 @@ from catalog.models import Product
 from catalog.reference import load_yaml, part_types
 from knowledge_graph import compat
 from knowledge_graph.graph import ProductGraph, node
-from knowledge_graph.parse import find_attribute, find_products, parse_search
+from knowledge_graph.linker import link
+from knowledge_graph.parse import find_attribute, parse_search
 from knowledge_graph.search import SearchQuery, SearchResult, search
 from knowledge_graph.vocab import attribute_name, attributes, category_name, format_price, format_value, \
     part_type_name
@@ -401,17 +402,17 @@ _COMPARE_WORDS = re.compile(r"(?i)\b(compare|vs\.?|versus|difference|better)\b|�
 def answer(graph: ProductGraph, text: str, lang: str = "en") -> Answer:
     """Route a free-form question: two products + fit words → compatibility; two + compare words →
     comparison; one product + an attribute word → that attribute; otherwise a search."""
-    mentions = find_products(graph, text, limit=2)
+    # the best reading of each product named (the conversation asks which one; a one-shot answer cannot)
+    mentions = [graph.products[m.sku] for m in link(graph, text, limit=2)]
     if len(mentions) == 2 and _COMPAT_WORDS.search(text):
-        result = compatibility(graph, mentions[0].product.sku, mentions[1].product.sku)
-        return Answer("compatibility", result.compatible, result.text(lang),
-                      (mentions[0].product.sku, mentions[1].product.sku))
+        result = compatibility(graph, mentions[0].sku, mentions[1].sku)
+        return Answer("compatibility", result.compatible, result.text(lang), (mentions[0].sku, mentions[1].sku))
     if len(mentions) == 2 and _COMPARE_WORDS.search(text):
-        table = compare(graph, [m.product.sku for m in mentions], lang)
+        table = compare(graph, [m.sku for m in mentions], lang)
         return Answer("comparison", table, "\n".join(" | ".join(r) for r in table.table()),
                       tuple(p.sku for p in table.products))
     if mentions:
-        product = mentions[0].product
+        product = mentions[0]
         attribute = find_attribute(text, product)
         if attribute:
             a = attribute_answer(graph, product.sku, attribute, lang)

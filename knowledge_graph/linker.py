@@ -39,9 +39,9 @@ _MONEY = re.compile(r"(?i)[$¥￥]\s*\d[\d,.]*k?|\d[\d,.]*\s*k?\s*(?:dollars?|us
                     r"|(?:under|below|over|above|around|about|within|less than|more than|at most|at least|up to|budget(?: of)?|"
                     r"预算|不超过|低于|高于|大约|大概)\s*\d[\d,.]*k?|\d[\d,.]*k?\s*(?:以下|以内|以上|左右|上下)")
 _MEASURE = re.compile(r"(?<![a-z0-9.-])\d+(?:\.\d+)?\s*(?:gb|tb|mb|w|watts?|hz|mhz|ghz|inch(?:es)?|mm|cm|ms|dpi|cores?|"
-                      r"threads?|fps|英寸|寸|核|瓦)(?![a-z0-9])|(?<![a-z0-9.-])\d{1,3}\s*[gt](?![a-z0-9])", re.I)
+                      r"threads?|fps|英寸|寸|核|瓦)(?![a-z0-9])", re.I)
 # words of a specification, not of a model: "4k", "1440p", "144hz", "ddr5", "gen4"
-_SPEC_WORD = re.compile(r"[1-8]k|\d{3,4}p|\d+(?:hz|gb|tb|mb|w|mm|ms|mhz|ghz)|ddr\d|gddr\d[x]?|gen\d|pcie\d?|usb\d?")
+_SPEC_WORD = re.compile(r"[1-8]k|\d{3,4}p|\d+(?:hz|gb|tb|mb|w|mm|ms|mhz|ghz)|\d{1,3}[gt]|ddr\d|gddr\d[x]?|gen\d|pcie\d?|usb\d?")
 # words that ask about a product without naming it; never corrected into product words
 _ASKING = set("""carry stock stocks available availability price prices cost costs much many have has got
 sell sells selling deal deals review reviews spec specs detail details info information tell about

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Iterable
 from functools import lru_cache
 
-import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA, Indel, Levenshtein
 
@@ -845,70 +844,6 @@ def parse_search(graph: ProductGraph, text: str, page_size: int = 5) -> ParsedQu
         amount, currency, usd = budget.currency_note
         consumed.append(f"{currency} {_amount(amount)} = USD {usd}")
     return ParsedQuery(q, tuple(consumed), inferred, budget.currency_note, cat.corrected, popular)
-
-
-# --- products mentioned by name ---------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Mention:
-    product: Product
-    score: float
-    matched: tuple[str, ...]
-
-
-_NONE = np.zeros(0, dtype=np.int64)
-
-
-def find_products(graph: ProductGraph, text: str, limit: int = 2, part_type: str | None = None) -> list[Mention]:
-    """Products named in the text, best first, each from different words: "Ryzen 7 9800X3D" →
-    AMD Ryzen 7 9800X3D. A mention needs at least one distinctive word (a model number or a rare
-    name word).
-
-    Scoring: the idf of the words a name shares with the text (`gained`), weighted by how much of
-    the name they cover; ties go to the more popular product. It runs as array operations over the
-    catalogue, since a common model word ("ddr4") makes thousands of candidates."""
-    query = [t for t in dict.fromkeys(tokens(text)) if t in graph.token_index and t not in STOPWORDS]
-    mentions: list[Mention] = []
-    remaining = list(query)
-    n = len(graph.columns.skus)
-    allowed = np.ones(n, dtype=bool)
-    if part_type:
-        allowed[:] = False
-        allowed[graph.columns.part_type_idx.get(part_type, _NONE)] = True
-    while remaining and len(mentions) < limit:
-        rarest = min(graph.token_df[t] for t in remaining)
-        distinctive = [t for t in remaining if graph.token_df[t] <= max(60, rarest) or _model_number(t)]
-        candidate = np.zeros(n, dtype=bool)
-        for t in distinctive:
-            candidate[graph.token_index[t]] = True
-        candidate &= allowed
-        positions = np.flatnonzero(candidate)
-        if not len(positions):
-            break
-        gained = np.zeros(n)
-        for t in remaining:
-            gained[graph.name_index.get(t, _NONE)] += graph.token_idf[t]
-        gained = gained[positions]
-        total = graph.name_idf[positions]
-        coverage = gained / np.where(total > 0, total, 1.0)
-        score = gained * (0.5 + 0.5 * coverage)
-        # first maximum = most popular among equals; rounded, so that the same words summed in
-        # another order (names with the same words in another order) still tie
-        best = int(np.argmax(np.round(score, 9)))
-        position = int(positions[best])
-        sku = graph.columns.skus[position]
-        name_tokens = graph.name_tokens[sku]
-        matched = tuple(t for t in remaining if t in name_tokens)
-        if not any(_model_number(t) for t in matched) and (len(matched) < 2 or coverage[best] < 0.5):
-            break  # ordinary words ("first", "gaming") are not a product name
-        mentions.append(Mention(graph.products[sku], float(score[best]), matched))
-        allowed[position] = False
-        remaining = [t for t in remaining if t not in name_tokens]
-    return mentions
-
-
-def _model_number(token: str) -> bool:
-    return any(c.isdigit() for c in token) and any(c.isalpha() for c in token)
 
 
 @lru_cache(maxsize=1)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge_graph.parse import find_products, parse_search, price_from_entity, refine_query
+from knowledge_graph.linker import link
+from knowledge_graph.parse import parse_search, price_from_entity, refine_query
 from knowledge_graph.search import AttributeFilter, SearchQuery, query_from_dict, query_to_dict, search
 
 
@@ -100,9 +101,9 @@ def test_refinement_across_turns(graph):
 
 
 def test_products_are_found_by_name(graph):
-    mentions = find_products(graph, "will the Ryzen 7 9800X3D fit the Asus PRIME B650-PLUS WIFI?")
-    assert {m.product.name for m in mentions} == {"AMD Ryzen 7 9800X3D", "Asus PRIME B650-PLUS WIFI"}
-    assert find_products(graph, "compare the first and the second one") == []
+    mentions = link(graph, "will the Ryzen 7 9800X3D fit the Asus PRIME B650-PLUS WIFI?")
+    assert {graph.products[m.sku].name for m in mentions} == {"AMD Ryzen 7 9800X3D", "Asus PRIME B650-PLUS WIFI"}
+    assert link(graph, "compare the first and the second one") == []
     assert price_from_entity("$1,200") == 1200 and price_from_entity("300美元") == 300 and price_from_entity("") is None
 
 
