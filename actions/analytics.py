@@ -8,7 +8,6 @@ refuses anyone else and decides what an associate may see (their store's custome
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher

@@ -13,7 +13,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import references, services
-from actions.cards import cards_payload
+from actions.cards import cards_payload, store_label
 from actions.common import entity_values, identity, language
 from catalog.models import Product
 from knowledge_graph import api
@@ -21,7 +21,6 @@ from knowledge_graph.graph import ProductGraph
 from knowledge_graph.parse import find_attribute
 from knowledge_graph.vocab import format_price
 from order_service.client import OrderServiceError
-from order_service.schemas import StoreOut
 
 Events = list[dict[str, Any]]
 RESPONSE_BY_LEVEL = {"in_stock": "utter_stock_in_stock", "low": "utter_stock_low", "out": "utter_stock_out"}
@@ -30,11 +29,6 @@ RESPONSE_BY_LEVEL = {"in_stock": "utter_stock_in_stock", "low": "utter_stock_low
 # a question about availability, whatever intent the NLU gave it ("is the NH-D9L in stock?")
 STOCK_WORDS = re.compile(r"(?i)\b(in stock|in-stock|instock|available|availability|sold out|out of stock|on the shelf)\b"
                          r"|有货|有现货|库存|缺货|卖完|能买到|有没有货|到货")
-
-
-def store_label(store: StoreOut) -> str:
-    """A store's name with its street and city: several stores share a name ("Union Square")."""
-    return f"{store.name} ({store.address}, {store.city})"
 
 
 async def product_answer(dispatcher: CollectingDispatcher, tracker: Tracker, graph: ProductGraph, product: Product,

@@ -11,6 +11,7 @@ from catalog.models import Product
 from knowledge_graph import api
 from knowledge_graph.graph import ProductGraph
 from knowledge_graph.vocab import format_price
+from order_service.schemas import StoreOut
 
 MAX_CARDS = 5
 
@@ -45,3 +46,8 @@ def product_line(product: Product, lang: str) -> str:
 def listing(products: Sequence[Product], lang: str, start: int = 1) -> str:
     """Numbered lines, one per product, numbered from `start`."""
     return "\n".join(f"{i}. {product_line(p, lang)}" for i, p in enumerate(products, start))
+
+
+def store_label(store: StoreOut) -> str:
+    """A store as the shopper can tell it from others of the same name: name, street, city, state."""
+    return f"{store.name} ({store.address}, {store.city}, {store.state})"

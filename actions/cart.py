@@ -23,7 +23,8 @@ from rasa_sdk.types import DomainDict
 from actions import services
 from actions.common import cart_lines, entity_values, language
 from actions.customers import shopper_id
-from actions.references import ask_which, product_in_focus, resolve_products, store_in_focus
+from actions.cards import store_label
+from actions.references import ask_which, product_in_focus, reference_point, resolve_products
 from knowledge_graph.vocab import format_price
 from order_service.client import OrderServiceError
 from order_service.schemas import OrderLineIn, StoreOut
@@ -191,23 +192,6 @@ def best_matches(query: str, found: list[StoreOut]) -> list[StoreOut]:
             seen.add((store.name, store.address, store.city))
             distinct.append(store)
     return distinct
-
-
-def store_label(store: StoreOut) -> str:
-    """A store as the shopper can tell it from others of the same name: name, street and city."""
-    return f"{store.name} ({store.address}, {store.city}, {store.state})"
-
-
-async def reference_point(tracker: Tracker) -> tuple[float, float] | None:
-    """Where distances are measured from: the store the conversation was about last, if any."""
-    store_id = store_in_focus(tracker)
-    if store_id is None:
-        return None
-    try:
-        store = await services.orders().get_store(store_id)
-    except OrderServiceError:
-        return None
-    return (store.lat, store.lon) if store.lat is not None and store.lon is not None else None
 
 
 def store_choice_lines(stores: list[StoreOut], lang: str, reference: tuple[float, float] | None = None) -> str:

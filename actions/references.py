@@ -22,11 +22,13 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import services
 from actions.cards import MAX_CARDS, cards_payload, listing
 from actions.common import entity_values
 from catalog.models import Product
 from knowledge_graph.graph import ProductGraph
 from knowledge_graph.linker import link
+from order_service.client import OrderServiceError
 
 _ZH_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 _EN_ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
@@ -192,3 +194,15 @@ def store_in_focus(tracker: Tracker) -> int | None:
         return int(value) if value is not None else None
     except (TypeError, ValueError):
         return None
+
+
+async def reference_point(tracker: Tracker) -> tuple[float, float] | None:
+    """Where distances are measured from when the shopper gave no place: the store talked about last."""
+    store_id = store_in_focus(tracker)
+    if store_id is None:
+        return None
+    try:
+        store = await services.orders().get_store(store_id)
+    except OrderServiceError:
+        return None
+    return (store.lat, store.lon) if store.lat is not None and store.lon is not None else None

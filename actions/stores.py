@@ -13,7 +13,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import services
 from actions.common import entity_values
-from actions.references import product_in_focus, store_in_focus
+from actions.references import product_in_focus, reference_point, store_in_focus
 from order_service.client import OrderServiceError
 from order_service.schemas import StoreOut
 from order_service.services.geo import haversine_km
@@ -66,18 +66,6 @@ def exact_matches(query: str, found: list[StoreOut]) -> list[StoreOut]:
     q = query.strip().lower()
     exact = [s for s in found if q in (s.name.lower(), s.city.lower(), s.zip, f"{s.city}, {s.state}".lower())]
     return exact or found
-
-
-async def reference_point(tracker: Tracker) -> tuple[float, float] | None:
-    """Where distances are measured from when the search gave none: the store talked about last."""
-    store_id = store_in_focus(tracker)
-    if store_id is None:
-        return None
-    try:
-        store = await services.orders().get_store(store_id)
-    except OrderServiceError:
-        return None
-    return (store.lat, store.lon) if store.lat is not None and store.lon is not None else None
 
 
 async def resolve_store(dispatcher: CollectingDispatcher, tracker: Tracker, query: str,
