@@ -80,7 +80,7 @@ async def stock_answer(dispatcher: CollectingDispatcher, tracker: Tracker, sku: 
     who = identity(tracker)
     try:
         store = None
-        query = next(iter(entity_values(tracker, "store")), None)
+        query = references.store_mentioned(tracker)
         if query:
             found = await client.find_stores(str(query), limit=1)
             if not found:

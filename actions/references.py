@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -25,9 +26,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import services
 from actions.cards import MAX_CARDS, cards_payload, listing
 from actions.common import entity_values
+from catalog import load_stores
 from catalog.models import Product
 from knowledge_graph.graph import ProductGraph
 from knowledge_graph.linker import link
+from knowledge_graph.parse import PhraseIndex
 from order_service.client import OrderServiceError
 
 _ZH_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
@@ -184,6 +187,33 @@ def ask_which(dispatcher: CollectingDispatcher, graph: ProductGraph, candidates:
     dispatcher.utter_message(response="utter_ask_which_of", options=listing(products, lang), buttons=buttons,
                              json_message=cards_payload(graph, products, lang))
     return [SlotSet("shown_skus", [p.sku for p in products]), SlotSet("product_sku", None)]
+
+
+# one-word store names that are ordinary English words: left to the NLU's store entity
+_WORDY_STORES = frozenset("""union spring orange reading surprise sandy brick heath bend clay moore crossing
+galleria center market plaza summit gateway commons village station park lake""".split())
+
+
+@lru_cache(maxsize=1)
+def _store_names() -> PhraseIndex:
+    """Store names of the shop data (the same import the order service loads), for finding a store
+    named in a message the NLU did not tag ("Flushing店有9800X3D吗")."""
+    names = {s.name for s in load_stores() if len(s.name) >= 4 and s.name.lower() not in _WORDY_STORES}
+    return PhraseIndex(names, fold=True)
+
+
+def store_mentioned(tracker: Tracker) -> str | None:
+    """The store the message names: the NLU's store entity, else a store name found in the text. A
+    one-word name in an English message counts only when capitalised ("at Flushing", not "flushing")."""
+    value = next(iter(entity_values(tracker, "store")), None)
+    if value:
+        return str(value)
+    text = tracker.latest_message.get("text") or ""
+    for start, end, phrase in _store_names().spans(text):
+        said = text[start:end]
+        if " " in phrase or not text.isascii() or said[:1].isupper():
+            return said
+    return None
 
 
 def store_in_focus(tracker: Tracker) -> int | None:

@@ -17,7 +17,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import answers, references, services
-from actions.common import entity_values, language
+from actions.common import language
 from knowledge_graph.parse import find_attribute
 
 Events = list[dict[str, Any]]
@@ -44,7 +44,7 @@ class ActionUnderstandUnclear(Action):
         found = await asyncio.to_thread(references.resolve_products, tracker, graph)
         before = previous_intent(tracker)
         pointed = found.source in ("sku", "ordinal", "superlative", "mention")
-        store_named = bool(entity_values(tracker, "store"))
+        store_named = references.store_mentioned(tracker) is not None
         if (store_named and (found.skus or found.ambiguous)) or (before in STOCK_INTENTS and pointed):
             if found.ambiguous:
                 return references.ask_which(dispatcher, graph, found.candidates, lang, "ask_stock")

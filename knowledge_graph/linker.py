@@ -125,11 +125,15 @@ class Linker:
                 if zh in text:
                     words.extend(tokens(brand))
                     text = text.replace(zh, " ")
-        for tok in tokens(text):
+        said = tokens(text)
+        for i, tok in enumerate(said):
             if tok in self.graph.token_index:
                 words.append(tok)
             elif (fixed := self.correct(tok)) is not None:
                 words.append(fixed)
+            joined = f"{tok}-{said[i + 1]}" if i + 1 < len(said) else ""
+            if joined in self.graph.token_index:     # "nh d15" written for "NH-D15"
+                words.append(joined)
         return [w for w in dict.fromkeys(words) if w not in STOPWORDS]
 
     def link(self, text: str, limit: int = 2, part_type: str | None = None) -> list[Mention]:

@@ -89,3 +89,14 @@ def test_ask_which_offers_one_button_per_candidate_and_remembers_them(graph, sho
     assert [b["payload"] for b in message["buttons"]] == [f'/add_to_cart{{"sku": "{s}"}}' for s in shown]
     assert all(graph.products[s].name in message["options"] for s in shown)
     assert {e["name"]: e["value"] for e in events} == {"shown_skus": shown, "product_sku": None}
+
+
+def test_a_store_named_in_the_text_is_found_without_the_nlu():
+    """Store names come from the shop's store data; one-word names count only capitalised in English."""
+    from catalog import load_stores
+    from actions.references import store_mentioned
+    two_words = next(s.name for s in load_stores() if " " in s.name and s.name.isascii())
+    assert store_mentioned(tracker(f"is it in stock at {two_words}?", "ask_stock")) == two_words
+    assert store_mentioned(tracker(f"{two_words}店有货吗", "ask_stock")) == two_words
+    assert store_mentioned(tracker("is it in stock?", "ask_stock")) is None
+    assert store_mentioned(tracker("x", "ask_stock", [ent("store", "Richfield")])) == "Richfield"
