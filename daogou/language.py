@@ -5,10 +5,23 @@ Pure Python with no dependencies: it is imported both by the Rasa server (bot/nl
 """
 from __future__ import annotations
 
+import re
 from typing import Iterable
 
 LANGUAGES = ("en", "zh")
 DEFAULT = "en"
+
+
+_WORD = re.compile(r"[a-z']+")
+# Words that only an English sentence has: a short message without any of them is a name (a store, a
+# product, a street) or a word Chinese shoppers type too ("ok", "thx", "hi"): it keeps the language.
+ENGLISH_WORDS = frozenset("""a an the i i'm im me my you your we our it it's its this that these those is are was be
+do does did can could would will should have has got get want need like please
+not and or but with without for to of in on at from by about what which who where when
+why how much many some any more less than then there here one ones too also just only instead else all
+show find tell give add remove buy pick pickup
+deliver delivery ship shipping stock cart checkout order orders price cost cheap cheaper cheapest best
+other another same first second third last next previous stop cancel help""".split())
 
 
 def _is_cjk(ch: str) -> bool:
@@ -25,9 +38,12 @@ def detect(text: str | None) -> str | None:
         return None
     if any(_is_cjk(ch) for ch in text):
         return "zh"
-    if any(ch.isascii() and ch.isalpha() for ch in text):
-        return "en"
-    return None
+    words = _WORD.findall(text.lower())
+    if not words:
+        return None
+    if len(words) <= 4 and not any(w in ENGLISH_WORDS for w in words):
+        return None     # a bare name ("Walden Galleria", "RM850x") says nothing about the language
+    return "en"
 
 
 def conversation_language(user_texts_newest_first: Iterable[str | None], default: str = DEFAULT) -> str:
