@@ -14,12 +14,12 @@ DEFAULT = "en"
 
 _WORD = re.compile(r"[a-z']+")
 # Words that only an English sentence has: a short message without any of them is a name (a store, a
-# product, a street) or a word Chinese shoppers type too ("ok", "thx", "hi"): it keeps the language.
+# product, a street) or a word Chinese shoppers type too ("ok", "thx"): it keeps the language.
 ENGLISH_WORDS = frozenset("""a an the i i'm im me my you your we our it it's its this that these those is are was be
 do does did can could would will should have has got get want need like please
 not and or but with without for to of in on at from by about what which who where when
 why how much many some any more less than then there here one ones too also just only instead else all
-show find tell give add remove buy pick pickup
+hi hello hey thanks thank yes no show find tell give add remove buy pick pickup
 deliver delivery ship shipping stock cart checkout order orders price cost cheap cheaper cheapest best
 other another same first second third last next previous stop cancel help""".split())
 
