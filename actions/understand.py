@@ -5,8 +5,9 @@ Short follow-ups and bare product names are where intent classification is weake
 RM850x", "what about at Mall of America?", "and the second one?", "第二款要多少钱"), yet they are
 clear in context. The rule for nlu_fallback runs this action: a store named (or a stock question
 just asked) with a product to point at → its stock there; a reference with an attribute word → that
-attribute; a product named → its details, or which one when several match; anything else → the
-usual request to rephrase. It answers through actions.answers, exactly as the actions of those
+attribute; a product named → its details, or which one when several match; a budget, brand or
+filter alone after a search → that search narrowed; a kind of product → a search; anything else →
+the usual request to rephrase. It answers through actions.answers, exactly as the actions of those
 intents do."""
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import answers, references, services
+from actions import answers, references, searching, services
 from actions.common import language
 from knowledge_graph.parse import find_attribute
 
@@ -57,5 +58,10 @@ class ActionUnderstandUnclear(Action):
                 return await answers.product_answer(dispatcher, tracker, graph, product, lang)
         if found.ambiguous and found.named:
             return references.ask_which(dispatcher, graph, found.candidates, lang, "product_details")
+        update, _ = await asyncio.to_thread(searching.query_from_turn, graph, tracker)
+        if searching.narrows_only(update) and searching.previous_query(tracker) is not None:
+            return await searching.search_answer(dispatcher, tracker, graph, "refine_search")   # "500以内的"
+        if update.category or update.part_type:
+            return await searching.search_answer(dispatcher, tracker, graph, "search_products")
         dispatcher.utter_message(response="utter_default")
         return []
