@@ -32,6 +32,10 @@ from order_service.services.geo import haversine_km
 
 CART = "cart"
 FORM = "checkout_form"
+FULFILMENT_WORDS = {
+    "pickup": re.compile(r"(?i)\bpick(?:ing)?[\s-]*(?:it\s+)?up\b|\bpickup\b|\bcollect\b|\bin[\s-]store\b|自提|到店|店里取|自己取|去店里拿|门店取"),
+    "delivery": re.compile(r"(?i)\bdeliver(?:y|ed)?\b|\bship(?:ping|ped)?\b|\bsend it\b|送货|配送|快递|送到|邮寄|寄到"),
+}
 FORM_SLOTS = ("checkout_fulfilment", "checkout_store", "pickup_store_id", "delivery_address", "checkout_confirmed")
 
 
@@ -239,6 +243,16 @@ class ValidateCheckoutForm(FormValidationAction):
         fulfilment = tracker.get_slot("checkout_fulfilment")
         middle = {"pickup": ["checkout_store"], "delivery": ["delivery_address"]}.get(fulfilment, [])
         return ["checkout_fulfilment", *middle, "checkout_confirmed"]
+
+    async def extract_checkout_fulfilment(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                          domain: DomainDict) -> dict[str, Any]:
+        """The answer to "delivery or pick-up?" when the NLU tagged no fulfilment entity ("pickup in
+        store", "ok delivery then", "那就自提吧"): one of the two named in the words, else nothing."""
+        if tracker.get_slot("requested_slot") != "checkout_fulfilment" or tracker.get_slot("checkout_fulfilment"):
+            return {}
+        text = tracker.latest_message.get("text") or ""
+        named = [way for way, words in FULFILMENT_WORDS.items() if words.search(text)]
+        return {"checkout_fulfilment": named[0]} if len(named) == 1 else {}
 
     def validate_checkout_fulfilment(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                      domain: DomainDict) -> dict[str, Any]:

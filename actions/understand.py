@@ -1,5 +1,6 @@
 """The last chance before "sorry, I didn't get that": a message the NLU could not place
-(nlu_fallback) is read against the catalogue and the conversation.
+(nlu_fallback) or took for something the shop does not do (out_of_scope) is read against the
+catalogue and the conversation.
 
 Short follow-ups and bare product names are where intent classification is weakest ("Corsair
 RM850x", "what about at Mall of America?", "and the second one?", "第二款要多少钱"), yet they are
@@ -63,5 +64,6 @@ class ActionUnderstandUnclear(Action):
             return await searching.search_answer(dispatcher, tracker, graph, "refine_search")   # "500以内的"
         if update.category or update.part_type:
             return await searching.search_answer(dispatcher, tracker, graph, "search_products")
-        dispatcher.utter_message(response="utter_default")
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        dispatcher.utter_message(response="utter_out_of_scope" if intent == "out_of_scope" else "utter_default")
         return []

@@ -1,6 +1,8 @@
 """Cart and checkout against the real order service."""
 from __future__ import annotations
 
+import pytest
+
 from actions.cart import (ActionAddToCart, ActionAskCheckoutConfirmed, ActionChangeCart, ActionPlaceOrder,
                           ActionStopCheckout, ActionViewCart, ValidateCheckoutForm, checkout_key)
 from order_service.services.geo import haversine_km
@@ -243,3 +245,13 @@ async def test_out_of_stock_at_checkout_keeps_the_cart(shop):
              "delivery_address": "1 Main Street, Springfield 62701", "checkout_confirmed": True}
     messages, events = await run(ActionPlaceOrder(), tracker("yes", "affirm", slots=slots, events=[CHECKOUT_STARTED]))
     assert responses(messages) == ["utter_order_out_of_stock"] and "cart" not in slots_of(events)
+
+
+@pytest.mark.parametrize("text,way", [("pickup in store", "pickup"), ("ok delivery then", "delivery"),
+                                      ("那就自提吧", "pickup"), ("寄到家里", "delivery"), ("hmm not sure", None)])
+async def test_fulfilment_read_from_the_words_when_no_entity_was_tagged(text, way):
+    from actions.cart import ValidateCheckoutForm
+    from rasa_sdk.executor import CollectingDispatcher
+    t = tracker(text, "inform", slots={"requested_slot": "checkout_fulfilment"})
+    found = await ValidateCheckoutForm().extract_checkout_fulfilment(CollectingDispatcher(), t, {})
+    assert found == ({"checkout_fulfilment": way} if way else {})
