@@ -14,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import references, services
 from actions.cards import cards_payload, store_label
-from actions.common import entity_values, identity, language
+from actions.common import entity_values, identity, language, previous_intent
 from catalog.models import Product
 from knowledge_graph import api
 from knowledge_graph.graph import ProductGraph
@@ -23,6 +23,10 @@ from knowledge_graph.vocab import format_price
 from order_service.client import OrderServiceError
 
 Events = list[dict[str, Any]]
+# a follow-up that continues the previous question with another product ("and the 8400F?", "那7800X3D呢")
+FOLLOW_UP = re.compile(r"(?i)^\s*(?:and|what about|how about|also|ok and)\b|呢\s*[？?]?\s*$|^\s*那")
+THERE = re.compile(r"(?i)\bthere\b|那边|那家店|那里|那儿")
+STOCK_INTENTS = ("ask_stock", "staff_stock")
 RESPONSE_BY_LEVEL = {"in_stock": "utter_stock_in_stock", "low": "utter_stock_low", "out": "utter_stock_out"}
 
 
@@ -35,7 +39,9 @@ async def product_answer(dispatcher: CollectingDispatcher, tracker: Tracker, gra
                          lang: str) -> Events:
     """What a message naming one product asks: its stock when it asks about availability, else
     its details."""
-    if STOCK_WORDS.search(tracker.latest_message.get("text") or ""):
+    text = tracker.latest_message.get("text") or ""
+    if (STOCK_WORDS.search(text) or (previous_intent(tracker) in STOCK_INTENTS and FOLLOW_UP.search(text))
+            or (THERE.search(text) and references.store_in_focus(tracker) is not None)):
         return await stock_answer(dispatcher, tracker, product.sku)
     return await show_details(dispatcher, graph, product, lang)
 
@@ -89,6 +95,9 @@ async def stock_answer(dispatcher: CollectingDispatcher, tracker: Tracker, sku: 
             store = found[0]
         elif (store_id := references.store_in_focus(tracker)) is not None:   # "there"
             store = await client.get_store(store_id)
+        if store is None and who.get("staff_token"):     # an associate asking about their own store
+            me = await client.staff_me(who["staff_token"])
+            store = await client.get_store(me.store_id) if me.store_id is not None else None
         if store is None:
             dispatcher.utter_message(response="utter_ask_which_store")
             return events

@@ -39,3 +39,11 @@ def cart_lines(tracker: Tracker) -> list[dict[str, Any]]:
     tracker: never mutate them). Here because cart, checkout and recommendations all read it."""
     return [{"sku": str(line["sku"]), "qty": int(line["qty"])} for line in tracker.get_slot("cart") or []
             if isinstance(line, dict) and line.get("sku") and int(line.get("qty") or 0) > 0]
+
+
+def previous_intent(tracker: Tracker) -> str | None:
+    """The intent of the shopper's message before this one (what a follow-up continues)."""
+    users = [e for e in reversed(tracker.events) if e.get("event") == "user"]
+    if len(users) < 2:
+        return None
+    return ((users[1].get("parse_data") or {}).get("intent") or {}).get("name")

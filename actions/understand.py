@@ -19,20 +19,12 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import answers, references, searching, services
-from actions.common import language
+from actions.common import language, previous_intent
 from knowledge_graph.parse import find_attribute
 
 Events = list[dict[str, Any]]
 STOCK_INTENTS = ("ask_stock",)
 PRODUCT_INTENTS = ("product_details", "ask_product_attribute", "search_products", "refine_search", "compare_products")
-
-
-def previous_intent(tracker: Tracker) -> str | None:
-    """The intent of the shopper's message before this one (what a follow-up continues)."""
-    users = [e for e in reversed(tracker.events) if e.get("event") == "user"]
-    if len(users) < 2:
-        return None
-    return ((users[1].get("parse_data") or {}).get("intent") or {}).get("name")
 
 
 class ActionUnderstandUnclear(Action):

@@ -60,3 +60,21 @@ async def test_a_store_named_after_a_stock_question_answers_stock_there(shop):
     messages, events = await run(ActionUnderstandUnclear(), t)
     assert responses(messages)[0] in ("utter_stock_in_stock", "utter_stock_low", "utter_stock_out")
     assert messages[0]["store"] == "Richfield" and slots_of(events)["store_id"] == 281.0
+
+
+async def test_a_follow_up_to_a_stock_question_answers_stock_for_the_new_product(shop):
+    from actions import answers
+    from rasa_sdk.executor import CollectingDispatcher
+    earlier = [{"event": "user", "timestamp": time.time(), "text": "is the ryzen in stock at Richfield?",
+                "parse_data": {"intent": {"name": "ask_stock"}, "entities": []}}]
+    t = tracker("and the corsair kit?", "product_details", slots={"store_id": 281.0}, events=earlier)
+    dispatcher = CollectingDispatcher()
+    graph = services.graph()
+    await answers.product_answer(dispatcher, t, graph, graph.products["SKU-RAM"], "en")
+    assert responses(dispatcher.messages)[0] in ("utter_stock_in_stock", "utter_stock_low", "utter_stock_out")
+    assert dispatcher.messages[0]["store"] == "Richfield"
+    # without the stock question before it, the same words ask for the product's details
+    dispatcher = CollectingDispatcher()
+    await answers.product_answer(dispatcher, tracker("and the corsair kit?", "product_details"), graph,
+                                 graph.products["SKU-RAM"], "en")
+    assert responses(dispatcher.messages) == ["utter_product_details"]
