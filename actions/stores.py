@@ -12,8 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import services
-from actions.common import entity_values
-from actions.references import product_in_focus, reference_point, store_in_focus
+from actions.references import product_in_focus, reference_point, store_in_focus, store_mentioned
 from order_service.client import OrderServiceError
 from order_service.schemas import StoreOut
 from order_service.services.geo import haversine_km
@@ -27,7 +26,9 @@ CLOSED = "—"
 
 
 def location_query(tracker: Tracker) -> str | None:
-    value = next(iter(entity_values(tracker, "store")), None)
+    """The store, city or ZIP the message names: the NLU's store entity, else a store name found in
+    the text (actions.references.store_mentioned)."""
+    value = store_mentioned(tracker)
     return str(value).strip() if value else None
 
 
