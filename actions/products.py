@@ -161,7 +161,7 @@ class ActionCheckCompatibility(Action):
         result = await asyncio.to_thread(api.compatibility, graph, pair[0], pair[1])
         response = {True: "utter_compatible_yes", False: "utter_compatible_no", None: "utter_compatible_unknown"}[result.compatible]
         dispatcher.utter_message(response=response, reasons=result.text(lang))
-        return [SlotSet("product_sku", pair[0])]
+        return [SlotSet("product_sku", pair[0]), SlotSet("shown_skus", pair)]
 
 
 class ActionWhatFits(Action):
@@ -178,7 +178,15 @@ class ActionWhatFits(Action):
         wanted = None
         for value in entity_values(tracker, "category") or [_text(tracker)]:
             _, pt, _ = find_category(graph, str(value))
-            if pt and pt != product.part_type:
+            if pt == product.part_type:
+                # "what boards would work with it?" right after a board and a CPU were checked: "it" is
+                # the other part of the pair, not a board
+                other = next((graph.products[s] for s in shown_skus(tracker, graph)
+                              if graph.products[s].part_type not in (None, pt)), None)
+                if other is not None:
+                    product, wanted = other, pt
+                    break
+            elif pt:
                 wanted = pt
                 break
         groups = await asyncio.to_thread(api.compatible_with, graph, product.sku, wanted, 3)

@@ -40,6 +40,8 @@ _EN_ORDINAL = re.compile(r"(?i)\b(first|1st|second|2nd|third|3rd|fourth|4th|fift
                          r"|\b(?:number|no\.?|#|option|item)\s*([1-9])\b|\b(top)\s+one\b")
 _ZH_ORDINAL = re.compile(r"第\s*([一二两三四五六七八九十\d]+)\s*(?:个|款|台|件|块|条|只|张|项|种|套|把|副|款式|家|号)?"
                          r"|(最后|末尾)\s*(?:一)?\s*(?:个|款|台|件|块|家)|(头)一?(?:个|款|台)")
+_COUNT = {"two": 2, "three": 3, "four": 4, "2": 2, "3": 3, "4": 4, "两": 2, "二": 2, "三": 3, "四": 4}
+_FIRST_N = re.compile(r"(?i)\b(?:first|top)\s+(two|three|four|2|3|4)\b|前\s*([两二三四])\s*(?:个|款|台)")
 _CHEAPER = re.compile(r"(?i)\b(cheaper|cheapest|least expensive|lower[- ]priced|less expensive)\b|便宜的?那|最便宜|便宜点的那|更便宜的那|便宜一点的那")
 _PRICIER = re.compile(r"(?i)\b(pricier|priciest|more expensive|most expensive|higher[- ]priced)\b|贵的?那|最贵|贵一点的那|更贵的那")
 _PRONOUN = re.compile(r"(?i)\b(it|this|that|this one|that one|these|those|them)\b|它|这款|这个|那款|那个|这台|那台|这件|那件|该商品|这一款|那一款")
@@ -60,8 +62,8 @@ def _zh_number(text: str) -> int | None:
 
 
 def ordinal_positions(tracker: Tracker) -> list[int]:
-    """1-based positions (-1 = last) the message names, from the NLU's ordinal entities or, when it
-    missed them ("第一款", "the 2nd"), from the wording."""
+    """1-based positions (-1 = last) the message names, in order: the NLU's ordinal entities and the
+    wording ("第一和第二个", "the first two", "the 2nd"), since the NLU often tags only some of them."""
     positions: list[int] = []
     for value in entity_values(tracker, "ordinal"):
         try:
@@ -70,21 +72,26 @@ def ordinal_positions(tracker: Tracker) -> list[int]:
             word = str(value).lower().strip()
             if word in _EN_ORDINALS:
                 positions.append(_EN_ORDINALS[word])
-    if positions:
-        return positions
     text = tracker.latest_message.get("text") or ""
+    found: list[tuple[int, int]] = []      # (where in the text, position)
     for m in _EN_ORDINAL.finditer(text):
         word = (m.group(1) or m.group(3) or "").lower()
-        positions.append(_EN_ORDINALS[word] if word else int(m.group(2)))
+        found.append((m.start(), _EN_ORDINALS[word] if word else int(m.group(2))))
     for m in _ZH_ORDINAL.finditer(text):
         if m.group(1):
             n = _zh_number(m.group(1))
             if n:
-                positions.append(n)
+                found.append((m.start(), n))
         elif m.group(2):
-            positions.append(-1)
+            found.append((m.start(), -1))
         elif m.group(3):
-            positions.append(1)
+            found.append((m.start(), 1))
+    if (m := _FIRST_N.search(text)):       # "the first two", "前两个"
+        count = _COUNT.get(m.group(1) or m.group(2), 0)
+        found.extend((m.start(), n) for n in range(1, count + 1))
+    for _, position in sorted(found):
+        if position not in positions:
+            positions.append(position)
     return positions
 
 
@@ -130,14 +137,14 @@ def resolve_products(tracker: Tracker, graph: ProductGraph, limit: int = 1) -> R
     skus = list(dict.fromkeys(str(v).upper() for v in entity_values(tracker, "sku") if str(v).upper() in graph.products))
     if skus:
         return Resolved(skus[:limit], source="sku")
-    picked = [s for p in ordinal_positions(tracker) if shown and (s := _at(shown, p))]
-    if picked:
-        return Resolved(list(dict.fromkeys(picked))[:limit], source="ordinal")
+    picked = list(dict.fromkeys(s for p in ordinal_positions(tracker) if shown and (s := _at(shown, p))))
+    if picked and (len(picked) >= limit or limit == 1):
+        return Resolved(picked[:limit], source="ordinal")
     pick = price_pick(text, shown, graph)
     if pick:
         return Resolved([pick], source="superlative")
     mentions = link(graph, text, limit=max(limit, 2))
-    resolved: list[str] = []
+    resolved: list[str] = list(picked)     # "第一个和 Asus PRIME B650-PLUS WIFI 兼容吗": a position and a name
     ambiguous: list[str] = []
     for mention in mentions:
         in_list = [s for s in mention.candidates if s in shown]
@@ -149,6 +156,8 @@ def resolve_products(tracker: Tracker, graph: ProductGraph, limit: int = 1) -> R
             ambiguous = in_list or list(mention.candidates)
     if ambiguous and len(resolved) < limit and (not resolved or limit == 1):
         return Resolved([], ambiguous, "mention", named=True)
+    if picked and len(resolved) == len(picked):
+        return Resolved(picked[:limit], source="ordinal")
     if resolved:
         focus = tracker.get_slot("product_sku")
         if len(resolved) < limit and focus in graph.products and focus not in resolved:

@@ -38,8 +38,9 @@ def test_positions_from_the_wording(text, position):
     assert ordinal_positions(tracker(text, "ask_stock")) == [position]
 
 
-def test_ordinal_entities_win_over_the_wording():
-    assert ordinal_positions(tracker("the first one", "ask_stock", [ent("ordinal", "2")])) == [2]
+def test_ordinal_entities_come_first_and_the_wording_adds_what_the_nlu_missed():
+    assert ordinal_positions(tracker("the second one", "ask_stock", [ent("ordinal", "2")])) == [2]
+    assert ordinal_positions(tracker("the first and the second", "compare_products", [ent("ordinal", "2")])) == [2, 1]
 
 
 def test_a_position_resolves_into_the_list(graph, shown):
@@ -100,3 +101,17 @@ def test_a_store_named_in_the_text_is_found_without_the_nlu():
     assert store_mentioned(tracker(f"{two_words}店有货吗", "ask_stock")) == two_words
     assert store_mentioned(tracker("is it in stock?", "ask_stock")) is None
     assert store_mentioned(tracker("x", "ask_stock", [ent("store", "Richfield")])) == "Richfield"
+
+
+@pytest.mark.parametrize("text,entities,positions", [
+    ("比较下第一和第二个", [ent("ordinal", "2")], [2, 1]), ("can you compare the first two", [], [1, 2]),
+    ("前两个哪个好", [], [1, 2]), ("the 1st and the 3rd", [], [1, 3])])
+def test_several_positions(text, entities, positions):
+    assert sorted(ordinal_positions(tracker(text, "compare_products", entities))) == sorted(positions)
+
+
+def test_a_position_and_a_name_make_a_pair(graph, shown):
+    other = next(graph.products[s] for s in graph.columns.skus if graph.products[s].part_type == "motherboard"
+                 and sum(p.name == graph.products[s].name for p in graph.products.values()) == 1)
+    t = tracker(f"第一个和 {other.name} 兼容吗", "check_compatibility", slots={"shown_skus": shown})
+    assert resolve_products(t, graph, limit=2).skus == [shown[0], other.sku]
