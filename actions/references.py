@@ -28,6 +28,7 @@ from actions.cards import MAX_CARDS, cards_payload, listing
 from actions.common import entity_values
 from catalog import load_stores
 from catalog.models import Product
+from knowledge_graph import api
 from knowledge_graph.graph import ProductGraph
 from knowledge_graph.linker import link
 from knowledge_graph.parse import PhraseIndex
@@ -130,6 +131,21 @@ def price_pick(text: str, skus: Sequence[str], graph: ProductGraph) -> str | Non
     return None
 
 
+_SPEC_SAID = re.compile(r"(?i)(?<![\w.])(\d+(?:\.\d+)?)\s*(tb|t|gb|g|w|hz|mm)(?![a-z])")
+_UNIT = {"t": "TB", "tb": "TB", "g": "GB", "gb": "GB", "w": "W", "hz": "Hz", "mm": "mm"}
+
+
+def spec_pick(text: str, skus: Sequence[str], graph: ProductGraph) -> str | None:
+    """"the 2TB one", "2T的那个", "the 750 W one": the one product of a list whose specs carry every
+    amount the message names (how same-named products differ)."""
+    said = _SPEC_SAID.findall(text)
+    if len(skus) < 2 or not said:
+        return None
+    wanted = [re.compile(r"(?<![\d.,])" + re.escape(f"{float(n):g}") + r"\s*" + _UNIT[u.lower()] + r"\b") for n, u in said]
+    fits = [s for s in skus if all(w.search(api.spec_line(graph.products[s], "en", limit=6)) for w in wanted)]
+    return fits[0] if len(fits) == 1 else None
+
+
 def resolve_products(tracker: Tracker, graph: ProductGraph, limit: int = 1) -> Resolved:
     """The products the latest message points at (see the module docstring for the order)."""
     text = tracker.latest_message.get("text") or ""
@@ -143,6 +159,9 @@ def resolve_products(tracker: Tracker, graph: ProductGraph, limit: int = 1) -> R
     pick = price_pick(text, shown, graph)
     if pick:
         return Resolved([pick], source="superlative")
+    pick = spec_pick(text, shown, graph) if _ONE.search(text) or len(text) <= 12 else None
+    if pick:
+        return Resolved([pick], source="ordinal")
     mentions = link(graph, text, limit=max(limit, 2))
     resolved: list[str] = list(picked)     # "第一个和 Asus PRIME B650-PLUS WIFI 兼容吗": a position and a name
     ambiguous: list[str] = []

@@ -8,6 +8,7 @@ token, so the order service refuses anyone else and scopes the answers to what t
 from __future__ import annotations
 
 import asyncio
+import re
 from abc import ABC, abstractmethod
 from typing import Any, Callable
 
@@ -77,13 +78,24 @@ class StaffAction(Action, ABC):
         return []
 
 
+_SCOPE_WORDS = (("everywhere", re.compile(r"(?i)\b(everywhere|across the chain|chain[- ]wide|all (?:the )?stores|any store|"
+                                          r"nationwide|other stores)\b|全国|所有门店|所有店|各店|哪些店|别的店|其他门店")),
+                ("nearby", re.compile(r"(?i)\b(near(?:by)?|close by|around here|near us|near me)\b|附近|周边|邻近")))
+
+
 def scope_entity(tracker: Tracker) -> str:
-    """"store" (my store), "nearby" or "everywhere"; my store unless the staff member said otherwise."""
+    """"store" (my store), "nearby" or "everywhere": the NLU's stock_scope, else the wording ("across
+    the chain", "附近"); my store unless the staff member said otherwise."""
     value = next(iter(entity_values(tracker, "stock_scope")), None)
-    return value if value in ("store", "nearby", "everywhere") else "store"
+    if value in ("store", "nearby", "everywhere"):
+        return str(value)
+    text = tracker.latest_message.get("text") or ""
+    return next((scope for scope, words in _SCOPE_WORDS if words.search(text)), "store")
 
 
 class ActionStaffStock(StaffAction):
+    needs_store = False     # "everywhere" needs none; my store and nearby are checked in answer()
+
     def name(self) -> str:
         return "action_staff_stock"
 
@@ -102,6 +114,9 @@ class ActionStaffStock(StaffAction):
         label = f"{graph.products[sku].name} ({sku})"
         client = services.orders()
         scope = scope_entity(tracker)
+        if scope != "everywhere" and me.store_id is None:
+            dispatcher.utter_message(response="utter_staff_no_store")
+            return None
         if scope == "store":
             stock = await client.stock_at(sku, me.store_id, staff_token=token)
             dispatcher.utter_message(response="utter_staff_stock_here", sku=label, store=stock.location_name,

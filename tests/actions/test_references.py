@@ -115,3 +115,19 @@ def test_a_position_and_a_name_make_a_pair(graph, shown):
                  and sum(p.name == graph.products[s].name for p in graph.products.values()) == 1)
     t = tracker(f"第一个和 {other.name} 兼容吗", "check_compatibility", slots={"shown_skus": shown})
     assert resolve_products(t, graph, limit=2).skus == [shown[0], other.sku]
+
+
+def test_an_amount_picks_among_same_named_products(graph):
+    """"the 2TB one" after the bot asked which of several products of one name: the one whose specs
+    carry that amount (capacities read from the catalogue's spec line)."""
+    from collections import Counter
+    from knowledge_graph import api
+    names = Counter(graph.products[s].name for s in graph.columns.skus if graph.products[s].part_type == "internal-hard-drive")
+    name = next(n for n, k in names.most_common() if k >= 2)
+    same = [s for s in graph.columns.skus if graph.products[s].name == name][:4]
+    lines = {s: api.spec_line(graph.products[s], "en", limit=6) for s in same}
+    target, line = next((s, line) for s, line in lines.items()
+                        if sum(line.split("capacity ")[-1].split(",")[0] in other for other in lines.values()) == 1)
+    amount = line.split("capacity ")[1].split(",")[0]          # e.g. "2 TB"
+    found = resolve_products(tracker(f"the {amount} one", "nlu_fallback", slots={"shown_skus": same}), graph)
+    assert found.skus == [target]
