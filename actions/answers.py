@@ -40,7 +40,8 @@ async def product_answer(dispatcher: CollectingDispatcher, tracker: Tracker, gra
     """What a message naming one product asks: its stock when it asks about availability, else
     its details."""
     text = tracker.latest_message.get("text") or ""
-    if (STOCK_WORDS.search(text) or (previous_intent(tracker) in STOCK_INTENTS and FOLLOW_UP.search(text))
+    short = len(text.split()) <= 6 and len(text) <= 40     # "the Ryzen 5 8400F" right after "which product?"
+    if (STOCK_WORDS.search(text) or (previous_intent(tracker) in STOCK_INTENTS and (FOLLOW_UP.search(text) or short))
             or (THERE.search(text) and references.store_in_focus(tracker) is not None)):
         return await stock_answer(dispatcher, tracker, product.sku)
     return await show_details(dispatcher, graph, product, lang)
