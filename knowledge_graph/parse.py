@@ -27,6 +27,7 @@ _R = r"(?![A-Za-z0-9])"
 NUM = r"(\d+(?:,\d{3})*(?:\.\d+)?)"
 CURRENCY_EN = r"(?:\s*(?:dollars?|usd|bucks|yuan|rmb|cny))"
 CURRENCY_ZH = r"(?:\s*(?:美元|美金|刀|块钱|块|人民币|元|rmb|RMB|yuan|cny))"
+_DOLLAR = re.compile(r"\$|美元|美金|刀|usd|dollar|bucks", re.I)
 _YUAN = re.compile(r"(?<!美)元|块|人民币|rmb|yuan|cny|¥", re.I)     # budgets in yuan are converted to USD
 _NB = r"(?<![A-Za-z\d.\-])"                              # a number that is not the tail of DDR4, i9, BB-1065552…
 UNIT_WORDS = r"(?:\s*(?:gb|tb|mb|hz|mhz|ghz|w|watts?|inch(?:es)?|in|\"|英寸|寸|mm|dpi|ms|cores?|核|g|l|va|cfm|db|rpm))"
@@ -564,8 +565,10 @@ class Budget:
 def find_budget(text: str) -> Budget:
     """Price range in US dollars. Amounts in yuan (元, 块, 人民币, RMB, ¥, yuan) are converted at
     kg_cny_per_usd and reported in `currency_note` (the upper amount of a range). A bare amount is
-    in the shop's currency, US dollars, in Chinese too: prices are shown in 美元. "About X" is the
+    in US dollars in an English message and in yuan in a Chinese one ("4000以内"): that is what each
+    shopper means, and the reply says the conversion. "About X" is the
     band AROUND_FLOOR·X … AROUND_CEILING·X."""
+    chinese = any("\u4e00" <= ch <= "\u9fff" for ch in text)
     text = normalize_amounts(text)
     low: float | None = None
     high: float | None = None
@@ -578,7 +581,9 @@ def find_budget(text: str) -> Budget:
         if not said:
             continue
         nums = said
-        converted = bool(_YUAN.search(m.group(0)))
+        # a bare amount in a Chinese message ("4000以内", "预算3000") is yuan: that is what a Chinese
+        # shopper means; an amount marked as dollars ($, 美元, 刀, usd) never is
+        converted = bool(_YUAN.search(m.group(0))) or (chinese and not _DOLLAR.search(m.group(0)))
         if converted:
             from daogou.config import get_settings
             nums = [round(n / get_settings().kg_cny_per_usd, 2) for n in said]

@@ -247,10 +247,12 @@ def test_no_single_letters_in_search_text(graph):
 def test_about_is_a_band_around_the_figure(graph, amounts):
     for a in amounts:
         for text in (f"about ${a}", f"around {a} dollars", f"~${a}", f"roughly ${a:,}", f"budget of about {a}",
-                     f"{a}左右", f"大概{a}美元"):
+                     f"{a}美元左右", f"大概{a}美元"):
             q = parse_search(graph, f"graphics card {text}" if text.isascii() else f"{text}的显卡").query
             assert (q.price_min, q.price_max) == band(a), text
             assert q.price_min < a < q.price_max <= a * 1.2      # a little above, never far above
+        q = parse_search(graph, f"{a}左右的显卡").query      # a bare amount in Chinese is yuan
+        assert (q.price_min, q.price_max) == band(usd(a))
     a = amounts[len(amounts) // 2]
     result = search(graph, parse_search(graph, f"graphics card about ${a}").query, relax=False)
     low, high = band(a)
@@ -261,9 +263,11 @@ def test_about_is_a_band_around_the_figure(graph, amounts):
 
 def test_ranges(graph, amounts):
     for low, high in zip(amounts, amounts[1:]):
-        for text in (f"价格在{low}到{high}之间的显卡", f"{low}-{high}之间的显卡", f"graphics card between ${low:,} and ${high:,}"):
+        for text in (f"价格在{low}到{high}美元之间的显卡", f"graphics card between ${low:,} and ${high:,}"):
             q = parse_search(graph, text).query
             assert (q.price_min, q.price_max) == (low, high) and q.text is None, text
+        q = parse_search(graph, f"{low}-{high}之间的显卡").query     # bare amounts in Chinese: yuan
+        assert (q.price_min, q.price_max) == (usd(low), usd(high)) and q.text is None
         parsed = parse_search(graph, f"{low}到{high}元的显卡")
         assert (parsed.query.price_min, parsed.query.price_max) == (usd(low), usd(high))
         assert parsed.currency_note == (high, "CNY", usd(high))
@@ -291,19 +295,23 @@ def test_yuan_are_converted_and_reported(graph, amounts):
                 assert (q.price_min, q.price_max) == band(usd(a)), text
             else:
                 assert q.price_max == usd(a) and q.price_min is None, text
-        bare = parse_search(graph, f"预算{a}")          # no currency: the shop's prices are in dollars
-        assert bare.query.price_max == a and bare.currency_note is None
+        bare = parse_search(graph, f"预算{a}")          # no currency in Chinese: what a Chinese shopper means, yuan
+        assert bare.query.price_max == usd(a) and bare.currency_note == (a, "CNY", usd(a))
+        dollars = parse_search(graph, f"预算{a}美元")
+        assert dollars.query.price_max == a and dollars.currency_note is None
+        english = parse_search(graph, f"a budget of {a}")   # a bare amount in English is dollars
+        assert english.query.price_max == a and english.currency_note is None
 
 
 def test_chinese_numerals(graph, amounts):
     for a in amounts:
         for form in {zh_amount(a), zh_amount(a, short=True)}:
-            assert parse_search(graph, f"{form}以内的显卡").query.price_max == a, form
+            assert parse_search(graph, f"{form}以内的显卡").query.price_max == usd(a), form
             parsed = parse_search(graph, f"{form}块左右的显卡")
             assert parsed.currency_note == (a, "CNY", usd(a)), form
             assert (parsed.query.price_min, parsed.query.price_max) == band(usd(a)), form
     for n in (10000, 15000, 35000):
-        assert parse_search(graph, f"{zh_amount(n, short=True)}以内").query.price_max == n
+        assert parse_search(graph, f"{zh_amount(n, short=True)}以内").query.price_max == usd(n)
     assert parse_search(graph, "一个显卡").query.price_max is None      # 一个 is "one", not an amount
 
 
