@@ -805,6 +805,11 @@ models thing things stuff first cheap cheaper cheapest priciest expensive highes
 top around about roughly approximately approx circa k usd yuan rmb cny max maximum tops kit kits""".split())
 
 
+# Chinese shoppers' names for graphics cards by chip maker: A卡 (AMD), N卡 (NVIDIA), I卡 (Intel)
+_GPU_SLANG = re.compile(r"(?<![A-Za-z])([ANIani])卡")
+_GPU_MAKERS = {"A": "AMD", "N": "NVIDIA", "I": "Intel"}
+
+
 def parse_search(graph: ProductGraph, text: str, page_size: int = 5) -> ParsedQuery:
     """"an AMD CPU under $300" / "300美元以下的AMD处理器" → SearchQuery(part_type="cpu", brands=("AMD",),
     price_max=300). Tolerates misspelt category words, budgets in words, k, yuan and Chinese
@@ -814,6 +819,7 @@ def parse_search(graph: ProductGraph, text: str, page_size: int = 5) -> ParsedQu
         raise ValueError("empty search text")
     consumed: list[str] = []
     rest = _CONTRACTION.sub(lambda m: " not" if m.group().startswith("n") else " ", normalize(text))
+    rest = _GPU_SLANG.sub(lambda m: _GPU_MAKERS[m.group(1).upper()] + "显卡", rest)
     sort, popular, rest = match_sort(rest)
     budget = find_budget(rest)
     low, high, rest = budget.low, budget.high, budget.text

@@ -382,3 +382,12 @@ def test_every_category_variant_names_a_real_category_or_part_type(graph):
     for lang in ("en", "zh"):
         for phrase, target in variants[lang].items():
             assert str(target) in graph.categories or str(target) in part_types(), (lang, phrase, target)
+
+
+def test_chinese_gpu_slang_names_the_chip_maker(graph):
+    """A卡 / N卡 are what Chinese shoppers call AMD / NVIDIA graphics cards."""
+    for text, maker in (("要A卡", "AMD"), ("N卡有吗", "NVIDIA"), ("3000以内的n卡", "NVIDIA")):
+        q = parse_search(graph, text).query
+        assert q.part_type == part_type_named("graphics card"), text
+        assert ("gpu_maker", "eq", maker) in [(f.key, f.op, f.value) for f in q.filters], text
+    assert parse_search(graph, "SATA卡").query.filters == ()
