@@ -15,9 +15,11 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions import answers, references, services
 from actions.common import entity_values, language
 from faq.models import FaqEntry
 from faq.retriever import FaqRetriever, get_retriever
+from knowledge_graph.parse import find_attribute
 
 SUGGESTIONS = 3
 HUMAN_TOPIC = "contact.human"
@@ -67,6 +69,24 @@ class ActionAnswerFaq(Action):
         if result.confident:
             dispatcher.utter_message(text=answer_text(result.best.entry, lang))
             return []
+        about_product = await self.product_question(dispatcher, tracker, lang, text)
+        if about_product is not None:
+            return about_product
         buttons = fallback_buttons(retriever, result.suggestions(SUGGESTIONS + 1), lang, domain.get("intents", []))
         dispatcher.utter_message(response="utter_faq_not_sure", buttons=buttons)
         return []
+
+    @staticmethod
+    async def product_question(dispatcher: CollectingDispatcher, tracker: Tracker, lang: str,
+                               text: str) -> list[dict[str, Any]] | None:
+        """A question the FAQ does not know that points at a product ("那第二款多少钱？", "最贵的那个呢？",
+        "9800X3D 多少钱"): answered about that product, as the product actions would; None otherwise."""
+        graph = await asyncio.to_thread(services.graph)
+        found = await asyncio.to_thread(references.resolve_products, tracker, graph)
+        if not found.skus or found.source not in ("sku", "ordinal", "superlative", "mention"):
+            return None
+        product = graph.products[found.skus[0]]
+        if find_attribute(text, product) is not None:
+            return await answers.attribute_answer(dispatcher, tracker, graph, product, lang)
+        return await answers.product_answer(dispatcher, tracker, graph, product, lang)
+

@@ -888,7 +888,13 @@ def find_attribute(text: str, product: Product | None = None) -> str | None:
         for _, key in hits:
             if key in ("price", "brand") or key in product.attributes:
                 return key
+            # one word, two attributes by kind of part: 接口/"interface" of a CPU or board is its socket
+            if (other := _SAME_WORD.get(key)) and other in product.attributes:
+                return other
     return hits[0][1]
+
+
+_SAME_WORD = {"interface": "socket", "socket": "interface"}
 
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from rasa_sdk.executor import CollectingDispatcher
 
 from actions import services
 from actions.understand import ActionUnderstandUnclear
@@ -64,7 +65,6 @@ async def test_a_store_named_after_a_stock_question_answers_stock_there(shop):
 
 async def test_a_follow_up_to_a_stock_question_answers_stock_for_the_new_product(shop):
     from actions import answers
-    from rasa_sdk.executor import CollectingDispatcher
     earlier = [{"event": "user", "timestamp": time.time(), "text": "is the ryzen in stock at Richfield?",
                 "parse_data": {"intent": {"name": "ask_stock"}, "entities": []}}]
     t = tracker("and the corsair kit?", "product_details", slots={"store_id": 281.0}, events=earlier)
@@ -78,3 +78,16 @@ async def test_a_follow_up_to_a_stock_question_answers_stock_for_the_new_product
     await answers.product_answer(dispatcher, tracker("and the corsair kit?", "product_details"), graph,
                                  graph.products["SKU-RAM"], "en")
     assert responses(dispatcher.messages) == ["utter_product_details"]
+
+
+async def test_a_faq_question_the_faq_does_not_know_that_points_at_a_product(catalogue):
+    """"那第二款多少钱？" taken for a FAQ: the FAQ is not sure, the position points into the last list."""
+    from actions.faq import ActionAnswerFaq
+    shown = [s for s in catalogue.columns.skus if catalogue.products[s].part_type == "monitor"][:3]
+    dispatcher = CollectingDispatcher()
+    t = tracker("那第二款多少钱？", "faq", slots={"shown_skus": shown})
+    await ActionAnswerFaq.product_question(dispatcher, t, "zh", t.latest_message["text"])
+    assert responses(dispatcher.messages) == ["utter_product_attribute"]
+    assert dispatcher.messages[0]["product"] == catalogue.products[shown[1]].name
+    dispatcher = CollectingDispatcher()
+    assert await ActionAnswerFaq.product_question(dispatcher, tracker("运费怎么算", "faq"), "zh", "运费怎么算") is None
