@@ -70,15 +70,15 @@ def live_stack(train: bool = True, keep_logs: bool | None = None) -> Iterator[Li
     try:
         try:
             stack.start()
-        except SystemExit as exc:
-            raise RuntimeError(str(exc)) from exc
+        except BaseException as exc:
+            failed = True  # keep the logs of a stack that did not come up
+            if isinstance(exc, SystemExit):
+                raise RuntimeError(str(exc)) from exc
+            raise
         yield LiveStack(rasa_url=stack.url("RASA_PORT", ""), orders_url=stack.url("ORDERS_PORT", ""),
                         database=workdir / "daogou.db", workdir=workdir,
                         service_token=stack.env.get("SERVICE_TOKEN") or get_settings().service_token,
                         startup_s=round(time.perf_counter() - started, 1))
-    except BaseException:
-        failed = True
-        raise
     finally:
         stack.stop()
         if failed:
