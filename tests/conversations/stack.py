@@ -42,13 +42,15 @@ def _consistent_copy(source: Path, target: Path) -> None:
 
 
 def train_model() -> None:
-    """`daogou bot train` (a no-op when the training data is unchanged), as bench-chat does, unless
-    CONVERSATIONS_SKIP_TRAIN is set (then the newest model in models/ is used)."""
+    """`daogou prepare`: what `make run` does first (migrate, load the demo shop into an empty
+    database, FAQ index, recommender, Rasa model; each step a no-op when up to date), so the suite
+    also runs on a clean clone whose state directory holds no demo shop yet. With
+    CONVERSATIONS_SKIP_TRAIN set, nothing is prepared (the newest model in models/ is used)."""
     if os.environ.get("CONVERSATIONS_SKIP_TRAIN", "") not in ("", "0", "false"):
         return
-    code = subprocess.call([str(ROOT / ".venv" / "bin" / "daogou"), "bot", "train"], cwd=ROOT)
+    code = subprocess.call([str(ROOT / ".venv" / "bin" / "daogou"), "prepare"], cwd=ROOT)
     if code != 0:
-        raise RuntimeError("`daogou bot train` failed")
+        raise RuntimeError("`daogou prepare` failed")
 
 
 @contextmanager
