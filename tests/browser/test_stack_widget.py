@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from urllib.parse import urlparse
 
 import pytest
@@ -45,10 +46,26 @@ def widget_journey(page: Page, web_url: str, query: str) -> None:
     assert page.evaluate("window.__pwned") is None
     assert page.locator(".dg-log img[src='x'], .dg-log b").count() == 0
 
-    messages = page.locator(".dg-msg").count()
+    messages = settled_count(page, ".dg-msg")
     page.reload()
     expect(page.locator(".dg-msg")).to_have_count(messages)
     expect(page.locator(".dg-bot .dg-card").first).to_be_visible()
+
+
+def settled_count(page: Page, selector: str, quiet_s: float = 1.5) -> int:
+    """How many elements match once no new one has appeared for `quiet_s`: a reply can come as several
+    messages (and through a custom action), so the typing indicator going away does not mean the last
+    one is in."""
+    deadline = time.monotonic() + ANSWER_MS / 1000
+    count, since = page.locator(selector).count(), time.monotonic()
+    while time.monotonic() < deadline:
+        page.wait_for_timeout(250)
+        now = page.locator(selector).count()
+        if now != count:
+            count, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet_s:
+            break
+    return count
 
 
 def ask(page: Page, text: str) -> None:
