@@ -45,7 +45,6 @@ _COUNT = {"two": 2, "three": 3, "four": 4, "2": 2, "3": 3, "4": 4, "两": 2, "�
 _FIRST_N = re.compile(r"(?i)\b(?:first|top)\s+(two|three|four|2|3|4)\b|前\s*([两二三四])\s*(?:个|款|台)")
 _CHEAPER = re.compile(r"(?i)\b(cheaper|cheapest|least expensive|lower[- ]priced|less expensive)\b|便宜的?那|最便宜|便宜点的那|更便宜的那|便宜一点的那")
 _PRICIER = re.compile(r"(?i)\b(pricier|priciest|more expensive|most expensive|higher[- ]priced)\b|贵的?那|最贵|贵一点的那|更贵的那")
-_PRONOUN = re.compile(r"(?i)\b(it|this|that|this one|that one|these|those|them)\b|它|这款|这个|那款|那个|这台|那台|这件|那件|该商品|这一款|那一款")
 _PICKS = re.compile(r"(?i)\bwhich\b|\bones?\b|哪|那个|那款|的那|这几")
 _ONE = re.compile(r"(?i)\bones?\b|那个|那款|的那|哪个|哪款")
 
