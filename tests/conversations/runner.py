@@ -452,9 +452,10 @@ class Checker:
         for key, value in constraints.items():
             if key in ("min_count", "order"):
                 continue
-            if key == "attributes" and any(str(product.attributes.get(k, "")).casefold() != str(v).casefold()
+            if key == "attributes" and any(str(product.attributes.get(k, "")).casefold()
+                                           not in {str(w).casefold() for w in _as_list(v)}
                                            for k, v in dict(value).items()):
-                return False
+                return False   # a list of values: any of them (a chip and its Ti variant)
             if key == "cheaper_than":
                 reference = self.products(value, state or State(""))
                 if not reference or product.price >= max(p.price for p in reference) - 0.005:

@@ -100,6 +100,12 @@ def test_category_and_order_constraints() -> None:
     reader = next(p for p in DATA.products if "card reader" in p.name.casefold())
     assert c.evaluate({"not_products": {"category_has": "memory card"}}, Reply([cards(gpus)]), state) == []
     assert c.evaluate({"products": {"part_type": "video-card"}}, Reply([cards(gpus + [reader])]), state)
+    # a list of attribute values is any of them
+    two = [gpus[0], next(p for p in DATA.products if p.part_type == "video-card"
+                         and p.attributes.get("chipset") != gpus[0].attributes.get("chipset"))]
+    chips = [str(p.attributes.get("chipset")) for p in two]
+    assert c.evaluate({"products": {"attributes": {"chipset": chips}}}, Reply([cards(two)]), state) == []
+    assert c.evaluate({"products": {"attributes": {"chipset": chips[:1]}}}, Reply([cards(two)]), state)
 
 
 def test_cny_budget_is_converted_with_the_configured_rate() -> None:
