@@ -41,6 +41,8 @@ TARGETS: dict[str, list[tuple[str, str, float]]] = {
     "conversations": [("success_en", ">=", 0.95), ("success_zh", ">=", 0.95), ("success_staff", ">=", 0.95)],
     "load": [("turns_per_s_c50", ">=", 45), ("turn_p95_ms_c50", "<=", 2000), ("error_rate_c100", "==", 0),
              ("shoppers_at_p95_500ms", ">=", 200)],
+    "build": [("valid_rate", "==", 1.0), ("within_budget_rate", "==", 1.0), ("score_vs_greedy", ">=", 1.10),
+              ("p95_ms", "<=", 200)],
 }
 _CHECKS = {"<=": lambda v, t: v <= t, ">=": lambda v, t: v >= t, "==": lambda v, t: v == t}
 

@@ -28,7 +28,7 @@ from knowledge_graph.vocab import value_text
 
 SCORE_SCALE = 1000          # objective units per build-score point; a dollar of price is one unit (a tie-break)
 SOLVE_TIME_S = 0.3          # then the best build found so far is returned (Build.optimal False)
-PARETO_EPSILON = 2.0        # part-score points a dearer part must add to stay a candidate
+PARETO_EPSILON = 0.25       # build-score points a dearer candidate must add per role (0: exact Pareto fronts)
 # role pairs whose compatibility the knowledge graph judges, as (from, to): every part of `from`
 # needs a compatible part of `to`
 RULE_PAIRS = (("cpu", "motherboard"), ("motherboard", "memory"), ("motherboard", "case"),
@@ -66,13 +66,13 @@ def colour_matches(product: Product, colour: str) -> bool:
     return not named or named.split("/")[0].strip().lower() == colour.lower()
 
 
-def _pareto(items: list[tuple[Product, float, tuple[float, ...]]]) -> list[Product]:
+def _pareto(items: list[tuple[Product, float, tuple[float, ...]]], epsilon: float) -> list[Product]:
     """Items (product, score, extra costs where lower is better) of one group, cheapest first:
-    keep those that score more than PARETO_EPSILON above every cheaper-or-equal kept item that is
-    no worse on the extra costs."""
+    keep those that score more than `epsilon` above every cheaper-or-equal kept item that is no
+    worse on the extra costs (with epsilon 0, exactly the Pareto front)."""
     kept: list[tuple[Product, float, tuple[float, ...]]] = []
     for product, score, extra in items:
-        if any(s + PARETO_EPSILON >= score and all(e <= x for e, x in zip(ex, extra)) for _, s, ex in kept):
+        if any(s + epsilon >= score and all(e <= x for e, x in zip(ex, extra)) for _, s, ex in kept):
             continue
         kept.append((product, score, extra))
     return [k[0] for k in kept]
@@ -81,7 +81,11 @@ def _pareto(items: list[tuple[Product, float, tuple[float, ...]]]) -> list[Produ
 class Planner:
     """Plans builds over a catalogue and a stock source. Build once per process; thread-safe."""
 
-    def __init__(self, products: Iterable[Product], stock: Stock, stock_ttl_s: float = 30.0):
+    def __init__(self, products: Iterable[Product], stock: Stock, stock_ttl_s: float = 30.0,
+                 epsilon: float = PARETO_EPSILON):
+        """epsilon: how much build score (0–100) a candidate may fall short of the best build
+        per role in exchange for a smaller model; 0 keeps whole Pareto fronts (exact)."""
+        self.epsilon = epsilon
         self.products: dict[str, Product] = {}
         self.by_role: dict[str, list[Product]] = defaultdict(list)
         for p in products:
@@ -97,7 +101,7 @@ class Planner:
         self._compatible: dict[tuple[str, str], bool] = {}
         self._groups: dict[tuple, tuple] = {}
         self._pools: dict[tuple, list[tuple]] = {}
-        self._fronts: dict[int, tuple[list[tuple], list[Product]]] = {}
+        self._fronts: dict[tuple, tuple[list[tuple], list[Product]]] = {}
         self._lock = threading.Lock()
 
     # --- inputs ------------------------------------------------------------------------------------
@@ -204,21 +208,22 @@ class Planner:
         the price, is the front of the parts up to that price: it is computed once per pool."""
         pool = self._pool(role, request, purpose, request.constraints.location_id)
         exclude = set(request.constraints.exclude)
+        part_epsilon = self.epsilon / max(purpose.weights.get(role, 0.0), 0.01)
         if exclude:
-            return self._front([t for t in pool if t[0].sku not in exclude], max_price)
-        key = id(pool)
+            return self._front([t for t in pool if t[0].sku not in exclude], max_price, part_epsilon)
+        key = (id(pool), part_epsilon)
         if key not in self._fronts or self._fronts[key][0] is not pool:
-            self._fronts[key] = (pool, self._front(pool, math.inf))
+            self._fronts[key] = (pool, self._front(pool, math.inf, part_epsilon))
         return [p for p in self._fronts[key][1] if p.price <= max_price]
 
     @staticmethod
-    def _front(pool: list[tuple], max_price: float) -> list[Product]:
+    def _front(pool: list[tuple], max_price: float, epsilon: float) -> list[Product]:
         groups: dict[tuple, list] = defaultdict(list)
         for p, score, extra, group in pool:
             if p.price > max_price:
                 break                                  # cheapest first
             groups[group].append((p, score, extra))
-        return sorted((p for items in groups.values() for p in _pareto(items)), key=lambda p: p.price)
+        return sorted((p for items in groups.values() for p in _pareto(items, epsilon)), key=lambda p: p.price)
 
     # --- planning ----------------------------------------------------------------------------------
     def plan(self, request: Request) -> Build:
@@ -254,24 +259,66 @@ class Planner:
                               f"没有符合要求且有货的{role}。")
             cheapest[role] = first.price if first else 0.0
         floor = sum(v for r, v in cheapest.items() if r not in optional)
-        table: dict[str, list[tuple[Product, bool]]] = {}
-        for role in roles:
-            if role in owned:
-                table[role] = [(owned[role], True)]
-            elif role in fixed:
-                table[role] = [(fixed[role], False)]
-            else:
-                limit = budget - floor + (0.0 if role in optional else cheapest[role])
-                table[role] = [(p, False) for p in self.candidates(role, request, purpose, limit)]
-        build = self._solve(request, purpose, base, table, optional, budget_cents=round(request.budget_usd * 100))
+
+        def table_up_to(limit_of) -> dict[str, list[tuple[Product, bool]]]:
+            table: dict[str, list[tuple[Product, bool]]] = {}
+            for role in roles:
+                if role in owned:
+                    table[role] = [(owned[role], True)]
+                elif role in fixed:
+                    table[role] = [(fixed[role], False)]
+                else:
+                    table[role] = [(p, False) for p in self.candidates(role, request, purpose, limit_of(role))]
+            if "cpu" in table and len(table["cpu"]) > 1 and self.epsilon > 0:
+                table["cpu"] = self._platform_front(table, purpose)
+            return table
+
+        build = None
+        if floor <= budget:
+            table = table_up_to(lambda role: budget - floor + (0.0 if role in optional else cheapest[role]))
+            build = self._solve(request, purpose, base, table, optional, budget_cents=round(request.budget_usd * 100))
         if build is None:
-            cheapest_total = self._cheapest(request, purpose, table, optional)
+            cheapest_total = self._cheapest(request, purpose, table_up_to(lambda role: math.inf), optional)
             if cheapest_total is not None and cheapest_total > request.budget_usd:
                 raise NoBuild("budget", f"The cheapest compatible build for this costs ${cheapest_total:,.2f}.",
                               f"满足这些条件的最便宜的兼容配置需要{cheapest_total:,.2f}美元。", cheapest_total)
             raise NoBuild("infeasible", "No compatible build in stock meets all of these conditions.",
                           "没有同时满足这些条件且有货的兼容配置。")
         return replace(build, solve_ms=round((time.perf_counter() - started) * 1000, 2))
+
+    def _platform_front(self, table: Mapping[str, list[tuple[Product, bool]]],
+                        purpose: scoring.Purpose) -> list[tuple[Product, bool]]:
+        """CPUs on the Pareto front across sockets, each priced with the cheapest board, memory
+        and (when it needs one) cooler that fit it among the candidates: an old CPU that is cheap
+        alone but whose platform costs more than a better CPU's is dropped. Like every pruning it
+        may cost a little optimality, never validity."""
+        def cheapest(role: str, fits) -> float:
+            if role not in table:
+                return 0.0
+            prices = [p.price for p, own in table[role] if fits(p)]
+            return min(prices) if prices else math.inf
+        platform: dict[str, float] = {}
+        items = []
+        for cpu, own in table["cpu"]:
+            socket = cpu.attributes.get("socket")
+            if socket not in platform:
+                platform[socket] = min(
+                    (b.price + cheapest("memory", lambda m, b=b: self.compatible(b, m))
+                     + cheapest("case", lambda c, b=b: self.compatible(b, c))
+                     for b, _ in table.get("motherboard", []) if self.compatible(cpu, b)), default=math.inf) \
+                    if "motherboard" in table and not table["motherboard"][0][1] else 0.0
+            extra = cheapest("cpu-cooler", lambda c: True) if cooler_needed(cpu, purpose) else 0.0
+            cost = (0.0 if own else cpu.price) + platform[socket] + extra
+            if math.isfinite(cost):
+                graphics = scoring.integrated_graphics_score(cpu) if purpose.integrated_graphics_ok else 0.0
+                items.append(((cpu, own), cost, self.score(cpu, "cpu", purpose), graphics))
+        kept: list[tuple] = []
+        cpu_epsilon = self.epsilon / max(purpose.weights.get("cpu", 0.0), 0.01)
+        for item in sorted(items, key=lambda t: (t[1], -t[2])):
+            if any(k[2] + cpu_epsilon >= item[2] and k[3] >= item[3] for k in kept):
+                continue
+            kept.append(item)
+        return [k[0] for k in kept] or table["cpu"]
 
     def _model(self, purpose: scoring.Purpose, table: Mapping[str, list[tuple[Product, bool]]],
                optional: set[str]) -> tuple[cp_model.CpModel, dict[str, list], list]:

@@ -21,6 +21,7 @@ SUBCOMMANDS = [
     ("kg", "knowledge_graph.cli"),
     ("faq", "faq.cli"),
     ("recommend", "recommender.cli"),
+    ("build", "build_planner.cli"),
     ("bot", "daogou.bot_cli"),
     ("bench", "benchmarks.cli"),
 ]
