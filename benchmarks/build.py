@@ -5,8 +5,8 @@ Grid: budgets $500–$3000 in $250 steps × every purpose × (no fixed part, one
 upgrades of PCs assembled here from the catalogue. The fixed part of a grid cell is the in-stock
 part priced nearest its role's share of the budget (data/build/profiles.yaml `split`) without
 exceeding it, the role rotating over the roles the purpose gives a share, and only when the greedy
-baseline's build with it is valid and within budget, so every request of the grid has an answer
-(see fixed_part). Catalogue: the knowledge graph's products
+baseline's build (or its cheapest-compatible-first variant) with it is valid and within budget, so
+every request of the grid has an answer (see fixed_part). Catalogue: the knowledge graph's products
 (the order database's prices); stock: the online warehouse in the order database.
 
 Metrics:
@@ -28,9 +28,11 @@ Greedy baseline (the usual "spend each part's share" method): roles in the order
 memory, graphics card, storage, power supply, case, cooler; each gets its share of the budget plus
 whatever the roles before it left unspent, and takes the highest-scoring in-stock part that fits its
 allowance and is compatible (compat.check, and for the power supply the whole build's
-recommendation) with the parts already chosen; when none fits the allowance, the cheapest
+recommendation) with the parts already chosen, among the parts the purpose admits (small form
+factor: its case types and the boards they take); when none fits the allowance, the cheapest
 compatible one. Graphics are skipped when the purpose allows the CPU's own and the CPU has them;
-a cooler is bought only when needed.
+a cooler is bought only when needed. The carry-over makes it a strong baseline; details also give
+the ratio against the plainer "share only" variant (unspent money stays unspent) and per budget band.
 """
 from __future__ import annotations
 
@@ -101,9 +103,22 @@ def bought_total(parts: Mapping[str, object], owned: set[str]) -> float:
 
 # --- greedy baseline ---------------------------------------------------------------------------------
 
+def admitted(part, p) -> bool:
+    """Whether a purpose admits a part at all: a small form factor build takes only its case
+    types, and only boards one of them takes."""
+    from knowledge_graph import compat
+
+    if p.case_types and part.part_type == "case":
+        return part.attributes.get("case_type") in p.case_types
+    if p.case_types and part.part_type == "motherboard":
+        return part.attributes.get("form_factor") in {ff for ct in p.case_types for ff in compat.case_form_factors(ct)}
+    return True
+
+
 def greedy(by_role: Mapping[str, list], sellable: frozenset[str], budget: float, purpose_key: str,
-           fixed: Mapping[str, object] | None = None) -> dict[str, object]:
-    """The documented greedy baseline (module docstring)."""
+           fixed: Mapping[str, object] | None = None, carry_over: bool = True) -> dict[str, object]:
+    """The documented greedy baseline (module docstring); without `carry_over` a role gets only its
+    own share (what a role leaves unspent is not spent)."""
     from build_planner.scoring import part_score, profiles, purpose
     from knowledge_graph import compat
 
@@ -126,19 +141,19 @@ def greedy(by_role: Mapping[str, list], sellable: frozenset[str], budget: float,
         allowance = p.split.get(role, 0.0) * budget + carry
         cpu = chosen.get("cpu")
         if role == "video-card" and p.integrated_graphics_ok and cpu is not None and cpu.attributes.get("integrated_graphics"):
-            carry = allowance
+            carry = allowance if carry_over else min(0.0, allowance)
             continue
         if role == "cpu-cooler" and not (cpu is not None and (p.cooler_always or float(cpu.attributes.get("tdp", 105))
                                                              > profiles()["cooler_needed_above_tdp_w"])):
-            carry = allowance
+            carry = allowance if carry_over else min(0.0, allowance)
             continue
-        options = [x for x in by_role.get(role, []) if x.sku in sellable and fits(x)]
+        options = [x for x in by_role.get(role, []) if x.sku in sellable and admitted(x, p) and fits(x)]
         if not options:
             continue
         affordable = [x for x in options if x.price <= allowance]
         pick = max(affordable, key=lambda x: (part_score(x, role, p), -x.price)) if affordable else min(options, key=lambda x: x.price)
         chosen[role] = pick
-        carry = allowance - pick.price
+        carry = allowance - pick.price if carry_over else min(0.0, allowance - pick.price)
     return chosen
 
 
@@ -148,30 +163,23 @@ def fixed_part(by_role: Mapping[str, list], sellable: frozenset[str], budget: fl
     """The in-stock part priced nearest its role's share of the budget without exceeding it, among
     the parts the purpose admits (a small form factor build fixes a Mini ITX case or board); the
     role rotates with `index`. A part is used only when a valid build with it exists within the
-    budget, witnessed by the greedy baseline's build; otherwise the next role is tried."""
+    budget, witnessed by the greedy baseline's build or by the same greedy with no budget (every
+    role then takes the cheapest compatible part); otherwise the next cheaper part (up to 10), then
+    the next role is tried."""
     from build_planner.scoring import purpose
-    from knowledge_graph import compat
 
     p = purpose(purpose_key)
-    small = {ff for ct in p.case_types for ff in compat.case_form_factors(ct)}
-
-    def admitted(x) -> bool:
-        if p.case_types and x.part_type == "case":
-            return x.attributes.get("case_type") in p.case_types
-        if p.case_types and x.part_type == "motherboard":
-            return x.attributes.get("form_factor") in small
-        return True
-
     shares = [(r, s) for r, s in p.split.items() if s > 0 and r in by_role]
     for step in range(len(shares)):
         role, share = shares[(index + step) % len(shares)]
-        stocked = [x for x in by_role[role] if x.sku in sellable and x.price <= share * budget and admitted(x)]
+        stocked = [x for x in by_role[role] if x.sku in sellable and x.price <= share * budget and admitted(x, p)]
         if not stocked:
             continue
-        part = min(stocked, key=lambda x: (share * budget - x.price, x.sku))
-        witness = greedy(by_role, sellable, budget, purpose_key, {role: part})
-        if not validate(witness, set(), {part.sku}, purpose_key, sellable) and bought_total(witness, set()) <= budget:
-            return role, part
+        for part in sorted(stocked, key=lambda x: (share * budget - x.price, x.sku))[:10]:
+            for allowance in (budget, 0.0):           # greedy, then cheapest-compatible-first
+                witness = greedy(by_role, sellable, allowance, purpose_key, {role: part})
+                if not validate(witness, set(), {part.sku}, purpose_key, sellable) and bought_total(witness, set()) <= budget:
+                    return role, part
     raise ValueError(f"no feasible fixed part for {purpose_key} at ${budget}")
 
 
@@ -202,6 +210,12 @@ def upgrade_cases(by_role: Mapping[str, list], sellable: frozenset[str], n: int 
             have = [h for h in have if h.part_type != role]
         cases.append({"have": have, "role": role, "budget": rng.choice(range(150, 701, 50))})
     return cases
+
+
+def _ratio(rows: list[dict]) -> float | None:
+    if not rows:
+        return None
+    return round(sum(r["score"] for r in rows) / sum(r["greedy_score"] for r in rows), 4)
 
 
 def main() -> None:
@@ -262,6 +276,8 @@ def main() -> None:
             row["greedy_score"] = round(build_score(baseline, purpose(req.purpose)), 3)
             row["greedy_total"] = bought_total(baseline, set())
             row["greedy_valid"] = not validate(baseline, set(), set(req.constraints.fixed), req.purpose, sellable)
+            share_only = greedy(by_role, sellable, req.budget_usd, req.purpose, base, carry_over=False)
+            row["share_only_score"] = round(build_score(share_only, purpose(req.purpose)), 3)
         rows.append(row)
 
     full = [r for r in rows if r["kind"] != "upgrade" and "greedy_score" in r]
@@ -279,6 +295,10 @@ def main() -> None:
     details = {
         "requests": len(rows), "full_builds": len(full), "upgrades": sum(r["kind"] == "upgrade" for r in rows),
         "mean_score": round(planner_mean, 3), "mean_greedy_score": round(greedy_mean, 3),
+        "score_vs_share_only_greedy": round(planner_mean / (sum(r["share_only_score"] for r in full) / len(full)), 4),
+        "score_vs_greedy_by_budget": {f"${lo}-{lo + 750}": _ratio([r for r in full if lo <= r["budget"] < lo + 750])
+                                      for lo in (500, 1250, 2000)} | {"$2750-3000": _ratio([r for r in full if r["budget"] >= 2750])},
+        "score_vs_greedy_fixed_part": _ratio([r for r in full if r["kind"] == "fixed"]),
         "greedy_valid_rate": round(sum(r["greedy_valid"] for r in full) / len(full), 4),
         "greedy_within_budget_rate": round(sum(r["greedy_total"] <= r["budget"] for r in full) / len(full), 4),
         "latency": timing, "latency_cpu": summarise_ms(cpu),

@@ -20,20 +20,23 @@ __all__ = ["Build", "BuildDiff", "BuildPart", "Change", "Constraints", "Conversi
            "request", "upgrade"]
 
 _lock = threading.Lock()
-_planner: Planner | None = None
+_planner: tuple[str, Planner] | None = None
 
 
 def get_planner() -> Planner:
-    """The process-wide planner over the knowledge graph's catalogue and the order database's stock."""
+    """The process-wide planner over the knowledge graph's catalogue and the order database's stock
+    (read again every 30 s); rebuilt when the graph is (a catalogue or price change)."""
     global _planner
-    if _planner is None:
-        with _lock:
-            if _planner is None:
-                from build_planner.stock import sellable_skus
-                from knowledge_graph.graph import get_graph
+    from knowledge_graph.graph import get_graph
 
-                _planner = Planner(get_graph().products.values(), sellable_skus)
-    return _planner
+    graph = get_graph()
+    if _planner is None or _planner[0] != graph.fingerprint:
+        with _lock:
+            if _planner is None or _planner[0] != graph.fingerprint:
+                from build_planner.stock import sellable_skus
+
+                _planner = (graph.fingerprint, Planner(graph.products.values(), sellable_skus))
+    return _planner[1]
 
 
 def plan(budget: float, purpose: str, constraints: Constraints | None = None, currency: str = "USD",

@@ -27,7 +27,9 @@ from knowledge_graph import compat
 from knowledge_graph.vocab import value_text
 
 SCORE_SCALE = 1000          # objective units per build-score point; a dollar of price is one unit (a tie-break)
-SOLVE_TIME_S = 0.3          # then the best build found so far is returned (Build.optimal False)
+SOLVE_WORK = 0.1            # CP-SAT deterministic time (load-independent work units); then the best
+                            # build found so far is returned (Build.optimal False)
+SOLVE_TIME_S = 2.0          # wall-clock safety net on a starved machine
 PARETO_EPSILON = 0.25       # build-score points a dearer candidate must add per role (0: exact Pareto fronts)
 # role pairs whose compatibility the knowledge graph judges, as (from, to): every part of `from`
 # needs a compatible part of `to`
@@ -391,8 +393,8 @@ class Planner:
         m.Maximize(cp_model.LinearExpr.WeightedSum(variables, coefficients))
         solver = _solver()
         status = solver.Solve(m)
-        if status == cp_model.UNKNOWN:             # out of time before a first build (a loaded machine)
-            solver = _solver(4 * SOLVE_TIME_S)
+        if status == cp_model.UNKNOWN:             # out of time before a first build
+            solver = _solver(4 * SOLVE_WORK)
             status = solver.Solve(m)
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return None
@@ -435,6 +437,14 @@ class Planner:
                      recommended_psu_w=need, optimal=optimal, solve_ms=0.0)
 
     # --- refinements -------------------------------------------------------------------------------
+    def restore(self, request: Request, parts: Mapping[str, tuple[str, bool] | None]) -> Build:
+        """The build a conversation showed, from its request and its parts (role → (SKU, owned), None
+        for integrated graphics), with reasons and scores recomputed: re-planning the request could
+        pick an equally good but different build, and a change must start from what was shown."""
+        purpose = scoring.purpose(request.purpose).emphasised(dict(request.emphasis))
+        chosen = {role: (None if pc is None else (self.product(pc[0]), bool(pc[1]))) for role, pc in parts.items()}
+        return self._build(request, purpose, chosen, optimal=False)
+
     def refine(self, build: Build, change: Change) -> Build:
         """A new build from the previous one's request changed as asked (see Change)."""
         r, c = build.request, build.request.constraints
@@ -495,10 +505,13 @@ def _max_draw(watts: int) -> int:
     return _draw_cache[watts]
 
 
-def _solver(time_s: float = SOLVE_TIME_S) -> cp_model.CpSolver:
+def _solver(work: float = SOLVE_WORK) -> cp_model.CpSolver:
+    """One worker (the cores are shared with the other processes), limited by deterministic time,
+    so that the same request gets the same build however loaded the machine is."""
     solver = cp_model.CpSolver()
-    solver.parameters.num_workers = 1          # the machine's cores are shared with the other processes
-    solver.parameters.max_time_in_seconds = time_s
+    solver.parameters.num_workers = 1
+    solver.parameters.max_deterministic_time = work
+    solver.parameters.max_time_in_seconds = SOLVE_TIME_S
     # measured: on these models (a few hundred Booleans) presolve's probing alone takes longer
     # than solving the unpresolved model to optimality
     solver.parameters.cp_model_presolve = False
