@@ -1,0 +1,398 @@
+"""PC builds in conversation: what a shopper's message asks of the build planner, and the reply.
+
+A build request names a budget and a purpose ("a gaming PC for $1500", "8000元的游戏电脑"); a change
+names what to move ("cheaper", "more GPU, less CPU", "switch to Intel", "I already have a case", "use
+the 7700X", "all white", "why this board?"). Only what is missing is asked. The build shown last is
+kept in the slot `build` as its request (budget, purpose, constraints, emphasis) and its parts, so a
+change starts from it, "what changed" compares with the one before, and "the second one" points at
+its second part. Shared here (not in the action module) because a bare answer to the question
+("gaming", "about 1500") arrives as another intent and actions.understand completes it."""
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import asdict
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import references, services
+from actions.cards import card
+from actions.common import cart_lines, language
+from daogou.config import get_settings
+from build_planner import Build, Change, Constraints, Conversion, NoBuild, Request, diff, get_planner
+from build_planner.scoring import normalise_purpose, part_type_of, profiles, purpose
+from knowledge_graph.graph import ProductGraph
+from knowledge_graph.linker import link
+from knowledge_graph.parse import AROUND_CEILING, AROUND_FLOOR, find_budget
+from knowledge_graph.vocab import format_price, part_type_name
+
+Events = list[dict[str, Any]]
+SLOT = "build"
+# Best Buy's "Desktop & All-in-One Computers": the shop sells no assembled desktop, so a search for
+# one ("do you sell gaming PCs?") is answered with a build (data/catalog/category_variants.yaml)
+COMPUTER_CATEGORIES = ("abcat0501000",)
+
+# role words, both languages; "storage" is the planner's role for the system drive
+_ROLE_WORDS: dict[str, tuple[str, ...]] = {
+    "cpu": ("cpu", "processor", "处理器", "cpu的"),
+    "cpu-cooler": ("cooler", "cooling", "散热器", "散热"),
+    "motherboard": ("motherboard", "mobo", "board", "主板"),
+    "memory": ("memory", "ram", "内存"),
+    "storage": ("storage", "ssd", "drive", "disk", "硬盘", "固态"),
+    "video-card": ("gpu", "graphics", "video card", "显卡", "独显"),
+    "power-supply": ("power supply", "psu", "电源"),
+    "case": ("case", "chassis", "机箱"),
+}
+_MORE = r"(?:more|better|stronger|faster|bigger|upgrade|好一?点|更好|更强|强一?点|加强|升级|多一?点|大一?点)"
+_LESS = r"(?:less|weaker|cheaper|smaller|差一?点|弱一?点|便宜一?点|少一?点|降一?点)"
+_CHEAPER = re.compile(r"(?i)\b(?:cheaper|less expensive|lower the (?:cost|price)|save (?:some )?money|cut the cost)\b|便宜|省点|省钱|降低预算|少花")
+_WHY = re.compile(r"(?i)\bwhy\b|为什么|为啥|干嘛选|凭什么")
+_DIFF = re.compile(r"(?i)\bwhat(?:'s| is| has| did)?\s+(?:changed?|different)|\bdifferen(?:t|ce)s?\b|\bcompared? (?:to|with)|变化|有什么不同|区别|改了什么|变了什么")
+_HAVE = re.compile(r"(?i)\b(?:i (?:already )?(?:have|own|got)|i've got|already have|keep my|reuse my|leave (?:it|that) out)\b|已经有|我有|不用买|不需要买|用我(?:自己)?的|保留")
+_USE = re.compile(r"(?i)\b(?:use|with|put in|go with|switch to|swap (?:in|to)|instead)\b|换成|用|改成|换")
+_SWAP = re.compile(r"(?i)\b(?:change|swap|replace|another|different|other)\b|换个|换一个|换掉|另一个|别的")
+_BRANDS = (("cpu", "AMD", r"(?i)\bamd\b|\bryzen\b|锐龙|农企"), ("cpu", "Intel", r"(?i)\bintel\b|\bcore i\d\b|英特尔|酷睿"),
+           ("video-card", "NVIDIA", r"(?i)\bnvidia\b|\bgeforce\b|\brtx\b|英伟达|n卡"), ("video-card", "AMD", r"(?i)\bradeon\b|a卡"))
+_COLOURS = (("white", r"(?i)\bwhite\b|白色|全白|白的"), ("black", r"(?i)\bblack\b|黑色|全黑|黑的"))
+
+
+def _chinese(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+_ONLY_AFTER_FOR = ("work", "home", "game", "games")
+
+
+def find_purpose(text: str) -> str | None:
+    """The purpose a message names ("for video editing", "打游戏"), the longest alias first."""
+    low = text.lower()
+    found: list[tuple[int, str]] = []
+    for key, names in profiles()["purpose_aliases"].items():
+        for name in [key, *names]:
+            name = str(name).lower()
+            if name in _ONLY_AFTER_FOR:     # "for work", not "work out a build"
+                hit = re.search(r"\bfor (?:my |the )?" + name + r"\b", low) is not None
+            elif _chinese(name):
+                hit = name in low
+            else:
+                hit = re.search(r"(?<![a-z])" + re.escape(name) + r"(?![a-z])", low) is not None
+            if hit:
+                found.append((len(name), key))
+    return max(found)[1] if found else None
+
+
+def find_amount(text: str) -> tuple[float | None, Conversion | None]:
+    """The budget in US dollars ("about $1500" means 1500, not the search band around it), and the
+    conversion when the shopper gave yuan."""
+    budget = find_budget(text)
+    low, high = budget.low, budget.high
+    if low is not None and high is not None and abs(high / low - AROUND_CEILING / AROUND_FLOOR) < 1e-3:
+        amount: float | None = round(high / AROUND_CEILING, 2)
+    else:
+        amount = high if high is not None else low
+    conversion = None
+    if amount is not None and budget.currency_note is not None:
+        rate = get_settings().kg_cny_per_usd
+        said, currency, _ = budget.currency_note
+        conversion = Conversion(amount=said, currency=currency, rate=rate, usd=amount)
+    return amount, conversion
+
+
+def _roles_named(text: str) -> list[str]:
+    low = text.lower()
+    return [role for role, words in _ROLE_WORDS.items()
+            if any((w in low) if _chinese(w) else re.search(r"(?<![a-z])" + re.escape(w) + r"s?(?![a-z])", low) for w in words)]
+
+
+def find_brands(text: str) -> dict[str, str]:
+    brands: dict[str, str] = {}
+    for role, brand, pattern in _BRANDS:
+        if re.search(pattern, text) and role not in brands:
+            brands[role] = brand
+    return brands
+
+
+def find_colour(text: str) -> str | None:
+    return next((colour for colour, pattern in _COLOURS if re.search(pattern, text)), None)
+
+
+def _named_skus(graph: ProductGraph, text: str) -> list[str]:
+    """Products the message names clearly enough to act on (one candidate, or the first of a clear mention)."""
+    return [m.candidates[0] for m in link(graph, text) if m.clear and m.candidates]
+
+
+def find_changes(graph: ProductGraph, text: str, intent: str, entities: list[dict[str, Any]]) -> list[Change]:
+    """The changes a message asks of the current build, in the order the planner applies them."""
+    button = next((e.get("value") for e in entities if e.get("entity") == "build_change"), None)
+    if button == "cheaper":
+        return [Change("cheaper")]
+    if button == "more_gpu":
+        return [Change("emphasis", {"video-card": 1, "cpu": -1})]
+    changes: list[Change] = []
+    amount, _ = find_amount(text)
+    if amount is not None and amount > 100:
+        changes.append(Change("budget", amount))
+    elif _CHEAPER.search(text) and not re.search(_MORE, text, re.I):
+        changes.append(Change("cheaper"))
+    roles = _roles_named(text)
+    emphasis: dict[str, int] = {}
+    for role in roles:
+        words = "|".join(re.escape(w) for w in _ROLE_WORDS[role])
+        near = rf"(?:{_MORE}[^,，.。]{{0,12}}(?:{words})|(?:{words})[^,，.。]{{0,6}}{_MORE})"
+        far = rf"(?:{_LESS}[^,，.。]{{0,12}}(?:{words})|(?:{words})[^,，.。]{{0,6}}{_LESS})"
+        if re.search(near, text, re.I):
+            emphasis[role] = 1
+        elif re.search(far, text, re.I):
+            emphasis[role] = -1
+    if emphasis:
+        changes.append(Change("emphasis", emphasis))
+    named = _named_skus(graph, text)
+    if _HAVE.search(text) and named:
+        changes.extend(Change("have", sku) for sku in named)
+    elif named:
+        changes.extend(Change("use", sku) for sku in named)
+    for role, brand in find_brands(text).items():
+        if not named:
+            changes.append(Change("brand", brand, role))
+    colour = find_colour(text)
+    if colour:
+        changes.append(Change("colour", colour))
+    new_purpose = find_purpose(text)
+    if new_purpose:
+        changes.append(Change("purpose", new_purpose))
+    if not changes and _SWAP.search(text):
+        changes.extend(Change("swap", None, role) for role in roles)
+    return changes
+
+
+# --- the slot ------------------------------------------------------------------------------------
+
+def _request_dict(request: Request) -> dict[str, Any]:
+    data = asdict(request)
+    data["constraints"]["brands"] = dict(request.constraints.brands)
+    return data
+
+
+def request_from(data: dict[str, Any]) -> Request:
+    c = data.get("constraints") or {}
+    conversion = data.get("conversion")
+    return Request(budget_usd=float(data["budget_usd"]), purpose=str(data["purpose"]),
+                   constraints=Constraints(brands=dict(c.get("brands") or {}), have=tuple(c.get("have") or ()),
+                                           fixed=tuple(c.get("fixed") or ()), colour=c.get("colour"),
+                                           store_id=c.get("store_id"), exclude=tuple(c.get("exclude") or ())),
+                   emphasis=tuple(tuple(e) for e in data.get("emphasis") or ()),
+                   upgrade_role=data.get("upgrade_role"),
+                   conversion=Conversion(**conversion) if conversion else None)
+
+
+def slot_value(build: Build, previous: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The slot: the build's request and parts, and the one shown before it (for "what changed")."""
+    shown = {"request": _request_dict(build.request), "parts": [[p.role, p.sku, p.owned] for p in build.parts]}
+    if previous and previous.get("request"):
+        shown["previous"] = {"request": previous["request"], "parts": previous.get("parts") or []}
+    return shown
+
+
+def current(tracker: Tracker) -> dict[str, Any] | None:
+    value = tracker.get_slot(SLOT)
+    return value if isinstance(value, dict) else None
+
+
+def pending(tracker: Tracker) -> bool:
+    """A build was asked for but its budget or purpose is still missing."""
+    value = current(tracker)
+    return bool(value and value.get("pending"))
+
+
+def takes_over(tracker: Tracker, intent: str) -> bool:
+    """Whether a message the NLU read as a search or an unclear one belongs to the build: the missing
+    budget or purpose of a build just asked for ("gaming", "about 1500"), or "cheaper" / "only
+    Intel" right after a build was shown (its parts are the list on screen)."""
+    text = tracker.latest_message.get("text") or ""
+    if pending(tracker):
+        return find_purpose(text) is not None or find_amount(text)[0] is not None
+    state = current(tracker)
+    if not state or intent not in ("refine_search", "nlu_fallback", "inform"):
+        return False
+    shown = [p[1] for p in state.get("parts") or [] if p[1] and not p[2]]
+    return bool(shown) and list(tracker.get_slot("shown_skus") or []) == shown
+
+
+# --- replies -------------------------------------------------------------------------------------
+
+def _role_name(role: str, lang: str) -> str:
+    return part_type_name(part_type_of(role), lang)
+
+
+def _purpose_name(key: str, lang: str) -> str:
+    return purpose(key).name(lang)
+
+
+def show(dispatcher: CollectingDispatcher, graph: ProductGraph, build: Build, lang: str) -> None:
+    """The build: one numbered line per part (role, name, price, reason), the total, the parts'
+    cards and the buttons that act on the whole build."""
+    lines = []
+    for i, part in enumerate(build.parts, 1):
+        role = _role_name(part.role, lang)
+        if part.product is None:
+            lines.append(f"{i}. {role}: {part.reason(lang)}")
+            continue
+        price = ("已有" if lang == "zh" else "you have it") if part.owned else format_price(part.price, lang)
+        sep = "：" if lang == "zh" else ": "
+        lines.append(f"{i}. {role}{sep}{part.product.name} — {price}\n   {part.reason(lang)}")
+    budget = format_price(build.request.budget_usd, lang)
+    name = _purpose_name(build.request.purpose, lang)
+    heading = f"{name}配置（预算{budget}）：" if lang == "zh" else f"A {name} build for {budget}:"
+    if build.request.conversion:
+        heading = build.request.conversion.text(lang) + ("。" if lang == "zh" else ". ") + heading
+    left = build.request.budget_usd - build.total
+    note = (f"，比预算少{format_price(left, lang)}" if lang == "zh" else f", {format_price(left, lang)} under budget") if left >= 1 else ""
+    labels = {"en": ("Add the whole build to cart", "Cheaper", "More graphics power"),
+              "zh": ("整套加入购物车", "便宜一点", "显卡更强")}[lang]
+    buttons = [{"title": labels[0], "payload": "/add_build_to_cart"},
+               {"title": labels[1], "payload": '/refine_build{"build_change": "cheaper"}'},
+               {"title": labels[2], "payload": '/refine_build{"build_change": "more_gpu"}'}]
+    cards = [card(graph, p.product, lang) for p in build.parts if p.product is not None and not p.owned]
+    dispatcher.utter_message(response="utter_build", heading=heading, lines="\n".join(lines),
+                             total=format_price(build.total, lang), note=note, buttons=buttons,
+                             json_message={"type": "product_cards", "products": cards})
+
+
+def _impossible(dispatcher: CollectingDispatcher, request: Request, error: NoBuild, lang: str) -> None:
+    where = ""
+    if request.constraints.store_id is not None:
+        where = " for pick-up at that store" if lang == "en" else "该门店"
+    hint = error.text(lang)
+    if error.cheapest_usd:
+        hint = (f"最便宜的一套完整配置约{format_price(error.cheapest_usd, lang)}。" if lang == "zh"
+                else f"The cheapest complete build is about {format_price(error.cheapest_usd, lang)}.")
+    dispatcher.utter_message(response="utter_build_impossible", purpose=_purpose_name(request.purpose, lang),
+                             budget=format_price(request.budget_usd, lang), where=where, hint=hint)
+
+
+def _plan(request: Request) -> Build:
+    return get_planner().plan(request)
+
+
+def _restore(state: dict[str, Any]) -> Build:
+    """The build shown last, as it was shown (see Planner.restore)."""
+    parts = {role: (None if sku is None else (sku, bool(owned))) for role, sku, owned in state.get("parts") or []}
+    return get_planner().restore(request_from(state["request"]), parts)
+
+
+def _refine(build: Build, changes: list[Change]) -> Build:
+    for change in changes:
+        build = get_planner().refine(build, change)
+    return build
+
+
+async def _planned(dispatcher: CollectingDispatcher, graph: ProductGraph, request: Request, lang: str,
+                   previous: dict[str, Any] | None, change: list[Change] | None = None,
+                   before: Build | None = None) -> Events:
+    try:
+        if change and before is not None:
+            build = await asyncio.to_thread(_refine, before, change)
+        else:
+            build = await asyncio.to_thread(_plan, request)
+    except NoBuild as error:
+        _impossible(dispatcher, request, error, lang)
+        return []
+    if before is not None:
+        delta = diff(before, build)
+        if not delta.changes:                     # "switch to Intel" when it is Intel already
+            dispatcher.utter_message(response="utter_build_same")
+            return []
+        dispatcher.utter_message(response="utter_build_changes", changes=delta.text(lang))
+    show(dispatcher, graph, build, lang)
+    shown = [p.sku for p in build.parts if p.sku and not p.owned]
+    return [SlotSet(SLOT, slot_value(build, previous)), SlotSet("shown_skus", shown)]
+
+
+async def build_answer(dispatcher: CollectingDispatcher, tracker: Tracker, fresh: bool = False) -> Events:
+    """plan_build, refine_build and add_build_to_cart, and a bare answer to "what budget / what for".
+    fresh: a new build whatever the intent ("do you sell gaming PCs?" read as a search)."""
+    graph = await asyncio.to_thread(services.graph)
+    lang = language(tracker)
+    text = tracker.latest_message.get("text") or ""
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    entities = tracker.latest_message.get("entities") or []
+    state = current(tracker)
+    if intent == "add_build_to_cart":
+        return _add_to_cart(dispatcher, tracker, graph, state, lang)
+    if state and not state.get("pending") and intent != "plan_build" and not fresh:
+        return await _change(dispatcher, tracker, graph, state, text, intent, entities, lang)
+    # a new build, or the missing half of one asked for before
+    asked = (state or {}).get("pending") or {}
+    amount, conversion = find_amount(text)
+    chosen = find_purpose(text) or asked.get("purpose")
+    if amount is None and asked.get("budget_usd"):
+        amount, conversion = asked["budget_usd"], Conversion(**asked["conversion"]) if asked.get("conversion") else None
+    if amount is None or chosen is None:
+        wanted = {"purpose": chosen, "budget_usd": amount,
+                  "conversion": asdict(conversion) if conversion else None}
+        if chosen is not None:
+            dispatcher.utter_message(response="utter_build_ask_budget", purpose=_purpose_name(chosen, lang))
+        else:
+            dispatcher.utter_message(response="utter_build_ask")
+        return [SlotSet(SLOT, {"pending": wanted})]
+    store = references.store_in_focus(tracker) if references.store_mentioned(tracker) else None
+    named = _named_skus(graph, text)
+    constraints = Constraints(brands={r: b for r, b in find_brands(text).items()}, fixed=tuple(named),
+                              colour=find_colour(text), store_id=store)
+    request = Request(budget_usd=float(amount), purpose=normalise_purpose(chosen), constraints=constraints,
+                      conversion=conversion)
+    return await _planned(dispatcher, graph, request, lang, None)
+
+
+async def _change(dispatcher: CollectingDispatcher, tracker: Tracker, graph: ProductGraph, state: dict[str, Any],
+                  text: str, intent: str | None, entities: list[dict[str, Any]], lang: str) -> Events:
+    request = request_from(state["request"])
+    if _DIFF.search(text) and state.get("previous"):
+        old = await asyncio.to_thread(_restore, state["previous"])
+        new = await asyncio.to_thread(_restore, state)
+        delta = diff(old, new)
+        if delta.changes:
+            dispatcher.utter_message(response="utter_build_changes", changes=delta.text(lang))
+        else:
+            dispatcher.utter_message(response="utter_build_same")
+        return []
+    roles = _roles_named(text)
+    if _WHY.search(text):
+        build = await asyncio.to_thread(_restore, state)
+        asked = [build.part(r) for r in roles] or list(build.parts[:1])
+        for part in asked:
+            if part is not None:
+                name = part.product.name if part.product else _role_name(part.role, lang)
+                dispatcher.utter_message(response="utter_build_why", part=name, reason=part.reason(lang))
+        return []
+    changes = find_changes(graph, text, intent or "", entities)
+    if _HAVE.search(text) and not any(c.kind == "have" for c in changes) and roles:
+        # "I already have a case": which one decides what fits it (board size, power, socket)
+        dispatcher.utter_message(response="utter_build_ask_owned", part=_role_name(roles[0], lang))
+        return []
+    if not changes:
+        dispatcher.utter_message(response="utter_build_ask")
+        return []
+    before = await asyncio.to_thread(_restore, state)
+    return await _planned(dispatcher, graph, request, lang, state, changes, before)
+
+
+def _add_to_cart(dispatcher: CollectingDispatcher, tracker: Tracker, graph: ProductGraph,
+                 state: dict[str, Any] | None, lang: str) -> Events:
+    parts = [p for p in (state or {}).get("parts") or [] if p[1] and not p[2]]
+    if not parts:
+        dispatcher.utter_message(response="utter_build_none")
+        return []
+    lines = cart_lines(tracker)
+    for _, sku, _ in parts:
+        line = next((x for x in lines if x["sku"] == sku), None)
+        if line:
+            line["qty"] += 1
+        else:
+            lines.append({"sku": sku, "qty": 1})
+    total = sum(graph.products[sku].price for _, sku, _ in parts if sku in graph.products)
+    dispatcher.utter_message(response="utter_build_added", count=len(parts), total=format_price(total, lang))
+    return [SlotSet("cart", lines)]

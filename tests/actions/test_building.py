@@ -1,0 +1,108 @@
+"""PC builds in conversation (actions.building) over the real catalogue, with every product in
+stock: a request, a change, "what changed", the whole build into the cart, and a request whose
+purpose comes in the next message. Budgets are checked against the catalogue's prices and
+compatibility against knowledge_graph.compat, not against what the reply says."""
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from actions import building
+from daogou.config import get_settings
+from knowledge_graph import compat
+from tests.actions.action_harness import ent, responses, slots_of, tracker
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def graph():
+    from knowledge_graph.graph import load_graph
+    return load_graph(source="files")
+
+
+@pytest.fixture(autouse=True)
+def everything_in_stock(graph, monkeypatch):
+    from build_planner import Planner
+    planner = Planner(graph.products.values(), lambda location: frozenset(graph.products))
+    monkeypatch.setattr(building, "get_planner", lambda: planner)
+    monkeypatch.setattr(building.services, "graph", lambda: graph)
+
+
+async def say(text, intent, slots, entities=None):
+    from rasa_sdk.executor import CollectingDispatcher
+    dispatcher = CollectingDispatcher()
+    events = await building.build_answer(dispatcher, tracker(text, intent, entities, slots=slots))
+    return dispatcher.messages, {**slots, **slots_of(events)}
+
+
+def bought(slots):
+    return [sku for _, sku, owned in slots["build"]["parts"] if sku and not owned]
+
+
+async def test_plan_change_and_cart(graph):
+    messages, slots = await say("could you plan an AMD gaming rig for me, 1500 dollars", "plan_build", {},
+                                [ent("price", "1500", "price_max")])
+    assert responses(messages) == ["utter_build"]
+    skus = bought(slots)
+    assert sum(graph.products[s].price for s in skus) <= 1500
+    assert slots["shown_skus"] == skus
+    assert next(graph.products[s] for s in skus if graph.products[s].part_type == "cpu").brand == "AMD"
+    roles = {graph.products[s].part_type for s in skus}
+    assert {"cpu", "motherboard", "memory", "power-supply", "case"} <= roles
+    for a, b in itertools.combinations(skus, 2):
+        assert compat.check(graph.products[a], graph.products[b]).compatible is not False, (a, b)
+
+    messages, changed = await say("swap the processor for an Intel one", "refine_build", slots)
+    assert "utter_build" in responses(messages)
+    cpu = next(graph.products[s] for s in bought(changed) if graph.products[s].part_type == "cpu")
+    assert cpu.brand == "Intel"
+
+    messages, _ = await say("what is different from the build before?", "refine_build", changed)
+    assert responses(messages) == ["utter_build_changes"]
+
+    messages, carted = await say("put the complete build in my basket", "add_build_to_cart", changed)
+    assert responses(messages) == ["utter_build_added"]
+    assert sorted(line["sku"] for line in carted["cart"]) == sorted(bought(changed))
+
+
+async def test_the_purpose_can_come_next(graph):
+    messages, slots = await say("can you work out a pc build for me", "plan_build", {})
+    assert responses(messages) == ["utter_build_ask"]
+    assert building.pending(tracker("", "", slots=slots))
+    later = tracker("mostly gaming, around 1200", "nlu_fallback", slots=slots)
+    assert building.takes_over(later, "nlu_fallback")
+    messages, slots = await say("mostly gaming, around 1200", "nlu_fallback", slots)
+    assert responses(messages) == ["utter_build"]
+    assert slots["build"]["request"]["purpose"] == "gaming"
+    assert slots["build"]["request"]["budget_usd"] == 1200
+
+
+async def test_a_budget_in_yuan_is_converted(graph):
+    messages, slots = await say("帮我配台打游戏的电脑，8000元", "plan_build", {})
+    assert responses(messages) == ["utter_build"]
+    request = slots["build"]["request"]
+    assert request["budget_usd"] == pytest.approx(8000 / get_settings().kg_cny_per_usd, abs=0.01)
+    assert request["conversion"]["amount"] == 8000
+
+
+@pytest.mark.parametrize("text,kind,value", [
+    ("more graphics power and less processor", "emphasis", {"video-card": 1, "cpu": -1}),
+    ("显卡好一点，CPU差一点", "emphasis", {"video-card": 1, "cpu": -1}),
+    ("can it be cheaper", "cheaper", None),
+    ("lower it to $1100 please", "budget", 1100.0),
+    ("everything in white", "colour", "white"),
+    ("换成英特尔", "brand", "Intel"),
+])
+def test_changes_from_the_wording(graph, text, kind, value):
+    changes = building.find_changes(graph, text, "refine_build", [])
+    assert changes and changes[0].kind == kind
+    if value is not None:
+        assert changes[0].value == value
+
+
+def test_a_named_part_is_used(graph):
+    wanted = [p.sku for p in graph.products.values() if p.name == "AMD Ryzen 7 7700X"]
+    changes = building.find_changes(graph, "put the Ryzen 7 7700X in it", "refine_build", [])
+    assert [c.kind for c in changes] == ["use"] and changes[0].value in wanted
