@@ -89,10 +89,16 @@ async def stock_answer(dispatcher: CollectingDispatcher, tracker: Tracker, sku: 
         store = None
         query = references.store_mentioned(tracker)
         if query:
-            found = await client.find_stores(str(query), limit=1)
+            found = await references.find_store(str(query), correct_typos=True)
             if not found:
                 dispatcher.utter_message(response="utter_store_not_found", query=query)
                 return events
+            if len(found) > 1:      # stores sharing a name (Brentwood CA, TN, MO): which one, then the stock
+                lines = "\n".join(store_label(s) for s in found[:6])
+                dispatcher.utter_message(response="utter_ask_which_store_of", query=query, stores=lines,
+                                         buttons=[{"title": f"{s.name}, {s.city} {s.state}"[:60],
+                                                   "payload": f'/ask_stock{{"store": "#{s.id}"}}'} for s in found[:6]])
+                return events + [SlotSet("shown_stores", [s.id for s in found[:6]])]
             store = found[0]
         elif (store_id := references.store_in_focus(tracker)) is not None:   # "there"
             store = await client.get_store(store_id)

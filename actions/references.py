@@ -19,6 +19,7 @@ from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from rapidfuzz import fuzz
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -26,13 +27,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import services
 from actions.cards import MAX_CARDS, cards_payload, listing
 from actions.common import entity_values
-from catalog import load_stores
-from catalog.models import Product
+from catalog import load_stores, places
+from catalog.models import Product, Store
 from knowledge_graph import api
 from knowledge_graph.graph import ProductGraph
 from knowledge_graph.linker import link
 from knowledge_graph.parse import PhraseIndex
 from order_service.client import OrderServiceError
+from order_service.schemas import StoreOut
 
 _ZH_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 _EN_ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
@@ -229,17 +231,125 @@ def _store_names() -> PhraseIndex:
     return PhraseIndex(names, fold=True)
 
 
-def store_mentioned(tracker: Tracker) -> str | None:
-    """The store the message names: the NLU's store entity, else a store name found in the text. A
-    one-word name in an English message counts only when capitalised ("at Flushing", not "flushing")."""
-    value = next(iter(entity_values(tracker, "store")), None)
+def _named_in(text: str, entities: list[Any]) -> str | None:
+    value = next(iter(entities), None)
     if value:
-        return str(value)
-    text = tracker.latest_message.get("text") or ""
+        return places.english_place(str(value))
     for start, end, phrase in _store_names().spans(text):
         said = text[start:end]
         if " " in phrase or not text.isascii() or said[:1].isupper():
             return said
+    said_places = places.places_in(text).places
+    return said_places[0] if said_places else places.zip_said(text)
+
+
+def store_mentioned(tracker: Tracker) -> str | None:
+    """The store the message names: the NLU's store entity, else a store name found in the text (a
+    one-word name in an English message only when capitalised: "at Flushing", not "flushing"), else a
+    place said in Chinese ("法拉盛" → Flushing, data/catalog/places_zh.yaml) or a ZIP said as a place
+    ("我在11354"). A store picked among the last ones listed ("加州那家", "第一家") comes as "#<id>"."""
+    text = tracker.latest_message.get("text") or ""
+    said = places.places_in(text)
+    if not (said.states or said.streets) and (named := _named_in(text, entity_values(tracker, "store"))):
+        return named
+    picked = store_picked(tracker)
+    return f"#{picked}" if picked is not None else _named_in(text, entity_values(tracker, "store"))
+
+
+@lru_cache(maxsize=1)
+def _stores_by_id() -> dict[int, Store]:
+    return {s.id: s for s in load_stores()}
+
+
+STORE_TYPO_SCORE = 85     # rapidfuzz ratio above which a store name that matched nothing is taken as misspelt
+# responses that show a list of stores, so "the first one" / "第一家" after them means a store
+STORE_LISTS = frozenset({"utter_stores_found", "utter_ask_which_store_of", "utter_stores_with_item",
+                         "utter_store_not_found_suggest", "utter_stock_elsewhere"})
+
+
+def stores_listed_last(tracker: Tracker) -> bool:
+    """Whether the latest list the bot showed was of stores rather than of products (cards)."""
+    for event in reversed(tracker.events):
+        if event.get("event") != "bot":
+            continue
+        if (event.get("metadata") or {}).get("utter_action") in STORE_LISTS:
+            return True
+        if (event.get("data") or {}).get("custom"):
+            return False
+    return False
+
+
+def _previous_store_query(tracker: Tracker) -> str | None:
+    users = [e for e in reversed(tracker.events) if e.get("event") == "user"][1:2]
+    for event in users:
+        entities = [e.get("value") for e in (event.get("parse_data") or {}).get("entities", []) if e.get("entity") == "store"]
+        return _named_in(event.get("text") or "", entities)
+    return None
+
+
+def store_picked(tracker: Tracker) -> int | None:
+    """The one store the message picks among the stores just listed (slot `shown_stores`, else those
+    sharing the name the previous message gave): "第一家" / "the first one" after a store list, "加州那家",
+    "the Tennessee one" (a state), "14街那家" (a street), a city or neighbourhood. None otherwise."""
+    by_id = _stores_by_id()
+    shown = [by_id[int(i)] for i in tracker.get_slot("shown_stores") or [] if int(i) in by_id]
+    text = tracker.latest_message.get("text") or ""
+    said = places.places_in(text)
+    if shown and stores_listed_last(tracker):
+        for position in ordinal_positions(tracker):
+            index = position - 1 if position > 0 else position
+            if -len(shown) <= index < len(shown):
+                return shown[index].id
+    if not said.states and not said.streets:
+        return None                 # a city alone is a new place to search, not a pick
+    if not shown and (query := _previous_store_query(tracker)):
+        q = query.lower()
+        shown = [s for s in by_id.values() if q in (s.name.lower(), s.city.lower())]
+    fitting = {(s.name, s.address, s.city): s for s in places.pick(shown, said)}
+    return next(iter(fitting.values())).id if len(fitting) == 1 else None
+
+
+async def find_store(query: str, limit: int = 20, correct_typos: bool = False) -> list[StoreOut]:
+    """The distinct stores a name, city or ZIP means, best first: "#<id>" is that store; a store
+    whose name is the query before stores merely in a city of that name (Flushing, not the LaGuardia
+    kiosks in Flushing); exact matches before partial ones. With `correct_typos` (a question that
+    needs one store, such as stock) a misspelt name ("Misson Viejo") is taken for the store close
+    enough to it (rapidfuzz ratio ≥ STORE_TYPO_SCORE) when that is only one; the store finder offers
+    the close names instead."""
+    client = services.orders()
+    if (m := re.fullmatch(r"#(\d{1,10})", query.strip())):
+        return [await client.get_store(int(m.group(1)))]
+    found = await client.find_stores(query, limit=limit)
+    q = query.strip().lower()
+    named = [s for s in found if s.name.lower() == q]
+    exact = [s for s in found if q in (s.name.lower(), s.city.lower(), s.zip, f"{s.city}, {s.state}".lower())]
+    found = named or exact or found
+    if not found and correct_typos:
+        close = [s for s in await client.suggest_stores(query, limit=3)
+                 if fuzz.ratio(q, s.name.lower()) >= STORE_TYPO_SCORE]
+        found = close if len(close) == 1 else []     # several close names: the caller offers them
+    seen: set[tuple[str, str, str]] = set()
+    out = []
+    for store in found:
+        if (store.name, store.address, store.city) not in seen:
+            seen.add((store.name, store.address, store.city))
+            out.append(store)
+    return out
+
+
+def pending_intent(tracker: Tracker) -> str | None:
+    """The request the bot's last question continues: the intent its buttons repeat ("/ask_stock{...}"
+    after "which one do you mean?"), so the answer "2T的那个" goes on with the stock question."""
+    users = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            users += 1
+            if users == 2:          # only the bot's reply to the previous message
+                return None
+        elif event.get("event") == "bot" and users == 1:
+            for button in (event.get("data") or {}).get("buttons") or []:
+                if (m := re.match(r"/(\w+)", str(button.get("payload") or ""))):
+                    return m.group(1)
     return None
 
 

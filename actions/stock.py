@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import answers, references, services
 from actions.common import language
+from order_service.client import OrderServiceError
 
 
 class ActionCheckStock(Action):
@@ -21,7 +23,12 @@ class ActionCheckStock(Action):
         found = references.resolve_products(tracker, graph)
         if found.ambiguous:
             return references.ask_which(dispatcher, graph, found.candidates, language(tracker), "ask_stock")
-        if not found.skus:
+        if not found.skus:     # the store named stays in focus for the product named next
             dispatcher.utter_message(response="utter_ask_which_product")
-            return []
+            query = references.store_mentioned(tracker)
+            try:
+                stores = await references.find_store(query) if query else []
+            except OrderServiceError:
+                stores = []
+            return [SlotSet("store_id", float(stores[0].id))] if len(stores) == 1 else []
         return await answers.stock_answer(dispatcher, tracker, found.skus[0])

@@ -11,8 +11,9 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import services
-from actions.references import product_in_focus, reference_point, store_in_focus, store_mentioned
+from actions import answers, services
+from actions.common import identity
+from actions.references import find_store, product_in_focus, reference_point, store_in_focus, store_mentioned
 from order_service.client import OrderServiceError
 from order_service.schemas import StoreOut
 from order_service.services.geo import haversine_km
@@ -20,7 +21,6 @@ from order_service.services.geo import haversine_km
 NEAREST = 3
 MATCHES = 20  # stores fetched for a name: enough to count kiosks sharing an address
 ZIP = re.compile(r"\d{5}(?:-\d{4})?")
-STORE_PICK = re.compile(r"#(\d{1,10})")  # a store button's payload: {"store": "#281"}
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 CLOSED = "—"
 
@@ -62,36 +62,33 @@ def distinct(stores: list[StoreOut]) -> list[StoreOut]:
     return out
 
 
-def exact_matches(query: str, found: list[StoreOut]) -> list[StoreOut]:
-    """The stores a name can mean: exact name/city/ZIP matches, else what the search found."""
-    q = query.strip().lower()
-    exact = [s for s in found if q in (s.name.lower(), s.city.lower(), s.zip, f"{s.city}, {s.state}".lower())]
-    return exact or found
-
-
 async def resolve_store(dispatcher: CollectingDispatcher, tracker: Tracker, query: str,
                         intent: str) -> StoreOut | None:
     """The one store a query names, or None after telling the shopper: the closest names when it
     matches nothing, the matching stores (address, distance, one button each) when several share it."""
-    client = services.orders()
-    picked = STORE_PICK.fullmatch(query)
-    if picked:
-        return await client.get_store(int(picked.group(1)))
-    candidates = distinct(exact_matches(query, await client.find_stores(query, limit=MATCHES)))
+    candidates = await find_store(query, MATCHES)
     if len(candidates) == 1:
         return candidates[0]
     if candidates:
         stores = candidates
         response = "utter_ask_which_store_of"
     else:
-        stores = await client.suggest_stores(query, limit=NEAREST)
+        stores = await services.orders().suggest_stores(query, limit=NEAREST)
         response = "utter_store_not_found_suggest" if stores else "utter_store_not_found"
     stores = stores[:NEAREST * 2]
-    buttons = [{"title": f"{s.name}, {s.city} {s.state}"[:60], "payload": f'/{intent}{{"store": "#{s.id}"}}'}
-               for s in stores]
-    dispatcher.utter_message(response=response, query=query, buttons=buttons,
+    dispatcher.utter_message(response=response, query=query, buttons=store_buttons(stores, intent),
                              stores=store_lines(stores, await reference_point(tracker)))
     return None
+
+
+def store_buttons(stores: list[StoreOut], intent: str) -> list[dict[str, str]]:
+    return [{"title": f"{s.name}, {s.city} {s.state}"[:60], "payload": f'/{intent}{{"store": "#{s.id}"}}'}
+            for s in stores]
+
+
+def shown(stores: list[StoreOut]) -> dict[str, Any]:
+    """The stores just listed, in order, so "第一家" or "加州那家" can pick one next."""
+    return SlotSet("shown_stores", [s.id for s in distinct(stores)])
 
 
 def hours_args(store: StoreOut) -> dict[str, str]:
@@ -106,29 +103,35 @@ class ActionFindStore(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> list[dict[str, Any]]:
         query = location_query(tracker)
-        if not query:
-            dispatcher.utter_message(response="utter_ask_store_location")
-            return []
+        if not query and identity(tracker).get("staff_token") and answers.stock_scope(tracker) in ("nearby", "everywhere"):
+            return await answers.staff_stock_turn(dispatcher, tracker)    # staff: "which stores near us have the 9800X3D?"
         client = services.orders()
         sku = product_in_focus(tracker)
+        here = store_in_focus(tracker)
+        if not query and not (sku and here is not None):     # "where else nearby?" needs a store to start from
+            dispatcher.utter_message(response="utter_ask_store_location")
+            return []
         try:
             if sku is None:
-                picked = STORE_PICK.fullmatch(query)
-                stores = ([await client.get_store(int(picked.group(1)))] if picked
-                          else await client.find_stores(query, limit=MATCHES))
+                stores = await find_store(query, MATCHES)
                 if not stores:
                     suggestions = await client.suggest_stores(query, limit=NEAREST)
                     dispatcher.utter_message(response="utter_store_not_found_suggest" if suggestions
                                              else "utter_store_not_found", query=query,
                                              stores=store_lines(suggestions),
-                                             buttons=[{"title": f"{s.name}, {s.city} {s.state}"[:60],
-                                                       "payload": f'/find_store{{"store": "#{s.id}"}}'}
-                                                      for s in suggestions])
-                    return []
+                                             buttons=store_buttons(suggestions, "find_store"))
+                    return [shown(suggestions)]
+                stores = stores[:NEAREST if ZIP.fullmatch(query) else MATCHES]
                 dispatcher.utter_message(response="utter_stores_found",
-                                         stores=store_lines(stores, await reference_point(tracker), NEAREST))
-                return [SlotSet("store_id", float(stores[0].id))]
-            if ZIP.fullmatch(query):
+                                         stores=store_lines(stores, await reference_point(tracker)))
+                return [SlotSet("store_id", float(stores[0].id)), shown(stores)]
+            if not query:          # the store talked about did not have it: the nearest that do
+                anchor = await client.get_store(here)
+                nearest = [n for n in await client.nearest_stores_with_stock(sku, lat=anchor.lat, lon=anchor.lon,
+                                                                             limit=NEAREST + 1)
+                           if n.store.id != here][:NEAREST]
+                query = anchor.name
+            elif ZIP.fullmatch(query):
                 nearest = await client.nearest_stores_with_stock(sku, zip=query[:5], limit=NEAREST)
             else:
                 anchor = await resolve_store(dispatcher, tracker, query, "find_store")
@@ -144,10 +147,9 @@ class ActionFindStore(Action):
         if not nearest:
             dispatcher.utter_message(response="utter_no_store_with_item", product=product, query=query)
             return [SlotSet("product_sku", sku)]
-        dispatcher.utter_message(response="utter_stores_with_item", product=product,
-                                 stores=store_lines([n.store.model_copy(update={"distance_km": n.distance_km})
-                                                     for n in nearest]))
-        return [SlotSet("product_sku", sku), SlotSet("store_id", float(nearest[0].store.id))]
+        stores = [n.store.model_copy(update={"distance_km": n.distance_km}) for n in nearest]
+        dispatcher.utter_message(response="utter_stores_with_item", product=product, stores=store_lines(stores))
+        return [SlotSet("product_sku", sku), SlotSet("store_id", float(nearest[0].store.id)), shown(stores)]
 
 
 class ActionStoreHours(Action):

@@ -16,6 +16,7 @@ import asyncio
 from typing import Any
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import answers, references, searching, services
@@ -24,6 +25,8 @@ from knowledge_graph.parse import find_attribute
 
 Events = list[dict[str, Any]]
 STOCK_INTENTS = ("ask_stock",)
+# a place alone after a store question continues it: the store's hours, the stores there
+STORE_INTENTS = {"store_hours": "action_store_hours", "find_store": "action_find_store"}
 PRODUCT_INTENTS = ("product_details", "ask_product_attribute", "search_products", "refine_search", "compare_products")
 
 
@@ -39,7 +42,10 @@ class ActionUnderstandUnclear(Action):
         before = previous_intent(tracker)
         pointed = found.source in ("sku", "ordinal", "superlative", "mention")
         store_named = references.store_mentioned(tracker) is not None
-        if (store_named and (found.skus or found.ambiguous)) or (before in STOCK_INTENTS and pointed):
+        if store_named and before in STORE_INTENTS and not pointed:     # "加州那家", "那旧金山呢", "14街那家"
+            return [FollowupAction(STORE_INTENTS[before])]
+        asked_stock = before in STOCK_INTENTS or references.pending_intent(tracker) in STOCK_INTENTS
+        if (store_named and (found.skus or found.ambiguous)) or (asked_stock and pointed):
             if found.ambiguous:
                 return references.ask_which(dispatcher, graph, found.candidates, lang, "ask_stock")
             return await answers.stock_answer(dispatcher, tracker, found.skus[0])
@@ -50,7 +56,8 @@ class ActionUnderstandUnclear(Action):
             if found.source == "mention" or before in PRODUCT_INTENTS:
                 return await answers.product_answer(dispatcher, tracker, graph, product, lang)
         if found.ambiguous and found.named:
-            return references.ask_which(dispatcher, graph, found.candidates, lang, "product_details")
+            return references.ask_which(dispatcher, graph, found.candidates, lang,
+                                        "ask_stock" if asked_stock else "product_details")
         update, _ = await asyncio.to_thread(searching.query_from_turn, graph, tracker)
         if searching.narrows_only(update) and searching.previous_query(tracker) is not None:
             return await searching.search_answer(dispatcher, tracker, graph, "refine_search")   # "500以内的"
