@@ -37,6 +37,15 @@ FULFILMENT_WORDS = {
     "delivery": re.compile(r"(?i)\bdeliver(?:y|ed)?\b|\bship(?:ping|ped)?\b|\bsend it\b|送货|配送|快递|送到|邮寄|寄到"),
 }
 FORM_SLOTS = ("checkout_fulfilment", "checkout_store", "pickup_store_id", "delivery_address", "checkout_confirmed")
+# Intents a bare answer to the store or address question is often taken for ("Blossom Hill" reads
+# as a store-hours question, "my house" as out of scope): while that question is open such a
+# message is the answer. A question (FAQ, "?", 吗) never is.
+ANSWER_INTENTS = {"inform", "find_store", "store_hours", "ask_stock", "nlu_fallback", "out_of_scope", "chitchat"}
+QUESTION = re.compile(r"[?？吗呢]\s*$")
+# Where a message that also says how to receive the order names the store: "pick it up at Mall of
+# America", "结账，自提，Blossom Hill", "我要在Flushing自提" (a Latin-script name inside Chinese).
+STORE_AFTER = re.compile(r"(?i)\b(?:at|from|in)\s+(?:the\s+)?([A-Za-z0-9][\w .'&-]*?)\s*(?:store|shop)?\s*[.!,]*$")
+LATIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 .'&-]*[A-Za-z0-9]|[A-Za-z]")
 
 
 # --- the cart slot -------------------------------------------------------------------------------------
@@ -182,6 +191,9 @@ ALTERNATIVES = 3   # stores offered instead of one that does not work out
 STORE_PICK = re.compile(r"#(\d{1,10})")  # a store button's payload: {"store": "#281"}
 ZIP_AT_END = re.compile(r"\b\d{5}(?:-\d{4})?\s*$")
 LETTERS = re.compile(r"[^\W\d_]{2,}")
+POSTCODE = re.compile(r"(?<!\d)(?:\d{5}(?:-\d{4})?|\d{6})(?!\d)")
+PLACE_AFTER_COMMA = re.compile(r"[,，]\s*[^\W\d_]{2,}")
+CJK_PLACE = re.compile(r"[\u4e00-\u9fff]{1,6}[省市区县镇]")
 
 
 def best_matches(query: str, found: list[StoreOut]) -> list[StoreOut]:
@@ -220,13 +232,40 @@ def offer_stores(dispatcher: CollectingDispatcher, response: str, stores: list[S
 
 
 def address_missing(address: str) -> str | None:
-    """What a delivery address lacks: "number" (a house number; a trailing ZIP code does not count)
-    or "street" (words), else None."""
+    """What a delivery address lacks: "number" (a house number; a trailing ZIP code does not count),
+    "street" (words), or "city" (neither a ZIP / postcode, nor a place after a comma, nor a Chinese
+    city or district: "Main St 123号" could be in any town), else None."""
     without_zip = ZIP_AT_END.sub("", address)
     if not any(ch.isdigit() for ch in without_zip):
         return "number"
     if not LETTERS.search(address) or len(address) < 5:
         return "street"
+    if not (POSTCODE.search(address) or PLACE_AFTER_COMMA.search(address) or CJK_PLACE.search(address)):
+        return "city"
+    return None
+
+
+def latest_intent(tracker: Tracker) -> str | None:
+    return (tracker.latest_message.get("intent") or {}).get("name")
+
+
+def is_answer(tracker: Tracker) -> bool:
+    """Whether the latest message can answer the form's open question (not a question of its own)."""
+    text = (tracker.latest_message.get("text") or "").strip()
+    return latest_intent(tracker) in ANSWER_INTENTS and not QUESTION.search(text)
+
+
+def store_in_text(text: str) -> str | None:
+    """The store a message names besides other words: after "at"/"from" in English, else the one
+    Latin-script run of a Chinese message ("SFO机场那个店" → "SFO")."""
+    after = STORE_AFTER.search(text)
+    if after and not re.fullmatch(r"(?i)(?:the |a |my )?(?:store|shop|home|house|place)", after.group(1)):
+        return after.group(1).strip()
+    if re.search(r"[\u4e00-\u9fff]", text):
+        runs = [r.strip() for r in LATIN_NAME.findall(text)]
+        runs = [r for r in runs if not re.fullmatch(r"(?i)checkout|check out|pick ?up|ok|yes", r)]
+        if len(runs) == 1:
+            return runs[0]
     return None
 
 
@@ -246,17 +285,54 @@ class ValidateCheckoutForm(FormValidationAction):
 
     async def extract_checkout_fulfilment(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                           domain: DomainDict) -> dict[str, Any]:
-        """The answer to "delivery or pick-up?" when the NLU tagged no fulfilment entity ("pickup in
-        store", "ok delivery then", "那就自提吧"): one of the two named in the words, else nothing."""
-        if tracker.get_slot("requested_slot") != "checkout_fulfilment" or tracker.get_slot("checkout_fulfilment"):
-            return {}
+        """The way of receiving the order named in words the NLU tagged no entity in ("pickup in
+        store", "ok delivery then", "那就自提吧"), as the answer to its question or as a change of mind
+        at any later question ("no, I'd rather pick it up at Mall of America"). A question that
+        mentions shipping ("how much is shipping?", "送货要运费吗") is a question, not an answer."""
+        requested, current = tracker.get_slot("requested_slot"), tracker.get_slot("checkout_fulfilment")
         text = tracker.latest_message.get("text") or ""
+        if not requested or latest_intent(tracker) == "faq" or QUESTION.search(text.strip()):
+            return {}
         named = [way for way, words in FULFILMENT_WORDS.items() if words.search(text)]
-        return {"checkout_fulfilment": named[0]} if len(named) == 1 else {}
+        if len(named) != 1 or named[0] == current:
+            return {}
+        if requested != "checkout_fulfilment" and not re.search(r"(?i)\b(?:no|rather|instead|actually)\b|算了|还是|改|换", text):
+            return {}  # "deliver to 42 Elm St" while the address is asked answers it, it changes nothing
+        return {"checkout_fulfilment": named[0]}
 
-    def validate_checkout_fulfilment(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+    async def validate_checkout_fulfilment(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                           domain: DomainDict) -> dict[str, Any]:
+        """Keeps only the answers the chosen way needs; a store named in the same message ("结账，自提，
+        Blossom Hill") answers the store question at once."""
+        if value == "delivery":
+            return {"checkout_fulfilment": value, "checkout_store": None, "pickup_store_id": None}
+        if value != "pickup":
+            return {"checkout_fulfilment": None}
+        slots: dict[str, Any] = {"checkout_fulfilment": value, "delivery_address": None}
+        named = next(iter(entity_values(tracker, "store")), None) \
+            or store_in_text(tracker.latest_message.get("text") or "")
+        if named and not tracker.get_slot("pickup_store_id"):
+            slots.update(await self.validate_checkout_store(named, dispatcher, tracker, domain))
+        return slots
+
+    async def extract_checkout_store(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                      domain: DomainDict) -> dict[str, Any]:
-        return {"checkout_fulfilment": value if value in ("delivery", "pickup") else None}
+        """A bare store name while the store is asked for, whatever intent it read as ("Blossom
+        Hill" looks like a store-hours question); "SFO机场那个店" is the store SFO."""
+        if tracker.get_slot("requested_slot") != "checkout_store" or not is_answer(tracker) \
+                or latest_intent(tracker) in ("inform", "find_store"):  # the domain mappings take those
+            return {}
+        text = (tracker.latest_message.get("text") or "").strip()
+        return {"checkout_store": next(iter(entity_values(tracker, "store")), None) or store_in_text(text) or text}
+
+    async def extract_delivery_address(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                       domain: DomainDict) -> dict[str, Any]:
+        """Whatever answers the address question is checked as an address, so "my house" or "asdf"
+        hears what is missing rather than a fallback."""
+        if tracker.get_slot("requested_slot") != "delivery_address" or not is_answer(tracker) \
+                or latest_intent(tracker) == "inform":
+            return {}
+        return {"delivery_address": (tracker.latest_message.get("text") or "").strip()}
 
     async def validate_checkout_store(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                       domain: DomainDict) -> dict[str, Any]:
@@ -277,6 +353,10 @@ class ValidateCheckoutForm(FormValidationAction):
                 candidates = [await client.get_store(int(picked.group(1)))]
             else:
                 candidates = best_matches(query, await client.find_stores(query, limit=MATCHES))
+                inner = store_in_text(query)
+                if not candidates and inner and inner != query:  # "SFO机场那个店": the store SFO
+                    query = inner
+                    candidates = best_matches(query, await client.find_stores(query, limit=MATCHES))
             if not candidates:
                 suggestions = await client.suggest_stores(query, limit=ALTERNATIVES)
                 offer_stores(dispatcher, "utter_store_not_found_suggest" if suggestions else "utter_store_not_found",
@@ -308,13 +388,11 @@ class ValidateCheckoutForm(FormValidationAction):
                 dispatcher.utter_message(response="utter_service_unavailable")
             return rejected
         if not store.pickup or missing:
-            args = {"store": store_label(store), "products": ", ".join(missing)}
+            dispatcher.utter_message(response="utter_store_no_pickup" if not store.pickup
+                                     else "utter_store_cannot_supply",
+                                     store=store_label(store), products=", ".join(missing))
             if nearby:
-                offer_stores(dispatcher, "utter_store_no_pickup_nearby" if not store.pickup
-                             else "utter_store_cannot_supply_nearby", nearby, lang, **args)
-            else:
-                dispatcher.utter_message(response="utter_store_no_pickup" if not store.pickup
-                                         else "utter_store_cannot_supply", **args)
+                offer_stores(dispatcher, "utter_pickup_stores_nearby", nearby, lang)
             return rejected
         return {"checkout_store": store_label(store), "pickup_store_id": float(store.id)}
 
@@ -325,11 +403,9 @@ class ValidateCheckoutForm(FormValidationAction):
         address = " ".join(str(value or "").split())
         if tracker.get_slot("checkout_fulfilment") != "delivery":
             return {"delivery_address": None}
-        if len(address) > 500:
-            dispatcher.utter_message(response="utter_address_invalid")
-            return {"delivery_address": None}
-        missing = address_missing(address)
+        missing = "street" if len(address) > 500 else address_missing(address)
         if missing:
+            dispatcher.utter_message(response="utter_address_invalid")
             dispatcher.utter_message(response=f"utter_address_no_{missing}")
             return {"delivery_address": None}
         return {"delivery_address": address}

@@ -10,7 +10,7 @@ from abc import ABC, abstractmethod
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -22,14 +22,28 @@ from order_service.client import OrderServiceError
 from order_service.schemas import MAX_ID, OrderOut
 
 RECENT = 3
+# Which order the shopper picks from the list just shown: "the most recent one", "最近那单" (the list
+# is newest first), "the oldest", or a position ("第一个", "the second one": the NLU's ordinal).
+NEWEST = re.compile(r"(?i)\b(?:most\s+recent|latest|newest|last\s+order|recent)\b|最近|最新|刚才|刚刚|上一单|最后下的")
+OLDEST = re.compile(r"(?i)\b(?:oldest|earliest|first\s+order\s+i)\b|最早|最老")
+# What the intents the NLU gives such a short reply mean when it is not a pick (action_pick_order).
+OTHERWISE = {"add_to_cart": "action_add_to_cart", "chitchat": "utter_chitchat"}
 
 
-def order_id_in_focus(tracker: Tracker) -> int | None:
-    """The order number in the latest message ("#1234", "订单1234"), else the order discussed last."""
+def order_id_in_message(tracker: Tracker) -> int | None:
+    """The order number in the latest message ("#1234", "订单1234")."""
     for value in entity_values(tracker, "order_id"):
         digits = re.sub(r"\D", "", str(value))
         if digits and 0 < int(digits) <= MAX_ID:
             return int(digits)
+    return None
+
+
+def order_id_in_focus(tracker: Tracker) -> int | None:
+    """The order number in the latest message, else the order discussed last."""
+    named = order_id_in_message(tracker)
+    if named is not None:
+        return named
     current = tracker.get_slot("order_id")
     return int(current) if current else None
 
@@ -45,21 +59,44 @@ def order_args(order: OrderOut, lang: str) -> dict[str, Any]:
             "items": ", ".join(f"{line.quantity} × {line.name}" for line in order.lines)}
 
 
-async def show_recent_orders(dispatcher: CollectingDispatcher, tracker: Tracker, customer: str) -> None:
-    """When the shopper named no order: their latest ones, so they can pick a number."""
+async def show_recent_orders(dispatcher: CollectingDispatcher, tracker: Tracker, customer: str,
+                             kind: str) -> list[dict[str, Any]]:
+    """When the shopper named no order: their latest ones, so they can pick one; `order_pick`
+    remembers what to do with the pick (the rules send the next reply to action_pick_order)."""
     recent = await services.orders().list_orders(customer, limit=RECENT)
     if not recent:
         dispatcher.utter_message(response="utter_no_orders")
-        return
+        return []
     lang = language(tracker)
     dispatcher.utter_message(response="utter_recent_orders",
                              orders="\n".join(order_summary(o, lang) for o in recent))
+    return [SlotSet("order_pick", kind), SlotSet("shown_orders", [o.id for o in recent])]
+
+
+def picked_order(tracker: Tracker, shown: list[int]) -> int | None:
+    """The order of the list just shown that the latest message picks, if it picks one."""
+    text = tracker.latest_message.get("text") or ""
+    named = order_id_in_message(tracker)
+    if named in shown:
+        return named
+    for value in entity_values(tracker, "ordinal"):
+        digits = re.search(r"-?\d+", str(value))
+        if digits and shown:
+            n = int(digits.group())
+            if 1 <= n <= len(shown) or -len(shown) <= n <= -1:
+                return shown[n - 1 if n > 0 else n]
+    if shown and OLDEST.search(text):
+        return shown[-1]
+    if shown and NEWEST.search(text):
+        return shown[0]
+    return None
 
 
 class OrderAction(Action, ABC):
     """Shared shape: who is asking → which order → one call → one answer; errors in the shopper's words."""
 
     response_conflict = "utter_service_unavailable"
+    kind = "status"  # what action_pick_order does with an order picked from the list this action shows
 
     @abstractmethod
     async def act(self, customer: str, order_id: int) -> OrderOut:
@@ -67,12 +104,14 @@ class OrderAction(Action, ABC):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> list[dict[str, Any]]:
-        order_id = order_id_in_focus(tracker)
+        return await self.handle(dispatcher, tracker, order_id_in_focus(tracker))
+
+    async def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                     order_id: int | None) -> list[dict[str, Any]]:
         try:
             customer = await shopper_id(tracker)
             if order_id is None:
-                await show_recent_orders(dispatcher, tracker, customer)
-                return []
+                return await show_recent_orders(dispatcher, tracker, customer, self.kind)
             order = await self.act(customer, order_id)
         except OrderServiceError as exc:
             if exc.not_found:
@@ -95,6 +134,7 @@ class ActionOrderStatus(OrderAction):
 
 class ActionCancelOrder(OrderAction):
     response_conflict = "utter_order_cannot_cancel"
+    kind = "cancel"
 
     def name(self) -> str:
         return "action_cancel_order"
@@ -105,9 +145,31 @@ class ActionCancelOrder(OrderAction):
 
 class ActionReturnOrder(OrderAction):
     response_conflict = "utter_order_cannot_return"
+    kind = "return"
 
     def name(self) -> str:
         return "action_return_order"
 
     async def act(self, customer: str, order_id: int) -> OrderOut:
         return await services.orders().request_return(customer, order_id)
+
+
+class ActionPickOrder(Action):
+    """The reply to a list of orders ("which one?"): "the most recent one", "第一个", "最近那单" pick an
+    order and the action that showed the list goes on with it. A reply that picks none is what the
+    NLU took it for, and is served as such."""
+
+    ACTIONS = {a.kind: a for a in (ActionOrderStatus(), ActionCancelOrder(), ActionReturnOrder())}
+
+    def name(self) -> str:
+        return "action_pick_order"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> list[dict[str, Any]]:
+        done = [SlotSet("order_pick", None), SlotSet("shown_orders", None)]
+        action = self.ACTIONS.get(tracker.get_slot("order_pick") or "")
+        order_id = picked_order(tracker, [int(i) for i in tracker.get_slot("shown_orders") or []])
+        if action is None or order_id is None:
+            intent = (tracker.latest_message.get("intent") or {}).get("name")
+            return [*done, FollowupAction(OTHERWISE.get(intent, "action_understand_unclear"))]
+        return [*done, *await action.handle(dispatcher, tracker, order_id)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from actions.cart import (ActionAddToCart, ActionAskCheckoutConfirmed, ActionChangeCart, ActionPlaceOrder,
-                          ActionStopCheckout, ActionViewCart, ValidateCheckoutForm, checkout_key)
+                          ActionStopCheckout, ActionViewCart, ValidateCheckoutForm, checkout_key, store_in_text)
 from order_service.services.geo import haversine_km
 from tests.actions.action_harness import STORES, ent, responses, run, slots_of, tracker
 
@@ -84,11 +84,13 @@ async def test_pickup_store_must_hand_out_every_item(shop):
     d = CollectingDispatcher()
     out = await form.validate_checkout_store("the mall one", d, tracker(
         "Mall of America", "inform", [ent("store", "Mall of America")], pickup), {})
-    assert out["checkout_store"] is None and responses(d.messages) == ["utter_store_cannot_supply_nearby"]
-    assert [b["payload"] for b in d.messages[0]["buttons"]] == ['/inform{"store": "#281"}']
+    assert out["checkout_store"] is None
+    assert responses(d.messages) == ["utter_store_cannot_supply", "utter_pickup_stores_nearby"]
+    assert [b["payload"] for b in d.messages[1]["buttons"]] == ['/inform{"store": "#281"}']
     d = CollectingDispatcher()
     out = await form.validate_checkout_store("MSP Airport", d, tracker("MSP Airport", "inform", slots=pickup), {})
-    assert out["checkout_store"] is None and responses(d.messages) == ["utter_store_no_pickup_nearby"]
+    assert out["checkout_store"] is None
+    assert responses(d.messages) == ["utter_store_no_pickup", "utter_pickup_stores_nearby"]
     d = CollectingDispatcher()
     out = await form.validate_checkout_store("Atlantis", d, tracker("Atlantis", "inform", slots=pickup), {})
     assert out["checkout_store"] is None and responses(d.messages)[0] in ("utter_store_not_found",
@@ -123,8 +125,9 @@ async def test_nearest_stores_that_can_hand_out_the_whole_cart(shop):
         "Mall of America", "inform", [ent("store", "Mall of America")],
         {"cart": cart, "checkout_fulfilment": "pickup"}), {})
     assert out["pickup_store_id"] is None
-    message = d.messages[0]
-    assert message["response"] == "utter_store_cannot_supply_nearby" and message["products"] == "Ryzen 7 test CPU"
+    assert d.messages[0]["response"] == "utter_store_cannot_supply" and d.messages[0]["products"] == "Ryzen 7 test CPU"
+    message = d.messages[1]
+    assert message["response"] == "utter_pickup_stores_nearby"
     lines = message["stores"].splitlines()
     assert [b["payload"] for b in message["buttons"]] == [f'/inform{{"store": "#{sid}"}}' for sid in expected]
     for line, sid in zip(lines, expected):
@@ -160,16 +163,67 @@ def test_address_says_what_is_missing():
 
     form, slots = ValidateCheckoutForm(), {"checkout_fulfilment": "delivery"}
     for text, missing in [("Elm Street, Denver CO 80202", "utter_address_no_number"),
-                          ("南京路，上海", "utter_address_no_number"), ("4217", "utter_address_no_street")]:
+                          ("南京路，上海", "utter_address_no_number"), ("4217", "utter_address_no_street"),
+                          ("my house", "utter_address_no_number"), ("asdf", "utter_address_no_number"),
+                          ("Main St 123号", "utter_address_no_city"), ("42 Elm Street", "utter_address_no_city"),
+                          ("北京路88号", "utter_address_no_city")]:
         d = CollectingDispatcher()
         assert form.validate_delivery_address(text, d, tracker(text, "inform", slots=slots), {}) == \
             {"delivery_address": None}
-        assert responses(d.messages) == [missing], text
+        assert responses(d.messages) == ["utter_address_invalid", missing], text
     d = CollectingDispatcher()
-    assert form.validate_delivery_address(" 1 Main  Street, Springfield 62701 ", d, tracker(slots=slots), {}) == \
-        {"delivery_address": "1 Main Street, Springfield 62701"}
-    assert form.validate_delivery_address("北京路88号", d, tracker(slots=slots), {}) == {"delivery_address": "北京路88号"}
+    for text in ["1 Main Street, Springfield 62701", "1000 Lakeshore Dr, Chicago, IL 60611", "上海市北京路88号",
+                 "350 5th Ave New York NY 10118"]:
+        assert form.validate_delivery_address(f" {text} ", d, tracker(slots=slots), {}) == {"delivery_address": text}
     assert d.messages == []
+
+
+async def test_answers_the_nlu_took_for_something_else_answer_the_open_question(shop):
+    """A bare store name read as a store-hours question, "my house" read as out of scope: while the
+    form asks for the store or the address, they are the answer; a question never is."""
+    form = ValidateCheckoutForm()
+    at_store = {"requested_slot": "checkout_store", "checkout_fulfilment": "pickup"}
+    assert await form.extract_checkout_store(None, tracker("Blossom Hill", "store_hours", slots=at_store), {}) == \
+        {"checkout_store": "Blossom Hill"}
+    assert await form.extract_checkout_store(None, tracker("SFO机场那个店", "nlu_fallback", slots=at_store), {}) == \
+        {"checkout_store": "SFO"}
+    for text, intent in [("when does Blossom Hill open?", "store_hours"), ("送货要运费吗", "faq"),
+                         ("结账先取消掉", "stop"), ("Blossom Hill", "inform")]:
+        assert await form.extract_checkout_store(None, tracker(text, intent, slots=at_store), {}) == {}, text
+    at_address = {"requested_slot": "delivery_address", "checkout_fulfilment": "delivery"}
+    assert await form.extract_delivery_address(None, tracker("my house", "out_of_scope", slots=at_address), {}) == \
+        {"delivery_address": "my house"}
+    assert await form.extract_delivery_address(None, tracker("找个真人帮我", "request_human", slots=at_address), {}) == {}
+
+
+async def test_the_way_of_receiving_changes_and_a_named_store_comes_with_it(shop):
+    form = ValidateCheckoutForm()
+    asked = {"requested_slot": "checkout_fulfilment", "cart": [{"sku": "SKU-HP", "qty": 1}]}
+    # a question about shipping is not the answer "delivery"
+    for text, intent in [("wait how much do you charge for shipping?", "faq"), ("送货要运费吗", "faq")]:
+        assert await form.extract_checkout_fulfilment(None, tracker(text, intent, slots=asked), {}) == {}
+    assert await form.extract_checkout_fulfilment(None, tracker("ok delivery then", "inform", slots=asked), {}) == \
+        {"checkout_fulfilment": "delivery"}
+    at_address = {**asked, "requested_slot": "delivery_address", "checkout_fulfilment": "delivery"}
+    text = "hmm no, I'd rather pick it up at Mall of America"
+    assert await form.extract_checkout_fulfilment(None, tracker(text, "inform", slots=at_address), {}) == \
+        {"checkout_fulfilment": "pickup"}
+    assert await form.extract_checkout_fulfilment(None, tracker("deliver to 42 Elm St, Denver 80202", "inform",
+                                                                slots=at_address), {}) == {}
+    assert store_in_text(text) == "Mall of America"
+    assert store_in_text("结账，自提，Blossom Hill") == "Blossom Hill" and store_in_text("我要在Flushing自提") == "Flushing"
+    assert store_in_text("结账，到店取") is None and store_in_text("pick it up in store") is None
+    from rasa_sdk.executor import CollectingDispatcher
+    shop.set_stock(281, "SKU-HP", 5)
+    d = CollectingDispatcher()
+    out = await form.validate_checkout_fulfilment("pickup", d, tracker(
+        "结账，自提，Richfield", "checkout", slots={"cart": [{"sku": "SKU-HP", "qty": 1}], "checkout_fulfilment": "pickup"}),
+        {})  # rasa_sdk puts the value being validated in the tracker's slots
+    store = next(s for s in STORES if s.name == "Richfield")
+    assert out["checkout_fulfilment"] == "pickup" and out["pickup_store_id"] == float(store.id), d.messages
+    assert out["delivery_address"] is None
+    out = await form.validate_checkout_fulfilment("delivery", d, tracker("送货吧", "inform", slots={}), {})
+    assert out == {"checkout_fulfilment": "delivery", "checkout_store": None, "pickup_store_id": None}
 
 
 async def test_stop_keeps_the_cart_and_forgets_the_answers(shop):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from tests.actions.action_harness import ent, responses, run, slots_of, tracker
-from actions.orders import ActionCancelOrder, ActionOrderStatus, ActionReturnOrder
+from actions.orders import ActionCancelOrder, ActionOrderStatus, ActionPickOrder, ActionReturnOrder
 from actions.stores import ActionFindStore, ActionStoreHours
 
 ALICE = {"customer_id": "cust-alice"}
@@ -36,6 +36,34 @@ async def test_without_a_number_the_latest_orders_are_listed(shop):
     messages, _ = await run(ActionOrderStatus(), tracker("where's my order", "order_status", metadata=ALICE))
     assert responses(messages) == ["utter_recent_orders"]
     assert f"#{first}" in messages[0]["orders"] and f"#{second}" in messages[0]["orders"]
+
+
+async def test_an_order_is_picked_from_the_list_just_shown(shop):
+    """"the most recent one", "第一个", "最近那单", "the oldest" after a list of orders: the action that
+    showed the list goes on with the picked order; a reply that picks none is served as its intent."""
+    older, newer = await place(shop, "cust-alice"), await place(shop, "cust-alice", "SKU-RAM", 2)
+    messages, events = await run(ActionCancelOrder(), tracker("cancel my order", "cancel_order", metadata=ALICE))
+    listed = slots_of(events)
+    assert responses(messages) == ["utter_recent_orders"] and listed["order_pick"] == "cancel"
+    assert listed["shown_orders"][:2] == [newer, older]  # newest first, as the service lists them
+    for text, intent, entities, kind, expected in [
+            ("the most recent one", "nlu_fallback", [], "status", newer), ("最近那单", "chitchat", [], "status", newer),
+            ("第一个", "add_to_cart", [ent("ordinal", "1")], "status", newer),
+            ("the second one", "inform", [ent("ordinal", "2")], "status", older),
+            ("the oldest", "inform", [], "status", listed["shown_orders"][-1])]:
+        messages, events = await run(ActionPickOrder(), tracker(text, intent, entities, metadata=ALICE, slots={
+            "order_pick": kind, "shown_orders": listed["shown_orders"]}))
+        assert slots_of(events)["order_id"] == float(expected), text
+        assert responses(messages)[0].startswith("utter_order_status_") and messages[0]["order_id"] == expected
+    messages, events = await run(ActionPickOrder(), tracker("最近那单", "chitchat", metadata=ALICE, slots={
+        "order_pick": "cancel", "shown_orders": listed["shown_orders"]}))
+    assert responses(messages) == ["utter_order_status_cancelled"]
+    assert (await shop.client.get_order("cust-alice", newer)).status == "cancelled"
+    assert slots_of(events)["order_pick"] is None
+    _, events = await run(ActionPickOrder(), tracker("add a 7800X3D", "add_to_cart", metadata=ALICE, slots={
+        "order_pick": "cancel", "shown_orders": listed["shown_orders"]}))
+    assert [e["name"] for e in events if e["event"] == "followup"] == ["action_add_to_cart"]
+    assert (await shop.client.get_order("cust-alice", older)).status != "cancelled"
 
 
 async def test_cancel_then_return_refused(shop):
