@@ -24,13 +24,13 @@ from build_planner.model import (Build, BuildDiff, BuildPart, Change, Constraint
                                  Request)
 from catalog.models import Product
 from knowledge_graph import compat
-from knowledge_graph.vocab import value_text
+from knowledge_graph.vocab import part_type_name, value_text
 
 SCORE_SCALE = 1000          # objective units per build-score point; a dollar of price is one unit (a tie-break)
 SOLVE_WORK = 0.1            # CP-SAT deterministic time (load-independent work units); then the best
                             # build found so far is returned (Build.optimal False)
 SOLVE_TIME_S = 2.0          # wall-clock safety net on a starved machine
-PARETO_EPSILON = 0.25       # build-score points a dearer candidate must add per role (0: exact Pareto fronts)
+PARETO_EPSILON = 0.5        # build-score points a dearer candidate must add per role (0: exact Pareto fronts)
 # role pairs whose compatibility the knowledge graph judges, as (from, to): every part of `from`
 # needs a compatible part of `to`
 RULE_PAIRS = (("cpu", "motherboard"), ("motherboard", "memory"), ("motherboard", "case"),
@@ -229,6 +229,7 @@ class Planner:
 
     # --- planning ----------------------------------------------------------------------------------
     def plan(self, request: Request) -> Build:
+        """The best valid build for the request, or NoBuild saying why there is none."""
         started = time.perf_counter()
         base = scoring.purpose(request.purpose)
         purpose = base.emphasised(dict(request.emphasis))
@@ -240,8 +241,9 @@ class Planner:
                 p = self.product(sku)
                 role = scoring.role_of(p)
                 if role in owned or role in fixed:
-                    raise NoBuild("two_parts_one_role", f"A build takes one {role}; {p.name} would be a second.",
-                                  f"一台电脑只需要一个{role}，{p.name}是多余的。")
+                    en, zh = (part_type_name(p.part_type, lang) for lang in ("en", "zh"))
+                    raise NoBuild("two_parts_one_role", f"A build takes one {en}; {p.name} would be a second.",
+                                  f"一台电脑只需要一个{zh}，{p.name}是多余的。")
                 into[role] = p
         if request.upgrade_role:
             roles = [r for r in scoring.ROLES if r in owned or r in fixed or r == request.upgrade_role]
@@ -257,8 +259,8 @@ class Planner:
             first = next((p for p, *_ in self._pool(role, request, purpose, c.location_id)
                           if p.sku not in c.exclude), None)
             if first is None and role not in optional:
-                raise NoBuild("no_part", f"No {role} in stock meets the request.",
-                              f"没有符合要求且有货的{role}。")
+                en, zh = (part_type_name(scoring.part_type_of(role), lang) for lang in ("en", "zh"))
+                raise NoBuild("no_part", f"No {en} in stock meets the request.", f"没有符合要求且有货的{zh}。")
             cheapest[role] = first.price if first else 0.0
         floor = sum(v for r, v in cheapest.items() if r not in optional)
 
