@@ -27,7 +27,7 @@ from rapidfuzz import fuzz, process
 
 from knowledge_graph.graph import ProductGraph
 from catalog.reference import load_yaml
-from knowledge_graph.parse import STOPWORDS
+from knowledge_graph.parse import STOPWORDS, negated_variants
 from knowledge_graph.vocab import tokens
 
 _NONE = np.zeros(0, dtype=np.int64)
@@ -207,4 +207,15 @@ def linker(graph: ProductGraph) -> Linker:
 
 
 def link(graph: ProductGraph, text: str, limit: int = 2, part_type: str | None = None) -> list[Mention]:
-    return linker(graph).link(text, limit, part_type)
+    """Mentions of catalogue products; a variant the shopper rules out ("4060，不要ti", "(not Ti)")
+    names none, and is dropped from the candidates (the 5070 and the 5070 Ti share every other word)."""
+    excluded, rest = negated_variants(text)
+    mentions = linker(graph).link(rest, limit, part_type)
+    return [_without(graph, m, excluded) for m in mentions] if excluded else mentions
+
+
+def _without(graph: ProductGraph, mention: Mention, excluded: tuple[str, ...]) -> Mention:
+    kept = tuple(s for s in mention.candidates if not set(excluded) & graph.name_tokens[s])
+    if not kept or len(kept) == len(mention.candidates):
+        return mention
+    return Mention(mention.words, kept, mention.confidence, len(kept) == 1)

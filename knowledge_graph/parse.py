@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Iterable
 from functools import lru_cache
 
+from pypinyin import lazy_pinyin
 from rapidfuzz import process
 from rapidfuzz.distance import OSA, Indel, Levenshtein
 
@@ -234,6 +235,7 @@ class _FuzzyTables:
     known: frozenset[str]                                # words that are never typos of a category word
     not_typos_zh: frozenset[str]
     lengths_zh: tuple[int, ...]
+    sound_zh: dict[tuple[str, ...], list[str]] = field(default_factory=dict)   # toneless pinyin → phrases
 
     @classmethod
     def build(cls, graph: ProductGraph, lex: _Lexicon, not_typos: dict[str, list[str]]) -> _FuzzyTables:
@@ -258,8 +260,15 @@ class _FuzzyTables:
         phrase_words = {w for p in lex.words_en_target for w in p.split()}
         known = (set(STOPWORDS) | _FILLER | phrase_words | {str(w).lower() for w in not_typos.get("en", [])})
         zh_target = {p: (k, t) for p, k, t in lex.words_zh}
+        # sounds of the words shoppers use (not of every Best Buy category name: 家店 is not 家电)
+        curated = set(load_yaml("category_synonyms.yaml")["zh"]) | {str(k) for k in load_yaml("category_variants.yaml")["zh"]}
+        curated |= {str(p) for spec in part_types().values() for p in spec.get("synonyms_zh", []) + [spec["zh"]]}
+        sound: dict[tuple[str, ...], list[str]] = {}
+        for phrase, _, _ in lex.words_zh:
+            if len(phrase) >= 2 and _HAN.fullmatch(phrase) and phrase in curated:
+                sound.setdefault(tuple(lazy_pinyin(phrase)), []).append(phrase)
         return cls(en, en_target, zh, zh_target, frozenset(known), frozenset(str(w) for w in not_typos.get("zh", [])),
-                   tuple(sorted({n for _, n in zh})))
+                   tuple(sorted({n for _, n in zh})), sound)
 
     def _known(self, graph: ProductGraph, word: str) -> bool:
         return word in self.known or word in graph.token_index or len(word) < 4 or not word.isalpha()
@@ -306,6 +315,7 @@ class _FuzzyTables:
         found: list[_Hit] = []
         for m in _HAN.finditer(text):
             run = m.group()
+            found.extend(self._homophones(run, m.start()))
             for i in range(len(run)):
                 for n in self.lengths_zh:
                     window = run[i:i + n]
@@ -322,6 +332,52 @@ class _FuzzyTables:
                         kind, target = self.zh_target[best[0]]
                         found.append(_Hit(m.start() + i, m.start() + i + n, kind, target, int(best[1]), (window, best[0])))
         return _non_overlapping(found)
+
+    def _homophones(self, run: str, offset: int) -> list[_Hit]:
+        """Words typed with the wrong character of the same sound, as a pinyin keyboard makes them
+        (现卡 → 显卡, 固太 → 固态, 散热气 → 散热器): the window sounds exactly like a category phrase
+        (toneless pinyin), shares a character with it, is no word of its own (jieba's dictionary: 店员
+        is not 电源), and does not cut a dictionary word in two (看见盘子 holds 见盘, not 键盘)."""
+        sounds = lazy_pinyin(run)
+        if len(sounds) != len(run):
+            return []
+        found: list[_Hit] = []
+        for i in range(len(run)):
+            for n in range(2, min(len(run) - i, 6) + 1):
+                phrases = self.sound_zh.get(tuple(sounds[i:i + n]))
+                window = run[i:i + n]
+                if not phrases or window in self.zh_target or window in self.not_typos_zh or _dictionary_word(window):
+                    continue
+                phrase = next((p for p in phrases if any(a == b for a, b in zip(p, window))), None)
+                if phrase is None or _cuts_word(run, i, i + n):
+                    continue
+                kind, target = self.zh_target[phrase]
+                found.append(_Hit(offset + i, offset + i + n, kind, target, 1, (window, phrase)))
+        return found
+
+
+@lru_cache(maxsize=1)
+def _jieba() -> Any:
+    import logging
+
+    import jieba
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    return jieba
+
+
+def _dictionary_word(word: str) -> bool:
+    return bool(_jieba().get_FREQ(word))
+
+
+def _cuts_word(run: str, start: int, end: int) -> bool:
+    """Whether a dictionary word of two or three characters straddles either edge of run[start:end]."""
+    for edge in (start, end):
+        for a in range(max(0, edge - 2), edge):
+            for b in range(edge + 1, min(len(run), a + 3) + 1):
+                if (a < start < b or a < end < b) and _dictionary_word(run[a:b]):
+                    return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -425,6 +481,8 @@ def _is_purpose(text: str, hit: _Hit, hits: list[_Hit]) -> bool:
             return True
         if hit.end <= other.start and _FOR_ZH.search(text[hit.end:other.start]):
             return True
+        if other.start == hit.end and not text[hit.start:other.end].isascii():
+            return True                      # a Chinese compound names its thing last: cpu散热器, 显卡支架
     return False
 
 
@@ -725,6 +783,11 @@ def find_keywords(text: str, part_type: str | None) -> tuple[list[AttributeFilte
         word = (m.group(1) or m.group(2) or "").lower()
         filters.append(AttributeFilter("modular", "eq", {"fully": "Full", "full": "Full", "全": "Full", "semi": "Semi",
                                                          "半": "Semi", "non": "Non-modular", "非": "Non-modular"}[word]))
+    if part_type in (None, "cpu-cooler") and (m := grab(
+            r"(?i)(?<![a-z])(?:(aio|liquid(?:[- ]cool(?:ed|ing|er)?)?|water[- ]cool(?:ed|ing|er)?)|(air|tower)[- ]cool(?:ed|ing|er)?)(?![a-z])"
+            r"|(一体式水冷|水冷|一体水冷)|(风冷|下压式?|塔式)")):
+        filters.append(AttributeFilter("cooler_type", "eq", "liquid" if m.group(1) or m.group(3) else "air"))
+        part_type = part_type or "cpu-cooler"
     if (m := grab(_L + r"nvme" + _R)):
         filters.append(AttributeFilter("nvme", "eq", True))
     if (m := grab(r"integrated graphics|\bigpu\b|核显|集成显卡")):
@@ -820,6 +883,7 @@ def parse_search(graph: ProductGraph, text: str, page_size: int = 5) -> ParsedQu
     consumed: list[str] = []
     rest = _CONTRACTION.sub(lambda m: " not" if m.group().startswith("n") else " ", normalize(text))
     rest = _GPU_SLANG.sub(lambda m: _GPU_MAKERS[m.group(1).upper()] + "显卡", rest)
+    excluded, rest = negated_variants(rest)
     sort, popular, rest = match_sort(rest)
     budget = find_budget(rest)
     low, high, rest = budget.low, budget.high, budget.text
@@ -836,6 +900,8 @@ def parse_search(graph: ProductGraph, text: str, page_size: int = 5) -> ParsedQu
             part_type = "memory"
         inferred = part_type is not None
     filters = keyword_filters + measure_filters
+    if (variant := _variant_filter(graph, rest, excluded)) is not None:
+        filters.append(variant)
     if (part_type or hint) == "video-card":
         makers = [b for b in brands if b in ("NVIDIA", "AMD", "Intel")]
         if makers:
@@ -883,7 +949,7 @@ def find_attribute(text: str, product: Product | None = None) -> str | None:
         if i >= 0:
             hits.append((i, key))
     if not hits:
-        return None
+        return next((key for key, _, pattern in _UNRECORDED if pattern.search(text)), None)
     if product is not None:
         for _, key in hits:
             if key in ("price", "brand") or key in product.attributes:
@@ -895,6 +961,59 @@ def find_attribute(text: str, product: Product | None = None) -> str | None:
 
 
 _SAME_WORD = {"interface": "socket", "socket": "interface"}
+
+# what shoppers ask about that the catalogue does not record: the question is understood (and the
+# answer is that the data lacks it), not taken for a request to show the product
+_UNRECORDED: tuple[tuple[str, tuple[str, str], re.Pattern[str]], ...] = (
+    ("height", ("height", "高度"), re.compile(r"(?i)\bhow (?:tall|high)\b|\bheight\b|多高|高度|有多高|高多少")),
+    ("weight", ("weight", "重量"), re.compile(r"(?i)\bhow heavy\b|\bweigh(?:t|s)?\b|多重|重量|多少克|几克")),
+    ("width", ("width", "宽度"), re.compile(r"(?i)\bhow wide\b|\bwidth\b|多宽|宽度")),
+)
+
+
+def unrecorded_attribute_name(key: str, lang: str) -> str | None:
+    """The name of an attribute `find_attribute` understood but the catalogue does not record."""
+    return next((names[lang == "zh"] for k, names, _ in _UNRECORDED if k == key), None)
+
+
+# "4060, not the Ti", "4060显卡，不要ti", "non-Ti": a variant suffix the shopper rules out
+NEGATED_VARIANT = re.compile(r"(?i)(?:不要|不是|别要?|非|(?<![a-z])(?:not?(?: the| a| an)?|non|without|except(?: the)?))"
+                             r"[\s-]*(ti|super|xtx|xt)(?![a-z])(?:\s*(?:版|的|version|ones?))?")
+_MODEL_NUMBER = re.compile(r"(?<![\w.])\d{3,5}(?![\w.])")
+
+
+def negated_variants(text: str) -> tuple[tuple[str, ...], str]:
+    """(suffixes ruled out, the text without those phrases), only beside a model number ("not
+    super expensive" rules nothing out)."""
+    if not _MODEL_NUMBER.search(text):
+        return (), text
+    said = tuple(m.group(1).lower() for m in NEGATED_VARIANT.finditer(text))
+    return said, NEGATED_VARIANT.sub(" ", text) if said else text
+
+
+def _variant_filter(graph: ProductGraph, text: str, excluded: tuple[str, ...]) -> AttributeFilter | None:
+    """The chipsets a model number names without the excluded suffixes ("4060" but not "Ti" →
+    GeForce RTX 4060), as the catalogue spells them."""
+    numbers = set(_MODEL_NUMBER.findall(text))
+    if not numbers or not excluded:
+        return None
+    chipsets = graph_values(graph, "chipset")
+    keep = tuple(c for c in chipsets if numbers & set(re.findall(r"\d{3,5}", c))
+                 and not any(re.search(r"(?i)(?<![a-z])" + x + r"(?![a-z])", c) for x in excluded))
+    return AttributeFilter("chipset", "in", keep) if keep else None
+
+
+_values_cache: dict[tuple[int, str], tuple[str, ...]] = {}
+
+
+def graph_values(graph: ProductGraph, key: str) -> tuple[str, ...]:
+    """Every value of one attribute in the catalogue (cached per graph)."""
+    cached = _values_cache.get((id(graph), key))
+    if cached is None:
+        cached = tuple(sorted({str(p.attributes[key]) for p in graph.products.values() if key in p.attributes}))
+        _values_cache.clear()
+        _values_cache[(id(graph), key)] = cached
+    return cached
 
 
 

@@ -391,3 +391,44 @@ def test_chinese_gpu_slang_names_the_chip_maker(graph):
         assert q.part_type == part_type_named("graphics card"), text
         assert ("gpu_maker", "eq", maker) in [(f.key, f.op, f.value) for f in q.filters], text
     assert parse_search(graph, "SATA卡").query.filters == ()
+
+
+# --- homophone typos, cooler types, ruled-out variants, attributes the data lacks ---------------------
+
+@pytest.mark.parametrize("said, meant", [("有没有便宜点的现卡", "显卡"), ("cpu散热气有啥推荐", "散热器"),
+                                         ("有没有好点的机想", "机箱")])
+def test_a_chinese_word_typed_with_a_character_of_the_same_sound_is_read(graph, said, meant):
+    """现卡 sounds like 显卡 (xian ka): what a pinyin keyboard produces; read as the word it sounds like."""
+    wanted = [pt for pt, spec in part_types().items() if meant == spec["zh"] or meant in spec.get("synonyms_zh", [])]
+    assert parse_search(graph, said).query.part_type in wanted
+
+
+@pytest.mark.parametrize("text", ["我是店员", "看见盘子了", "主办方"])
+def test_real_words_that_sound_like_a_category_are_not_typos(graph, text):
+    parsed = parse_search(graph, text)
+    assert parsed.query.part_type is None and parsed.query.category is None
+
+
+def test_liquid_and_air_coolers_are_told_apart(graph):
+    liquid = search(graph, parse_search(graph, "cpu散热器，要水冷的").query)
+    air = search(graph, parse_search(graph, "下压式散热器").query)
+    assert liquid.items and all(p.attributes.get("cooler_type") == "liquid" for p in liquid.items)
+    assert air.items and all(p.attributes.get("cooler_type") == "air" for p in air.items)
+
+
+@pytest.mark.parametrize("text", ["有没有 4060 显卡，不要ti", "a 4060 graphics card, not the Ti"])
+def test_a_ruled_out_variant_is_excluded(graph, text):
+    found = search(graph, parse_search(graph, text).query)
+    chipsets = {p.attributes.get("chipset") for p in graph.products.values() if "4060" in str(p.attributes.get("chipset"))}
+    assert any(re.search(r"(?i)\bti\b", str(c)) for c in chipsets)        # the catalogue has Ti variants to exclude
+    assert found.items and all("4060" in p.attributes["chipset"] and not re.search(r"(?i)\bti\b", p.attributes["chipset"])
+                               for p in found.items)
+
+
+def test_a_question_about_an_attribute_the_catalogue_lacks_is_understood(graph):
+    from knowledge_graph.parse import find_attribute
+    from knowledge_graph.vocab import attributes
+    cooler = next(p for p in graph.products.values() if p.part_type == part_type_named("CPU cooler"))
+    for text in ("多高？", "how tall is it?"):
+        key = find_attribute(text, cooler)
+        assert key is not None and key not in attributes() and key not in cooler.attributes
