@@ -85,14 +85,18 @@ async def stock_answer(dispatcher: CollectingDispatcher, tracker: Tracker, sku: 
     events: list[dict[str, Any]] = [SlotSet("product_sku", sku)]
     client = services.orders()
     who = identity(tracker)
+    query = references.store_mentioned(tracker)
+    if not query and references.store_in_focus(tracker) is None:    # a store named before "which one?" was asked
+        query = references.previous_store_query(tracker)
     try:
         store = None
-        query = references.store_mentioned(tracker)
         if query:
             found = await references.find_store(str(query), correct_typos=True)
             if not found:
                 dispatcher.utter_message(response="utter_store_not_found", query=query)
                 return events
+            if len({(s.city, s.state) for s in found}) == 1:    # one city: its big store (Union Square, not the kiosk)
+                found = [next((s for s in found if s.type == "BigBox"), found[0])]
             if len(found) > 1:      # stores sharing a name (Brentwood CA, TN, MO): which one, then the stock
                 lines = "\n".join(store_label(s) for s in found[:6])
                 dispatcher.utter_message(response="utter_ask_which_store_of", query=query, stores=lines,

@@ -279,7 +279,8 @@ def stores_listed_last(tracker: Tracker) -> bool:
     return False
 
 
-def _previous_store_query(tracker: Tracker) -> str | None:
+def previous_store_query(tracker: Tracker) -> str | None:
+    """The store, city or ZIP the shopper's previous message named (what a reply to "which one?" goes on with)."""
     users = [e for e in reversed(tracker.events) if e.get("event") == "user"][1:2]
     for event in users:
         entities = [e.get("value") for e in (event.get("parse_data") or {}).get("entities", []) if e.get("entity") == "store"]
@@ -302,7 +303,7 @@ def store_picked(tracker: Tracker) -> int | None:
                 return shown[index].id
     if not said.states and not said.streets:
         return None                 # a city alone is a new place to search, not a pick
-    if not shown and (query := _previous_store_query(tracker)):
+    if not shown and (query := previous_store_query(tracker)):
         q = query.lower()
         shown = [s for s in by_id.values() if q in (s.name.lower(), s.city.lower())]
     fitting = {(s.name, s.address, s.city): s for s in places.pick(shown, said)}

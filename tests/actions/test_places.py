@@ -87,3 +87,15 @@ async def test_a_zip_said_as_a_place_lists_the_stores_there(shop):
     messages, events = await run(ActionFindStore(), tracker(f"我在{store.zip}", "find_store"))
     assert responses(messages) == ["utter_stores_found"] and store.name in messages[0]["stores"]
     assert slots_of(events)["shown_stores"][0] == store.id
+
+
+async def test_a_store_named_before_which_one_was_asked_is_where_the_stock_is_told(shop):
+    from actions import answers
+    from rasa_sdk.executor import CollectingDispatcher
+    store = next(s for s in STORES if s.name == "Richfield")
+    before = {"event": "user", "text": f"is the ryzen in stock at {store.name}?",
+              "parse_data": {"entities": [{"entity": "store", "value": store.name}]}}
+    dispatcher = CollectingDispatcher()
+    events = await answers.stock_answer(dispatcher, tracker("the 8 core one", "inform", events=[before]), "SKU-CPU")
+    assert responses(dispatcher.messages)[0] in ("utter_stock_in_stock", "utter_stock_low", "utter_stock_out")
+    assert dispatcher.messages[0]["store"] == store.name and slots_of(events)["store_id"] == float(store.id)
