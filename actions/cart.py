@@ -58,6 +58,23 @@ def quantity_entity(tracker: Tracker) -> int | None:
     return None
 
 
+NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+                "ten": 10, "一": 1, "两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+# A quantity after a word that sets one ("make it just one", "only two", "改成两个", "只要一个"): the NLU
+# often reads "one" there as a position ("the first one").
+QUANTITY_CUE = re.compile(r"(?i)(?:\b(?:just|only|make\s+it|to)\s+|改成|改为|换成|只要|就要|要)\s*(\d{1,3}|"
+                          + "|".join(NUMBER_WORDS) + r")(?![A-Za-z0-9])")
+
+
+def quantity_in_words(text: str) -> int | None:
+    """The quantity a change request states in words the NLU did not tag as a quantity."""
+    cue = QUANTITY_CUE.search(text)
+    if not cue:
+        return None
+    word = cue.group(1).lower()
+    return int(word) if word.isdigit() else NUMBER_WORDS[word]
+
+
 def valid_line(sku: str, qty: int) -> bool:
     """Whether the order service would accept this line (same contract as the order body)."""
     try:
@@ -168,7 +185,8 @@ class ActionChangeCart(Action):
             dispatcher.utter_message(response="utter_ask_which_cart_item", lines=rows)
             return []
         intent = (tracker.latest_message.get("intent") or {}).get("name")
-        qty = 0 if intent == "remove_from_cart" else quantity_entity(tracker)
+        qty = 0 if intent == "remove_from_cart" else \
+            quantity_entity(tracker) or quantity_in_words(tracker.latest_message.get("text") or "")
         if qty is None:
             dispatcher.utter_message(response="utter_ask_cart_quantity")
             return []

@@ -45,6 +45,18 @@ async def test_add_by_ordinal_merge_view_change_and_remove(shop):
     assert slots_of(events)["cart"] == [{"sku": "SKU-RAM", "qty": 2}]
 
 
+async def test_a_quantity_said_in_words_changes_the_line(shop):
+    """"make it just one": the NLU reads "one" as a position, the words still set the quantity."""
+    cart = {"cart": [{"sku": "SKU-CPU", "qty": 2}]}
+    for text, qty in [("actually make it just one", 1), ("只要一个", 1), ("改成两个", 2), ("only three please", 3)]:
+        messages, events = await run(ActionChangeCart(), tracker(text, "change_cart_quantity", [ent("ordinal", "1")],
+                                                                 cart))
+        assert responses(messages) == ["utter_cart_updated"] and slots_of(events)["cart"][0]["qty"] == qty, text
+    messages, _ = await run(ActionChangeCart(), tracker("make the first one different", "change_cart_quantity",
+                                                        [ent("ordinal", "1")], cart))
+    assert responses(messages) == ["utter_ask_cart_quantity"]
+
+
 async def test_cart_refusals(shop):
     messages, events = await run(ActionAddToCart(), tracker("add it to my cart", "add_to_cart"))
     assert responses(messages) == ["utter_ask_which_product"] and events == []
