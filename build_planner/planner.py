@@ -254,6 +254,7 @@ class Planner:
         optional = {"cpu-cooler"} | ({"video-card"} if purpose.integrated_graphics_ok and "cpu" in roles else set())
         if request.upgrade_role:
             optional = set()
+        optional -= set(owned) | set(fixed)            # a fixed or owned cooler is part of the build
         cheapest: dict[str, float] = {}
         for role in open_roles:
             first = next((p for p, *_ in self._pool(role, request, purpose, c.location_id)

@@ -115,6 +115,15 @@ def test_a_fixed_part_is_bought(planner, parts):
     assert build.part("video-card").product.sku == "T-GPU-2" and "T-GPU-2" in build.bought
 
 
+@pytest.mark.parametrize("sku", ["T-COOL-3", "T-GPU-1"])
+def test_a_fixed_or_owned_part_of_an_optional_role_stays(planner, sku):
+    """A cooler the CPU does not need, a graphics card an office build could do without."""
+    for constraints in (Constraints(fixed=(sku,)), Constraints(have=(sku,))):
+        build = planner.plan(request(900, "office", constraints))
+        _check(build, 900)
+        assert sku in {p.sku for p in build.parts}
+
+
 def test_colour(planner):
     build = planner.plan(request(2500, "gaming", Constraints(colour="white")))
     _check(build, 2500)
