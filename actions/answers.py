@@ -13,13 +13,14 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import references, services
-from actions.cards import cards_payload, store_label
+from actions.cards import cards_payload, listing, store_label
 from actions.common import entity_values, identity, language, previous_intent
 from catalog.models import Product
 from knowledge_graph import api
 from knowledge_graph.graph import ProductGraph
-from knowledge_graph.parse import find_attribute
-from knowledge_graph.vocab import format_price
+from knowledge_graph.parse import find_attribute, find_category, unrecorded_attribute_name
+from knowledge_graph.search import AttributeFilter, SearchQuery, query_to_dict
+from knowledge_graph.vocab import attributes, format_price, part_type_name
 from order_service.client import OrderServiceError
 
 Events = list[dict[str, Any]]
@@ -35,13 +36,21 @@ STOCK_WORDS = re.compile(r"(?i)\b(in stock|in-stock|instock|available|availabili
                          r"|有货|有现货|库存|缺货|卖完|能买到|有没有货|到货")
 
 
+# "with the Node 804" right after "compare the LANCOOL 216" asked for a second product
+COMPARE_FOLLOW_UP = re.compile(r"(?i)^\s*(?:with|and|to|vs\.?|versus|against)\b|^\s*(?:跟|和|与|同|对比|比较|比)")
+
+
 async def product_answer(dispatcher: CollectingDispatcher, tracker: Tracker, graph: ProductGraph, product: Product,
                          lang: str) -> Events:
-    """What a message naming one product asks: its stock when it asks about availability, else
-    its details."""
+    """What a message naming one product asks: its stock when it asks about availability, the
+    comparison it completes, else its details."""
     text = tracker.latest_message.get("text") or ""
+    focus = tracker.get_slot("product_sku")
+    if (previous_intent(tracker) == "compare_products" and COMPARE_FOLLOW_UP.search(text)
+            and focus in graph.products and focus != product.sku):
+        return await compare_answer(dispatcher, graph, [focus, product.sku], lang)
     short = len(text.split()) <= 6 and len(text) <= 40     # "the Ryzen 5 8400F" right after "which product?"
-    if (STOCK_WORDS.search(text) or (previous_intent(tracker) in STOCK_INTENTS and (FOLLOW_UP.search(text) or short))
+    if (STOCK_WORDS.search(text) or (after_stock_answer(tracker) and (FOLLOW_UP.search(text) or short))
             or (THERE.search(text) and references.store_in_focus(tracker) is not None)):
         return await stock_answer(dispatcher, tracker, product.sku)
     return await show_details(dispatcher, graph, product, lang)
@@ -65,9 +74,14 @@ async def attribute_answer(dispatcher: CollectingDispatcher, tracker: Tracker, g
     """"How many cores…", "刷新率", "多少钱": the attribute the message asks about, or which one."""
     text = tracker.latest_message.get("text") or ""
     attribute = next((str(v) for v in entity_values(tracker, "attribute")), None)
-    attribute = find_attribute(attribute or text, product) or find_attribute(text, product)
+    attribute = (find_attribute(attribute or text, product) or find_attribute(text, product)
+                 or attribute_of_value(graph, product, text))
     if attribute is None:
         dispatcher.utter_message(response="utter_ask_which_attribute", product=product.name)
+        return [SlotSet("product_sku", product.sku)]
+    if attribute not in ("price", "brand") and attribute not in attributes():    # "多高": the data has no height
+        dispatcher.utter_message(response="utter_product_attribute_unknown", product=product.name,
+                                 attribute=unrecorded_attribute_name(attribute, lang) or attribute)
         return [SlotSet("product_sku", product.sku)]
     answer = await asyncio.to_thread(api.attribute_answer, graph, product.sku, attribute, lang)
     if answer.value is None:
@@ -79,13 +93,31 @@ async def attribute_answer(dispatcher: CollectingDispatcher, tracker: Tracker, g
     return [SlotSet("product_sku", product.sku)]
 
 
+def attribute_of_value(graph: ProductGraph, product: Product, text: str) -> str | None:
+    """The attribute a yes/no question names by one of its values ("is the second one OLED?",
+    "第二个是曲面的吗" → the panel type): a word of the message that is a value of that attribute
+    among products of the same kind, so the answer gives the actual value."""
+    words = {w.lower() for w in re.findall(r"[A-Za-z0-9][A-Za-z0-9.+-]*", text)}
+    idx = graph.columns.part_type_idx.get(product.part_type) if product.part_type else None
+    if not words or idx is None:
+        return None
+    for key, values in graph.columns.text.items():
+        if key in product.attributes and words & set(values[idx].tolist()):
+            return key
+    return None
+
+
 async def stock_answer(dispatcher: CollectingDispatcher, tracker: Tracker, sku: str) -> Events:
     """Availability of one product at the store the message names, else the store in focus
     ("there"); out of stock: the nearest stores that have it, with address and distance."""
-    events: list[dict[str, Any]] = [SlotSet("product_sku", sku)]
+    events: list[dict[str, Any]] = [SlotSet("product_sku", sku), SlotSet("staff_stock_scope", None)]
     client = services.orders()
     who = identity(tracker)
     query = references.store_mentioned(tracker)
+    if who.get("staff_token") and not query and (
+            (stock_scope(tracker) or tracker.get_slot("staff_stock_scope")) in ("nearby", "everywhere")
+            or references.store_in_focus(tracker) is None):       # staff: their figures, in the scope asked
+        return await staff_stock_turn(dispatcher, tracker, [sku])
     if not query and references.store_in_focus(tracker) is None:    # a store named before "which one?" was asked
         query = references.previous_store_query(tracker)
     try:
@@ -134,3 +166,218 @@ async def stock_answer(dispatcher: CollectingDispatcher, tracker: Tracker, sku: 
         else:
             dispatcher.utter_message(response="utter_service_unavailable")
     return events
+
+
+# --- what goes with a product ------------------------------------------------------------------------
+
+def asked_part_type(tracker: Tracker, graph: ProductGraph, product: Product) -> str | None:
+    """The kind of part the message asks for besides the product itself ("and a cooler for it?",
+    "what cooler goes well with it", "配什么主板"), from the category entity or the wording."""
+    for value in [*map(str, entity_values(tracker, "category")), tracker.latest_message.get("text") or ""]:
+        _, part_type, _ = find_category(graph, value)
+        if part_type and part_type != product.part_type:
+            return part_type
+    return None
+
+
+async def fits_answer(dispatcher: CollectingDispatcher, graph: ProductGraph, product: Product, wanted: str | None,
+                      lang: str) -> Events:
+    """The parts that fit a product (of the `wanted` type, else of every related type), each group
+    with its reason; a one-attribute fit becomes the search in progress, so "any under 150?" refines it."""
+    groups = [g for g in await asyncio.to_thread(api.compatible_with, graph, product.sku, wanted, 3) if g.products]
+    if not groups:
+        dispatcher.utter_message(response="utter_nothing_fits", product=product.name)
+        return [SlotSet("product_sku", product.sku)]
+    shown: list[Product] = []
+    for group in groups:
+        dispatcher.utter_message(response="utter_fits_with", product=product.name,
+                                 kind=part_type_name(group.part_type, lang), reason=group.reason(lang),
+                                 total=group.total, products=listing(group.products, lang, len(shown) + 1))
+        shown.extend(group.products)
+    dispatcher.utter_message(json_message=cards_payload(graph, shown, lang))
+    events: Events = [SlotSet("shown_skus", [p.sku for p in shown]), SlotSet("product_sku", product.sku)]
+    follow_up = fits_query(product, groups[0].part_type) if len(groups) == 1 else None
+    return events + [SlotSet("search_query", query_to_dict(follow_up) if follow_up else None)]
+
+
+def fits_query(product: Product, part_type: str) -> SearchQuery | None:
+    """The search behind a "what fits" list, where the fit is one attribute (a board or CPU by
+    socket, memory by generation), so "any under 150?" refines that list and not an older search."""
+    a = product.attributes
+    if part_type in ("motherboard", "cpu") and product.part_type in ("cpu", "motherboard") and a.get("socket"):
+        return SearchQuery(part_type=part_type, filters=(AttributeFilter("socket", "eq", a["socket"]),))
+    if part_type == "memory" and a.get("memory_type"):
+        return SearchQuery(part_type="memory", filters=(AttributeFilter("memory_type", "eq", a["memory_type"]),))
+    return None
+
+
+async def accessories_answer(dispatcher: CollectingDispatcher, tracker: Tracker, graph: ProductGraph,
+                             product: Product, lang: str) -> Events:
+    """What to buy with a product. A message naming a kind ("and a cooler for it?") gets the parts
+    of that kind that fit, when the compatibility rules link the two kinds; otherwise the accessory
+    groups (only that kind's, when it is one of them)."""
+    wanted = asked_part_type(tracker, graph, product)
+    if wanted and await asyncio.to_thread(lambda: any(g.products for g in api.compatible_with(graph, product.sku, wanted, 1))):
+        return await fits_answer(dispatcher, graph, product, wanted, lang)
+    groups = [g for g in await asyncio.to_thread(api.accessories, graph, product.sku, 2) if g.products]
+    if wanted and any(g.part_type == wanted for g in groups):
+        groups = [g for g in await asyncio.to_thread(api.accessories, graph, product.sku, 5)
+                  if g.products and g.part_type == wanted]
+    if not groups:
+        dispatcher.utter_message(response="utter_no_accessories", product=product.name)
+        return [SlotSet("product_sku", product.sku)]
+    shown: list[Product] = []
+    lines = []
+    for group in groups:
+        lines.append(f"• {group.reason(lang)}:\n" + listing(group.products, lang, len(shown) + 1))
+        shown.extend(group.products)
+    dispatcher.utter_message(response="utter_accessories", product=product.name, groups="\n".join(lines),
+                             json_message=cards_payload(graph, shown, lang))
+    return [SlotSet("shown_skus", [p.sku for p in shown]), SlotSet("product_sku", product.sku)]
+
+
+async def compare_answer(dispatcher: CollectingDispatcher, graph: ProductGraph, skus: list[str], lang: str) -> Events:
+    """The comparison table of these products, with their cards; they become the list shown."""
+    table = await asyncio.to_thread(api.compare, graph, skus, lang)
+    lines = []
+    for row in table.rows:
+        cells = [f"{v}{' ✓' if row.best == i else ''}" for i, v in enumerate(row.values)]
+        lines.append(f"{row.name}: " + " | ".join(cells))
+    names = " | ".join(f"{i}. {p.name}" for i, p in enumerate(table.products, 1))
+    dispatcher.utter_message(response="utter_comparison", products=names, table="\n".join(lines),
+                             json_message={**cards_payload(graph, table.products, lang),
+                                           "comparison": {"header": [p.name for p in table.products],
+                                                          "rows": [{"name": r.name, "values": list(r.values),
+                                                                    "best": r.best} for r in table.rows]}})
+    return [SlotSet("shown_skus", [p.sku for p in table.products])]
+
+
+def one_in_focus(graph: ProductGraph, candidates: list[str]) -> str | None:
+    """The first of several candidates that are one product under one name (colours, bundles,
+    sellers of the same model): a question about "it" is answered for the first listed rather than
+    asked back."""
+    names = {graph.products[s].name for s in candidates if s in graph.products}
+    return candidates[0] if len(names) == 1 and candidates[0] in graph.products else None
+
+
+# --- stock for staff: at my store, nearby or across the chain ------------------------------------------
+
+STAFF_LIST_LIMIT = 10
+_SCOPE_WORDS = (("everywhere", re.compile(r"(?i)\b(everywhere|across the chain|chain[- ]wide|all (?:the )?(?:stores|locations)"
+                                          r"|every store|any store|nationwide|company[- ]wide|other stores)\b"
+                                          r"|全国|所有门店|所有店|各店|各门店|哪些店|哪些门店|别的店|其他门店|其他店")),
+                ("nearby", re.compile(r"(?i)\b(near(?:by)?|close by|around here|near us|near me)\b|附近|周边|邻近")),
+                ("store", re.compile(r"(?i)\b(here|my store|our store|this store|(?:our|this) location)\b"
+                                     r"|本店|我们店|我店|店里|这家店")))
+
+
+def stock_scope(tracker: Tracker) -> str | None:
+    """"store" (my store), "nearby" or "everywhere" as this message says it: the NLU's stock_scope,
+    else the wording ("across the chain", "附近", "全国哪些店"); None when it names no scope."""
+    value = next(iter(entity_values(tracker, "stock_scope")), None)
+    if value in ("store", "nearby", "everywhere"):
+        return str(value)
+    text = tracker.latest_message.get("text") or ""
+    return next((scope for scope, words in _SCOPE_WORDS if words.search(text)), None)
+
+
+def after_stock_answer(tracker: Tracker) -> bool:
+    """Whether the bot's last turn answered a stock question (whatever intent the NLU gave it: "9800X3D
+    全国哪些店有货" may come as find_store), so that "猫头鹰NH-D15呢" continues it."""
+    if previous_intent(tracker) in STOCK_INTENTS:
+        return True
+    users = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            users += 1
+            if users == 2:
+                return False
+        elif users == 1 and event.get("event") == "slot" and event.get("name") == "staff_stock_scope":
+            return True
+    return False
+
+
+async def staff_stock_turn(dispatcher: CollectingDispatcher, tracker: Tracker, skus: list[str] | None = None) -> Events:
+    """A staff member's stock question, however the NLU classified it: staff figures for the product(s)
+    the message points at, in the scope the message names, else the scope of the previous stock
+    question ("what about the 7800X3D" after "… across the chain"), else my store."""
+    token = identity(tracker).get("staff_token")
+    if not token:
+        dispatcher.utter_message(response="utter_staff_only")
+        return []
+    graph = await asyncio.to_thread(services.graph)
+    found = references.Resolved(skus, source="sku") if skus else references.resolve_products(tracker, graph)
+    scope = stock_scope(tracker) or tracker.get_slot("staff_stock_scope") or "store"
+    try:
+        me = await services.orders().staff_me(token)
+        if found.ambiguous and not (found.named and scope == "store" and me.store_id is not None):
+            return references.ask_which(dispatcher, graph, found.candidates, language(tracker), "staff_stock")
+        skus = found.skus or found.candidates
+        if not skus:     # nothing named, nothing in focus
+            unknown = bool(entity_values(tracker, "sku"))     # a SKU typed that the catalogue does not have
+            dispatcher.utter_message(response="utter_staff_unknown_sku" if unknown else "utter_staff_ask_sku")
+            return []
+        return await staff_stock_answer(dispatcher, graph, token, me, skus, scope, language(tracker))
+    except OrderServiceError as exc:
+        if exc.status_code in (401, 403):
+            dispatcher.utter_message(response="utter_staff_only")
+        elif exc.not_found:
+            dispatcher.utter_message(response="utter_staff_unknown_sku")
+        else:
+            dispatcher.utter_message(response="utter_service_unavailable")
+    return []
+
+
+async def staff_stock_answer(dispatcher: CollectingDispatcher, graph: ProductGraph, token: str, me: Any,
+                             skus: list[str], scope: str, lang: str) -> Events:
+    """Exact figures for staff. Several products (a line named without its variant: "海韵 FOCUS GX")
+    are counted side by side at my store; nearby and everywhere take the first. The product and the
+    scope stay in focus for the next question, even when the member has no store to ask about."""
+    label = f"{graph.products[skus[0]].name} ({skus[0]})"
+    events: Events = [SlotSet("product_sku", skus[0]), SlotSet("staff_stock_scope", scope)]
+    client = services.orders()
+    if scope != "everywhere" and me.store_id is None:
+        dispatcher.utter_message(response="utter_staff_no_store")
+        return events
+    if scope == "store":
+        several = skus[:STAFF_LIST_LIMIT]
+        rows = await asyncio.gather(*(client.stock_at(s, me.store_id, staff_token=token) for s in several))
+        for sku, stock in zip(several, rows):
+            spec = api.spec_line(graph.products[sku], lang, limit=2) if len(several) > 1 else ""
+            dispatcher.utter_message(response="utter_staff_stock_here", store=stock.location_name,
+                                     sku=f"{graph.products[sku].name} ({sku}{'; ' + spec if spec else ''})",
+                                     available=stock.available, on_hand=stock.on_hand, reserved=stock.reserved)
+        if len(several) > 1:      # the variants become the list "the second one" points at
+            return [SlotSet("shown_skus", several), SlotSet("product_sku", None), SlotSet("staff_stock_scope", scope)]
+        return events
+    rows = await client.staff_stock(skus[0], token, near_store_id=me.store_id if scope == "nearby" else None,
+                                    in_stock_only=True, limit=STAFF_LIST_LIMIT)
+    if not rows:
+        dispatcher.utter_message(response="utter_staff_stock_none", sku=label)
+        return events
+    lines = "\n".join(f"• {r.location_name}: {r.available if r.available is not None else r.level}"
+                      + (f" ({r.distance_km:.0f} km)" if r.distance_km is not None else "") for r in rows)
+    dispatcher.utter_message(response=f"utter_staff_stock_{scope}", sku=label, lines=lines)
+    return events
+
+
+def faq_text(entry: Any, lang: str) -> str:
+    """A FAQ entry's answer, followed by its links (if any), one per line."""
+    lines = [entry.answers[lang]] + [f"{link.title}: {link.url}" for link in entry.links]
+    return "\n".join(lines)
+
+
+async def faq_answer(dispatcher: CollectingDispatcher, tracker: Tracker, lang: str) -> bool:
+    """A policy question the NLU took for something else ("运费怎么算的" as out_of_scope) is answered
+    when the FAQ retriever is confident about it (it declines other shops' policies and small talk)."""
+    from faq.retriever import get_retriever
+
+    text = (tracker.latest_message.get("text") or "").strip()
+    if not text or text.startswith("/"):
+        return False
+    retriever = await asyncio.to_thread(get_retriever)
+    result = await asyncio.to_thread(retriever.search, text, lang, 1)
+    if not result.confident:
+        return False
+    dispatcher.utter_message(text=faq_text(result.best.entry, lang))
+    return True

@@ -17,15 +17,12 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import answers, searching, services
-from actions.cards import cards_payload, listing
 from actions.common import entity_values, language
 from actions.references import ask_which, ordinal_positions, resolve_products, shown_skus
 from catalog.models import Product
 from knowledge_graph import api
 from knowledge_graph.graph import ProductGraph
 from knowledge_graph.parse import find_category
-from knowledge_graph.search import AttributeFilter, SearchQuery, query_to_dict
-from knowledge_graph.vocab import part_type_name
 
 log = logging.getLogger(__name__)
 Events = list[dict[str, Any]]
@@ -43,11 +40,6 @@ def _intent(tracker: Tracker) -> str:
 
 def _text(tracker: Tracker) -> str:
     return tracker.latest_message.get("text") or ""
-
-
-def referenced_skus(tracker: Tracker, graph: ProductGraph, limit: int = 1) -> list[str]:
-    """Products the message points at (actions.references), without asking."""
-    return resolve_products(tracker, graph, limit).skus
 
 
 class ActionSearchProducts(Action):
@@ -68,6 +60,11 @@ async def _focus(dispatcher: CollectingDispatcher, tracker: Tracker) -> tuple[st
     graph = await _graph()
     lang = language(tracker)
     found = resolve_products(tracker, graph)
+    if found.ambiguous and found.named and (searching.sorts(_text(tracker)) or searching.budgeted(graph, tracker)):
+        # "那4090最便宜多少钱", "有没有1000元以下的4090": everything the name covers, in price order or within the budget
+        return await searching.search_answer(dispatcher, tracker, graph, "search_products")
+    if found.ambiguous and (one := answers.one_in_focus(graph, found.candidates)) is not None:
+        return lang, graph, graph.products[one]
     if found.ambiguous:
         return ask_which(dispatcher, graph, found.candidates, lang, _intent(tracker))
     if not found.skus:
@@ -114,25 +111,27 @@ class ActionCompareProducts(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Events:
         lang = language(tracker)
         graph = await _graph()
-        skus = referenced_skus(tracker, graph, limit=4)
+        found = resolve_products(tracker, graph, limit=4)
+        skus = found.skus
         shown = shown_skus(tracker, graph)
+        named = (found.skus or found.candidates)[:1] if found.named else []
+        if named and not COMPARE_WORDS.search(_text(tracker)) and len(skus) < 2:
+            # a bare product name the NLU took for a comparison ("Logitech G502 Hero"): show it
+            one = skus[0] if skus else answers.one_in_focus(graph, found.candidates)
+            if one is None:
+                return ask_which(dispatcher, graph, found.candidates, lang, "product_details")
+            return await answers.product_answer(dispatcher, tracker, graph, graph.products[one], lang)
         if len(skus) < 2 and len(shown) >= 2 and not ordinal_positions(tracker):
             skus = list(dict.fromkeys(skus + shown))[:2]
         if len(skus) < 2:
             dispatcher.utter_message(response="utter_compare_need_two")
-            return []
-        table = await asyncio.to_thread(api.compare, graph, skus, lang)
-        lines = []
-        for row in table.rows:
-            cells = [f"{v}{' ✓' if row.best == i else ''}" for i, v in enumerate(row.values)]
-            lines.append(f"{row.name}: " + " | ".join(cells))
-        names = " | ".join(f"{i}. {p.name}" for i, p in enumerate(table.products, 1))
-        dispatcher.utter_message(response="utter_comparison", products=names, table="\n".join(lines),
-                                 json_message={**cards_payload(graph, table.products, lang),
-                                               "comparison": {"header": [p.name for p in table.products],
-                                                              "rows": [{"name": r.name, "values": list(r.values),
-                                                                        "best": r.best} for r in table.rows]}})
-        return [SlotSet("shown_skus", [p.sku for p in table.products])]
+            # the product named so far waits for the second ("with the Node 804")
+            return [SlotSet("product_sku", named[0])] if named else []
+        return await answers.compare_answer(dispatcher, graph, skus, lang)
+
+
+COMPARE_WORDS = re.compile(r"(?i)\b(compare|comparison|vs\.?|versus|difference|differ|better|or)\b"
+                           r"|比较|对比|比一比|区别|差别|哪个好|哪个更|还是")
 
 
 COMPAT_WORDS = re.compile(r"(?i)\b(fit|fits|compatible|compatibility|work with|works with|go with|support|supports|"
@@ -189,32 +188,7 @@ class ActionWhatFits(Action):
             elif pt:
                 wanted = pt
                 break
-        groups = await asyncio.to_thread(api.compatible_with, graph, product.sku, wanted, 3)
-        groups = [g for g in groups if g.products]
-        if not groups:
-            dispatcher.utter_message(response="utter_nothing_fits", product=product.name)
-            return [SlotSet("product_sku", product.sku)]
-        shown: list[Product] = []
-        for group in groups:
-            dispatcher.utter_message(response="utter_fits_with", product=product.name,
-                                     kind=part_type_name(group.part_type, lang), reason=group.reason(lang),
-                                     total=group.total, products=listing(group.products, lang, len(shown) + 1))
-            shown.extend(group.products)
-        dispatcher.utter_message(json_message=cards_payload(graph, shown, lang))
-        events: Events = [SlotSet("shown_skus", [p.sku for p in shown]), SlotSet("product_sku", product.sku)]
-        follow_up = fits_query(product, groups[0].part_type) if len(groups) == 1 else None
-        return events + [SlotSet("search_query", query_to_dict(follow_up) if follow_up else None)]
-
-
-def fits_query(product: Product, part_type: str) -> SearchQuery | None:
-    """The search behind a "what fits" list, where the fit is one attribute (a board or CPU by
-    socket, memory by generation), so "any under 150?" refines that list and not an older search."""
-    a = product.attributes
-    if part_type in ("motherboard", "cpu") and product.part_type in ("cpu", "motherboard") and a.get("socket"):
-        return SearchQuery(part_type=part_type, filters=(AttributeFilter("socket", "eq", a["socket"]),))
-    if part_type == "memory" and a.get("memory_type"):
-        return SearchQuery(part_type="memory", filters=(AttributeFilter("memory_type", "eq", a["memory_type"]),))
-    return None
+        return await answers.fits_answer(dispatcher, graph, product, wanted, lang)
 
 
 class ActionShowAccessories(Action):
@@ -226,15 +200,4 @@ class ActionShowAccessories(Action):
         if isinstance(focus, list):
             return focus
         lang, graph, product = focus
-        groups = [g for g in await asyncio.to_thread(api.accessories, graph, product.sku, 2) if g.products]
-        if not groups:
-            dispatcher.utter_message(response="utter_no_accessories", product=product.name)
-            return [SlotSet("product_sku", product.sku)]
-        shown: list[Product] = []
-        lines = []
-        for group in groups:
-            lines.append(f"• {group.reason(lang)}:\n" + listing(group.products, lang, len(shown) + 1))
-            shown.extend(group.products)
-        dispatcher.utter_message(response="utter_accessories", product=product.name, groups="\n".join(lines),
-                                 json_message=cards_payload(graph, shown, lang))
-        return [SlotSet("shown_skus", [p.sku for p in shown]), SlotSet("product_sku", product.sku)]
+        return await answers.accessories_answer(dispatcher, tracker, graph, product, lang)

@@ -12,31 +12,38 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from abc import ABC, abstractmethod
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import services
-from actions.common import cart_lines, entity_values, identity, language
+from actions import answers, searching, services
+from actions.common import cart_lines, entity_values, language
 from actions.cards import cards_payload, listing
-from actions.references import resolve_products
+from actions.customers import shopper_id
+from actions.references import resolve_products, shown_skus
 from catalog.models import Product
 from catalog.reference import part_types
 from knowledge_graph import api
 from knowledge_graph.graph import ProductGraph
 from knowledge_graph.parse import CHEAPER_WORDS, PRICIER_WORDS, find_category
 from knowledge_graph.vocab import attribute_name, format_price, format_value
+from order_service.client import OrderServiceError
 from recommender.filters import cart_compatibility
 
 log = logging.getLogger(__name__)
 Events = list[dict[str, Any]]
 K = 5
 MAX_VIEWED = 5      # the most recent products of the conversation used as context
+# "which of these would you recommend?": a pick among the list just shown, not a new list
+AMONG_SHOWN = re.compile(r"(?i)\b(these|those|them|of the two|of the three|among|from the list)\b|这些|这几|那几|其中|里面|之中")
+# "anything better than that?": a step up from the product, also when PRICIER_WORDS' search sense misses it
+BETTER_WORDS = re.compile(r"(?i)\b(better|upgrade|step up|higher end|faster|stronger)\b|更好|好一点|好点|升级|高一档|更强|更快")
 
 
 def viewed_skus(tracker: Tracker, graph: ProductGraph) -> list[str]:
@@ -79,8 +86,9 @@ class RecommendAction(Action, ABC):
     """Loads the graph and the recommender (in a thread), turns "not trained yet" into an answer."""
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Events:
+        in_stock = await services.in_stock_filter()
         try:
-            graph, rec = await asyncio.to_thread(lambda: (services.graph(), services.recommender()))
+            graph, rec = await asyncio.to_thread(lambda: (services.graph(), services.recommender(in_stock)))
         except FileNotFoundError as exc:
             log.warning("recommendation asked before the recommender was trained: %s", exc)
             dispatcher.utter_message(response="utter_recommend_unavailable")
@@ -103,10 +111,26 @@ class ActionRecommendProducts(RecommendAction):
 
     async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, graph: ProductGraph, rec: Any,
                      lang: str, cart: list[str]) -> Events:
-        customer_id = identity(tracker).get("customer_id")
+        update, _ = await asyncio.to_thread(searching.query_from_turn, graph, tracker)
+        if (update.category or update.part_type) and (update.filters or update.brands or update.price_min is not None
+                                                      or update.price_max is not None):
+            # "推荐个2T的固态硬盘": a kind with constraints the recommender cannot honour is a search
+            return await searching.search_answer(dispatcher, tracker, graph, "search_products")
+        try:        # the channel's customer, else the one the order service maps this sender to
+            customer_id: str | None = await shopper_id(tracker)
+        except OrderServiceError as exc:
+            log.warning("recommendations without the customer's orders: %s", exc)
+            customer_id = None
         viewed = viewed_skus(tracker, graph)
         category = await asyncio.to_thread(category_of_turn, tracker, graph)
-        items = await asyncio.to_thread(rec.recommend_for_customer, customer_id, viewed, cart, K, category)
+        shown = shown_skus(tracker, graph)
+        items = []
+        if category is None and len(shown) >= 2 and AMONG_SHOWN.search(tracker.latest_message.get("text") or ""):
+            items = await asyncio.to_thread(rec.recommend_for_customer, customer_id, (), cart, min(3, len(shown) - 1),
+                                            None, shown)
+            category = category or Counter(graph.products[s].category_id for s in shown).most_common(1)[0][0]
+        if not items:
+            items = await asyncio.to_thread(rec.recommend_for_customer, customer_id, viewed, cart, K, category)
         if not items:
             dispatcher.utter_message(response="utter_recommend_none")
             return []
@@ -118,24 +142,35 @@ class ActionRecommendProducts(RecommendAction):
 
 class ItemRecommendAction(RecommendAction):
     """Answers about one product: the one the message points at (SKU, "the first one", a name, the
-    product in focus)."""
+    product in focus, else the last one put in the cart). A message naming a kind ("what cooler goes
+    well with it") keeps that kind. Where the orders show nothing, the parts and accessories the
+    knowledge graph says go with it are shown after saying so: thin co-purchase data is no reason
+    to leave a shopper without an answer."""
 
     response = ""
 
     async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, graph: ProductGraph, rec: Any,
                      lang: str, cart: list[str]) -> Events:
-        skus = (await asyncio.to_thread(resolve_products, tracker, graph)).skus
+        found = await asyncio.to_thread(resolve_products, tracker, graph)
+        skus = found.skus or ([] if found.ambiguous else [s for s in cart if s in graph.products][-1:])
         if not skus:
             dispatcher.utter_message(response="utter_ask_which_product")
             return []
         product = graph.products[skus[0]]
+        wanted = await asyncio.to_thread(answers.asked_part_type, tracker, graph, product)
         try:
             items = await asyncio.to_thread(self.items, rec, product.sku, cart)
         except KeyError:        # a product the recommender has never seen (not in its catalogue)
             items = []
+        items = [i for i in items if i.sku in graph.products and wanted in (None, graph.products[i.sku].part_type)]
         focus = [SlotSet("product_sku", product.sku)]
         if not items:
             dispatcher.utter_message(response=f"{self.response}_none", product=product.name)
+            fallback = CollectingDispatcher()     # shown only when the graph has something to go with it
+            events = await answers.accessories_answer(fallback, tracker, graph, product, lang)
+            if any(m.get("response") in ("utter_accessories", "utter_fits_with") for m in fallback.messages):
+                dispatcher.messages.extend(fallback.messages)
+                return events
             return focus
         return present(dispatcher, graph, self.response, items, lang, product=product.name) + focus
 
@@ -203,11 +238,11 @@ def alternative_reason(product: Product, other: Product, mode: str) -> Catalogue
     return CatalogueReason(f"Close to {product.name} in specs and price", f"规格和价格与{product.name}接近")
 
 
-def recommender_similar(sku: str, cart: list[str]) -> list[Any]:
+def recommender_similar(sku: str, cart: list[str], in_stock: Callable[[str], bool]) -> list[Any]:
     """The recommender's alternatives (catalogue content plus co-purchase, in stock, fitting the cart);
     empty when it is not trained yet or has never seen the product, so the graph answers instead."""
     try:
-        return services.recommender().similar_items(sku, K, cart)
+        return services.recommender(in_stock).similar_items(sku, K, cart)
     except FileNotFoundError as exc:
         log.info("similar products from the knowledge graph: the recommender is not trained (%s)", exc)
     except KeyError:
@@ -215,13 +250,14 @@ def recommender_similar(sku: str, cart: list[str]) -> list[Any]:
     return []
 
 
-def graph_alternatives(graph: ProductGraph, product: Product, mode: str, cart: list[str]) -> list[Alternative]:
+def graph_alternatives(graph: ProductGraph, product: Product, mode: str, cart: list[str],
+                       in_stock: Callable[[str], bool]) -> list[Alternative]:
     """Nearest products of the same type on key specs and price (or cheaper / step-up ones), minus
-    those the compatibility rules say conflict with the cart."""
+    those available nowhere and those the compatibility rules say conflict with the cart."""
     fits = cart_compatibility(graph.products)
     found = api.similar(graph, product.sku, mode, 3 * K)
     return [Alternative(p.sku, alternative_reason(product, p, mode)) for p in found
-            if p.sku not in cart and fits(p.sku, cart)][:K]
+            if p.sku not in cart and in_stock(p.sku) and fits(p.sku, cart)][:K]
 
 
 class ActionShowSimilar(Action):
@@ -244,13 +280,15 @@ class ActionShowSimilar(Action):
             return []
         product = graph.products[skus[0]]
         text = tracker.latest_message.get("text") or ""
-        mode = "cheaper" if CHEAPER_WORDS.search(text) else "better" if PRICIER_WORDS.search(text) else "similar"
+        mode = ("cheaper" if CHEAPER_WORDS.search(text)
+                else "better" if PRICIER_WORDS.search(text) or BETTER_WORDS.search(text) else "similar")
         cart = [line["sku"] for line in cart_lines(tracker)]
+        in_stock = await services.in_stock_filter()
         items: list[Any] = []
         if mode == "similar":
-            items = await asyncio.to_thread(recommender_similar, product.sku, cart)
+            items = await asyncio.to_thread(recommender_similar, product.sku, cart, in_stock)
         if not items:
-            items = await asyncio.to_thread(graph_alternatives, graph, product, mode, cart)
+            items = await asyncio.to_thread(graph_alternatives, graph, product, mode, cart, in_stock)
         focus = [SlotSet("product_sku", product.sku)]
         if not items:
             dispatcher.utter_message(response="utter_no_similar", product=product.name)

@@ -5,10 +5,16 @@ conversation; `warm_up()` loads them when the action server starts, before it ac
 """
 from __future__ import annotations
 
+import logging
+import time
 from functools import lru_cache
+from typing import Callable
 
+from daogou.config import get_settings
 from knowledge_graph.graph import ProductGraph, get_graph
-from order_service.client import OrderServiceClient
+from order_service.client import OrderServiceClient, OrderServiceError
+
+log = logging.getLogger(__name__)
 
 
 @lru_cache
@@ -21,13 +27,33 @@ def graph() -> ProductGraph:
     return get_graph()
 
 
-def recommender():
+def recommender(in_stock: Callable[[str], bool] | None = None):
     """The shop recommender (model loaded once per process, a retrained one picked up on the next
-    call), with the knowledge graph's compatibility rules against the cart. Raises FileNotFoundError
-    until `daogou recommend train` has run."""
+    call), with the knowledge graph's compatibility rules against the cart and the stock filter of
+    `in_stock_filter()`. Raises FileNotFoundError until `daogou recommend train` has run."""
     from recommender.filters import cart_compatibility
     from recommender.shop import get_shop_recommender
-    return get_shop_recommender(compatible_with_cart=cart_compatibility(graph().products))
+    return get_shop_recommender(in_stock=in_stock, compatible_with_cart=cart_compatibility(graph().products))
+
+
+_UNAVAILABLE: tuple[float, frozenset[str]] | None = None
+
+
+async def in_stock_filter() -> Callable[[str], bool]:
+    """"Available somewhere" for the recommender: the order service's set of SKUs available nowhere,
+    asked once per `recommender_stock_ttl_s` (one request, not one per candidate). When the service
+    cannot say, nothing is filtered: a suggestion is still better than none, and stock questions
+    check each product anyway."""
+    global _UNAVAILABLE
+    from recommender.filters import in_stock_from_snapshot
+    now = time.monotonic()
+    if _UNAVAILABLE is None or now - _UNAVAILABLE[0] > get_settings().recommender_stock_ttl_s:
+        try:
+            _UNAVAILABLE = (now, frozenset(await orders().unavailable_skus()))
+        except OrderServiceError as exc:
+            log.warning("stock filter of recommendations skipped: %s", exc)
+            return in_stock_from_snapshot(_UNAVAILABLE[1] if _UNAVAILABLE else ())
+    return in_stock_from_snapshot(_UNAVAILABLE[1])
 
 
 def faq():
@@ -48,5 +74,4 @@ def warm_up() -> None:
     try:
         recommender()
     except FileNotFoundError as exc:  # the bot still runs; recommendation actions say they are unavailable
-        import logging
-        logging.getLogger(__name__).warning("recommender not loaded: %s", exc)
+        log.warning("recommender not loaded: %s", exc)

@@ -72,6 +72,7 @@ class Settings(BaseSettings):
     recommender_history: str = Field("database", description="Order history the shop recommender trains on: 'database' (the order service's orders) or a JSONL file from `daogou recommend demo-history`.")
     recommender_demo_customers: int = Field(400, description="Synthetic customers in the seeded demo order history.")
     recommender_demo_seed: int = Field(20261122, description="Seed of the demo order-history generator (same seed, same history).")
+    recommender_stock_ttl_s: float = Field(30.0, description="How long the action server reuses the order service's list of SKUs available nowhere before asking again (recommendations leave those out).")
 
     # --- product knowledge graph ---------------------------------------------------------------
     kg_source: str = Field("auto", description="Catalogue the product graph is built from: 'auto' (the order database when it holds products, else the shop files), 'database' or 'files'.")

@@ -137,6 +137,10 @@ class OrderServiceClient:
         return await self._get(f"/stock/{sku}/nearest", NearestStockOut,
                                params={"zip": zip, "lat": lat, "lon": lon, "limit": limit})
 
+    async def unavailable_skus(self) -> list[str]:
+        """SKUs available nowhere (recommendations leave them out)."""
+        return await self._get("/stock/unavailable", list[str])
+
     async def suggest_stores(self, query: str, limit: int = 3) -> list[StoreOut]:
         """Stores whose names are closest to a name that matched nothing (fuzzy), best first."""
         return await self._get("/stores/suggest", list[StoreOut], params={"q": query, "limit": limit})

@@ -232,10 +232,12 @@ class ShopRecommender:
     # --- the three questions ----------------------------------------------------------------
     def recommend_for_customer(self, customer_id: str | None = None, viewed: Sequence[str] = (),
                                cart: Sequence[str] = (), k: int = 5,
-                               category_id: str | None = None) -> list[Recommendation]:
+                               category_id: str | None = None,
+                               among: Sequence[str] | None = None) -> list[Recommendation]:
         """"Recommend me something": blend of the customer's history model (ALS, item-kNN, repeat),
         the conversation's context (viewed + cart) and recent popularity; popularity alone for an
-        unknown shopper without context. `category_id` restricts the list to one category."""
+        unknown shopper without context. `category_id` restricts the list to one category, `among`
+        to the given items ("which of these would you recommend?": those ever ordered, ranked)."""
         if k <= 0:
             raise ValueError("k must be positive")
         cfg, inter = self.model.config, self.model.interactions
@@ -266,7 +268,10 @@ class ShopRecommender:
         total = np.sum(list(contributions.values()), axis=0)
         exclude = (set(history) if cfg.exclude_purchased and not cfg.weight_repeat else set()) | set(viewed)
         candidates = np.argsort(-total, kind="stable")
-        if category_id is not None:
+        if among is not None:
+            index = self.model.interactions.item_index
+            candidates = sorted((index[s] for s in set(among) if s in index), key=lambda j: (-total[j], j))
+        elif category_id is not None:
             candidates = [j for j in candidates if self.model.categories.get(str(self._items[j])) == category_id]
         elif cart:  # the cart already has one of those: suggest what completes it, not alternatives
             cart_groups = {self._group(s) for s in cart} - {None}

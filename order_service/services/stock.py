@@ -193,6 +193,15 @@ def nearest_with_stock(session: Session, directory: Directory, sku: str, lat: fl
     return out
 
 
+def unavailable_everywhere(session: Session) -> list[str]:
+    """SKUs of the catalogue with no unit available at any location (none carried, or all sold or
+    reserved): what recommendations must never offer. One grouped query, so a caller can take the
+    whole set at once instead of asking per product."""
+    available = (select(StockLevel.sku).group_by(StockLevel.sku)
+                 .having(func.max(StockLevel.on_hand - StockLevel.reserved) > 0))
+    return list(session.scalars(select(Product.sku).where(Product.sku.not_in(available)).order_by(Product.sku)))
+
+
 def low_stock(session: Session, location_id: int, threshold: int, limit: int) -> list[tuple[StockLevel, str]]:
     avail = StockLevel.on_hand - StockLevel.reserved
     stmt = (select(StockLevel, Product.name).join(Product, Product.sku == StockLevel.sku)

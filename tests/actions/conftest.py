@@ -31,6 +31,7 @@ async def shop(tmp_path, monkeypatch):
     client = OrderServiceClient("http://orders.test", SERVICE_TOKEN, retries=0,
                                 transport=httpx.ASGITransport(app=app))
     monkeypatch.setattr(services, "orders", lambda: client)
+    monkeypatch.setattr(services, "_UNAVAILABLE", None)      # stock snapshots belong to one shop
     previous = kg._current
     kg.set_graph(kg.build_graph(PRODUCTS, CATEGORIES))
     try:

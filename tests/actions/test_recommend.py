@@ -3,17 +3,24 @@ small hand-made history), the real knowledge graph's compatibility rules and the
 (fixture `shop`), in English and Chinese."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 import pytest
 
 from tests.actions.action_harness import ASSOCIATE, PRODUCTS as SHOP_PRODUCTS, ent, responses, run, slots_of, tracker
 from actions.analytics import ActionStaffCustomerSegment, ActionStaffSegmentCustomers, customer_id_of_turn
+from sqlalchemy import select
+
+from actions import services
+from actions.products import ActionShowAccessories
 from actions.recommend import ActionAlsoBought, ActionBoughtTogether, ActionRecommendProducts, ActionShowSimilar
 from catalog.models import Category, Product
 from knowledge_graph import graph as kg
+from order_service.core.db import make_sessionmaker
 from order_service.demo_orders import load_demo_orders
+from order_service.models import Customer, CustomerIdentity, StockLevel
+from order_service.services import stock
 from recommender.demo_history import generate_demo_history, order_lines_frame
 from recommender.shop import model_dir, save_model, train_shop_model
 from recommender.staff import CustomerAnalytics
@@ -162,6 +169,84 @@ async def test_untrained_recommender_is_an_answer_not_a_crash(shop):
     assert responses(messages) == ["utter_recommend_unavailable"] and events == []
 
 
+async def test_a_rest_sender_the_order_service_knows_gets_their_own_picks(trained):
+    """The plain REST channel names no customer: the order service's sender → customer mapping does."""
+    with make_sessionmaker(trained.engine)() as session:
+        if session.get(Customer, "cust-alice") is None:
+            session.add(Customer(id="cust-alice", display_name="Alice", created_at=datetime(2026, 10, 1, tzinfo=timezone.utc)))
+        session.add(CustomerIdentity(channel="web", external_id="web-alice", customer_id="cust-alice"))
+        session.commit()
+    messages, _ = await run(ActionRecommendProducts(), tracker("根据我买过的推荐点", "recommend_products",
+                                                               sender_id="web-alice"))
+    assert responses(messages) == ["utter_recommend_for_you"] and "R-HP-1" not in skus(messages)
+
+
+async def test_which_of_these_picks_from_the_list_shown(trained):
+    shown = ["R-HP-2", "R-HP-3", "R-HP-1"]
+    messages, events = await run(ActionRecommendProducts(), tracker("which of these would be your pick?",
+                                                                    "recommend_products", slots={"shown_skus": shown}))
+    buyers = history_lines().groupby("sku")["customer_id"].nunique()
+    assert skus(messages) and set(skus(messages)) <= set(shown) and len(skus(messages)) < len(shown)
+    assert skus(messages)[0] == max(shown, key=lambda s: buyers.get(s, 0))
+    assert slots_of(events)["shown_skus"] == skus(messages)
+
+
+async def test_out_of_stock_everywhere_is_never_recommended(trained, monkeypatch):
+    """The action takes the order service's 'available nowhere' set: the customer's best pick
+    (R-MOUSE, see the first test) disappears when no location has it."""
+    async def unavailable():
+        return ["R-MOUSE"]
+    monkeypatch.setattr(trained.client, "unavailable_skus", unavailable)
+    t = tracker("recommend me something", "recommend_products", metadata={"customer_id": "cust-alice"})
+    messages, _ = await run(ActionRecommendProducts(), t)
+    assert skus(messages) and "R-MOUSE" not in skus(messages)
+    messages, _ = await run(ActionAlsoBought(), tracker("买了这个的顾客还买了什么", "also_bought", [ent("sku", "R-HP-1")]))
+    assert "R-MOUSE" not in skus(messages)
+
+
+async def test_stock_filter_reads_the_order_service(shop):
+    with make_sessionmaker(shop.engine)() as session:
+        for location_id, sku in session.execute(select(StockLevel.location_id, StockLevel.sku)
+                                                .where(StockLevel.sku == "SKU-HP")).all():
+            stock.move(session, location_id=location_id, sku=sku, quantity=-stock.available_at(session, location_id, sku),
+                       kind="adjustment", note="test: sold out")
+        session.commit()
+        expected = set(await shop.client.unavailable_skus())
+    in_stock = await services.in_stock_filter()
+    assert "SKU-HP" in expected and not in_stock("SKU-HP")
+    assert all(in_stock(p.sku) == (p.sku not in expected) for p in SHOP_PRODUCTS)
+
+
+async def test_a_kind_named_keeps_only_that_kind_of_companion(trained):
+    t = tracker("which motherboard goes well with it", "bought_together", [ent("category", "motherboard")],
+                slots={"product_sku": "R-CPU-AM5"})
+    messages, _ = await run(ActionBoughtTogether(), t)
+    assert responses(messages) == ["utter_recommend_together"] and skus(messages) == ["R-MB-AM5"]
+
+
+async def test_thin_co_purchase_data_falls_back_to_what_fits(trained):
+    """No order pairs a cooler with the CPU: say so, then show what goes with it from the graph."""
+    t = tracker("what cooler goes well with it", "bought_together", [ent("category", "cpu cooler")],
+                slots={"product_sku": "R-CPU-AM5"})
+    messages, events = await run(ActionBoughtTogether(), t)
+    assert responses(messages)[0] == "utter_recommend_together_none"
+    assert responses(messages)[1] in ("utter_accessories", "utter_fits_with")
+    assert "R-MB-AM5" in skus(messages) and "R-MB-INTEL" not in skus(messages)   # same socket only
+    assert slots_of(events)["product_sku"] == "R-CPU-AM5"
+
+
+async def test_accessories_for_a_named_kind_list_the_parts_of_that_kind_that_fit(trained):
+    t = tracker("and a motherboard for it?", "show_accessories", slots={"product_sku": "R-CPU-AM5"})
+    messages, _ = await run(ActionShowAccessories(), t)
+    assert responses(messages)[0] == "utter_fits_with" and skus(messages) == ["R-MB-AM5"]
+
+
+async def test_better_than_that_is_a_step_up(trained):
+    for text in ("anything better than this one?", "有没有比它好点的"):
+        messages, _ = await run(ActionShowSimilar(), tracker(text, "show_similar", slots={"product_sku": "R-HP-1"}))
+        assert responses(messages) in (["utter_better_alternatives"], ["utter_no_similar"])
+
+
 # --- staff analytics -------------------------------------------------------------------------------
 
 @pytest.fixture
@@ -189,7 +274,7 @@ async def test_manager_gets_a_segments_customers_in_chinese(shop, history):
     assert responses(messages) == ["utter_analytics_segment_customers"]
     members = expected.customers_in(segment, 10_000)
     assert messages[0]["total"] == len(members) and messages[0]["segment"] == expected.segment_of(members[0].customer_id).segment_label_zh
-    assert messages[0]["lines"].splitlines()[0].startswith(f"• {members[0].customer_id}：")
+    assert messages[0]["lines"].splitlines()[0].startswith(f"1. {members[0].customer_id}：")
 
 
 async def test_customer_segment_from_the_entity_or_the_text(shop, history):

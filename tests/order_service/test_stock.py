@@ -156,3 +156,24 @@ def test_replenishment_from_sales_history(client, engine):
     assert out["units_sold"] == 120 and out["daily_forecast"] == pytest.approx(4, abs=0.01)
     assert out["reorder_point"] == 28 and out["eoq"] == round(math.sqrt(2 * 4 * 365 * 50 / (0.25 * 19.99)))
     assert out["available"] == 80 and out["should_reorder"] is False
+
+
+def test_unavailable_everywhere_lists_what_no_location_can_sell(client, engine):
+    with make_sessionmaker(engine)() as session:
+        directory = stock.Directory(session)
+        carried = {sku: {v.location.id for v in stock.stock_views(session, directory, sku)} for sku in ("SKU-GPU", "SKU-CPU")}
+    for sku, locations in carried.items():
+        for location_id in locations:
+            set_stock(engine, location_id, sku, 0)
+    set_stock(engine, 7, "SKU-CPU", 2)
+    with make_sessionmaker(engine)() as session:       # both units of SKU-CPU held for an order
+        stock.reserve(session, 7, "SKU-CPU", 2)
+        session.commit()
+    set_stock(engine, 1000, "SKU-RAM", 4)
+    body = client.get("/stock/unavailable", headers=customer()).json()
+    with make_sessionmaker(engine)() as session:       # the same set, asked product by product
+        directory = stock.Directory(session)
+        expected = sorted(sku for sku in ("SKU-CPU", "SKU-RAM", "SKU-HP", "SKU-GPU")
+                          if all(v.available <= 0 for v in stock.stock_views(session, directory, sku)))
+    assert {"SKU-GPU", "SKU-CPU"} <= set(body) and "SKU-RAM" not in body
+    assert sorted(s for s in body if s.startswith("SKU-")) == expected

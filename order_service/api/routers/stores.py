@@ -84,6 +84,13 @@ def nearest_stores_with_stock(
                            stores=[store_stock_out(km, view, principal, threshold) for km, view in found])
 
 
+@router.get("/stock/unavailable", response_model=list[str])
+def unavailable_everywhere(session: SessionDep, _: PrincipalDep) -> list[str]:
+    """SKUs that no store or warehouse has available: the recommender's stock filter takes this set
+    once per request rather than asking about each candidate."""
+    return stock.unavailable_everywhere(session)
+
+
 @router.get("/pickup/nearest", response_model=list[StoreOut], responses={422: {"model": ErrorOut}})
 def nearest_pickup_stores(
         session: SessionDep, directory: DirectoryDep, _: PrincipalDep,
