@@ -40,7 +40,7 @@ FORM_SLOTS = ("checkout_fulfilment", "checkout_store", "pickup_store_id", "deliv
 # Intents a bare answer to the store or address question is often taken for ("Blossom Hill" reads
 # as a store-hours question, "my house" as out of scope): while that question is open such a
 # message is the answer. A question (FAQ, "?", 吗) never is.
-ANSWER_INTENTS = {"inform", "find_store", "store_hours", "ask_stock", "nlu_fallback", "out_of_scope", "chitchat"}
+ANSWER_INTENTS = {"inform", "find_store", "store_hours", "ask_stock", "nlu_fallback", "out_of_scope"}
 QUESTION = re.compile(r"[?？吗呢]\s*$")
 # Where a message that also says how to receive the order names the store: "pick it up at Mall of
 # America", "结账，自提，Blossom Hill", "我要在Flushing自提" (a Latin-script name inside Chinese).
