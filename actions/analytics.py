@@ -8,12 +8,15 @@ refuses anyone else and decides what an associate may see (their store's custome
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import services
 from actions.common import entity_values, language
+from actions.references import ordinal_positions
 from actions.staff import LIST_LIMIT, StaffAction
 from knowledge_graph.vocab import format_price
 from order_service.client import OrderServiceError
@@ -21,18 +24,39 @@ from order_service.schemas import StaffMe
 from recommender.analytics import SEGMENT_ACTIONS, SEGMENT_LABELS, CustomerProfile
 
 DEFAULT_SEGMENT = "at_risk"
-# "customer 12347", "客户12347", "customer #cust-chen": the id after the word, when NLU missed the entity
+# "customer 12347", "客户12347", "customer #cust-chen": the id after the word, when NLU missed the entity.
+# An id has a digit, "-" or "_", so the word after "customer" ("this customer in?") is not taken for one.
 CUSTOMER_IN_TEXT = re.compile(r"(?:(?:customer|client)(?![a-z])|客户|顾客|会员)\s*(?:id\b|号|编号)?\s*[#:：]?\s*"
-                              r"([A-Za-z0-9][A-Za-z0-9_-]{0,63})", re.IGNORECASE)
+                              r"(?=[A-Za-z]*[0-9_-])([A-Za-z0-9][A-Za-z0-9_-]{0,63})", re.IGNORECASE)
+ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+SHOWN = "shown_customers"
 
 
 def customer_id_of_turn(tracker: Tracker) -> str | None:
+    """The customer the message names: the NLU's customer_id, an id after "customer"/"客户", a
+    bare id ("demo-0027" right after "which customer?"), else a position in the customer list just
+    shown ("第一个客户", "the second customer")."""
     for value in entity_values(tracker, "customer_id"):
         value = str(value).strip().lstrip("#")
-        if re.fullmatch(r"[A-Za-z0-9_-]{1,64}", value):
+        if ID.fullmatch(value):
             return value
-    match = CUSTOMER_IN_TEXT.search(tracker.latest_message.get("text") or "")
-    return match.group(1) if match else None
+    text = (tracker.latest_message.get("text") or "").strip()
+    match = CUSTOMER_IN_TEXT.search(text)
+    if match:
+        return match.group(1)
+    if ID.fullmatch(text) and re.search(r"\d", text):
+        return text
+    return shown_customer(tracker)
+
+
+def shown_customer(tracker: Tracker) -> str | None:
+    """The customer at the position the message names in the list shown last."""
+    shown = tracker.get_slot(SHOWN) or []
+    for position in ordinal_positions(tracker):
+        index = position - 1 if position > 0 else position
+        if -len(shown) <= index < len(shown):
+            return str(shown[index])
+    return None
 
 
 def segment_label(key: str, lang: str) -> str:
@@ -54,23 +78,31 @@ class ActionStaffSegmentCustomers(StaffAction):
     def name(self) -> str:
         return "action_staff_segment_customers"
 
-    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, token: str, me: StaffMe) -> None:
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, token: str,
+                     me: StaffMe) -> list[dict[str, Any]]:
         lang = language(tracker)
-        segment = next((str(v) for v in entity_values(tracker, "segment") if str(v) in SEGMENT_LABELS), DEFAULT_SEGMENT)
+        named = [str(v) for v in entity_values(tracker, "segment") if str(v) in SEGMENT_LABELS]
+        picked = shown_customer(tracker)
+        if picked and not named:    # "第一个客户的价值怎么样" after a list: that customer, not the list again
+            await customer_answer(dispatcher, picked, token, me, lang)
+            return []
+        segment = next(iter(named), DEFAULT_SEGMENT)
         try:
             total, members = await services.orders().segment_customers(segment, token, limit=LIST_LIMIT)
         except OrderServiceError as exc:
             if exc.not_found:   # the shop has no purchase orders yet
                 dispatcher.utter_message(response="utter_analytics_no_orders")
-                return
+                return []
             raise
         label = segment_label(segment, lang)
         if not members:
             dispatcher.utter_message(response="utter_analytics_segment_empty", segment=label)
-            return
+            return []
         dispatcher.utter_message(response="utter_analytics_segment_customers", segment=label, total=total,
-                                 shown=len(members), lines="\n".join(f"• {profile_line(p, lang)}" for p in members),
+                                 shown=len(members), lines="\n".join(f"{i}. {profile_line(p, lang)}"
+                                                                     for i, p in enumerate(members, 1)),
                                  suggestion=SEGMENT_ACTIONS[segment][lang])
+        return [SlotSet(SHOWN, [p.customer_id for p in members])]     # "第一个客户" picks from these
 
 
 class ActionStaffCustomerSegment(StaffAction):
@@ -82,27 +114,32 @@ class ActionStaffCustomerSegment(StaffAction):
         return "action_staff_customer_segment"
 
     async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, token: str, me: StaffMe) -> None:
-        lang = language(tracker)
         customer_id = customer_id_of_turn(tracker)
         if customer_id is None:
             dispatcher.utter_message(response="utter_analytics_ask_customer")
             return
-        try:
-            profile, value = await services.orders().customer_analytics(customer_id, token)
-        except OrderServiceError as exc:
-            if exc.not_found:
-                dispatcher.utter_message(response="utter_analytics_customer_unknown", customer=customer_id)
-            elif exc.status_code == 403 and me.role == "associate":
-                dispatcher.utter_message(response="utter_analytics_not_your_customer", customer=customer_id)
-            elif exc.status_code == 422:
-                dispatcher.utter_message(response="utter_analytics_ask_customer")
-            else:
-                raise
-            return
-        facts = dict(customer=profile.customer_id, segment=segment_label(profile.segment, lang), rfm=profile.rfm,
-                     orders=profile.orders, spend=format_price(profile.total_spend, lang), recency=profile.recency_days)
-        if value is None:   # too few repeat customers in the shop's history to estimate lifetime value
-            dispatcher.utter_message(response="utter_analytics_customer_segment_no_clv", **facts)
-            return
-        dispatcher.utter_message(response="utter_analytics_customer_segment", clv=format_price(value.clv, lang),
-                                 expected_orders=f"{value.expected_orders:.1f}", **facts)
+        await customer_answer(dispatcher, customer_id, token, me, language(tracker))
+
+
+async def customer_answer(dispatcher: CollectingDispatcher, customer_id: str, token: str, me: StaffMe,
+                          lang: str) -> None:
+    """One customer's segment, RFM and expected value, or why it cannot be shown."""
+    try:
+        profile, value = await services.orders().customer_analytics(customer_id, token)
+    except OrderServiceError as exc:
+        if exc.not_found:
+            dispatcher.utter_message(response="utter_analytics_customer_unknown", customer=customer_id)
+        elif exc.status_code == 403 and me.role == "associate":
+            dispatcher.utter_message(response="utter_analytics_not_your_customer", customer=customer_id)
+        elif exc.status_code == 422:
+            dispatcher.utter_message(response="utter_analytics_ask_customer")
+        else:
+            raise
+        return
+    facts = dict(customer=profile.customer_id, segment=segment_label(profile.segment, lang), rfm=profile.rfm,
+                 orders=profile.orders, spend=format_price(profile.total_spend, lang), recency=profile.recency_days)
+    if value is None:   # too few repeat customers in the shop's history to estimate lifetime value
+        dispatcher.utter_message(response="utter_analytics_customer_segment_no_clv", **facts)
+        return
+    dispatcher.utter_message(response="utter_analytics_customer_segment", clv=format_price(value.clv, lang),
+                             expected_orders=f"{value.expected_orders:.1f}", **facts)

@@ -8,7 +8,6 @@ token, so the order service refuses anyone else and scopes the answers to what t
 from __future__ import annotations
 
 import asyncio
-import re
 from abc import ABC, abstractmethod
 from typing import Any, Callable
 
@@ -17,9 +16,9 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import services
-from actions.common import entity_values, identity, language
-from actions.references import ask_which, resolve_products
+from actions import answers, services
+from actions.common import identity, language
+from actions.references import resolve_products
 from knowledge_graph.vocab import format_price
 from order_service.client import OrderServiceClient, OrderServiceError
 from order_service.schemas import OrderListOut, OrderOut, StaffMe
@@ -78,66 +77,55 @@ class StaffAction(Action, ABC):
         return []
 
 
-_SCOPE_WORDS = (("everywhere", re.compile(r"(?i)\b(everywhere|across the chain|chain[- ]wide|all (?:the )?stores|any store|"
-                                          r"nationwide|other stores)\b|全国|所有门店|所有店|各店|哪些店|别的店|其他门店")),
-                ("nearby", re.compile(r"(?i)\b(near(?:by)?|close by|around here|near us|near me)\b|附近|周边|邻近")))
-
-
-def scope_entity(tracker: Tracker) -> str:
-    """"store" (my store), "nearby" or "everywhere": the NLU's stock_scope, else the wording ("across
-    the chain", "附近"); my store unless the staff member said otherwise."""
-    value = next(iter(entity_values(tracker, "stock_scope")), None)
-    if value in ("store", "nearby", "everywhere"):
-        return str(value)
-    text = tracker.latest_message.get("text") or ""
-    return next((scope for scope, words in _SCOPE_WORDS if words.search(text)), "store")
-
-
-class ActionStaffStock(StaffAction):
-    needs_store = False     # "everywhere" needs none; my store and nearby are checked in answer()
+class ActionStaffStock(Action):
+    """Stock of a product named by SKU, by name ("how many RM850x do we have?") or by reference, at
+    my store, nearby or across the chain (actions.answers.staff_stock_turn, shared with the stock
+    questions the NLU gave a shopper's intent)."""
 
     def name(self) -> str:
         return "action_staff_stock"
 
-    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, token: str,
-                     me: StaffMe) -> list[dict[str, Any]] | None:
-        """Stock of a product named by SKU, by name ("how many RM850x do we have?") or by reference."""
-        graph = await asyncio.to_thread(services.graph)
-        found = resolve_products(tracker, graph)
-        if found.ambiguous:
-            return ask_which(dispatcher, graph, found.candidates, language(tracker), "staff_stock")
-        if not found.skus:
-            unknown = bool(entity_values(tracker, "sku"))     # a SKU typed that the catalogue does not have
-            dispatcher.utter_message(response="utter_staff_unknown_sku" if unknown else "utter_staff_ask_sku")
-            return None
-        sku = found.skus[0]
-        label = f"{graph.products[sku].name} ({sku})"
-        client = services.orders()
-        scope = scope_entity(tracker)
-        if scope != "everywhere" and me.store_id is None:
-            dispatcher.utter_message(response="utter_staff_no_store")
-            return None
-        if scope == "store":
-            stock = await client.stock_at(sku, me.store_id, staff_token=token)
-            dispatcher.utter_message(response="utter_staff_stock_here", sku=label, store=stock.location_name,
-                                     available=stock.available, on_hand=stock.on_hand, reserved=stock.reserved)
-            return [SlotSet("product_sku", sku)]
-        rows = await client.staff_stock(sku, token, near_store_id=me.store_id if scope == "nearby" else None,
-                                        in_stock_only=True, limit=LIST_LIMIT)
-        utter_list(dispatcher, rows, lambda r: f"{r.location_name}: {r.available if r.available is not None else r.level}"
-                   + (f" ({r.distance_km:.0f} km)" if r.distance_km is not None else ""),
-                   f"utter_staff_stock_{scope}", "utter_staff_stock_none", sku=label)
-        return [SlotSet("product_sku", sku)]
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> list[dict[str, Any]]:
+        return await answers.staff_stock_turn(dispatcher, tracker)
 
 
 class ActionStaffLowStock(StaffAction):
     def name(self) -> str:
         return "action_staff_low_stock"
 
-    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, token: str, me: StaffMe) -> None:
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, token: str,
+                     me: StaffMe) -> list[dict[str, Any]] | None:
         items = await services.orders().low_stock(me.store_id, token, limit=LIST_LIMIT)
         utter_list(dispatcher, items, lambda i: f"{i.name} ({i.sku}): {i.available} / {i.on_hand}",
                    "utter_staff_low_stock", "utter_staff_low_stock_none")
+        # the list "the first one" points at next ("how many of the first one should I reorder?")
+        return [SlotSet("shown_skus", [i.sku for i in items]), SlotSet("product_sku", None)] if items else None
+
+
+class ActionStaffReorder(StaffAction):
+    """"How many should I reorder?", "要补多少货": reorder point and economic order quantity at my
+    store, from its sales history (the order service's replenishment plan), for the product the
+    message points at, else for every item of the low-stock list just shown, else of my store's."""
+
+    def name(self) -> str:
+        return "action_staff_reorder"
+
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, token: str, me: StaffMe) -> None:
+        client = services.orders()
+        graph = await asyncio.to_thread(services.graph)
+        found = resolve_products(tracker, graph)
+        skus = found.skus or found.candidates
+        if not skus:
+            skus = [i.sku for i in await client.low_stock(me.store_id, token, limit=LIST_LIMIT)]
+        if not skus:
+            dispatcher.utter_message(response="utter_staff_low_stock_none")
+            return
+        plans = await asyncio.gather(*(client.replenishment(s, me.store_id, token) for s in skus[:LIST_LIMIT]))
+        utter_list(dispatcher, plans, lambda p: f"{graph.products[p.sku].name if p.sku in graph.products else p.sku} "
+                   f"({p.sku}): {p.available} · {p.reorder_point} · {p.eoq if p.should_reorder else 0} "
+                   f"({p.units_sold} / {p.history_days} d)",
+                   "utter_staff_reorder", "utter_staff_low_stock_none")
 
 
 class ActionStaffTransfers(StaffAction):

@@ -13,7 +13,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import answers, services
 from actions.common import identity
-from actions.references import find_store, product_in_focus, reference_point, store_in_focus, store_mentioned
+from actions.references import find_store, product_in_focus, resolve_products, reference_point, store_in_focus, store_mentioned
 from order_service.client import OrderServiceError
 from order_service.schemas import StoreOut
 from order_service.services.geo import haversine_km
@@ -21,6 +21,8 @@ from order_service.services.geo import haversine_km
 NEAREST = 3
 MATCHES = 20  # stores fetched for a name: enough to count kiosks sharing an address
 ZIP = re.compile(r"\d{5}(?:-\d{4})?")
+# a question for stores near a place, not for one store's stock
+NEARBY = re.compile(r"(?i)\b(?:near|nearby|nearest|closest|around|which stores?|where)\b|附近|最近|哪家|哪些|哪里|周边")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 CLOSED = "—"
 
@@ -106,7 +108,11 @@ class ActionFindStore(Action):
         if not query and identity(tracker).get("staff_token") and answers.stock_scope(tracker) in ("nearby", "everywhere"):
             return await answers.staff_stock_turn(dispatcher, tracker)    # staff: "which stores near us have the 9800X3D?"
         client = services.orders()
-        sku = product_in_focus(tracker)
+        named = resolve_products(tracker, services.graph())
+        named = named.skus[0] if named.source == "mention" and named.skus else None
+        if named and query and not ZIP.fullmatch(query) and not NEARBY.search(tracker.latest_message.get("text") or ""):
+            return await answers.stock_answer(dispatcher, tracker, named)     # "Flushing店有9800X3D吗": its stock there
+        sku = named or product_in_focus(tracker)
         here = store_in_focus(tracker)
         if not query and not (sku and here is not None):     # "where else nearby?" needs a store to start from
             dispatcher.utter_message(response="utter_ask_store_location")

@@ -19,8 +19,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import answers, references, searching, services
-from actions.common import language, previous_intent
+from actions import answers, building, references, searching, services
+from actions.common import identity, language, previous_intent
+from bot.channels.guard import REFUSED_KEY
 from knowledge_graph.parse import find_attribute
 
 Events = list[dict[str, Any]]
@@ -35,6 +36,8 @@ class ActionUnderstandUnclear(Action):
         return "action_understand_unclear"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Events:
+        if building.takes_over(tracker, "nlu_fallback"):     # "gaming, about 1500" when a build asked for it
+            return await building.build_answer(dispatcher, tracker)
         graph = await asyncio.to_thread(services.graph)
         lang = language(tracker)
         text = tracker.latest_message.get("text") or ""
@@ -44,7 +47,10 @@ class ActionUnderstandUnclear(Action):
         store_named = references.store_mentioned(tracker) is not None
         if store_named and before in STORE_INTENTS and not pointed:     # "加州那家", "那旧金山呢", "14街那家"
             return [FollowupAction(STORE_INTENTS[before])]
-        asked_stock = before in STOCK_INTENTS or references.pending_intent(tracker) in STOCK_INTENTS
+        asked_stock = (before in STOCK_INTENTS or references.pending_intent(tracker) in STOCK_INTENTS
+                       or answers.after_stock_answer(tracker))
+        if asked_stock and pointed and not store_named and identity(tracker).get("staff_token"):
+            return await answers.staff_stock_turn(dispatcher, tracker)     # staff figures, in the scope kept
         if (store_named and (found.skus or found.ambiguous)) or (asked_stock and pointed):
             if found.ambiguous:
                 return references.ask_which(dispatcher, graph, found.candidates, lang, "ask_stock")
@@ -55,14 +61,20 @@ class ActionUnderstandUnclear(Action):
                 return await answers.attribute_answer(dispatcher, tracker, graph, product, lang)
             if found.source == "mention" or before in PRODUCT_INTENTS:
                 return await answers.product_answer(dispatcher, tracker, graph, product, lang)
-        if found.ambiguous and found.named:
+        update, _ = await asyncio.to_thread(searching.query_from_turn, graph, tracker)
+        # after a stock question the buttons go on asking stock; a model line with its kind ("有没有 4060 显卡") is a search
+        if found.ambiguous and found.named and (asked_stock or not (update.category or update.part_type)):
             return references.ask_which(dispatcher, graph, found.candidates, lang,
                                         "ask_stock" if asked_stock else "product_details")
-        update, _ = await asyncio.to_thread(searching.query_from_turn, graph, tracker)
+        if tracker.latest_message.get(REFUSED_KEY):     # a shopper asking for a staff tool ("low stock report")
+            dispatcher.utter_message(response="utter_staff_only")
+            return []
         if searching.narrows_only(update) and searching.previous_query(tracker) is not None:
             return await searching.search_answer(dispatcher, tracker, graph, "refine_search")   # "500以内的"
         if update.category or update.part_type:
             return await searching.search_answer(dispatcher, tracker, graph, "search_products")
+        if await answers.faq_answer(dispatcher, tracker, lang):     # "运费怎么算的" taken for out_of_scope
+            return []
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         dispatcher.utter_message(response="utter_out_of_scope" if intent == "out_of_scope" else "utter_default")
         return []

@@ -26,6 +26,9 @@ from typing import Any, Dict, List, Optional, Text
 
 STAFF_INTENT_PREFIX = "staff_"
 FALLBACK_INTENT = "nlu_fallback"
+# the staff intent a shopper's message was taken for, kept in the parse data so the bot can say that
+# this is a staff tool (actions/understand.py) instead of "sorry, I didn't get that"
+REFUSED_KEY = "refused_staff_intent"
 STAFF_KEY = "staff"
 SIGNATURE_KEY = "signature"
 # token: the actions call the order service with the staff member's own token (actions.common.identity),
@@ -100,6 +103,7 @@ def guard_parse(data: Dict[Text, Any]) -> bool:
         changed = True
     intent = data.get("intent") or {}
     if is_staff_intent(intent.get("name")):
+        data[REFUSED_KEY] = intent.get("name")
         data["intent"] = {"name": FALLBACK_INTENT, "confidence": 1.0}
         changed = True
     return changed
@@ -128,6 +132,8 @@ try:  # the component exists only where Rasa is installed (the Rasa process and 
                         "intent_ranking": message.get("intent_ranking")}
                 if guard_parse(data):
                     message.set("intent", data["intent"], add_to_output=True)
+                    if data.get(REFUSED_KEY):
+                        message.set(REFUSED_KEY, data[REFUSED_KEY], add_to_output=True)
                     if data.get("intent_ranking") is not None:
                         message.set("intent_ranking", data["intent_ranking"], add_to_output=True)
             return messages

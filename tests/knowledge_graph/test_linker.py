@@ -107,3 +107,18 @@ def test_equal_readings_are_candidates_not_a_guess(graph):
     mentions = link(graph, shared)
     assert mentions and not mentions[0].clear and len(mentions[0].candidates) >= 2
     assert all(graph.products[s].name == shared for s in mentions[0].candidates[:2])
+
+
+def test_a_variant_ruled_out_is_dropped_from_the_candidates(graph):
+    """"<name> (not Ti)" / "<name>，不是Ti": the pairs are found in the catalogue (a name and the same
+    name with " Ti" after the model number), so the two share every other word."""
+    names = {p.name for p in graph.products.values()}
+    pairs = sorted(n for n in names if n.endswith(")") and n[:-1] + " Ti)" in names)[:10]
+    assert pairs
+    for name in pairs:
+        ti = {p.sku for p in graph.products.values() if p.name == name[:-1] + " Ti)"}
+        plain = {p.sku for p in graph.products.values() if p.name == name}
+        for text in (f"how many {name} (not Ti) do we have", f"{name}，不是Ti，还有吗"):
+            mentions = link(graph, text)
+            assert mentions and not ti & set(mentions[0].candidates), (text, mentions)
+            assert plain & set(mentions[0].candidates), (text, mentions)
