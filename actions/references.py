@@ -227,8 +227,9 @@ galleria center market plaza summit gateway commons village station park lake"""
 def _store_names() -> PhraseIndex:
     """Store names of the shop data (the same import the order service loads), for finding a store
     named in a message the NLU did not tag ("Flushing店有9800X3D吗")."""
-    names = {s.name for s in load_stores() if len(s.name) >= 4 and s.name.lower() not in _WORDY_STORES}
-    return PhraseIndex(names, fold=True)
+    names = {s.name for s in load_stores()}
+    names |= {re.sub(r"\s*\(.*\)$", "", n) for n in names}       # "Upper West Side (62nd and Broadway)" said without the corner
+    return PhraseIndex({n for n in names if len(n) >= 4 and n.lower() not in _WORDY_STORES}, fold=True)
 
 
 def _named_in(text: str, entities: list[Any]) -> str | None:

@@ -99,3 +99,23 @@ async def test_a_store_named_before_which_one_was_asked_is_where_the_stock_is_to
     events = await answers.stock_answer(dispatcher, tracker("the 8 core one", "inform", events=[before]), "SKU-CPU")
     assert responses(dispatcher.messages)[0] in ("utter_stock_in_stock", "utter_stock_low", "utter_stock_out")
     assert dispatcher.messages[0]["store"] == store.name and slots_of(events)["store_id"] == float(store.id)
+
+
+async def test_a_store_and_a_product_named_in_a_store_question_answer_its_stock_there(shop):
+    store = next(s for s in STORES if s.name == "Richfield")
+    messages, events = await run(ActionFindStore(), tracker(f"{store.name}店有Ryzen 7 test CPU吗", "find_store",
+                                                            [ent("store", store.name)]))
+    assert responses(messages)[0] in ("utter_stock_in_stock", "utter_stock_low", "utter_stock_out")
+    assert messages[0]["store"] == store.name and slots_of(events)["product_sku"] == "SKU-CPU"
+    # "which stores near …" with a product lists the nearest stores that have it
+    shop.set_stock(store.id, "SKU-CPU", 3)
+    messages, _ = await run(ActionFindStore(), tracker(f"{store.zip}附近哪家店有Ryzen 7 test CPU", "find_store",
+                                                       [ent("store", store.zip)]))
+    assert responses(messages) == ["utter_stores_with_item"] and store.name in messages[0]["stores"]
+
+
+def test_a_store_named_without_its_corner_is_found_in_the_text():
+    full = next(s.name for s in load_stores() if s.name.endswith(")") and " (" in s.name)
+    short = full.split(" (")[0]
+    t = tracker(f"{short}那家几点关门", "store_hours")
+    assert references.store_mentioned(t) == short
