@@ -6,6 +6,7 @@ it, one product when the message picks one, the list with cards otherwise."""
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -13,7 +14,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import answers
+from actions import answers, building
 from actions.cards import cards_payload, listing
 from actions.common import entity_values, language
 from actions.references import ordinal_positions, price_pick, resolve_products, shown_skus
@@ -21,8 +22,10 @@ from catalog.models import Product
 from daogou.config import get_settings
 from knowledge_graph.graph import ProductGraph
 from knowledge_graph.linker import link
-from knowledge_graph.parse import find_brands, find_category, parse_search, price_from_entity, refine_query
-from knowledge_graph.search import SearchQuery, SearchResult, query_from_dict, query_to_dict, search
+from knowledge_graph.parse import (CHEAPER_WORDS, PRICIER_WORDS, category_part_type, find_attribute, find_brands,
+                                   find_category, find_keywords, match_sort, parse_search, price_from_entity,
+                                   refine_query)
+from knowledge_graph.search import AttributeFilter, SearchQuery, SearchResult, query_from_dict, query_to_dict, search
 from knowledge_graph.vocab import format_price, tokens
 
 Events = list[dict[str, Any]]
@@ -88,9 +91,37 @@ def query_from_turn(graph: ProductGraph, tracker: Tracker) -> tuple[SearchQuery,
         said = [w for w in mentions[0].words if w in in_name]
         said = [w for w in said if not any(w != o and w in o.split("-") for o in said)]   # "nh-d15", not also "nh d15"
         words = " ".join(said) or words
+    filters = chosen_between(graph, tracker, text, parsed.filters, part_type or category_part_type(category))
     query = SearchQuery(category=category, part_type=part_type, brands=tuple(brands), price_min=price_min,
-                        price_max=price_max, filters=parsed.filters, text=words, sort=parsed.sort)
+                        price_max=price_max, filters=filters, text=words, sort=parsed.sort)
     return query, (result.currency_note if result else None)
+
+
+_CHOICE = re.compile(r"还是|或者|(?i:\bor\b)|(?i:\bvs\.?)")
+
+
+def chosen_between(graph: ProductGraph, tracker: Tracker, text: str, filters: tuple[AttributeFilter, ...],
+                   hint: str | None) -> tuple[AttributeFilter, ...]:
+    """"那内存要买DDR4还是DDR5的", "DDR4 or DDR5?": a choice between two values is answered by the
+    products in focus (the board just checked takes DDR5); with none to go by, both are shown."""
+    sides = _CHOICE.split(text)
+    if len(sides) != 2:
+        return filters
+    left, right = (find_keywords(side, hint)[0] for side in sides)
+    said: dict[str, set[Any]] = {}
+    for f in left + right:
+        said.setdefault(f.key, set()).add(f.value)
+    asked = {k for k, values in said.items() if len(values) > 1}
+    if not asked:
+        return filters
+    context = [graph.products[s] for s in [tracker.get_slot("product_sku"), *shown_skus(tracker, graph)]
+               if s in graph.products]
+    kept = [f for f in filters if f.key not in asked]
+    for key in asked:
+        fit = next((p.attributes[key] for p in context if p.attributes.get(key) in said[key]), None)
+        if fit is not None:
+            kept.append(AttributeFilter(key, "eq", fit))
+    return tuple(kept)
 
 
 def is_empty(q: SearchQuery) -> bool:
@@ -115,11 +146,52 @@ def one_product(tracker: Tracker, graph: ProductGraph, update: SearchQuery) -> s
         pick = price_pick(text, shown, graph)
         if pick:
             return pick
-    if update.price_min is None and update.price_max is None:
+    if update.price_min is None and update.price_max is None and not kind_only(graph, text):
         found = resolve_products(tracker, graph)
         if found.source == "mention" and found.skus:
             return found.skus[0]
     return None
+
+
+def asked_about_focus(tracker: Tracker, graph: ProductGraph, update: SearchQuery) -> Product | None:
+    """"价格呢", "what's the weight?" with no constraint of a search: a question about the product in
+    focus (or the first of same-named ones), whatever intent it was given; "cheaper" stays a refinement."""
+    text = _text(tracker)
+    if not is_empty(update) or CHEAPER_WORDS.search(text) or PRICIER_WORDS.search(text):
+        return None
+    found = resolve_products(tracker, graph)
+    sku = found.skus[0] if found.skus else answers.one_in_focus(graph, found.candidates)
+    if sku is None or find_attribute(text, graph.products[sku]) is None:
+        return None
+    return graph.products[sku]
+
+
+def kind_only(graph: ProductGraph, text: str) -> bool:
+    """A message that names a kind of product and nothing of a model ("logitech wireless mice"): a
+    search, even when some product's whole name is made of those words (Logitech Wireless Mouse)."""
+    try:
+        parsed = parse_search(graph, text).query
+    except ValueError:
+        return False
+    return bool(parsed.category or parsed.part_type) and not parsed.text
+
+
+def budgeted(graph: ProductGraph, tracker: Tracker) -> bool:
+    """Whether the message gives a budget ("1000元以下")."""
+    update, _ = query_from_turn(graph, tracker)
+    return update.price_min is not None or update.price_max is not None
+
+
+def sorts(text: str) -> bool:
+    """Whether the message asks for an order ("最便宜", "the cheapest")."""
+    return match_sort(text)[0] != "relevance"
+
+
+def same_kind_more(previous: SearchQuery, update: SearchQuery) -> bool:
+    """"要A卡", "N卡有吗" after "300刀以内的显卡": the same kind with one more constraint and no budget of
+    its own narrows the current search (its budget stays) rather than starting anew."""
+    return ((update.part_type, update.category) == (previous.part_type, previous.category) and not update.text
+            and update.price_min is None and update.price_max is None and bool(update.filters or update.brands))
 
 
 def previous_query(tracker: Tracker) -> SearchQuery | None:
@@ -140,6 +212,8 @@ def narrows_only(update: SearchQuery) -> bool:
 
 async def search_answer(dispatcher: CollectingDispatcher, tracker: Tracker, graph: ProductGraph, intent: str) -> Events:
     """search_products, refine_search ("cheaper", "only Corsair") and show_more_products."""
+    if building.takes_over(tracker, intent):        # "cheaper" after a PC build, "gaming" when asked what for
+        return await building.build_answer(dispatcher, tracker)
     lang = language(tracker)
     previous = previous_query(tracker)
     note = None
@@ -150,7 +224,9 @@ async def search_answer(dispatcher: CollectingDispatcher, tracker: Tracker, grap
         one = one_product(tracker, graph, update)
         if one is not None:
             return await answers.product_answer(dispatcher, tracker, graph, graph.products[one], lang)
-        if previous is not None and (intent == "refine_search" or narrows_only(update)):
+        if (asked := asked_about_focus(tracker, graph, update)) is not None:
+            return await answers.attribute_answer(dispatcher, tracker, graph, asked, lang)
+        if previous is not None and (intent == "refine_search" or narrows_only(update) or same_kind_more(previous, update)):
             shown = [graph.products[s].price for s in tracker.get_slot("shown_skus") or [] if s in graph.products]
             query = refine_query(previous, update, _text(tracker), shown)
         else:
@@ -163,7 +239,9 @@ async def search_answer(dispatcher: CollectingDispatcher, tracker: Tracker, grap
     what = effective.describe(graph, lang) or ("商品" if lang == "zh" else "products")
     events: Events = [SlotSet("search_query", query_to_dict(effective))]
     if not result.items and effective.category and not graph.by_category.get(effective.category):
-        # "a gaming PC": the shop sells the parts, not assembled computers
+        # "a gaming PC": the shop sells the parts, not assembled computers; a computer is planned from them
+        if effective.category in building.COMPUTER_CATEGORIES or effective.part_type in building.COMPUTER_CATEGORIES:
+            return await building.build_answer(dispatcher, tracker, fresh=True)
         dispatcher.utter_message(response="utter_category_not_sold", what=what)
         return events
     if not result.items:
