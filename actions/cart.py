@@ -309,12 +309,13 @@ class ValidateCheckoutForm(FormValidationAction):
         mentions shipping ("how much is shipping?", "送货要运费吗") is a question, not an answer."""
         requested, current = tracker.get_slot("requested_slot"), tracker.get_slot("checkout_fulfilment")
         text = tracker.latest_message.get("text") or ""
-        if not requested or latest_intent(tracker) == "faq" or QUESTION.search(text.strip()):
-            return {}
+        if (not requested and latest_intent(tracker) != "checkout") or latest_intent(tracker) == "faq" \
+                or QUESTION.search(text.strip()):
+            return {}  # outside the form's questions only the message that starts it ("结账，自提") counts
         named = [way for way, words in FULFILMENT_WORDS.items() if words.search(text)]
         if len(named) != 1 or named[0] == current:
             return {}
-        if requested != "checkout_fulfilment" and not re.search(r"(?i)\b(?:no|rather|instead|actually)\b|算了|还是|改|换", text):
+        if requested not in (None, "checkout_fulfilment") and not re.search(r"(?i)\b(?:no|rather|instead|actually)\b|算了|还是|改|换", text):
             return {}  # "deliver to 42 Elm St" while the address is asked answers it, it changes nothing
         return {"checkout_fulfilment": named[0]}
 

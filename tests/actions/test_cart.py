@@ -216,6 +216,9 @@ async def test_the_way_of_receiving_changes_and_a_named_store_comes_with_it(shop
         assert await form.extract_checkout_fulfilment(None, tracker(text, intent, slots=asked), {}) == {}
     assert await form.extract_checkout_fulfilment(None, tracker("ok delivery then", "inform", slots=asked), {}) == \
         {"checkout_fulfilment": "delivery"}
+    assert await form.extract_checkout_fulfilment(None, tracker("结账，自提，Blossom Hill", "checkout", slots={}), {}) == \
+        {"checkout_fulfilment": "pickup"}  # the message that starts the form
+    assert await form.extract_checkout_fulfilment(None, tracker("is pickup free", "faq", slots={}), {}) == {}
     at_address = {**asked, "requested_slot": "delivery_address", "checkout_fulfilment": "delivery"}
     text = "hmm no, I'd rather pick it up at Mall of America"
     assert await form.extract_checkout_fulfilment(None, tracker(text, "inform", slots=at_address), {}) == \
