@@ -17,23 +17,66 @@ from rasa_sdk.types import DomainDict
 
 from actions import answers, references, services
 from actions.common import entity_values, language
-from faq.models import FaqEntry
+from faq.models import FaqEntry, SearchResult
 from faq.retriever import FaqRetriever, get_retriever
 from knowledge_graph.parse import find_attribute
 
 SUGGESTIONS = 3
 HUMAN_TOPIC = "contact.human"
 HANDOFF_INTENT = "request_human"  # the hand-over intent, when the domain has it
+# A follow-up ("and if the box is already opened?") is read together with the FAQ question answered
+# just before; its own words must still point at the entry (one of its FOLLOW_UP_POOL closest), and
+# the combined text may score a little below the threshold (FOLLOW_UP_SLACK of it): the previous
+# question's words are spread over that question's neighbours, which lowers every score.
+FOLLOW_UP_POOL = 3
+FOLLOW_UP_SLACK = 0.8
+FOLLOW_UP_OWN_MIN = 0.5  # the follow-up's own score for that entry, as a share of the threshold
 
 
 def faq_payload(entry_id: str) -> str:
     return "/faq" + json.dumps({"faq_id": entry_id})
 
 
-def answer_text(entry: FaqEntry, lang: str) -> str:
-    """The entry's answer, followed by its links (if any), one per line."""
-    lines = [entry.answers[lang]] + [f"{link.title}: {link.url}" for link in entry.links]
-    return "\n".join(lines)
+def previous_faq_question(tracker: Tracker, retriever: FaqRetriever, lang: str) -> tuple[str, str] | None:
+    """(question, entry id) of the FAQ turn just before this message, when the bot's last action was
+    a FAQ answer: the shopper's own words, or the chosen entry's question after a button."""
+    users = [i for i, e in enumerate(tracker.events) if e.get("event") == "user"]
+    if len(users) < 2:
+        return None
+    before = tracker.events[users[-2] + 1: users[-1]]
+    actions = [e.get("name") for e in before if e.get("event") == "action" and e.get("name") != "action_listen"]
+    answered = [e for e in before if e.get("event") == "bot"]
+    if not actions or actions[-1] != "action_answer_faq" or not answered:
+        return None
+    previous = tracker.events[users[-2]]
+    parse = previous.get("parse_data") or {}
+    chosen = [e.get("value") for e in parse.get("entities") or [] if e.get("entity") == "faq_id"]
+    entry = retriever.entry(chosen[0]) if chosen else None
+    if entry is not None:
+        return entry.question(lang), entry.id
+    text = (previous.get("text") or "").strip()
+    if not text or text.startswith("/"):
+        return None
+    result = retriever.search(text, lang, 1)
+    return text, (result.best.entry.id if result.confident else "")
+
+
+def follow_up_answer(retriever: FaqRetriever, text: str, lang: str, previous: tuple[str, str],
+                     own: SearchResult) -> FaqEntry | None:
+    """The entry a follow-up asks about: the previous question and the follow-up searched together,
+    the entry already answered left out unless the follow-up alone points at it first ("装好了能自提吗"
+    after the assembly answer, which says when it can be picked up), and the follow-up's own closest
+    entries must include it (so the previous topic alone cannot answer)."""
+    question, answered = previous
+    combined = retriever.search(f"{question} {text}", lang, FOLLOW_UP_POOL + 2)
+    own_ids = [c.entry.id for c in own.candidates[:FOLLOW_UP_POOL] if c.fused >= own.threshold * FOLLOW_UP_OWN_MIN]
+    for candidate in combined.candidates:
+        if candidate.entry.id == answered and own_ids[:1] != [answered]:
+            continue
+        if candidate.entry.id in own_ids and candidate.fused >= combined.threshold * FOLLOW_UP_SLACK:
+            return candidate.entry
+        return None
+    return None
 
 
 def fallback_buttons(retriever: FaqRetriever, candidates: list[FaqEntry], lang: str,
@@ -59,7 +102,7 @@ class ActionAnswerFaq(Action):
         retriever = await asyncio.to_thread(get_retriever)  # loads once per process
         chosen = [retriever.entry(x) for x in entity_values(tracker, "faq_id")]
         if chosen and chosen[0] is not None:
-            dispatcher.utter_message(text=answer_text(chosen[0], lang))
+            dispatcher.utter_message(text=answers.faq_text(chosen[0], lang))
             return []
         text = (tracker.latest_message.get("text") or "").strip()
         if not text or text.startswith("/"):
@@ -67,8 +110,14 @@ class ActionAnswerFaq(Action):
             return []
         result = await asyncio.to_thread(retriever.search, text, lang, SUGGESTIONS + 1)
         if result.confident:
-            dispatcher.utter_message(text=answer_text(result.best.entry, lang))
+            dispatcher.utter_message(text=answers.faq_text(result.best.entry, lang))
             return []
+        previous = await asyncio.to_thread(previous_faq_question, tracker, retriever, lang)
+        if previous is not None:
+            entry = await asyncio.to_thread(follow_up_answer, retriever, text, lang, previous, result)
+            if entry is not None:
+                dispatcher.utter_message(text=answers.faq_text(entry, lang))
+                return []
         about_product = await self.product_question(dispatcher, tracker, lang, text)
         if about_product is not None:
             return about_product

@@ -34,9 +34,15 @@ Each stored event is rebuilt through `Event.resolve_by_type`, which walks every 
 (with an `inspect.isabstract` check each) to find one name: a tenth of a response-only turn. The
 classes are all imported before the server starts, so the name → class answers are kept.
 
+After a hand-over (ConversationPaused) Rasa stores the shopper's messages and answers none of them:
+a shopper who writes "how long will it take?" or "thanks" meets silence and thinks the chat broke.
+While paused, each message gets one reply instead (PAUSED_RESPONSES by intent, else
+`utter_handoff_waiting`: a colleague will answer here), then the bot listens again; nothing is
+predicted, so the conversation stays with the colleague until they resume it.
+
 Rasa offers no hook around these, so `install()` wraps `RemoteAction.run`,
-`RemoteAction._validate_action_result`, `Agent.handle_message`, `Event.resolve_by_type` and the
-tracker store's engine arguments once, before the server starts, and sets the pragmas on each new
+`RemoteAction._validate_action_result`, `Agent.handle_message`, `Event.resolve_by_type`,
+`MessageProcessor._run_prediction_loop` and the tracker store's engine arguments once, before the server starts, and sets the pragmas on each new
 SQLite connection; nothing else of Rasa is changed.
 """
 from __future__ import annotations
@@ -53,12 +59,16 @@ import sqlalchemy.event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import QueuePool
 
+import rasa.core.actions.action
 import rasa.core.tracker_store
 
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import UserMessage
-from rasa.shared.core.events import Event
+from rasa.core.policies.policy import PolicyPrediction
+from rasa.core.processor import MessageProcessor
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.events import ActionExecuted, Event
 
 from bot.sender_ids import unstorable_reason
 
@@ -66,12 +76,15 @@ logger = logging.getLogger(__name__)
 
 FALLBACK_RESPONSE = "utter_service_unavailable"
 DEFAULT_TIMEOUT_S = 12.0
+PAUSED_RESPONSE = "utter_handoff_waiting"
+PAUSED_RESPONSES = {"thanks": "utter_you_are_welcome", "goodbye": "utter_goodbye"}
 
 _rasa_remote_run = RemoteAction.run
 _rasa_handle_message = Agent.handle_message
 _rasa_validate_action_result = RemoteAction._validate_action_result
 _rasa_resolve_event_type = Event.resolve_by_type
 _rasa_engine_kwargs = rasa.core.tracker_store.create_engine_kwargs
+_rasa_prediction_loop = MessageProcessor._run_prediction_loop
 _event_types: dict[str, type] = {}
 
 
@@ -116,6 +129,25 @@ async def run_with_fallback(self: RemoteAction, output_channel: Any, nlg: Any, t
         logger.error("custom action %s failed for conversation %s (%s); answering with %s",
                      self.name(), tracker.sender_id, reason, FALLBACK_RESPONSE)
         return list(await self._utter_responses([{"response": FALLBACK_RESPONSE}], output_channel, nlg, tracker))
+
+
+def paused_response(tracker: Any) -> str:
+    """The reply to a message while a colleague has the conversation."""
+    intent = (tracker.latest_message.intent or {}).get("name") if tracker.latest_message else None
+    return PAUSED_RESPONSES.get(intent, PAUSED_RESPONSE)
+
+
+async def prediction_loop_answering_when_paused(self: MessageProcessor, output_channel: Any, tracker: Any) -> None:
+    """Rasa's prediction loop; while the conversation is paused, one reply instead of silence."""
+    if self._should_handle_message(tracker):
+        return await _rasa_prediction_loop(self, output_channel, tracker)
+    name = paused_response(tracker)
+    if name not in self.domain.responses:
+        return None
+    action = rasa.core.actions.action.action_for_name_or_text(name, self.domain, self.action_endpoint)
+    await self._run_action(action, tracker, output_channel, self.nlg, PolicyPrediction([], "paused"))
+    tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
+    return None
 
 
 @functools.lru_cache(maxsize=1)
@@ -173,6 +205,7 @@ def install() -> None:
     RemoteAction._validate_action_result = validate_action_result  # type: ignore[method-assign]
     Agent.handle_message = handle_message_safely  # type: ignore[method-assign]
     Event.resolve_by_type = staticmethod(resolve_event_type)  # type: ignore[method-assign]
+    MessageProcessor._run_prediction_loop = prediction_loop_answering_when_paused  # type: ignore[method-assign]
     rasa.core.tracker_store.create_engine_kwargs = tracker_engine_kwargs
     if not sqlalchemy.event.contains(Engine, "connect", _sqlite_pragmas):
         sqlalchemy.event.listen(Engine, "connect", _sqlite_pragmas)

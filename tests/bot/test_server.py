@@ -1,6 +1,9 @@
 """The Rasa server patches of bot/server.py, in the Rasa environment (no processes started)."""
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 import pytest
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
@@ -93,3 +96,41 @@ def test_sqlite_tracker_store_keeps_and_reuses_a_connection(tmp_path) -> None:
     assert store.engine.pool.checkedin() >= 1   # the connection went back to the pool, not closed
     with store.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+class _PausedProcessor:
+    """What prediction_loop_answering_when_paused uses of a MessageProcessor: the domain, the
+    paused check and running one action (recorded instead of sent)."""
+
+    def __init__(self, domain, paused: bool):
+        self.domain, self.paused, self.action_endpoint, self.nlg, self.ran = domain, paused, None, None, []
+
+    def _should_handle_message(self, tracker) -> bool:
+        return not self.paused
+
+    async def _run_action(self, action, tracker, output_channel, nlg, prediction) -> bool:
+        self.ran.append(action.name())
+        return False
+
+
+def _tracker_after(intent: str):
+    from rasa.shared.core.events import ConversationPaused, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    tracker = DialogueStateTracker("shopper", [])
+    tracker.update(ConversationPaused())
+    tracker.update(UserUttered("...", {"name": intent, "confidence": 1.0}))
+    return tracker
+
+
+@pytest.mark.parametrize("intent", ["thanks", "goodbye", "faq", "request_human", "nlu_fallback"])
+def test_a_paused_conversation_answers_each_message_once(intent: str) -> None:
+    from rasa.shared.core.domain import Domain
+
+    domain = Domain.load([str(p) for p in sorted((Path(__file__).resolve().parents[2] / "bot" / "domain").glob("*.yml"))])
+    processor = _PausedProcessor(domain, paused=True)
+    tracker = _tracker_after(intent)
+    asyncio.run(server.prediction_loop_answering_when_paused(processor, None, tracker))
+    expected = server.PAUSED_RESPONSES.get(intent, server.PAUSED_RESPONSE)
+    assert processor.ran == [expected] and expected in domain.responses
+    assert tracker.latest_action_name == "action_listen" and tracker.is_paused()
