@@ -33,7 +33,7 @@ RESPONSE_BY_LEVEL = {"in_stock": "utter_stock_in_stock", "low": "utter_stock_low
 
 # a question about availability, whatever intent the NLU gave it ("is the NH-D9L in stock?")
 STOCK_WORDS = re.compile(r"(?i)\b(in stock|in-stock|instock|available|availability|sold out|out of stock|on the shelf)\b"
-                         r"|有货|有现货|库存|缺货|卖完|能买到|有没有货|到货")
+                         r"|有货|有现货|库存|缺货|卖完|能买到|有没有货|到货|还有几|还剩")
 
 
 # "with the Node 804" right after "compare the LANCOOL 216" asked for a second product
@@ -51,7 +51,8 @@ async def product_answer(dispatcher: CollectingDispatcher, tracker: Tracker, gra
         return await compare_answer(dispatcher, graph, [focus, product.sku], lang)
     short = len(text.split()) <= 6 and len(text) <= 40     # "the Ryzen 5 8400F" right after "which product?"
     if (STOCK_WORDS.search(text) or (after_stock_answer(tracker) and (FOLLOW_UP.search(text) or short))
-            or (THERE.search(text) and references.store_in_focus(tracker) is not None)):
+            or (THERE.search(text) and references.store_in_focus(tracker) is not None)
+            or (identity(tracker).get("staff_token") and stock_scope(tracker))):    # staff: "本店…", "near us"
         return await stock_answer(dispatcher, tracker, product.sku)
     return await show_details(dispatcher, graph, product, lang)
 

@@ -153,3 +153,16 @@ async def test_a_position_picks_a_customer_of_the_list_just_shown(shop):
     messages, _ = await run(ActionStaffSegmentCustomers(), tracker("第一个客户的价值怎么样", "staff_segment_customers",
                                                                    [ent("ordinal", "1")], metadata=staff, slots=shown))
     assert responses(messages) == ["utter_analytics_customer_unknown"] and messages[0]["customer"] == "nobody-1"
+
+
+async def test_a_product_named_with_a_scope_word_is_a_stock_question_for_staff(shop):
+    staff = await _staff(shop)
+    graph = services.graph()
+    dispatcher = CollectingDispatcher()
+    await answers.product_answer(dispatcher, tracker("本店的SKU-CPU", "product_details", metadata=staff), graph,
+                                 graph.products["SKU-CPU"], "zh")
+    assert responses(dispatcher.messages) == ["utter_staff_stock_here"]
+    dispatcher = CollectingDispatcher()      # a shopper saying the same gets the product
+    await answers.product_answer(dispatcher, tracker("本店的SKU-CPU", "product_details"), graph,
+                                 graph.products["SKU-CPU"], "zh")
+    assert responses(dispatcher.messages) == ["utter_product_details"]
