@@ -84,10 +84,18 @@ def find_purpose(text: str) -> str | None:
     return max(found)[1] if found else None
 
 
-def find_amount(text: str) -> tuple[float | None, Conversion | None]:
+_BARE_AMOUNT = re.compile(r"(?<![\w.])(\d{3,6}(?:\.\d+)?)(?![\w.])")
+
+
+def find_amount(text: str, bare: bool = False) -> tuple[float | None, Conversion | None]:
     """The budget in US dollars ("about $1500" means 1500, not the search band around it), and the
-    conversion when the shopper gave yuan."""
+    conversion when the shopper gave yuan. bare: a lone number counts too ("I can spend 2200" after
+    the bot asked for the budget), in the message's currency."""
     budget = find_budget(text)
+    if budget.low is None and budget.high is None and bare:
+        m = _BARE_AMOUNT.search(text)
+        if m:
+            budget = find_budget(text[:m.start()] + ("预算" if _chinese(text) else "under ") + text[m.start():])
     low, high = budget.low, budget.high
     if low is not None and high is not None and abs(high / low - AROUND_CEILING / AROUND_FLOOR) < 1e-3:
         amount: float | None = round(high / AROUND_CEILING, 2)
@@ -213,7 +221,7 @@ def takes_over(tracker: Tracker, intent: str) -> bool:
     Intel" right after a build was shown (its parts are the list on screen)."""
     text = tracker.latest_message.get("text") or ""
     if pending(tracker):
-        return find_purpose(text) is not None or find_amount(text)[0] is not None
+        return find_purpose(text) is not None or find_amount(text, bare=True)[0] is not None
     state = current(tracker)
     if not state or intent not in ("refine_search", "nlu_fallback", "inform"):
         return False
@@ -322,11 +330,11 @@ async def build_answer(dispatcher: CollectingDispatcher, tracker: Tracker, fresh
     state = current(tracker)
     if intent == "add_build_to_cart":
         return _add_to_cart(dispatcher, tracker, graph, state, lang)
-    if state and not state.get("pending") and intent != "plan_build" and not fresh:
+    asked = (state or {}).get("pending") or {}
+    amount, conversion = find_amount(text, bare=bool(asked))
+    if state and not asked and not fresh and (intent != "plan_build" or (amount is None and find_purpose(text) is None)):
         return await _change(dispatcher, tracker, graph, state, text, intent, entities, lang)
     # a new build, or the missing half of one asked for before
-    asked = (state or {}).get("pending") or {}
-    amount, conversion = find_amount(text)
     chosen = find_purpose(text) or asked.get("purpose")
     if amount is None and asked.get("budget_usd"):
         amount, conversion = asked["budget_usd"], Conversion(**asked["conversion"]) if asked.get("conversion") else None

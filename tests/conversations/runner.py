@@ -38,7 +38,7 @@ LANGS = ("en", "zh", "mixed")
 CHANNELS = ("shopper", "staff")
 CHECKS = ("response", "not_response", "product", "not_product", "products", "not_products", "price", "store",
           "stock", "nearest_with_stock", "buttons", "asks", "lang", "order_placed", "cart_size", "handoff",
-          "no_repeats", "faq")
+          "no_repeats", "faq", "build")
 PRODUCT_CONSTRAINTS = ("category_has", "part_type", "brand", "name_has", "min_price", "max_price",
                        "min_price_cny", "max_price_cny", "min_count", "attributes", "cheaper_than", "order")
 STORE_KEYS = ("name_has", "city", "state", "zip", "id", "staff_store")
@@ -638,6 +638,34 @@ class Checker:
         if bool(new) == bool(arg):
             return None
         return "order_placed: no new order" if arg else f"order_placed: order(s) {sorted(new)} were placed"
+
+    def check_build(self, arg: Any, reply: Reply, state: State) -> str | None:
+        """A complete PC build in the reply's cards: the essential roles, a total within the budget
+        (max_total in USD or max_total_cny), every pair allowed by the knowledge graph's compatibility
+        rules, and optionally the CPU's brand (cpu_brand)."""
+        from knowledge_graph import compat
+
+        arg = arg if isinstance(arg, dict) else {}
+        parts = listed_products(reply, self.data)
+        kinds = {p.part_type for p in parts}
+        missing = sorted({"cpu", "motherboard", "memory", "internal-hard-drive", "power-supply", "case"} - kinds)
+        if missing:
+            return f"build: no {', '.join(missing)} among {len(parts)} listed part(s)"
+        budget = arg.get("max_total")
+        if "max_total_cny" in arg:
+            budget = float(arg["max_total_cny"]) / self.data.cny_per_usd
+        total = round(sum(p.price for p in parts), 2)
+        if budget is not None and total > float(budget) + 0.005:
+            return f"build: total {total} over the budget {float(budget):.2f}"
+        for i, a in enumerate(parts):
+            for b in parts[i + 1:]:
+                if compat.check(a, b).compatible is False:
+                    return f"build: {a.name} and {b.name} do not fit together"
+        brand = arg.get("cpu_brand")
+        cpu = next((p for p in parts if p.part_type == "cpu"), None)
+        if brand and (cpu is None or str(cpu.brand).casefold() != str(brand).casefold()):
+            return f"build: CPU {cpu.name if cpu else None} is not {brand}"
+        return None
 
     def check_cart_size(self, arg: Any, reply: Reply, state: State) -> str | None:
         if self.services is None:
