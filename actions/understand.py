@@ -62,8 +62,10 @@ class ActionUnderstandUnclear(Action):
             if found.source == "mention" or before in PRODUCT_INTENTS:
                 return await answers.product_answer(dispatcher, tracker, graph, product, lang)
         update, _ = await asyncio.to_thread(searching.query_from_turn, graph, tracker)
-        # after a stock question the buttons go on asking stock; a model line with its kind ("有没有 4060 显卡") is a search
-        if found.ambiguous and found.named and (asked_stock or not (update.category or update.part_type)):
+        # after a stock question the buttons go on asking stock; a model line with its kind or a budget
+        # ("有没有 4060 显卡", "1000元以下的4090") is a search
+        searched = update.category or update.part_type or update.price_min is not None or update.price_max is not None
+        if found.ambiguous and found.named and (asked_stock or not searched):
             return references.ask_which(dispatcher, graph, found.candidates, lang,
                                         "ask_stock" if asked_stock else "product_details")
         if tracker.latest_message.get(REFUSED_KEY):     # a shopper asking for a staff tool ("low stock report")
@@ -71,7 +73,7 @@ class ActionUnderstandUnclear(Action):
             return []
         if searching.narrows_only(update) and searching.previous_query(tracker) is not None:
             return await searching.search_answer(dispatcher, tracker, graph, "refine_search")   # "500以内的"
-        if update.category or update.part_type:
+        if update.category or update.part_type or (found.ambiguous and found.named and searched):
             return await searching.search_answer(dispatcher, tracker, graph, "search_products")
         if await answers.faq_answer(dispatcher, tracker, lang):     # "运费怎么算的" taken for out_of_scope
             return []

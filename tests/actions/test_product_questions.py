@@ -119,3 +119,10 @@ async def test_the_same_kind_with_one_more_constraint_keeps_the_budget(catalogue
 async def test_a_model_line_with_a_budget_is_a_search_not_a_question_which(catalogue):
     messages, _ = await run(ActionProductAttribute(), tracker("有没有1000元以下的4090", "product_details"))
     assert "utter_ask_which_of" not in responses(messages)
+
+
+async def test_an_unclear_model_line_with_a_budget_is_searched(catalogue):
+    from actions.understand import ActionUnderstandUnclear
+    messages, _ = await run(ActionUnderstandUnclear(), tracker("有没有1000元以下的4090", "nlu_fallback"))
+    assert "utter_ask_which_of" not in responses(messages)
+    assert {"utter_no_products", "utter_products_relaxed"} & set(responses(messages))
