@@ -25,7 +25,8 @@ from typing import Any
 
 from benchmarks.common import write_result
 from tests.conversations.runner import (FOLDER, HELDOUT, ConversationResult, heldout_scored, load_conversations,
-                                        load_known_failures, log_heldout_scoring, run_suite)
+                                        load_known_failures, log_heldout_scoring, run_suite,
+                                        write_known_failures)
 
 SETS = ("main", "heldout")
 
@@ -82,7 +83,10 @@ def main() -> None:
     from tests.conversations.stack import live_stack
     with live_stack() as stack:   # one stack for both sets
         if sets.get("main"):
-            metrics, details = summarise(run_suite(sets["main"], stack))
+            main_results = run_suite(sets["main"], stack)
+            metrics, details = summarise(main_results)
+            if os.environ.get("CONVERSATIONS_WRITE_KNOWN", "") not in ("", "0", "false") and not wanted:
+                write_known_failures(main_results)     # the same run refreshes known_failures.yml
         if sets.get("heldout"):
             results = run_suite(sets["heldout"], stack, progress=False)
             held_metrics, held_details = summarise_heldout(results)
