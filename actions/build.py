@@ -3,12 +3,13 @@ conversation and put in the cart in one step (the conversation logic is in actio
 the choice of parts in build_planner)."""
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import building
+from actions import building, searching, services
 
 
 class ActionBuild(Action):
@@ -19,4 +20,11 @@ class ActionBuild(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict[str, Any]]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        text = tracker.latest_message.get("text") or ""
+        if (intent == "plan_build" and not building.names_a_build(text) and not building.pending(tracker)
+                and searching.previous_query(tracker) is not None):
+            # "2000元以下" after a search: a budget alone narrows the search, it does not start a build
+            graph = await asyncio.to_thread(services.graph)
+            return await searching.search_answer(dispatcher, tracker, graph, "refine_search")
         return await building.build_answer(dispatcher, tracker)

@@ -66,6 +66,16 @@ def _chinese(text: str) -> bool:
 _ONLY_AFTER_FOR = ("work", "home", "game", "games")
 
 
+_BUILD_WORDS = re.compile(r"(?i)\b(?:pcs?|computers?|rigs?|builds?|desktops?|workstations?|towers?|parts? list|setup)\b"
+                          r"|装机|攒|电脑|主机|整机|配置|组装|配一台|装一台|工作站|小钢炮")
+
+
+def names_a_build(text: str) -> bool:
+    """Whether the message speaks of a whole computer or a build ("gaming PC", "装机", "配置单"), as
+    opposed to a bare budget, which after a search narrows that search."""
+    return bool(_BUILD_WORDS.search(text)) or find_purpose(text) is not None
+
+
 def find_purpose(text: str) -> str | None:
     """The purpose a message names ("for video editing", "打游戏"), the longest alias first."""
     low = text.lower()
