@@ -54,9 +54,12 @@ _DIFF = re.compile(r"(?i)\bwhat(?:'s| is| has| did)?\s+(?:changed?|different)|\b
 _HAVE = re.compile(r"(?i)\b(?:i (?:already )?(?:have|own|got)|i've got|already have|keep my|reuse my|leave (?:it|that) out)\b|已经有|我有|不用买|不需要买|用我(?:自己)?的|保留")
 _USE = re.compile(r"(?i)\b(?:use|with|put in|go with|switch to|swap (?:in|to)|instead)\b|换成|用|改成|换")
 _SWAP = re.compile(r"(?i)\b(?:change|swap|replace|another|different|other)\b|换个|换一个|换掉|另一个|别的")
-_BRANDS = (("cpu", "AMD", r"(?i)\bamd\b|\bryzen\b|锐龙|农企"), ("cpu", "Intel", r"(?i)\bintel\b|\bcore i\d\b|英特尔|酷睿"),
-           ("video-card", "NVIDIA", r"(?i)\bnvidia\b|\bgeforce\b|\brtx\b|英伟达|n卡"), ("video-card", "AMD", r"(?i)\bradeon\b|a卡"))
-_COLOURS = (("white", r"(?i)\bwhite\b|白色|全白|白的"), ("black", r"(?i)\bblack\b|黑色|全黑|黑的"))
+# Latin words are delimited by letters only: Chinese characters count as word characters for \b ("换成AMD的")
+_BRANDS = (("cpu", "AMD", r"(?i)(?<![a-z])(?:amd|ryzen)(?![a-z])|锐龙|农企"),
+           ("cpu", "Intel", r"(?i)(?<![a-z])(?:intel|core i\d)(?![a-z])|英特尔|酷睿"),
+           ("video-card", "NVIDIA", r"(?i)(?<![a-z])(?:nvidia|geforce|rtx)(?![a-z])|英伟达|n卡"),
+           ("video-card", "AMD", r"(?i)(?<![a-z])radeon(?![a-z])|a卡"))
+_COLOURS = (("white", r"(?i)(?<![a-z])white(?![a-z])|白色|全白|白的"), ("black", r"(?i)(?<![a-z])black(?![a-z])|黑色|全黑|黑的"))
 
 
 def _chinese(text: str) -> bool:
@@ -231,6 +234,8 @@ def takes_over(tracker: Tracker, intent: str) -> bool:
     Intel" right after a build was shown (its parts are the list on screen)."""
     text = tracker.latest_message.get("text") or ""
     if pending(tracker):
+        if _roles_named(text) and not _BUILD_WORDS.search(text):
+            return False     # "which processor would you pick, max $300": a search for one part
         return find_purpose(text) is not None or find_amount(text, bare=True)[0] is not None
     state = current(tracker)
     if not state or intent not in ("refine_search", "nlu_fallback", "inform"):
@@ -392,7 +397,7 @@ async def _change(dispatcher: CollectingDispatcher, tracker: Tracker, graph: Pro
         dispatcher.utter_message(response="utter_build_ask_owned", part=_role_name(roles[0], lang))
         return []
     if not changes:
-        dispatcher.utter_message(response="utter_build_ask")
+        dispatcher.utter_message(response="utter_build_ask_change")
         return []
     before = await asyncio.to_thread(_restore, state)
     return await _planned(dispatcher, graph, request, lang, state, changes, before)

@@ -33,6 +33,9 @@ async def shop(tmp_path, monkeypatch):
     monkeypatch.setattr(services, "orders", lambda: client)
     monkeypatch.setattr(services, "_UNAVAILABLE", None)      # stock snapshots belong to one shop
     previous = kg._current
+    # no background refresh during the test: a refresher started by an earlier test's real graph
+    # would see the database differ from this hand-made graph and swap the real one back in
+    monkeypatch.setattr(kg, "_refresher", None)
     kg.set_graph(kg.build_graph(PRODUCTS, CATEGORIES))
     try:
         yield Shop(engine, client)

@@ -642,7 +642,8 @@ class Checker:
     def check_build(self, arg: Any, reply: Reply, state: State) -> str | None:
         """A complete PC build in the reply's cards: the essential roles, a total within the budget
         (max_total in USD or max_total_cny), every pair allowed by the knowledge graph's compatibility
-        rules, and optionally the CPU's brand (cpu_brand)."""
+        rules, a power supply covering the whole build's estimated draw with the rules' headroom, and
+        optionally the CPU's brand (cpu_brand)."""
         from knowledge_graph import compat
 
         arg = arg if isinstance(arg, dict) else {}
@@ -659,8 +660,14 @@ class Checker:
             return f"build: total {total} over the budget {float(budget):.2f}"
         for i, a in enumerate(parts):
             for b in parts[i + 1:]:
+                if "power-supply" in (a.part_type, b.part_type):
+                    continue   # power is a rule of the whole build (below), not of one pair
                 if compat.check(a, b).compatible is False:
                     return f"build: {a.name} and {b.name} do not fit together"
+        psu = next((p for p in parts if p.part_type == "power-supply"), None)
+        need = compat.recommended_psu(*compat.estimated_draw(parts))
+        if psu is None or float(psu.attributes.get("wattage") or 0) < need:
+            return f"build: the power supply gives less than the {need} W the build needs"
         brand = arg.get("cpu_brand")
         cpu = next((p for p in parts if p.part_type == "cpu"), None)
         if brand and (cpu is None or str(cpu.brand).casefold() != str(brand).casefold()):
