@@ -22,6 +22,10 @@ class ActionBuild(Action):
                   domain: dict[str, Any]) -> list[dict[str, Any]]:
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         text = tracker.latest_message.get("text") or ""
+        if intent == "plan_build" and building.names_one_part(text):
+            # "which processor would you pick for gaming, max $300": one part, a search
+            graph = await asyncio.to_thread(services.graph)
+            return await searching.search_answer(dispatcher, tracker, graph, "search_products")
         if (intent == "plan_build" and not building.names_a_build(text) and not building.pending(tracker)
                 and searching.previous_query(tracker) is not None):
             # "2000元以下" after a search: a budget alone narrows the search, it does not start a build

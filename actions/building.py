@@ -228,6 +228,33 @@ def pending(tracker: Tracker) -> bool:
     return bool(value and value.get("pending"))
 
 
+def names_one_part(text: str) -> bool:
+    """"Which processor would you pick for gaming, max $300": one kind of part, no word for a whole
+    computer — a search, whatever the NLU calls it."""
+    return bool(_roles_named(text)) and not _BUILD_WORDS.search(text)
+
+
+_WHOLE = re.compile(r"(?i)(?<![a-z])(?:whole|all|every(?:thing)?|entire|complete|full)(?![a-z])|整套|这套|那套|全部|全都|都|所有|一套")
+
+
+def on_screen(tracker: Tracker) -> bool:
+    """Whether the list on screen is the build's parts."""
+    state = current(tracker)
+    shown = [p[1] for p in (state or {}).get("parts") or [] if p[1] and not p[2]]
+    return bool(shown) and list(tracker.get_slot("shown_skus") or []) == shown
+
+
+def means_whole_build(tracker: Tracker) -> bool:
+    """"可以，这套都加到购物车里", "add all of it" right after a build: the whole build, not one part."""
+    text = tracker.latest_message.get("text") or ""
+    return on_screen(tracker) and bool(_WHOLE.search(text)) and not references.ordinal_positions(tracker)
+
+
+def add_whole_build(dispatcher: CollectingDispatcher, tracker: Tracker) -> Events:
+    """Every part of the build shown into the cart (add_build_to_cart, or add_to_cart meaning all of it)."""
+    return _add_to_cart(dispatcher, tracker, services.graph(), current(tracker), language(tracker))
+
+
 def takes_over(tracker: Tracker, intent: str) -> bool:
     """Whether a message the NLU read as a search or an unclear one belongs to the build: the missing
     budget or purpose of a build just asked for ("gaming", "about 1500"), or "cheaper" / "only
@@ -237,11 +264,7 @@ def takes_over(tracker: Tracker, intent: str) -> bool:
         if _roles_named(text) and not _BUILD_WORDS.search(text):
             return False     # "which processor would you pick, max $300": a search for one part
         return find_purpose(text) is not None or find_amount(text, bare=True)[0] is not None
-    state = current(tracker)
-    if not state or intent not in ("refine_search", "nlu_fallback", "inform"):
-        return False
-    shown = [p[1] for p in state.get("parts") or [] if p[1] and not p[2]]
-    return bool(shown) and list(tracker.get_slot("shown_skus") or []) == shown
+    return intent in ("refine_search", "nlu_fallback", "inform") and on_screen(tracker)
 
 
 # --- replies -------------------------------------------------------------------------------------

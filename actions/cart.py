@@ -20,7 +20,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import services
+from actions import building, services
 from actions.common import cart_lines, entity_values, language
 from actions.customers import shopper_id
 from actions.cards import store_label
@@ -123,6 +123,8 @@ class ActionAddToCart(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> list[dict[str, Any]]:
+        if building.means_whole_build(tracker):    # "这套都加到购物车里" right after a PC build
+            return building.add_whole_build(dispatcher, tracker)
         graph = services.graph()
         resolved = resolve_products(tracker, graph)
         if resolved.ambiguous:  # "add it" after a list of several: ask which, one button each

@@ -106,3 +106,15 @@ def test_a_named_part_is_used(graph):
     wanted = [p.sku for p in graph.products.values() if p.name == "AMD Ryzen 7 7700X"]
     changes = building.find_changes(graph, "put the Ryzen 7 7700X in it", "refine_build", [])
     assert [c.kind for c in changes] == ["use"] and changes[0].value in wanted
+
+
+async def test_add_to_cart_after_a_build_means_all_of_it(graph):
+    _, slots = await say("an office pc please, $700", "plan_build", {})
+    assert building.means_whole_build(tracker("可以，这套都加到购物车里", "add_to_cart", slots=slots))
+    assert not building.means_whole_build(tracker("add the second one", "add_to_cart", slots=slots,
+                                                  entities=[ent("ordinal", "2")]))
+
+
+def test_one_part_is_a_search_not_a_build():
+    assert building.names_one_part("which processor would you pick for gaming, max 300 dollars")
+    assert not building.names_one_part("a gaming pc with a good processor for 1500")
