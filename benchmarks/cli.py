@@ -38,7 +38,10 @@ TARGETS: dict[str, list[tuple[str, str, float]]] = {
                     ("ndcg10_b_best", ">=", 0.105), ("train_s", "<=", 10), ("latency_p95_ms", "<=", 2)],
     "chat": [("intent_macro_f1", ">=", 0.92), ("entity_f1", ">=", 0.85), ("turn_p95_ms", "<=", 60),
              ("intent_macro_f1_test", ">=", 0.90)],
-    "conversations": [("success_en", ">=", 0.95), ("success_zh", ">=", 0.95), ("success_staff", ">=", 0.95)],
+    # the held-out set is the honest figure: the main suite has been used to fix the assistant
+    "conversations": [("success_en_heldout", ">=", 0.95), ("success_zh_heldout", ">=", 0.95),
+                      ("success_staff_heldout", ">=", 0.95), ("success_en", ">=", 0.95), ("success_zh", ">=", 0.95),
+                      ("success_staff", ">=", 0.95)],
     "load": [("turns_per_s_c50", ">=", 45), ("turn_p95_ms_c50", "<=", 2000), ("error_rate_c100", "==", 0),
              ("shoppers_at_p95_500ms", ">=", 200)],
     "build": [("valid_rate", "==", 1.0), ("within_budget_rate", "==", 1.0), ("score_vs_greedy", ">=", 1.10),
