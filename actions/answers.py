@@ -320,13 +320,19 @@ async def staff_stock_turn(dispatcher: CollectingDispatcher, tracker: Tracker, s
             return []
         return await staff_stock_answer(dispatcher, graph, token, me, skus, scope, language(tracker))
     except OrderServiceError as exc:
-        if exc.status_code in (401, 403):
-            dispatcher.utter_message(response="utter_staff_only")
-        elif exc.not_found:
-            dispatcher.utter_message(response="utter_staff_unknown_sku")
-        else:
-            dispatcher.utter_message(response="utter_service_unavailable")
+        staff_error_reply(dispatcher, exc)
     return []
+
+
+def staff_error_reply(dispatcher: CollectingDispatcher, exc: OrderServiceError) -> None:
+    """What a staff member hears when the order service refuses or fails: not allowed, no such SKU,
+    or the service is down (StaffAction and the staff stock turn share it)."""
+    if exc.status_code in (401, 403):
+        dispatcher.utter_message(response="utter_staff_only")
+    elif exc.not_found:
+        dispatcher.utter_message(response="utter_staff_unknown_sku")
+    else:
+        dispatcher.utter_message(response="utter_service_unavailable")
 
 
 async def staff_stock_answer(dispatcher: CollectingDispatcher, graph: ProductGraph, token: str, me: Any,

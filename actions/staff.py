@@ -68,12 +68,7 @@ class StaffAction(Action, ABC):
                 return []
             return await self.answer(dispatcher, tracker, token, me) or []
         except OrderServiceError as exc:
-            if exc.status_code in (401, 403):
-                dispatcher.utter_message(response="utter_staff_only")
-            elif exc.not_found:
-                dispatcher.utter_message(response="utter_staff_unknown_sku")
-            else:
-                dispatcher.utter_message(response="utter_service_unavailable")
+            answers.staff_error_reply(dispatcher, exc)
         return []
 
 
