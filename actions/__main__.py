@@ -6,6 +6,7 @@ on choosing the multiprocessing start method itself. One process serving rasa-sd
 here: actions are async and heavy work runs in threads. Scale out with more processes behind a
 load balancer instead.
 """
+
 from __future__ import annotations
 
 import logging
@@ -22,8 +23,7 @@ def main() -> None:
     executor = ActionExecutor()
     executor.register_package("actions")  # imports the action modules; actions/__init__ warms up
     app = create_app(executor, cors_origins=None)
-    app.run(host=settings.host, port=settings.actions_port, single_process=True, access_log=False,
-            motd=False)
+    app.run(host=settings.host, port=settings.actions_port, single_process=True, access_log=False, motd=False)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ Same two locks as actions.staff: the action answers only when the channel identi
 and every call carries that member's own token, so the order service (GET /staff/analytics/…)
 refuses anyone else and decides what an associate may see (their store's customers).
 """
+
 from __future__ import annotations
 
 import re
@@ -26,8 +27,11 @@ from recommender.analytics import SEGMENT_ACTIONS, SEGMENT_LABELS, CustomerProfi
 DEFAULT_SEGMENT = "at_risk"
 # "customer 12347", "客户12347", "customer #cust-chen": the id after the word, when NLU missed the entity.
 # An id has a digit, "-" or "_", so the word after "customer" ("this customer in?") is not taken for one.
-CUSTOMER_IN_TEXT = re.compile(r"(?:(?:customer|client)(?![a-z])|客户|顾客|会员)\s*(?:id\b|号|编号)?\s*[#:：]?\s*"
-                              r"(?=[A-Za-z]*[0-9_-])([A-Za-z0-9][A-Za-z0-9_-]{0,63})", re.IGNORECASE)
+CUSTOMER_IN_TEXT = re.compile(
+    r"(?:(?:customer|client)(?![a-z])|客户|顾客|会员)\s*(?:id\b|号|编号)?\s*[#:：]?\s*"
+    r"(?=[A-Za-z]*[0-9_-])([A-Za-z0-9][A-Za-z0-9_-]{0,63})",
+    re.IGNORECASE,
+)
 ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 SHOWN = "shown_customers"
 
@@ -78,19 +82,20 @@ class ActionStaffSegmentCustomers(StaffAction):
     def name(self) -> str:
         return "action_staff_segment_customers"
 
-    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, token: str,
-                     me: StaffMe) -> list[dict[str, Any]]:
+    async def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, token: str, me: StaffMe
+    ) -> list[dict[str, Any]]:
         lang = language(tracker)
         named = [str(v) for v in entity_values(tracker, "segment") if str(v) in SEGMENT_LABELS]
         picked = shown_customer(tracker)
-        if picked and not named:    # "第一个客户的价值怎么样" after a list: that customer, not the list again
+        if picked and not named:  # "第一个客户的价值怎么样" after a list: that customer, not the list again
             await customer_answer(dispatcher, picked, token, me, lang)
             return []
         segment = next(iter(named), DEFAULT_SEGMENT)
         try:
             total, members = await services.orders().segment_customers(segment, token, limit=LIST_LIMIT)
         except OrderServiceError as exc:
-            if exc.not_found:   # the shop has no purchase orders yet
+            if exc.not_found:  # the shop has no purchase orders yet
                 dispatcher.utter_message(response="utter_analytics_no_orders")
                 return []
             raise
@@ -98,11 +103,15 @@ class ActionStaffSegmentCustomers(StaffAction):
         if not members:
             dispatcher.utter_message(response="utter_analytics_segment_empty", segment=label)
             return []
-        dispatcher.utter_message(response="utter_analytics_segment_customers", segment=label, total=total,
-                                 shown=len(members), lines="\n".join(f"{i}. {profile_line(p, lang)}"
-                                                                     for i, p in enumerate(members, 1)),
-                                 suggestion=SEGMENT_ACTIONS[segment][lang])
-        return [SlotSet(SHOWN, [p.customer_id for p in members])]     # "第一个客户" picks from these
+        dispatcher.utter_message(
+            response="utter_analytics_segment_customers",
+            segment=label,
+            total=total,
+            shown=len(members),
+            lines="\n".join(f"{i}. {profile_line(p, lang)}" for i, p in enumerate(members, 1)),
+            suggestion=SEGMENT_ACTIONS[segment][lang],
+        )
+        return [SlotSet(SHOWN, [p.customer_id for p in members])]  # "第一个客户" picks from these
 
 
 class ActionStaffCustomerSegment(StaffAction):
@@ -113,7 +122,9 @@ class ActionStaffCustomerSegment(StaffAction):
     def name(self) -> str:
         return "action_staff_customer_segment"
 
-    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, token: str, me: StaffMe) -> None:
+    async def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, token: str, me: StaffMe
+    ) -> None:
         customer_id = customer_id_of_turn(tracker)
         if customer_id is None:
             dispatcher.utter_message(response="utter_analytics_ask_customer")
@@ -121,8 +132,9 @@ class ActionStaffCustomerSegment(StaffAction):
         await customer_answer(dispatcher, customer_id, token, me, language(tracker))
 
 
-async def customer_answer(dispatcher: CollectingDispatcher, customer_id: str, token: str, me: StaffMe,
-                          lang: str) -> None:
+async def customer_answer(
+    dispatcher: CollectingDispatcher, customer_id: str, token: str, me: StaffMe, lang: str
+) -> None:
     """One customer's segment, RFM and expected value, or why it cannot be shown."""
     try:
         profile, value = await services.orders().customer_analytics(customer_id, token)
@@ -136,10 +148,20 @@ async def customer_answer(dispatcher: CollectingDispatcher, customer_id: str, to
         else:
             raise
         return
-    facts = dict(customer=profile.customer_id, segment=segment_label(profile.segment, lang), rfm=profile.rfm,
-                 orders=profile.orders, spend=format_price(profile.total_spend, lang), recency=profile.recency_days)
-    if value is None:   # too few repeat customers in the shop's history to estimate lifetime value
+    facts = dict(
+        customer=profile.customer_id,
+        segment=segment_label(profile.segment, lang),
+        rfm=profile.rfm,
+        orders=profile.orders,
+        spend=format_price(profile.total_spend, lang),
+        recency=profile.recency_days,
+    )
+    if value is None:  # too few repeat customers in the shop's history to estimate lifetime value
         dispatcher.utter_message(response="utter_analytics_customer_segment_no_clv", **facts)
         return
-    dispatcher.utter_message(response="utter_analytics_customer_segment", clv=format_price(value.clv, lang),
-                             expected_orders=f"{value.expected_orders:.1f}", **facts)
+    dispatcher.utter_message(
+        response="utter_analytics_customer_segment",
+        clv=format_price(value.clv, lang),
+        expected_orders=f"{value.expected_orders:.1f}",
+        **facts,
+    )

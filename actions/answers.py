@@ -2,6 +2,7 @@
 stock at a store. Shared so that the same question gets the same answer whether the NLU named its
 intent or the understanding step recovered it (actions/understand.py): action modules do not import
 each other, they import these."""
+
 from __future__ import annotations
 
 import asyncio
@@ -32,65 +33,95 @@ RESPONSE_BY_LEVEL = {"in_stock": "utter_stock_in_stock", "low": "utter_stock_low
 
 
 # a question about availability, whatever intent the NLU gave it ("is the NH-D9L in stock?")
-STOCK_WORDS = re.compile(r"(?i)\b(in stock|in-stock|instock|available|availability|sold out|out of stock|on the shelf)\b"
-                         r"|有货|有现货|库存|缺货|卖完|能买到|有没有货|到货|还有几|还剩")
+STOCK_WORDS = re.compile(
+    r"(?i)\b(in stock|in-stock|instock|available|availability|sold out|out of stock|on the shelf)\b"
+    r"|有货|有现货|库存|缺货|卖完|能买到|有没有货|到货|还有几|还剩"
+)
 
 
 # "with the Node 804" right after "compare the LANCOOL 216" asked for a second product
-COMPARE_FOLLOW_UP = re.compile(r"(?i)^\s*(?:with|and|to|vs\.?|versus|against)\b|^\s*(?:跟|和|与|同|对比|比较|比)")
+COMPARE_FOLLOW_UP = re.compile(
+    r"(?i)^\s*(?:with|and|to|vs\.?|versus|against)\b|^\s*(?:跟|和|与|同|对比|比较|比)"
+)
 
 
-async def product_answer(dispatcher: CollectingDispatcher, tracker: Tracker, graph: ProductGraph, product: Product,
-                         lang: str) -> Events:
+async def product_answer(
+    dispatcher: CollectingDispatcher, tracker: Tracker, graph: ProductGraph, product: Product, lang: str
+) -> Events:
     """What a message naming one product asks: its stock when it asks about availability, the
     comparison it completes, else its details."""
     text = tracker.latest_message.get("text") or ""
     focus = tracker.get_slot("product_sku")
-    if (previous_intent(tracker) == "compare_products" and COMPARE_FOLLOW_UP.search(text)
-            and focus in graph.products and focus != product.sku):
+    if (
+        previous_intent(tracker) == "compare_products"
+        and COMPARE_FOLLOW_UP.search(text)
+        and focus in graph.products
+        and focus != product.sku
+    ):
         return await compare_answer(dispatcher, graph, [focus, product.sku], lang)
-    short = len(text.split()) <= 6 and len(text) <= 40     # "the Ryzen 5 8400F" right after "which product?"
-    if (STOCK_WORDS.search(text) or (after_stock_answer(tracker) and (FOLLOW_UP.search(text) or short))
-            or (THERE.search(text) and references.store_in_focus(tracker) is not None)
-            or (identity(tracker).get("staff_token") and stock_scope(tracker))):    # staff: "本店…", "near us"
+    short = len(text.split()) <= 6 and len(text) <= 40  # "the Ryzen 5 8400F" right after "which product?"
+    if (
+        STOCK_WORDS.search(text)
+        or (after_stock_answer(tracker) and (FOLLOW_UP.search(text) or short))
+        or (THERE.search(text) and references.store_in_focus(tracker) is not None)
+        or (identity(tracker).get("staff_token") and stock_scope(tracker))
+    ):  # staff: "本店…", "near us"
         return await stock_answer(dispatcher, tracker, product.sku)
     return await show_details(dispatcher, graph, product, lang)
 
 
-async def show_details(dispatcher: CollectingDispatcher, graph: ProductGraph, product: Product, lang: str) -> Events:
+async def show_details(
+    dispatcher: CollectingDispatcher, graph: ProductGraph, product: Product, lang: str
+) -> Events:
     """One product: name, price, kind, brand, key specs and its card."""
     info = await asyncio.to_thread(api.details, graph, product.sku, lang)
     sep = "；" if lang == "zh" else "; "
     specs = sep.join(f"{s.name}: {s.text}" for s in info.specs[:8])
-    dispatcher.utter_message(response="utter_product_details", product=info.product.name,
-                             price=format_price(info.product.price, lang), kind=info.kind,
-                             brand=info.product.brand or "–", specs=specs or "–",
-                             json_message=cards_payload(graph, [info.product], lang))
+    dispatcher.utter_message(
+        response="utter_product_details",
+        product=info.product.name,
+        price=format_price(info.product.price, lang),
+        kind=info.kind,
+        brand=info.product.brand or "–",
+        specs=specs or "–",
+        json_message=cards_payload(graph, [info.product], lang),
+    )
     # the product is now in focus ("add it"); the last list stays, so "the second one" still means its second
     return [SlotSet("product_sku", info.product.sku)]
 
 
-async def attribute_answer(dispatcher: CollectingDispatcher, tracker: Tracker, graph: ProductGraph,
-                           product: Product, lang: str) -> Events:
-    """"How many cores…", "刷新率", "多少钱": the attribute the message asks about, or which one."""
+async def attribute_answer(
+    dispatcher: CollectingDispatcher, tracker: Tracker, graph: ProductGraph, product: Product, lang: str
+) -> Events:
+    """ "How many cores…", "刷新率", "多少钱": the attribute the message asks about, or which one."""
     text = tracker.latest_message.get("text") or ""
     attribute = next((str(v) for v in entity_values(tracker, "attribute")), None)
-    attribute = (find_attribute(attribute or text, product) or find_attribute(text, product)
-                 or attribute_of_value(graph, product, text))
+    attribute = (
+        find_attribute(attribute or text, product)
+        or find_attribute(text, product)
+        or attribute_of_value(graph, product, text)
+    )
     if attribute is None:
         dispatcher.utter_message(response="utter_ask_which_attribute", product=product.name)
         return [SlotSet("product_sku", product.sku)]
-    if attribute not in ("price", "brand") and attribute not in attributes():    # "多高": the data has no height
-        dispatcher.utter_message(response="utter_product_attribute_unknown", product=product.name,
-                                 attribute=unrecorded_attribute_name(attribute, lang) or attribute)
+    if (
+        attribute not in ("price", "brand") and attribute not in attributes()
+    ):  # "多高": the data has no height
+        dispatcher.utter_message(
+            response="utter_product_attribute_unknown",
+            product=product.name,
+            attribute=unrecorded_attribute_name(attribute, lang) or attribute,
+        )
         return [SlotSet("product_sku", product.sku)]
     answer = await asyncio.to_thread(api.attribute_answer, graph, product.sku, attribute, lang)
     if answer.value is None:
-        dispatcher.utter_message(response="utter_product_attribute_unknown", product=product.name,
-                                 attribute=answer.name)
+        dispatcher.utter_message(
+            response="utter_product_attribute_unknown", product=product.name, attribute=answer.name
+        )
     else:
-        dispatcher.utter_message(response="utter_product_attribute", product=product.name,
-                                 attribute=answer.name, value=answer.text)
+        dispatcher.utter_message(
+            response="utter_product_attribute", product=product.name, attribute=answer.name, value=answer.text
+        )
     return [SlotSet("product_sku", product.sku)]
 
 
@@ -115,11 +146,18 @@ async def stock_answer(dispatcher: CollectingDispatcher, tracker: Tracker, sku: 
     client = services.orders()
     who = identity(tracker)
     query = references.store_mentioned(tracker)
-    if who.get("staff_token") and not query and (
+    if (
+        who.get("staff_token")
+        and not query
+        and (
             (stock_scope(tracker) or tracker.get_slot("staff_stock_scope")) in ("nearby", "everywhere")
-            or references.store_in_focus(tracker) is None):       # staff: their figures, in the scope asked
+            or references.store_in_focus(tracker) is None
+        )
+    ):  # staff: their figures, in the scope asked
         return await staff_stock_turn(dispatcher, tracker, [sku])
-    if not query and references.store_in_focus(tracker) is None:    # a store named before "which one?" was asked
+    if (
+        not query and references.store_in_focus(tracker) is None
+    ):  # a store named before "which one?" was asked
         query = references.previous_store_query(tracker)
     try:
         store = None
@@ -128,18 +166,29 @@ async def stock_answer(dispatcher: CollectingDispatcher, tracker: Tracker, sku: 
             if not found:
                 dispatcher.utter_message(response="utter_store_not_found", query=query)
                 return events
-            if len({(s.city, s.state) for s in found}) == 1:    # one city: its big store (Union Square, not the kiosk)
+            if (
+                len({(s.city, s.state) for s in found}) == 1
+            ):  # one city: its big store (Union Square, not the kiosk)
                 found = [next((s for s in found if s.type == "BigBox"), found[0])]
-            if len(found) > 1:      # stores sharing a name (Brentwood CA, TN, MO): which one, then the stock
+            if len(found) > 1:  # stores sharing a name (Brentwood CA, TN, MO): which one, then the stock
                 lines = "\n".join(store_label(s) for s in found[:6])
-                dispatcher.utter_message(response="utter_ask_which_store_of", query=query, stores=lines,
-                                         buttons=[{"title": f"{s.name}, {s.city} {s.state}"[:60],
-                                                   "payload": f'/ask_stock{{"store": "#{s.id}"}}'} for s in found[:6]])
+                dispatcher.utter_message(
+                    response="utter_ask_which_store_of",
+                    query=query,
+                    stores=lines,
+                    buttons=[
+                        {
+                            "title": f"{s.name}, {s.city} {s.state}"[:60],
+                            "payload": f'/ask_stock{{"store": "#{s.id}"}}',
+                        }
+                        for s in found[:6]
+                    ],
+                )
                 return events + [SlotSet("shown_stores", [s.id for s in found[:6]])]
             store = found[0]
-        elif (store_id := references.store_in_focus(tracker)) is not None:   # "there"
+        elif (store_id := references.store_in_focus(tracker)) is not None:  # "there"
             store = await client.get_store(store_id)
-        if store is None and who.get("staff_token"):     # an associate asking about their own store
+        if store is None and who.get("staff_token"):  # an associate asking about their own store
             me = await client.staff_me(who["staff_token"])
             store = await client.get_store(me.store_id) if me.store_id is not None else None
         if store is None:
@@ -147,20 +196,29 @@ async def stock_answer(dispatcher: CollectingDispatcher, tracker: Tracker, sku: 
             return events
         events.append(SlotSet("store_id", float(store.id)))
         stock = await client.stock_at(sku, store.id, **who)
-        args = {"product": services.graph().product(sku).name, "store": store.name,
-                "address": f"{store.address}, {store.city}, {store.state}"}
+        args = {
+            "product": services.graph().product(sku).name,
+            "store": store.name,
+            "address": f"{store.address}, {store.city}, {store.state}",
+        }
         if stock.available is not None:  # staff of this store see exact counts
-            dispatcher.utter_message(response="utter_stock_exact", quantity=stock.on_hand,
-                                     reserved=stock.reserved or 0, **args)
+            dispatcher.utter_message(
+                response="utter_stock_exact", quantity=stock.on_hand, reserved=stock.reserved or 0, **args
+            )
             return events
         dispatcher.utter_message(response=RESPONSE_BY_LEVEL[stock.level], **args)
         if stock.level == "out":
             nearby = await client.nearest_stores_with_stock(sku, lat=store.lat, lon=store.lon, limit=3)
             if nearby:
                 sep = "；" if language(tracker) == "zh" else "; "
-                dispatcher.utter_message(response="utter_stock_elsewhere", stores=sep.join(
-                    f"{store_label(n.store)}" + (f" {n.distance_km:.0f} km" if n.distance_km is not None else "")
-                    for n in nearby))
+                dispatcher.utter_message(
+                    response="utter_stock_elsewhere",
+                    stores=sep.join(
+                        f"{store_label(n.store)}"
+                        + (f" {n.distance_km:.0f} km" if n.distance_km is not None else "")
+                        for n in nearby
+                    ),
+                )
     except OrderServiceError as exc:
         if exc.not_found:
             dispatcher.utter_message(response="utter_ask_which_product")
@@ -170,6 +228,7 @@ async def stock_answer(dispatcher: CollectingDispatcher, tracker: Tracker, sku: 
 
 
 # --- what goes with a product ------------------------------------------------------------------------
+
 
 def asked_part_type(tracker: Tracker, graph: ProductGraph, product: Product) -> str | None:
     """The kind of part the message asks for besides the product itself ("and a cooler for it?",
@@ -181,19 +240,27 @@ def asked_part_type(tracker: Tracker, graph: ProductGraph, product: Product) -> 
     return None
 
 
-async def fits_answer(dispatcher: CollectingDispatcher, graph: ProductGraph, product: Product, wanted: str | None,
-                      lang: str) -> Events:
+async def fits_answer(
+    dispatcher: CollectingDispatcher, graph: ProductGraph, product: Product, wanted: str | None, lang: str
+) -> Events:
     """The parts that fit a product (of the `wanted` type, else of every related type), each group
     with its reason; a one-attribute fit becomes the search in progress, so "any under 150?" refines it."""
-    groups = [g for g in await asyncio.to_thread(api.compatible_with, graph, product.sku, wanted, 3) if g.products]
+    groups = [
+        g for g in await asyncio.to_thread(api.compatible_with, graph, product.sku, wanted, 3) if g.products
+    ]
     if not groups:
         dispatcher.utter_message(response="utter_nothing_fits", product=product.name)
         return [SlotSet("product_sku", product.sku)]
     shown: list[Product] = []
     for group in groups:
-        dispatcher.utter_message(response="utter_fits_with", product=product.name,
-                                 kind=part_type_name(group.part_type, lang), reason=group.reason(lang),
-                                 total=group.total, products=listing(group.products, lang, len(shown) + 1))
+        dispatcher.utter_message(
+            response="utter_fits_with",
+            product=product.name,
+            kind=part_type_name(group.part_type, lang),
+            reason=group.reason(lang),
+            total=group.total,
+            products=listing(group.products, lang, len(shown) + 1),
+        )
         shown.extend(group.products)
     dispatcher.utter_message(json_message=cards_payload(graph, shown, lang))
     events: Events = [SlotSet("shown_skus", [p.sku for p in shown]), SlotSet("product_sku", product.sku)]
@@ -205,25 +272,37 @@ def fits_query(product: Product, part_type: str) -> SearchQuery | None:
     """The search behind a "what fits" list, where the fit is one attribute (a board or CPU by
     socket, memory by generation), so "any under 150?" refines that list and not an older search."""
     a = product.attributes
-    if part_type in ("motherboard", "cpu") and product.part_type in ("cpu", "motherboard") and a.get("socket"):
+    if (
+        part_type in ("motherboard", "cpu")
+        and product.part_type in ("cpu", "motherboard")
+        and a.get("socket")
+    ):
         return SearchQuery(part_type=part_type, filters=(AttributeFilter("socket", "eq", a["socket"]),))
     if part_type == "memory" and a.get("memory_type"):
-        return SearchQuery(part_type="memory", filters=(AttributeFilter("memory_type", "eq", a["memory_type"]),))
+        return SearchQuery(
+            part_type="memory", filters=(AttributeFilter("memory_type", "eq", a["memory_type"]),)
+        )
     return None
 
 
-async def accessories_answer(dispatcher: CollectingDispatcher, tracker: Tracker, graph: ProductGraph,
-                             product: Product, lang: str) -> Events:
+async def accessories_answer(
+    dispatcher: CollectingDispatcher, tracker: Tracker, graph: ProductGraph, product: Product, lang: str
+) -> Events:
     """What to buy with a product. A message naming a kind ("and a cooler for it?") gets the parts
     of that kind that fit, when the compatibility rules link the two kinds; otherwise the accessory
     groups (only that kind's, when it is one of them)."""
     wanted = asked_part_type(tracker, graph, product)
-    if wanted and await asyncio.to_thread(lambda: any(g.products for g in api.compatible_with(graph, product.sku, wanted, 1))):
+    if wanted and await asyncio.to_thread(
+        lambda: any(g.products for g in api.compatible_with(graph, product.sku, wanted, 1))
+    ):
         return await fits_answer(dispatcher, graph, product, wanted, lang)
     groups = [g for g in await asyncio.to_thread(api.accessories, graph, product.sku, 2) if g.products]
     if wanted and any(g.part_type == wanted for g in groups):
-        groups = [g for g in await asyncio.to_thread(api.accessories, graph, product.sku, 5)
-                  if g.products and g.part_type == wanted]
+        groups = [
+            g
+            for g in await asyncio.to_thread(api.accessories, graph, product.sku, 5)
+            if g.products and g.part_type == wanted
+        ]
     if not groups:
         dispatcher.utter_message(response="utter_no_accessories", product=product.name)
         return [SlotSet("product_sku", product.sku)]
@@ -232,12 +311,18 @@ async def accessories_answer(dispatcher: CollectingDispatcher, tracker: Tracker,
     for group in groups:
         lines.append(f"• {group.reason(lang)}:\n" + listing(group.products, lang, len(shown) + 1))
         shown.extend(group.products)
-    dispatcher.utter_message(response="utter_accessories", product=product.name, groups="\n".join(lines),
-                             json_message=cards_payload(graph, shown, lang))
+    dispatcher.utter_message(
+        response="utter_accessories",
+        product=product.name,
+        groups="\n".join(lines),
+        json_message=cards_payload(graph, shown, lang),
+    )
     return [SlotSet("shown_skus", [p.sku for p in shown]), SlotSet("product_sku", product.sku)]
 
 
-async def compare_answer(dispatcher: CollectingDispatcher, graph: ProductGraph, skus: list[str], lang: str) -> Events:
+async def compare_answer(
+    dispatcher: CollectingDispatcher, graph: ProductGraph, skus: list[str], lang: str
+) -> Events:
     """The comparison table of these products, with their cards; they become the list shown."""
     table = await asyncio.to_thread(api.compare, graph, skus, lang)
     lines = []
@@ -245,11 +330,18 @@ async def compare_answer(dispatcher: CollectingDispatcher, graph: ProductGraph, 
         cells = [f"{v}{' ✓' if row.best == i else ''}" for i, v in enumerate(row.values)]
         lines.append(f"{row.name}: " + " | ".join(cells))
     names = " | ".join(f"{i}. {p.name}" for i, p in enumerate(table.products, 1))
-    dispatcher.utter_message(response="utter_comparison", products=names, table="\n".join(lines),
-                             json_message={**cards_payload(graph, table.products, lang),
-                                           "comparison": {"header": [p.name for p in table.products],
-                                                          "rows": [{"name": r.name, "values": list(r.values),
-                                                                    "best": r.best} for r in table.rows]}})
+    dispatcher.utter_message(
+        response="utter_comparison",
+        products=names,
+        table="\n".join(lines),
+        json_message={
+            **cards_payload(graph, table.products, lang),
+            "comparison": {
+                "header": [p.name for p in table.products],
+                "rows": [{"name": r.name, "values": list(r.values), "best": r.best} for r in table.rows],
+            },
+        },
+    )
     return [SlotSet("shown_skus", [p.sku for p in table.products])]
 
 
@@ -264,16 +356,28 @@ def one_in_focus(graph: ProductGraph, candidates: list[str]) -> str | None:
 # --- stock for staff: at my store, nearby or across the chain ------------------------------------------
 
 STAFF_LIST_LIMIT = 10
-_SCOPE_WORDS = (("everywhere", re.compile(r"(?i)\b(everywhere|across the chain|chain[- ]wide|all (?:the )?(?:stores|locations)"
-                                          r"|every store|any store|nationwide|company[- ]wide|other stores)\b"
-                                          r"|全国|所有门店|所有店|各店|各门店|哪些店|哪些门店|别的店|其他门店|其他店")),
-                ("nearby", re.compile(r"(?i)\b(near(?:by)?|close by|around here|near us|near me)\b|附近|周边|邻近")),
-                ("store", re.compile(r"(?i)\b(here|my store|our store|this store|(?:our|this) location)\b"
-                                     r"|本店|我们店|我店|店里|这家店")))
+_SCOPE_WORDS = (
+    (
+        "everywhere",
+        re.compile(
+            r"(?i)\b(everywhere|across the chain|chain[- ]wide|all (?:the )?(?:stores|locations)"
+            r"|every store|any store|nationwide|company[- ]wide|other stores)\b"
+            r"|全国|所有门店|所有店|各店|各门店|哪些店|哪些门店|别的店|其他门店|其他店"
+        ),
+    ),
+    ("nearby", re.compile(r"(?i)\b(near(?:by)?|close by|around here|near us|near me)\b|附近|周边|邻近")),
+    (
+        "store",
+        re.compile(
+            r"(?i)\b(here|my store|our store|this store|(?:our|this) location)\b"
+            r"|本店|我们店|我店|店里|这家店"
+        ),
+    ),
+)
 
 
 def stock_scope(tracker: Tracker) -> str | None:
-    """"store" (my store), "nearby" or "everywhere" as this message says it: the NLU's stock_scope,
+    """ "store" (my store), "nearby" or "everywhere" as this message says it: the NLU's stock_scope,
     else the wording ("across the chain", "附近", "全国哪些店"); None when it names no scope."""
     value = next(iter(entity_values(tracker, "stock_scope")), None)
     if value in ("store", "nearby", "everywhere"):
@@ -298,7 +402,9 @@ def after_stock_answer(tracker: Tracker) -> bool:
     return False
 
 
-async def staff_stock_turn(dispatcher: CollectingDispatcher, tracker: Tracker, skus: list[str] | None = None) -> Events:
+async def staff_stock_turn(
+    dispatcher: CollectingDispatcher, tracker: Tracker, skus: list[str] | None = None
+) -> Events:
     """A staff member's stock question, however the NLU classified it: staff figures for the product(s)
     the message points at, in the scope the message names, else the scope of the previous stock
     question ("what about the 7800X3D" after "… across the chain"), else my store."""
@@ -314,8 +420,8 @@ async def staff_stock_turn(dispatcher: CollectingDispatcher, tracker: Tracker, s
         if found.ambiguous and not (found.named and scope == "store" and me.store_id is not None):
             return references.ask_which(dispatcher, graph, found.candidates, language(tracker), "staff_stock")
         skus = found.skus or found.candidates
-        if not skus:     # nothing named, nothing in focus
-            unknown = bool(entity_values(tracker, "sku"))     # a SKU typed that the catalogue does not have
+        if not skus:  # nothing named, nothing in focus
+            unknown = bool(entity_values(tracker, "sku"))  # a SKU typed that the catalogue does not have
             dispatcher.utter_message(response="utter_staff_unknown_sku" if unknown else "utter_staff_ask_sku")
             return []
         return await staff_stock_answer(dispatcher, graph, token, me, skus, scope, language(tracker))
@@ -335,8 +441,15 @@ def staff_error_reply(dispatcher: CollectingDispatcher, exc: OrderServiceError) 
         dispatcher.utter_message(response="utter_service_unavailable")
 
 
-async def staff_stock_answer(dispatcher: CollectingDispatcher, graph: ProductGraph, token: str, me: Any,
-                             skus: list[str], scope: str, lang: str) -> Events:
+async def staff_stock_answer(
+    dispatcher: CollectingDispatcher,
+    graph: ProductGraph,
+    token: str,
+    me: Any,
+    skus: list[str],
+    scope: str,
+    lang: str,
+) -> Events:
     """Exact figures for staff. Several products (a line named without its variant: "海韵 FOCUS GX")
     are counted side by side at my store; nearby and everywhere take the first. The product and the
     scope stay in focus for the next question, even when the member has no store to ask about."""
@@ -351,19 +464,36 @@ async def staff_stock_answer(dispatcher: CollectingDispatcher, graph: ProductGra
         rows = await asyncio.gather(*(client.stock_at(s, me.store_id, staff_token=token) for s in several))
         for sku, stock in zip(several, rows):
             spec = api.spec_line(graph.products[sku], lang, limit=2) if len(several) > 1 else ""
-            dispatcher.utter_message(response="utter_staff_stock_here", store=stock.location_name,
-                                     sku=f"{graph.products[sku].name} ({sku}{'; ' + spec if spec else ''})",
-                                     available=stock.available, on_hand=stock.on_hand, reserved=stock.reserved)
-        if len(several) > 1:      # the variants become the list "the second one" points at
-            return [SlotSet("shown_skus", several), SlotSet("product_sku", None), SlotSet("staff_stock_scope", scope)]
+            dispatcher.utter_message(
+                response="utter_staff_stock_here",
+                store=stock.location_name,
+                sku=f"{graph.products[sku].name} ({sku}{'; ' + spec if spec else ''})",
+                available=stock.available,
+                on_hand=stock.on_hand,
+                reserved=stock.reserved,
+            )
+        if len(several) > 1:  # the variants become the list "the second one" points at
+            return [
+                SlotSet("shown_skus", several),
+                SlotSet("product_sku", None),
+                SlotSet("staff_stock_scope", scope),
+            ]
         return events
-    rows = await client.staff_stock(skus[0], token, near_store_id=me.store_id if scope == "nearby" else None,
-                                    in_stock_only=True, limit=STAFF_LIST_LIMIT)
+    rows = await client.staff_stock(
+        skus[0],
+        token,
+        near_store_id=me.store_id if scope == "nearby" else None,
+        in_stock_only=True,
+        limit=STAFF_LIST_LIMIT,
+    )
     if not rows:
         dispatcher.utter_message(response="utter_staff_stock_none", sku=label)
         return events
-    lines = "\n".join(f"• {r.location_name}: {r.available if r.available is not None else r.level}"
-                      + (f" ({r.distance_km:.0f} km)" if r.distance_km is not None else "") for r in rows)
+    lines = "\n".join(
+        f"• {r.location_name}: {r.available if r.available is not None else r.level}"
+        + (f" ({r.distance_km:.0f} km)" if r.distance_km is not None else "")
+        for r in rows
+    )
     dispatcher.utter_message(response=f"utter_staff_stock_{scope}", sku=label, lines=lines)
     return events
 

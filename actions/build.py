@@ -1,6 +1,7 @@
 """The PC build advisor's action: a whole computer for a budget and a purpose, changed in
 conversation and put in the cart in one step (the conversation logic is in actions.building,
 the choice of parts in build_planner)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -18,16 +19,21 @@ class ActionBuild(Action):
     def name(self) -> str:
         return "action_build"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[dict[str, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         text = tracker.latest_message.get("text") or ""
         if intent == "plan_build" and building.names_one_part(text):
             # "which processor would you pick for gaming, max $300": one part, a search
             graph = await asyncio.to_thread(services.graph)
             return await searching.search_answer(dispatcher, tracker, graph, "search_products")
-        if (intent == "plan_build" and not building.names_a_build(text) and not building.pending(tracker)
-                and searching.previous_query(tracker) is not None):
+        if (
+            intent == "plan_build"
+            and not building.names_a_build(text)
+            and not building.pending(tracker)
+            and searching.previous_query(tracker) is not None
+        ):
             # "2000元以下" after a search: a budget alone narrows the search, it does not start a build
             graph = await asyncio.to_thread(services.graph)
             return await searching.search_answer(dispatcher, tracker, graph, "refine_search")

@@ -7,6 +7,7 @@ kept in the slot `build` as its request (budget, purpose, constraints, emphasis)
 change starts from it, "what changed" compares with the one before, and "the second one" points at
 its second part. Shared here (not in the action module) because a bare answer to the question
 ("gaming", "about 1500") arrives as another intent and actions.understand completes it."""
+
 from __future__ import annotations
 
 import asyncio
@@ -21,9 +22,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import references, services
 from actions.cards import card
 from actions.common import cart_lines, language
-from daogou.config import get_settings
 from build_planner import Build, Change, Constraints, Conversion, NoBuild, Request, diff, get_planner
 from build_planner.scoring import normalise_purpose, part_type_of, profiles, purpose
+from daogou.config import get_settings
 from knowledge_graph.graph import ProductGraph
 from knowledge_graph.linker import link
 from knowledge_graph.parse import AROUND_CEILING, AROUND_FLOOR, find_budget
@@ -48,18 +49,29 @@ _ROLE_WORDS: dict[str, tuple[str, ...]] = {
 }
 _MORE = r"(?:more|better|stronger|faster|bigger|upgrade|好一?点|更好|更强|强一?点|加强|升级|多一?点|大一?点)"
 _LESS = r"(?:less|weaker|cheaper|smaller|差一?点|弱一?点|便宜一?点|少一?点|降一?点)"
-_CHEAPER = re.compile(r"(?i)\b(?:cheaper|less expensive|lower the (?:cost|price)|save (?:some )?money|cut the cost)\b|便宜|省点|省钱|降低预算|少花")
+_CHEAPER = re.compile(
+    r"(?i)\b(?:cheaper|less expensive|lower the (?:cost|price)|save (?:some )?money|cut the cost)\b|便宜|省点|省钱|降低预算|少花"
+)
 _WHY = re.compile(r"(?i)\bwhy\b|为什么|为啥|干嘛选|凭什么")
-_DIFF = re.compile(r"(?i)\bwhat(?:'s| is| has| did)?\s+(?:changed?|different)|\bdifferen(?:t|ce)s?\b|\bcompared? (?:to|with)|变化|有什么不同|区别|改了什么|变了什么")
-_HAVE = re.compile(r"(?i)\b(?:i (?:already )?(?:have|own|got)|i've got|already have|keep my|reuse my|leave (?:it|that) out)\b|已经有|我有|不用买|不需要买|用我(?:自己)?的|保留")
+_DIFF = re.compile(
+    r"(?i)\bwhat(?:'s| is| has| did)?\s+(?:changed?|different)|\bdifferen(?:t|ce)s?\b|\bcompared? (?:to|with)|变化|有什么不同|区别|改了什么|变了什么"
+)
+_HAVE = re.compile(
+    r"(?i)\b(?:i (?:already )?(?:have|own|got)|i've got|already have|keep my|reuse my|leave (?:it|that) out)\b|已经有|我有|不用买|不需要买|用我(?:自己)?的|保留"
+)
 _USE = re.compile(r"(?i)\b(?:use|with|put in|go with|switch to|swap (?:in|to)|instead)\b|换成|用|改成|换")
 _SWAP = re.compile(r"(?i)\b(?:change|swap|replace|another|different|other)\b|换个|换一个|换掉|另一个|别的")
 # Latin words are delimited by letters only: Chinese characters count as word characters for \b ("换成AMD的")
-_BRANDS = (("cpu", "AMD", r"(?i)(?<![a-z])(?:amd|ryzen)(?![a-z])|锐龙|农企"),
-           ("cpu", "Intel", r"(?i)(?<![a-z])(?:intel|core i\d)(?![a-z])|英特尔|酷睿"),
-           ("video-card", "NVIDIA", r"(?i)(?<![a-z])(?:nvidia|geforce|rtx)(?![a-z])|英伟达|n卡"),
-           ("video-card", "AMD", r"(?i)(?<![a-z])radeon(?![a-z])|a卡"))
-_COLOURS = (("white", r"(?i)(?<![a-z])white(?![a-z])|白色|全白|白的"), ("black", r"(?i)(?<![a-z])black(?![a-z])|黑色|全黑|黑的"))
+_BRANDS = (
+    ("cpu", "AMD", r"(?i)(?<![a-z])(?:amd|ryzen)(?![a-z])|锐龙|农企"),
+    ("cpu", "Intel", r"(?i)(?<![a-z])(?:intel|core i\d)(?![a-z])|英特尔|酷睿"),
+    ("video-card", "NVIDIA", r"(?i)(?<![a-z])(?:nvidia|geforce|rtx)(?![a-z])|英伟达|n卡"),
+    ("video-card", "AMD", r"(?i)(?<![a-z])radeon(?![a-z])|a卡"),
+)
+_COLOURS = (
+    ("white", r"(?i)(?<![a-z])white(?![a-z])|白色|全白|白的"),
+    ("black", r"(?i)(?<![a-z])black(?![a-z])|黑色|全黑|黑的"),
+)
 
 
 def _chinese(text: str) -> bool:
@@ -69,8 +81,10 @@ def _chinese(text: str) -> bool:
 _ONLY_AFTER_FOR = ("work", "home", "game", "games")
 
 
-_BUILD_WORDS = re.compile(r"(?i)\b(?:pcs?|computers?|rigs?|builds?|desktops?|workstations?|towers?|parts? list|setup)\b"
-                          r"|装机|攒|电脑|主机|整机|配置|组装|配一台|装一台|工作站|小钢炮")
+_BUILD_WORDS = re.compile(
+    r"(?i)\b(?:pcs?|computers?|rigs?|builds?|desktops?|workstations?|towers?|parts? list|setup)\b"
+    r"|装机|攒|电脑|主机|整机|配置|组装|配一台|装一台|工作站|小钢炮"
+)
 
 
 def names_a_build(text: str) -> bool:
@@ -86,7 +100,7 @@ def find_purpose(text: str) -> str | None:
     for key, names in profiles()["purpose_aliases"].items():
         for name in [key, *names]:
             name = str(name).lower()
-            if name in _ONLY_AFTER_FOR:     # "for work", not "work out a build"
+            if name in _ONLY_AFTER_FOR:  # "for work", not "work out a build"
                 hit = re.search(r"\bfor (?:my |the )?" + name + r"\b", low) is not None
             elif _chinese(name):
                 hit = name in low
@@ -108,7 +122,9 @@ def find_amount(text: str, bare: bool = False) -> tuple[float | None, Conversion
     if budget.low is None and budget.high is None and bare:
         m = _BARE_AMOUNT.search(text)
         if m:
-            budget = find_budget(text[:m.start()] + ("预算" if _chinese(text) else "under ") + text[m.start():])
+            budget = find_budget(
+                text[: m.start()] + ("预算" if _chinese(text) else "under ") + text[m.start() :]
+            )
     low, high = budget.low, budget.high
     if low is not None and high is not None and abs(high / low - AROUND_CEILING / AROUND_FLOOR) < 1e-3:
         amount: float | None = round(high / AROUND_CEILING, 2)
@@ -124,8 +140,14 @@ def find_amount(text: str, bare: bool = False) -> tuple[float | None, Conversion
 
 def _roles_named(text: str) -> list[str]:
     low = text.lower()
-    return [role for role, words in _ROLE_WORDS.items()
-            if any((w in low) if _chinese(w) else re.search(r"(?<![a-z])" + re.escape(w) + r"s?(?![a-z])", low) for w in words)]
+    return [
+        role
+        for role, words in _ROLE_WORDS.items()
+        if any(
+            (w in low) if _chinese(w) else re.search(r"(?<![a-z])" + re.escape(w) + r"s?(?![a-z])", low)
+            for w in words
+        )
+    ]
 
 
 def find_brands(text: str) -> dict[str, str]:
@@ -191,6 +213,7 @@ def find_changes(graph: ProductGraph, text: str, intent: str, entities: list[dic
 
 # --- the slot ------------------------------------------------------------------------------------
 
+
 def _request_dict(request: Request) -> dict[str, Any]:
     data = asdict(request)
     data["constraints"]["brands"] = dict(request.constraints.brands)
@@ -200,18 +223,29 @@ def _request_dict(request: Request) -> dict[str, Any]:
 def request_from(data: dict[str, Any]) -> Request:
     c = data.get("constraints") or {}
     conversion = data.get("conversion")
-    return Request(budget_usd=float(data["budget_usd"]), purpose=str(data["purpose"]),
-                   constraints=Constraints(brands=dict(c.get("brands") or {}), have=tuple(c.get("have") or ()),
-                                           fixed=tuple(c.get("fixed") or ()), colour=c.get("colour"),
-                                           store_id=c.get("store_id"), exclude=tuple(c.get("exclude") or ())),
-                   emphasis=tuple(tuple(e) for e in data.get("emphasis") or ()),
-                   upgrade_role=data.get("upgrade_role"),
-                   conversion=Conversion(**conversion) if conversion else None)
+    return Request(
+        budget_usd=float(data["budget_usd"]),
+        purpose=str(data["purpose"]),
+        constraints=Constraints(
+            brands=dict(c.get("brands") or {}),
+            have=tuple(c.get("have") or ()),
+            fixed=tuple(c.get("fixed") or ()),
+            colour=c.get("colour"),
+            store_id=c.get("store_id"),
+            exclude=tuple(c.get("exclude") or ()),
+        ),
+        emphasis=tuple(tuple(e) for e in data.get("emphasis") or ()),
+        upgrade_role=data.get("upgrade_role"),
+        conversion=Conversion(**conversion) if conversion else None,
+    )
 
 
 def slot_value(build: Build, previous: dict[str, Any] | None = None) -> dict[str, Any]:
     """The slot: the build's request and parts, and the one shown before it (for "what changed")."""
-    shown = {"request": _request_dict(build.request), "parts": [[p.role, p.sku, p.owned] for p in build.parts]}
+    shown = {
+        "request": _request_dict(build.request),
+        "parts": [[p.role, p.sku, p.owned] for p in build.parts],
+    }
     if previous and previous.get("request"):
         shown["previous"] = {"request": previous["request"], "parts": previous.get("parts") or []}
     return shown
@@ -229,12 +263,14 @@ def pending(tracker: Tracker) -> bool:
 
 
 def names_one_part(text: str) -> bool:
-    """"Which processor would you pick for gaming, max $300": one kind of part, no word for a whole
+    """ "Which processor would you pick for gaming, max $300": one kind of part, no word for a whole
     computer — a search, whatever the NLU calls it."""
     return bool(_roles_named(text)) and not _BUILD_WORDS.search(text)
 
 
-_WHOLE = re.compile(r"(?i)(?<![a-z])(?:whole|all|every(?:thing)?|entire|complete|full)(?![a-z])|整套|这套|那套|全部|全都|都|所有|一套")
+_WHOLE = re.compile(
+    r"(?i)(?<![a-z])(?:whole|all|every(?:thing)?|entire|complete|full)(?![a-z])|整套|这套|那套|全部|全都|都|所有|一套"
+)
 
 
 def on_screen(tracker: Tracker) -> bool:
@@ -245,7 +281,7 @@ def on_screen(tracker: Tracker) -> bool:
 
 
 def means_whole_build(tracker: Tracker) -> bool:
-    """"可以，这套都加到购物车里", "add all of it" right after a build: the whole build, not one part."""
+    """ "可以，这套都加到购物车里", "add all of it" right after a build: the whole build, not one part."""
     text = tracker.latest_message.get("text") or ""
     return on_screen(tracker) and bool(_WHOLE.search(text)) and not references.ordinal_positions(tracker)
 
@@ -262,12 +298,13 @@ def takes_over(tracker: Tracker, intent: str) -> bool:
     text = tracker.latest_message.get("text") or ""
     if pending(tracker):
         if _roles_named(text) and not _BUILD_WORDS.search(text):
-            return False     # "which processor would you pick, max $300": a search for one part
+            return False  # "which processor would you pick, max $300": a search for one part
         return find_purpose(text) is not None or find_amount(text, bare=True)[0] is not None
     return intent in ("refine_search", "nlu_fallback", "inform") and on_screen(tracker)
 
 
 # --- replies -------------------------------------------------------------------------------------
+
 
 def _role_name(role: str, lang: str) -> str:
     return part_type_name(part_type_of(role), lang)
@@ -295,16 +332,34 @@ def show(dispatcher: CollectingDispatcher, graph: ProductGraph, build: Build, la
     if build.request.conversion:
         heading = build.request.conversion.text(lang) + ("。" if lang == "zh" else ". ") + heading
     left = build.request.budget_usd - build.total
-    note = (f"，比预算少{format_price(left, lang)}" if lang == "zh" else f", {format_price(left, lang)} under budget") if left >= 1 else ""
-    labels = {"en": ("Add the whole build to cart", "Cheaper", "More graphics power"),
-              "zh": ("整套加入购物车", "便宜一点", "显卡更强")}[lang]
-    buttons = [{"title": labels[0], "payload": "/add_build_to_cart"},
-               {"title": labels[1], "payload": '/refine_build{"build_change": "cheaper"}'},
-               {"title": labels[2], "payload": '/refine_build{"build_change": "more_gpu"}'}]
+    note = (
+        (
+            f"，比预算少{format_price(left, lang)}"
+            if lang == "zh"
+            else f", {format_price(left, lang)} under budget"
+        )
+        if left >= 1
+        else ""
+    )
+    labels = {
+        "en": ("Add the whole build to cart", "Cheaper", "More graphics power"),
+        "zh": ("整套加入购物车", "便宜一点", "显卡更强"),
+    }[lang]
+    buttons = [
+        {"title": labels[0], "payload": "/add_build_to_cart"},
+        {"title": labels[1], "payload": '/refine_build{"build_change": "cheaper"}'},
+        {"title": labels[2], "payload": '/refine_build{"build_change": "more_gpu"}'},
+    ]
     cards = [card(graph, p.product, lang) for p in build.parts if p.product is not None and not p.owned]
-    dispatcher.utter_message(response="utter_build", heading=heading, lines="\n".join(lines),
-                             total=format_price(build.total, lang), note=note, buttons=buttons,
-                             json_message={"type": "product_cards", "products": cards})
+    dispatcher.utter_message(
+        response="utter_build",
+        heading=heading,
+        lines="\n".join(lines),
+        total=format_price(build.total, lang),
+        note=note,
+        buttons=buttons,
+        json_message={"type": "product_cards", "products": cards},
+    )
 
 
 def _impossible(dispatcher: CollectingDispatcher, request: Request, error: NoBuild, lang: str) -> None:
@@ -313,10 +368,18 @@ def _impossible(dispatcher: CollectingDispatcher, request: Request, error: NoBui
         where = " for pick-up at that store" if lang == "en" else "该门店"
     hint = error.text(lang)
     if error.cheapest_usd:
-        hint = (f"最便宜的一套完整配置约{format_price(error.cheapest_usd, lang)}。" if lang == "zh"
-                else f"The cheapest complete build is about {format_price(error.cheapest_usd, lang)}.")
-    dispatcher.utter_message(response="utter_build_impossible", purpose=_purpose_name(request.purpose, lang),
-                             budget=format_price(request.budget_usd, lang), where=where, hint=hint)
+        hint = (
+            f"最便宜的一套完整配置约{format_price(error.cheapest_usd, lang)}。"
+            if lang == "zh"
+            else f"The cheapest complete build is about {format_price(error.cheapest_usd, lang)}."
+        )
+    dispatcher.utter_message(
+        response="utter_build_impossible",
+        purpose=_purpose_name(request.purpose, lang),
+        budget=format_price(request.budget_usd, lang),
+        where=where,
+        hint=hint,
+    )
 
 
 def _plan(request: Request) -> Build:
@@ -325,7 +388,9 @@ def _plan(request: Request) -> Build:
 
 def _restore(state: dict[str, Any]) -> Build:
     """The build shown last, as it was shown (see Planner.restore)."""
-    parts = {role: (None if sku is None else (sku, bool(owned))) for role, sku, owned in state.get("parts") or []}
+    parts = {
+        role: (None if sku is None else (sku, bool(owned))) for role, sku, owned in state.get("parts") or []
+    }
     return get_planner().restore(request_from(state["request"]), parts)
 
 
@@ -335,9 +400,15 @@ def _refine(build: Build, changes: list[Change]) -> Build:
     return build
 
 
-async def _planned(dispatcher: CollectingDispatcher, graph: ProductGraph, request: Request, lang: str,
-                   previous: dict[str, Any] | None, change: list[Change] | None = None,
-                   before: Build | None = None) -> Events:
+async def _planned(
+    dispatcher: CollectingDispatcher,
+    graph: ProductGraph,
+    request: Request,
+    lang: str,
+    previous: dict[str, Any] | None,
+    change: list[Change] | None = None,
+    before: Build | None = None,
+) -> Events:
     try:
         if change and before is not None:
             build = await asyncio.to_thread(_refine, before, change)
@@ -348,7 +419,7 @@ async def _planned(dispatcher: CollectingDispatcher, graph: ProductGraph, reques
         return []
     if before is not None:
         delta = diff(before, build)
-        if not delta.changes:                     # "switch to Intel" when it is Intel already
+        if not delta.changes:  # "switch to Intel" when it is Intel already
             dispatcher.utter_message(response="utter_build_same")
             return []
         dispatcher.utter_message(response="utter_build_changes", changes=delta.text(lang))
@@ -370,15 +441,26 @@ async def build_answer(dispatcher: CollectingDispatcher, tracker: Tracker, fresh
         return _add_to_cart(dispatcher, tracker, graph, state, lang)
     asked = (state or {}).get("pending") or {}
     amount, conversion = find_amount(text, bare=bool(asked))
-    if state and not asked and not fresh and (intent != "plan_build" or (amount is None and find_purpose(text) is None)):
+    if (
+        state
+        and not asked
+        and not fresh
+        and (intent != "plan_build" or (amount is None and find_purpose(text) is None))
+    ):
         return await _change(dispatcher, tracker, graph, state, text, intent, entities, lang)
     # a new build, or the missing half of one asked for before
     chosen = find_purpose(text) or asked.get("purpose")
     if amount is None and asked.get("budget_usd"):
-        amount, conversion = asked["budget_usd"], Conversion(**asked["conversion"]) if asked.get("conversion") else None
+        amount, conversion = (
+            asked["budget_usd"],
+            Conversion(**asked["conversion"]) if asked.get("conversion") else None,
+        )
     if amount is None or chosen is None:
-        wanted = {"purpose": chosen, "budget_usd": amount,
-                  "conversion": asdict(conversion) if conversion else None}
+        wanted = {
+            "purpose": chosen,
+            "budget_usd": amount,
+            "conversion": asdict(conversion) if conversion else None,
+        }
         if chosen is not None:
             dispatcher.utter_message(response="utter_build_ask_budget", purpose=_purpose_name(chosen, lang))
         else:
@@ -386,15 +468,31 @@ async def build_answer(dispatcher: CollectingDispatcher, tracker: Tracker, fresh
         return [SlotSet(SLOT, {"pending": wanted})]
     store = references.store_in_focus(tracker) if references.store_mentioned(tracker) else None
     named = _named_skus(graph, text)
-    constraints = Constraints(brands={r: b for r, b in find_brands(text).items()}, fixed=tuple(named),
-                              colour=find_colour(text), store_id=store)
-    request = Request(budget_usd=float(amount), purpose=normalise_purpose(chosen), constraints=constraints,
-                      conversion=conversion)
+    constraints = Constraints(
+        brands={r: b for r, b in find_brands(text).items()},
+        fixed=tuple(named),
+        colour=find_colour(text),
+        store_id=store,
+    )
+    request = Request(
+        budget_usd=float(amount),
+        purpose=normalise_purpose(chosen),
+        constraints=constraints,
+        conversion=conversion,
+    )
     return await _planned(dispatcher, graph, request, lang, None)
 
 
-async def _change(dispatcher: CollectingDispatcher, tracker: Tracker, graph: ProductGraph, state: dict[str, Any],
-                  text: str, intent: str | None, entities: list[dict[str, Any]], lang: str) -> Events:
+async def _change(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    graph: ProductGraph,
+    state: dict[str, Any],
+    text: str,
+    intent: str | None,
+    entities: list[dict[str, Any]],
+    lang: str,
+) -> Events:
     request = request_from(state["request"])
     if _DIFF.search(text) and state.get("previous"):
         old = await asyncio.to_thread(_restore, state["previous"])
@@ -426,8 +524,13 @@ async def _change(dispatcher: CollectingDispatcher, tracker: Tracker, graph: Pro
     return await _planned(dispatcher, graph, request, lang, state, changes, before)
 
 
-def _add_to_cart(dispatcher: CollectingDispatcher, tracker: Tracker, graph: ProductGraph,
-                 state: dict[str, Any] | None, lang: str) -> Events:
+def _add_to_cart(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    graph: ProductGraph,
+    state: dict[str, Any] | None,
+    lang: str,
+) -> Events:
     parts = [p for p in (state or {}).get("parts") or [] if p[1] and not p[2]]
     if not parts:
         dispatcher.utter_message(response="utter_build_none")

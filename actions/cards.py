@@ -2,10 +2,12 @@
 channels render (the `product_cards` custom payload) and into the numbered text lines that
 "the first one" refers to. Every action that shows products uses these, so a list always looks the
 same and its order is the order references resolve against."""
+
 from __future__ import annotations
 
 import json
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from catalog.models import Product
 from knowledge_graph import api
@@ -22,8 +24,10 @@ def card(graph: ProductGraph, product: Product, lang: str) -> dict[str, Any]:
     sku = json.dumps({"sku": product.sku})
     labels = {"en": ("Details", "Similar", "Accessories"), "zh": ("详情", "类似商品", "搭配配件")}[lang]
     data["currency"] = "USD"
-    data["buttons"] = [{"title": labels[0], "payload": f"/product_details{sku}"},
-                       {"title": labels[1], "payload": f"/show_similar{sku}"}]
+    data["buttons"] = [
+        {"title": labels[0], "payload": f"/product_details{sku}"},
+        {"title": labels[1], "payload": f"/show_similar{sku}"},
+    ]
     if product.part_type:
         data["buttons"].append({"title": labels[2], "payload": f"/show_accessories{sku}"})
     return data
@@ -34,7 +38,7 @@ def cards_payload(graph: ProductGraph, products: Sequence[Product], lang: str) -
 
 
 def product_line(product: Product, lang: str) -> str:
-    """"AMD Ryzen 5 7600X — $170.49 (cores 6, boost clock 5.3 GHz)": name, price and the specs that
+    """ "AMD Ryzen 5 7600X — $170.49 (cores 6, boost clock 5.3 GHz)": name, price and the specs that
     tell apart products of the same name (the 1 TB and the 2 TB "Samsung 990 Pro")."""
     specs = api.spec_line(product, lang, limit=3)
     line = f"{product.name} — {format_price(product.price, lang)}"

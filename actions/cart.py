@@ -7,6 +7,7 @@ order service, where every item can be picked up), then an explicit yes before t
 The order is created with an Idempotency-Key derived from the conversation and the checkout it
 belongs to, so a retried action never places it twice.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -21,9 +22,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import building, services
+from actions.cards import store_label
 from actions.common import cart_lines, entity_values, language
 from actions.customers import shopper_id
-from actions.cards import store_label
 from actions.references import ask_which, product_in_focus, reference_point, resolve_products
 from knowledge_graph.vocab import format_price
 from order_service.client import OrderServiceError
@@ -33,10 +34,20 @@ from order_service.services.geo import haversine_km
 CART = "cart"
 FORM = "checkout_form"
 FULFILMENT_WORDS = {
-    "pickup": re.compile(r"(?i)\bpick(?:ing)?[\s-]*(?:it\s+)?up\b|\bpickup\b|\bcollect\b|\bin[\s-]store\b|自提|到店|店里取|自己取|去店里拿|门店取"),
-    "delivery": re.compile(r"(?i)\bdeliver(?:y|ed)?\b|\bship(?:ping|ped)?\b|\bsend it\b|送货|配送|快递|送到|邮寄|寄到"),
+    "pickup": re.compile(
+        r"(?i)\bpick(?:ing)?[\s-]*(?:it\s+)?up\b|\bpickup\b|\bcollect\b|\bin[\s-]store\b|自提|到店|店里取|自己取|去店里拿|门店取"
+    ),
+    "delivery": re.compile(
+        r"(?i)\bdeliver(?:y|ed)?\b|\bship(?:ping|ped)?\b|\bsend it\b|送货|配送|快递|送到|邮寄|寄到"
+    ),
 }
-FORM_SLOTS = ("checkout_fulfilment", "checkout_store", "pickup_store_id", "delivery_address", "checkout_confirmed")
+FORM_SLOTS = (
+    "checkout_fulfilment",
+    "checkout_store",
+    "pickup_store_id",
+    "delivery_address",
+    "checkout_confirmed",
+)
 # Intents a bare answer to the store or address question is often taken for ("Blossom Hill" reads
 # as a store-hours question, "my house" as out of scope): while that question is open such a
 # message is the answer. A question (FAQ, "?", 吗) never is.
@@ -44,7 +55,9 @@ ANSWER_INTENTS = {"inform", "find_store", "store_hours", "ask_stock", "nlu_fallb
 QUESTION = re.compile(r"[?？吗呢]\s*$")
 # Where a message that also says how to receive the order names the store: "pick it up at Mall of
 # America", "结账，自提，Blossom Hill", "我要在Flushing自提" (a Latin-script name inside Chinese).
-STORE_AFTER = re.compile(r"(?i)\b(?:at|from|in)\s+(?:the\s+)?([A-Za-z0-9][\w .'&-]*?)\s*(?:store|shop)?\s*[.!,]*$")
+STORE_AFTER = re.compile(
+    r"(?i)\b(?:at|from|in)\s+(?:the\s+)?([A-Za-z0-9][\w .'&-]*?)\s*(?:store|shop)?\s*[.!,]*$"
+)
 LATIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 .'&-]*[A-Za-z0-9]|[A-Za-z]")
 
 
@@ -58,12 +71,36 @@ def quantity_entity(tracker: Tracker) -> int | None:
     return None
 
 
-NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
-                "ten": 10, "一": 1, "两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+NUMBER_WORDS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "一": 1,
+    "两": 2,
+    "二": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+    "十": 10,
+}
 # A quantity after a word that sets one ("make it just one", "only two", "改成两个", "只要一个"): the NLU
 # often reads "one" there as a position ("the first one").
-QUANTITY_CUE = re.compile(r"(?i)(?:\b(?:just|only|make\s+it|to)\s+|改成|改为|换成|只要|就要|要)\s*(\d{1,3}|"
-                          + "|".join(NUMBER_WORDS) + r")(?![A-Za-z0-9])")
+QUANTITY_CUE = re.compile(
+    r"(?i)(?:\b(?:just|only|make\s+it|to)\s+|改成|改为|换成|只要|就要|要)\s*(\d{1,3}|"
+    + "|".join(NUMBER_WORDS)
+    + r")(?![A-Za-z0-9])"
+)
 
 
 def quantity_in_words(text: str) -> int | None:
@@ -91,7 +128,9 @@ def format_cart(lines: list[dict[str, Any]], lang: str) -> tuple[str, str]:
     for i, line in enumerate(lines, 1):
         product = graph.product(line["sku"])
         total += product.price * line["qty"]
-        rows.append(f"{i}. {line['qty']} × {product.name} — {format_price(product.price * line['qty'], lang)}")
+        rows.append(
+            f"{i}. {line['qty']} × {product.name} — {format_price(product.price * line['qty'], lang)}"
+        )
     return "\n".join(rows), format_price(total, lang)
 
 
@@ -121,9 +160,10 @@ class ActionAddToCart(Action):
     def name(self) -> str:
         return "action_add_to_cart"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> list[dict[str, Any]]:
-        if building.means_whole_build(tracker):    # "这套都加到购物车里" right after a PC build
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        if building.means_whole_build(tracker):  # "这套都加到购物车里" right after a PC build
             return building.add_whole_build(dispatcher, tracker)
         graph = services.graph()
         resolved = resolve_products(tracker, graph)
@@ -149,8 +189,12 @@ class ActionAddToCart(Action):
             existing["qty"] = new_qty
         else:
             lines.append({"sku": product.sku, "qty": qty})
-        dispatcher.utter_message(response="utter_cart_added", product=product.name, quantity=qty,
-                                 items=sum(line["qty"] for line in lines))
+        dispatcher.utter_message(
+            response="utter_cart_added",
+            product=product.name,
+            quantity=qty,
+            items=sum(line["qty"] for line in lines),
+        )
         return [SlotSet(CART, lines), SlotSet("product_sku", product.sku)]
 
 
@@ -158,8 +202,9 @@ class ActionViewCart(Action):
     def name(self) -> str:
         return "action_view_cart"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> list[dict[str, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
         lines = cart_lines(tracker)
         if not lines:
             dispatcher.utter_message(response="utter_cart_empty")
@@ -175,8 +220,9 @@ class ActionChangeCart(Action):
     def name(self) -> str:
         return "action_change_cart"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> list[dict[str, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
         lines = cart_lines(tracker)
         if not lines:
             dispatcher.utter_message(response="utter_cart_empty")
@@ -187,8 +233,11 @@ class ActionChangeCart(Action):
             dispatcher.utter_message(response="utter_ask_which_cart_item", lines=rows)
             return []
         intent = (tracker.latest_message.get("intent") or {}).get("name")
-        qty = 0 if intent == "remove_from_cart" else \
-            quantity_entity(tracker) or quantity_in_words(tracker.latest_message.get("text") or "")
+        qty = (
+            0
+            if intent == "remove_from_cart"
+            else quantity_entity(tracker) or quantity_in_words(tracker.latest_message.get("text") or "")
+        )
         if qty is None:
             dispatcher.utter_message(response="utter_ask_cart_quantity")
             return []
@@ -206,8 +255,8 @@ class ActionChangeCart(Action):
 
 
 # --- checkout ------------------------------------------------------------------------------------------
-MATCHES = 8        # stores fetched for a name, to tell a unique match from a shared name
-ALTERNATIVES = 3   # stores offered instead of one that does not work out
+MATCHES = 8  # stores fetched for a name, to tell a unique match from a shared name
+ALTERNATIVES = 3  # stores offered instead of one that does not work out
 STORE_PICK = re.compile(r"#(\d{1,10})")  # a store button's payload: {"store": "#281"}
 ZIP_AT_END = re.compile(r"\b\d{5}(?:-\d{4})?\s*$")
 LETTERS = re.compile(r"[^\W\d_]{2,}")
@@ -230,7 +279,9 @@ def best_matches(query: str, found: list[StoreOut]) -> list[StoreOut]:
     return distinct
 
 
-def store_choice_lines(stores: list[StoreOut], lang: str, reference: tuple[float, float] | None = None) -> str:
+def store_choice_lines(
+    stores: list[StoreOut], lang: str, reference: tuple[float, float] | None = None
+) -> str:
     """Numbered lines that tell stores apart: name, address, city and the distance (from the store
     asked about, or from the given reference point)."""
     rows = []
@@ -242,13 +293,25 @@ def store_choice_lines(stores: list[StoreOut], lang: str, reference: tuple[float
     return "\n".join(rows)
 
 
-def offer_stores(dispatcher: CollectingDispatcher, response: str, stores: list[StoreOut], lang: str,
-                 reference: tuple[float, float] | None = None, **args: Any) -> None:
+def offer_stores(
+    dispatcher: CollectingDispatcher,
+    response: str,
+    stores: list[StoreOut],
+    lang: str,
+    reference: tuple[float, float] | None = None,
+    **args: Any,
+) -> None:
     """A reply that lists stores to choose from, one button each that answers the store question."""
-    buttons = [{"title": f"{i}. {s.name}, {s.city}"[:60], "payload": f'/inform{{"store": "#{s.id}"}}'}
-               for i, s in enumerate(stores[:MATCHES], 1)]
-    dispatcher.utter_message(response=response, stores=store_choice_lines(stores[:MATCHES], lang, reference),
-                             buttons=buttons, **args)
+    buttons = [
+        {"title": f"{i}. {s.name}, {s.city}"[:60], "payload": f'/inform{{"store": "#{s.id}"}}'}
+        for i, s in enumerate(stores[:MATCHES], 1)
+    ]
+    dispatcher.utter_message(
+        response=response,
+        stores=store_choice_lines(stores[:MATCHES], lang, reference),
+        buttons=buttons,
+        **args,
+    )
 
 
 def address_missing(address: str) -> str | None:
@@ -293,8 +356,9 @@ class ValidateCheckoutForm(FormValidationAction):
     def name(self) -> str:
         return "validate_checkout_form"
 
-    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker,
-                             domain: DomainDict) -> list[str]:
+    async def required_slots(
+        self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[str]:
         """Nothing to ask for an empty cart (action_place_order says so); then the way to receive
         the order, the store or the address that way needs, and the explicit yes."""
         if not cart_lines(tracker):
@@ -303,26 +367,33 @@ class ValidateCheckoutForm(FormValidationAction):
         middle = {"pickup": ["checkout_store"], "delivery": ["delivery_address"]}.get(fulfilment, [])
         return ["checkout_fulfilment", *middle, "checkout_confirmed"]
 
-    async def extract_checkout_fulfilment(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                          domain: DomainDict) -> dict[str, Any]:
+    async def extract_checkout_fulfilment(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         """The way of receiving the order named in words the NLU tagged no entity in ("pickup in
         store", "ok delivery then", "那就自提吧"), as the answer to its question or as a change of mind
         at any later question ("no, I'd rather pick it up at Mall of America"). A question that
         mentions shipping ("how much is shipping?", "送货要运费吗") is a question, not an answer."""
         requested, current = tracker.get_slot("requested_slot"), tracker.get_slot("checkout_fulfilment")
         text = tracker.latest_message.get("text") or ""
-        if (not requested and latest_intent(tracker) != "checkout") or latest_intent(tracker) == "faq" \
-                or QUESTION.search(text.strip()):
+        if (
+            (not requested and latest_intent(tracker) != "checkout")
+            or latest_intent(tracker) == "faq"
+            or QUESTION.search(text.strip())
+        ):
             return {}  # outside the form's questions only the message that starts it ("结账，自提") counts
         named = [way for way, words in FULFILMENT_WORDS.items() if words.search(text)]
         if len(named) != 1 or named[0] == current:
             return {}
-        if requested not in (None, "checkout_fulfilment") and not re.search(r"(?i)\b(?:no|rather|instead|actually)\b|算了|还是|改|换", text):
+        if requested not in (None, "checkout_fulfilment") and not re.search(
+            r"(?i)\b(?:no|rather|instead|actually)\b|算了|还是|改|换", text
+        ):
             return {}  # "deliver to 42 Elm St" while the address is asked answers it, it changes nothing
         return {"checkout_fulfilment": named[0]}
 
-    async def validate_checkout_fulfilment(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                           domain: DomainDict) -> dict[str, Any]:
+    async def validate_checkout_fulfilment(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         """Keeps only the answers the chosen way needs; a store named in the same message ("结账，自提，
         Blossom Hill") answers the store question at once."""
         if value == "delivery":
@@ -330,33 +401,45 @@ class ValidateCheckoutForm(FormValidationAction):
         if value != "pickup":
             return {"checkout_fulfilment": None}
         slots: dict[str, Any] = {"checkout_fulfilment": value, "delivery_address": None}
-        named = next(iter(entity_values(tracker, "store")), None) \
-            or store_in_text(tracker.latest_message.get("text") or "")
+        named = next(iter(entity_values(tracker, "store")), None) or store_in_text(
+            tracker.latest_message.get("text") or ""
+        )
         if named and not tracker.get_slot("pickup_store_id"):
             slots.update(await self.validate_checkout_store(named, dispatcher, tracker, domain))
         return slots
 
-    async def extract_checkout_store(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                     domain: DomainDict) -> dict[str, Any]:
+    async def extract_checkout_store(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         """A bare store name while the store is asked for, whatever intent it read as ("Blossom
         Hill" looks like a store-hours question); "SFO机场那个店" is the store SFO."""
-        if tracker.get_slot("requested_slot") != "checkout_store" or not is_answer(tracker) \
-                or latest_intent(tracker) in ("inform", "find_store"):  # the domain mappings take those
+        if (
+            tracker.get_slot("requested_slot") != "checkout_store"
+            or not is_answer(tracker)
+            or latest_intent(tracker) in ("inform", "find_store")
+        ):  # the domain mappings take those
             return {}
         text = (tracker.latest_message.get("text") or "").strip()
-        return {"checkout_store": next(iter(entity_values(tracker, "store")), None) or store_in_text(text) or text}
+        return {
+            "checkout_store": next(iter(entity_values(tracker, "store")), None) or store_in_text(text) or text
+        }
 
-    async def extract_delivery_address(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                       domain: DomainDict) -> dict[str, Any]:
+    async def extract_delivery_address(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         """Whatever answers the address question is checked as an address, so "my house" or "asdf"
         hears what is missing rather than a fallback."""
-        if tracker.get_slot("requested_slot") != "delivery_address" or not is_answer(tracker) \
-                or latest_intent(tracker) == "inform":
+        if (
+            tracker.get_slot("requested_slot") != "delivery_address"
+            or not is_answer(tracker)
+            or latest_intent(tracker) == "inform"
+        ):
             return {}
         return {"delivery_address": (tracker.latest_message.get("text") or "").strip()}
 
-    async def validate_checkout_store(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                      domain: DomainDict) -> dict[str, Any]:
+    async def validate_checkout_store(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         """A store that hands out pick-up orders and can hand out every item in the cart. When the
         answer does not work out, the shopper gets something to pick from rather than a bare no: the
         closest store names for an unknown name, the matching stores (with address and distance) when
@@ -380,8 +463,13 @@ class ValidateCheckoutForm(FormValidationAction):
                     candidates = best_matches(query, await client.find_stores(query, limit=MATCHES))
             if not candidates:
                 suggestions = await client.suggest_stores(query, limit=ALTERNATIVES)
-                offer_stores(dispatcher, "utter_store_not_found_suggest" if suggestions else "utter_store_not_found",
-                             suggestions, lang, query=query)
+                offer_stores(
+                    dispatcher,
+                    "utter_store_not_found_suggest" if suggestions else "utter_store_not_found",
+                    suggestions,
+                    lang,
+                    query=query,
+                )
                 return rejected
             if len(candidates) > 1:
                 reference = await reference_point(tracker)
@@ -391,17 +479,21 @@ class ValidateCheckoutForm(FormValidationAction):
             missing: list[str] = []
             if store.pickup:
                 # the service weighs quantities (a shopper's stock view only says "some left")
-                able = await client.nearest_pickup_stores([(line["sku"], line["qty"]) for line in lines],
-                                                          store_id=store.id, limit=ALTERNATIVES + 1)
+                able = await client.nearest_pickup_stores(
+                    [(line["sku"], line["qty"]) for line in lines], store_id=store.id, limit=ALTERNATIVES + 1
+                )
                 if store.id not in {s.id for s in able}:
                     stock = await asyncio.gather(*(client.stock_at(line["sku"], store.id) for line in lines))
-                    missing = ([product_name(s.sku) for s in stock if not s.pickup_available]
-                               or [product_name(line["sku"]) for line in lines if line["qty"] > 1]
-                               or [product_name(line["sku"]) for line in lines])
+                    missing = (
+                        [product_name(s.sku) for s in stock if not s.pickup_available]
+                        or [product_name(line["sku"]) for line in lines if line["qty"] > 1]
+                        or [product_name(line["sku"]) for line in lines]
+                    )
                 nearby = [s for s in able if s.id != store.id][:ALTERNATIVES]
             else:
-                nearby = await client.nearest_pickup_stores([(line["sku"], line["qty"]) for line in lines],
-                                                            store_id=store.id, limit=ALTERNATIVES)
+                nearby = await client.nearest_pickup_stores(
+                    [(line["sku"], line["qty"]) for line in lines], store_id=store.id, limit=ALTERNATIVES
+                )
         except OrderServiceError as exc:
             if exc.not_found:
                 dispatcher.utter_message(response="utter_store_not_found", query=query)
@@ -409,16 +501,19 @@ class ValidateCheckoutForm(FormValidationAction):
                 dispatcher.utter_message(response="utter_service_unavailable")
             return rejected
         if not store.pickup or missing:
-            dispatcher.utter_message(response="utter_store_no_pickup" if not store.pickup
-                                     else "utter_store_cannot_supply",
-                                     store=store_label(store), products=", ".join(missing))
+            dispatcher.utter_message(
+                response="utter_store_no_pickup" if not store.pickup else "utter_store_cannot_supply",
+                store=store_label(store),
+                products=", ".join(missing),
+            )
             if nearby:
                 offer_stores(dispatcher, "utter_pickup_stores_nearby", nearby, lang)
             return rejected
         return {"checkout_store": store_label(store), "pickup_store_id": float(store.id)}
 
-    def validate_delivery_address(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                  domain: DomainDict) -> dict[str, Any]:
+    def validate_delivery_address(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         """A street address: a street and a house number (a ZIP code alone is not one). Says which
         part is missing, so the shopper need not guess what was wrong."""
         address = " ".join(str(value or "").split())
@@ -431,8 +526,9 @@ class ValidateCheckoutForm(FormValidationAction):
             return {"delivery_address": None}
         return {"delivery_address": address}
 
-    def validate_checkout_confirmed(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                    domain: DomainDict) -> dict[str, Any]:
+    def validate_checkout_confirmed(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         return {"checkout_confirmed": value if isinstance(value, bool) else None}
 
 
@@ -442,23 +538,38 @@ class ActionAskCheckoutConfirmed(Action):
     def name(self) -> str:
         return "action_ask_checkout_confirmed"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> list[dict[str, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
         rows, total = format_cart(cart_lines(tracker), language(tracker))
         if tracker.get_slot("checkout_fulfilment") == "pickup":
-            dispatcher.utter_message(response="utter_checkout_summary_pickup", lines=rows, total=total,
-                                     store=tracker.get_slot("checkout_store"))
+            dispatcher.utter_message(
+                response="utter_checkout_summary_pickup",
+                lines=rows,
+                total=total,
+                store=tracker.get_slot("checkout_store"),
+            )
         else:
-            dispatcher.utter_message(response="utter_checkout_summary_delivery", lines=rows, total=total,
-                                     address=tracker.get_slot("delivery_address"))
+            dispatcher.utter_message(
+                response="utter_checkout_summary_delivery",
+                lines=rows,
+                total=total,
+                address=tracker.get_slot("delivery_address"),
+            )
         return []
 
 
 def checkout_key(tracker: Tracker) -> str:
     """Idempotency-Key of this checkout: the conversation and the moment its checkout form started,
     the same however often the placing action is retried, different for the next checkout."""
-    started = next((e.get("timestamp") for e in reversed(tracker.events)
-                    if e.get("event") == "active_loop" and e.get("name") == FORM), None)
+    started = next(
+        (
+            e.get("timestamp")
+            for e in reversed(tracker.events)
+            if e.get("event") == "active_loop" and e.get("name") == FORM
+        ),
+        None,
+    )
     basis = f"{tracker.sender_id}|{started}|{cart_lines(tracker)}"
     return "daogou-" + hashlib.sha256(basis.encode()).hexdigest()[:48]
 
@@ -473,8 +584,9 @@ class ActionPlaceOrder(Action):
     def name(self) -> str:
         return "action_place_order"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> list[dict[str, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
         lines = cart_lines(tracker)
         if not lines:
             dispatcher.utter_message(response="utter_cart_empty")
@@ -488,10 +600,13 @@ class ActionPlaceOrder(Action):
         try:
             customer = await shopper_id(tracker)
             order = await client.create_order(
-                customer, [(line["sku"], line["qty"]) for line in lines], fulfilment="pickup" if pickup else "delivery",
+                customer,
+                [(line["sku"], line["qty"]) for line in lines],
+                fulfilment="pickup" if pickup else "delivery",
                 store_id=int(store_id) if pickup and store_id is not None else None,
                 delivery_address=None if pickup else tracker.get_slot("delivery_address"),
-                idempotency_key=checkout_key(tracker))
+                idempotency_key=checkout_key(tracker),
+            )
             order = await client.confirm_order(customer, order.id)
         except OrderServiceError as exc:
             if exc.conflict:
@@ -503,11 +618,19 @@ class ActionPlaceOrder(Action):
             return reset_checkout()
         total = format_price(float(order.total), language(tracker))
         if pickup:
-            dispatcher.utter_message(response="utter_order_placed_pickup", order_id=order.id, total=total,
-                                     store=tracker.get_slot("checkout_store"))
+            dispatcher.utter_message(
+                response="utter_order_placed_pickup",
+                order_id=order.id,
+                total=total,
+                store=tracker.get_slot("checkout_store"),
+            )
         else:
-            dispatcher.utter_message(response="utter_order_placed_delivery", order_id=order.id, total=total,
-                                     address=order.delivery_address)
+            dispatcher.utter_message(
+                response="utter_order_placed_delivery",
+                order_id=order.id,
+                total=total,
+                address=order.delivery_address,
+            )
         dispatcher.utter_message(response="utter_ask_feedback")
         return [*reset_checkout(), SlotSet(CART, []), SlotSet("order_id", float(order.id))]
 
@@ -519,9 +642,11 @@ class ActionStopCheckout(Action):
     def name(self) -> str:
         return "action_stop_checkout"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> list[dict[str, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
         items = sum(line["qty"] for line in cart_lines(tracker))
-        dispatcher.utter_message(response="utter_checkout_stopped" if items else "utter_checkout_stopped_empty",
-                                 items=items)
+        dispatcher.utter_message(
+            response="utter_checkout_stopped" if items else "utter_checkout_stopped_empty", items=items
+        )
         return reset_checkout()

@@ -1,4 +1,5 @@
 """What every action module needs: the shopper's language and the entities of the latest message."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -16,8 +17,11 @@ def language(tracker: Tracker) -> str:
 
 def entity_values(tracker: Tracker, entity: str, role: str | None = None) -> list[Any]:
     """All values of an entity in the latest message, optionally of one role."""
-    return [e.get("value") for e in tracker.latest_message.get("entities", [])
-            if e.get("entity") == entity and (role is None or e.get("role") == role)]
+    return [
+        e.get("value")
+        for e in tracker.latest_message.get("entities", [])
+        if e.get("entity") == entity and (role is None or e.get("role") == role)
+    ]
 
 
 def identity(tracker: Tracker) -> dict[str, Any]:
@@ -37,8 +41,11 @@ def identity(tracker: Tracker) -> dict[str, Any]:
 def cart_lines(tracker: Tracker) -> list[dict[str, Any]]:
     """The cart (slot `cart`) as a fresh list of {"sku", "qty"} (slot values are shared with the
     tracker: never mutate them). Here because cart, checkout and recommendations all read it."""
-    return [{"sku": str(line["sku"]), "qty": int(line["qty"])} for line in tracker.get_slot("cart") or []
-            if isinstance(line, dict) and line.get("sku") and int(line.get("qty") or 0) > 0]
+    return [
+        {"sku": str(line["sku"]), "qty": int(line["qty"])}
+        for line in tracker.get_slot("cart") or []
+        if isinstance(line, dict) and line.get("sku") and int(line.get("qty") or 0) > 0
+    ]
 
 
 def previous_intent(tracker: Tracker) -> str | None:

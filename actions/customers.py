@@ -4,6 +4,7 @@ The channel decides (actions.common.identity: the web and WeChat channels put th
 the message metadata). Rasa's plain REST channel carries no such metadata, so the conversation's
 sender id is mapped to a customer by the order service, once per sender (it creates the customer on
 first contact). The shopper's own words never choose the customer."""
+
 from __future__ import annotations
 
 from rasa_sdk import Tracker

@@ -5,6 +5,7 @@ Below the calibrated threshold the bot says it is not sure and offers the closes
 buttons plus a way to a human, instead of guessing: a confident wrong answer is the one outcome the
 FAQ must avoid. A button re-enters this action with the chosen entry's id (`/faq{"faq_id": …}`).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -43,8 +44,10 @@ def previous_faq_question(tracker: Tracker, retriever: FaqRetriever, lang: str) 
     users = [i for i, e in enumerate(tracker.events) if e.get("event") == "user"]
     if len(users) < 2:
         return None
-    before = tracker.events[users[-2] + 1: users[-1]]
-    actions = [e.get("name") for e in before if e.get("event") == "action" and e.get("name") != "action_listen"]
+    before = tracker.events[users[-2] + 1 : users[-1]]
+    actions = [
+        e.get("name") for e in before if e.get("event") == "action" and e.get("name") != "action_listen"
+    ]
     answered = [e for e in before if e.get("event") == "bot"]
     if not actions or actions[-1] != "action_answer_faq" or not answered:
         return None
@@ -61,15 +64,18 @@ def previous_faq_question(tracker: Tracker, retriever: FaqRetriever, lang: str) 
     return text, (result.best.entry.id if result.confident else "")
 
 
-def follow_up_answer(retriever: FaqRetriever, text: str, lang: str, previous: tuple[str, str],
-                     own: SearchResult) -> FaqEntry | None:
+def follow_up_answer(
+    retriever: FaqRetriever, text: str, lang: str, previous: tuple[str, str], own: SearchResult
+) -> FaqEntry | None:
     """The entry a follow-up asks about: the previous question and the follow-up searched together,
     the entry already answered left out unless the follow-up alone points at it first ("装好了能自提吗"
     after the assembly answer, which says when it can be picked up), and the follow-up's own closest
     entries must include it (so the previous topic alone cannot answer)."""
     question, answered = previous
     combined = retriever.search(f"{question} {text}", lang, FOLLOW_UP_POOL + 2)
-    own_ids = [c.entry.id for c in own.candidates[:FOLLOW_UP_POOL] if c.fused >= own.threshold * FOLLOW_UP_OWN_MIN]
+    own_ids = [
+        c.entry.id for c in own.candidates[:FOLLOW_UP_POOL] if c.fused >= own.threshold * FOLLOW_UP_OWN_MIN
+    ]
     for candidate in combined.candidates:
         if candidate.entry.id == answered and own_ids[:1] != [answered]:
             continue
@@ -79,8 +85,9 @@ def follow_up_answer(retriever: FaqRetriever, text: str, lang: str, previous: tu
     return None
 
 
-def fallback_buttons(retriever: FaqRetriever, candidates: list[FaqEntry], lang: str,
-                     domain_intents: list[str]) -> list[dict[str, str]]:
+def fallback_buttons(
+    retriever: FaqRetriever, candidates: list[FaqEntry], lang: str, domain_intents: list[str]
+) -> list[dict[str, str]]:
     """The closest questions in the shopper's language, then the way to a human: the hand-over
     intent when the domain has one, otherwise the FAQ's own contact.human entry."""
     human = next((e for e in retriever.entries if e.topic == HUMAN_TOPIC), None)
@@ -96,8 +103,9 @@ class ActionAnswerFaq(Action):
     def name(self) -> str:
         return "action_answer_faq"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> list[dict[str, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
         lang = language(tracker)
         retriever = await asyncio.to_thread(get_retriever)  # loads once per process
         chosen = [retriever.entry(x) for x in entity_values(tracker, "faq_id")]
@@ -121,13 +129,16 @@ class ActionAnswerFaq(Action):
         about_product = await self.product_question(dispatcher, tracker, lang, text)
         if about_product is not None:
             return about_product
-        buttons = fallback_buttons(retriever, result.suggestions(SUGGESTIONS + 1), lang, domain.get("intents", []))
+        buttons = fallback_buttons(
+            retriever, result.suggestions(SUGGESTIONS + 1), lang, domain.get("intents", [])
+        )
         dispatcher.utter_message(response="utter_faq_not_sure", buttons=buttons)
         return []
 
     @staticmethod
-    async def product_question(dispatcher: CollectingDispatcher, tracker: Tracker, lang: str,
-                               text: str) -> list[dict[str, Any]] | None:
+    async def product_question(
+        dispatcher: CollectingDispatcher, tracker: Tracker, lang: str, text: str
+    ) -> list[dict[str, Any]] | None:
         """A question the FAQ does not know that points at a product ("那第二款多少钱？", "最贵的那个呢？",
         "9800X3D 多少钱"): answered about that product, as the product actions would; None otherwise."""
         graph = await asyncio.to_thread(services.graph)
@@ -138,4 +149,3 @@ class ActionAnswerFaq(Action):
         if find_attribute(text, product) is not None:
             return await answers.attribute_answer(dispatcher, tracker, graph, product, lang)
         return await answers.product_answer(dispatcher, tracker, graph, product, lang)
-

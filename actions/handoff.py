@@ -6,10 +6,11 @@ Rasa's ConversationPaused event: Rasa stores the shopper's further messages with
 The colleague resumes the bot by appending {"event": "resume"} to the conversation through the Rasa
 HTTP API (POST /conversations/<sender_id>/tracker/events); the shopper can also start over with
 "/restart"."""
+
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -31,17 +32,25 @@ def transcript(tracker: Tracker) -> list[dict[str, Any]]:
     lines = []
     for e in tracker.events:
         if e.get("event") in ("user", "bot") and e.get("text"):
-            when = datetime.fromtimestamp(e["timestamp"], timezone.utc).isoformat() if e.get("timestamp") else None
-            lines.append({"from": "shopper" if e["event"] == "user" else "bot", "text": e["text"], "at": when})
+            when = datetime.fromtimestamp(e["timestamp"], UTC).isoformat() if e.get("timestamp") else None
+            lines.append(
+                {"from": "shopper" if e["event"] == "user" else "bot", "text": e["text"], "at": when}
+            )
     return lines
 
 
 def handoff_record(tracker: Tracker) -> dict[str, Any]:
     who = identity(tracker)
-    return {"sender_id": tracker.sender_id, "customer_id": who.get("customer_id"),
-            "channel": tracker.get_latest_input_channel(), "language": language(tracker),
-            "requested_at": datetime.now(timezone.utc).isoformat(), "cart": tracker.get_slot("cart") or [],
-            "order_id": tracker.get_slot("order_id"), "transcript": transcript(tracker)}
+    return {
+        "sender_id": tracker.sender_id,
+        "customer_id": who.get("customer_id"),
+        "channel": tracker.get_latest_input_channel(),
+        "language": language(tracker),
+        "requested_at": datetime.now(UTC).isoformat(),
+        "cart": tracker.get_slot("cart") or [],
+        "order_id": tracker.get_slot("order_id"),
+        "transcript": transcript(tracker),
+    }
 
 
 async def deliver(record: dict[str, Any]) -> str:
@@ -54,7 +63,9 @@ async def deliver(record: dict[str, Any]) -> str:
                 response.raise_for_status()
             return "url"
         except httpx.HTTPError as exc:  # keep the transcript: a colleague can still pick it up from the file
-            log.error("hand-over POST to %s failed (%s); writing it to the journal", settings.handoff_url, exc)
+            log.error(
+                "hand-over POST to %s failed (%s); writing it to the journal", settings.handoff_url, exc
+            )
     return str(await journal.append(JOURNAL, record))
 
 
@@ -62,8 +73,9 @@ class ActionHandoff(Action):
     def name(self) -> str:
         return "action_handoff"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> list[dict[str, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
         try:
             await deliver(handoff_record(tracker))
         except OSError:

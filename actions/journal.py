@@ -1,5 +1,6 @@
 """Append-only JSON Lines files under settings.state_dir, for records that have no service of their
 own yet (hand-over transcripts, ratings). Written in a thread so the event loop never blocks."""
+
 from __future__ import annotations
 
 import asyncio

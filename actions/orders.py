@@ -3,6 +3,7 @@
 The bot passes the identity the channel established (actions.customers.shopper_id); the order service
 decides whether this customer may see or change the order (another customer's order is a 404) and
 whether the change is allowed in its status (409)."""
+
 from __future__ import annotations
 
 import re
@@ -24,7 +25,9 @@ from order_service.schemas import MAX_ID, OrderOut
 RECENT = 3
 # Which order the shopper picks from the list just shown: "the most recent one", "最近那单" (the list
 # is newest first), "the oldest", or a position ("第一个", "the second one": the NLU's ordinal).
-NEWEST = re.compile(r"(?i)\b(?:most\s+recent|latest|newest|last\s+order|recent)\b|最近|最新|刚才|刚刚|上一单|最后下的")
+NEWEST = re.compile(
+    r"(?i)\b(?:most\s+recent|latest|newest|last\s+order|recent)\b|最近|最新|刚才|刚刚|上一单|最后下的"
+)
 OLDEST = re.compile(r"(?i)\b(?:oldest|earliest|first\s+order\s+i)\b|最早|最老")
 # What the intents the NLU gives such a short reply mean when it is not a pick (action_pick_order).
 OTHERWISE = {"add_to_cart": "action_add_to_cart", "chitchat": "utter_chitchat"}
@@ -55,12 +58,16 @@ def order_summary(order: OrderOut, lang: str) -> str:
 
 
 def order_args(order: OrderOut, lang: str) -> dict[str, Any]:
-    return {"order_id": order.id, "total": format_price(float(order.total), lang),
-            "items": ", ".join(f"{line.quantity} × {line.name}" for line in order.lines)}
+    return {
+        "order_id": order.id,
+        "total": format_price(float(order.total), lang),
+        "items": ", ".join(f"{line.quantity} × {line.name}" for line in order.lines),
+    }
 
 
-async def show_recent_orders(dispatcher: CollectingDispatcher, tracker: Tracker, customer: str,
-                             kind: str) -> list[dict[str, Any]]:
+async def show_recent_orders(
+    dispatcher: CollectingDispatcher, tracker: Tracker, customer: str, kind: str
+) -> list[dict[str, Any]]:
     """When the shopper named no order: their latest ones, so they can pick one; `order_pick`
     remembers what to do with the pick (the rules send the next reply to action_pick_order)."""
     recent = await services.orders().list_orders(customer, limit=RECENT)
@@ -68,8 +75,9 @@ async def show_recent_orders(dispatcher: CollectingDispatcher, tracker: Tracker,
         dispatcher.utter_message(response="utter_no_orders")
         return []
     lang = language(tracker)
-    dispatcher.utter_message(response="utter_recent_orders",
-                             orders="\n".join(order_summary(o, lang) for o in recent))
+    dispatcher.utter_message(
+        response="utter_recent_orders", orders="\n".join(order_summary(o, lang) for o in recent)
+    )
     return [SlotSet("order_pick", kind), SlotSet("shown_orders", [o.id for o in recent])]
 
 
@@ -102,12 +110,14 @@ class OrderAction(Action, ABC):
     async def act(self, customer: str, order_id: int) -> OrderOut:
         """The one order-service call of this action."""
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> list[dict[str, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
         return await self.handle(dispatcher, tracker, order_id_in_focus(tracker))
 
-    async def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                     order_id: int | None) -> list[dict[str, Any]]:
+    async def handle(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, order_id: int | None
+    ) -> list[dict[str, Any]]:
         try:
             customer = await shopper_id(tracker)
             if order_id is None:
@@ -117,10 +127,14 @@ class OrderAction(Action, ABC):
             if exc.not_found:
                 dispatcher.utter_message(response="utter_order_not_found", order_id=order_id)
                 return [SlotSet("order_id", None)]
-            dispatcher.utter_message(response=self.response_conflict if exc.conflict else "utter_service_unavailable",
-                                     order_id=order_id)
+            dispatcher.utter_message(
+                response=self.response_conflict if exc.conflict else "utter_service_unavailable",
+                order_id=order_id,
+            )
             return [SlotSet("order_id", float(order_id))]
-        dispatcher.utter_message(response=f"utter_order_status_{order.status}", **order_args(order, language(tracker)))
+        dispatcher.utter_message(
+            response=f"utter_order_status_{order.status}", **order_args(order, language(tracker))
+        )
         return [SlotSet("order_id", float(order.id))]
 
 
@@ -164,8 +178,9 @@ class ActionPickOrder(Action):
     def name(self) -> str:
         return "action_pick_order"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> list[dict[str, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
         done = [SlotSet("order_pick", None), SlotSet("shown_orders", None)]
         action = self.ACTIONS.get(tracker.get_slot("order_pick") or "")
         order_id = picked_order(tracker, [int(i) for i in tracker.get_slot("shown_orders") or []])

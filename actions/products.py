@@ -5,6 +5,7 @@ actions.recommend, which uses the recommender and falls back to the graph).
 Thin async actions: read slots and entities → call the knowledge graph's typed API (in a thread, it
 is CPU work) → reply with a domain response (English/Chinese variation by the `language` slot) and,
 for channels that render them, a `custom` payload of product cards."""
+
 from __future__ import annotations
 
 import asyncio
@@ -30,6 +31,7 @@ Events = list[dict[str, Any]]
 
 # --- shared helpers --------------------------------------------------------------------------------
 
+
 async def _graph() -> ProductGraph:
     return await asyncio.to_thread(services.graph)
 
@@ -54,13 +56,20 @@ class ActionSearchProducts(Action):
 
 # --- one product -----------------------------------------------------------------------------------
 
-async def _focus(dispatcher: CollectingDispatcher, tracker: Tracker) -> tuple[str, ProductGraph, Product] | Events:
+
+async def _focus(
+    dispatcher: CollectingDispatcher, tracker: Tracker
+) -> tuple[str, ProductGraph, Product] | Events:
     """(language, graph, the product the message is about), or the events of asking which one
     (several candidates: a clarifying question with buttons; none: say so and offer a search)."""
     graph = await _graph()
     lang = language(tracker)
     found = resolve_products(tracker, graph)
-    if found.ambiguous and found.named and (searching.sorts(_text(tracker)) or searching.budgeted(graph, tracker)):
+    if (
+        found.ambiguous
+        and found.named
+        and (searching.sorts(_text(tracker)) or searching.budgeted(graph, tracker))
+    ):
         # "那4090最便宜多少钱", "有没有1000元以下的4090": everything the name covers, in price order or within the budget
         return await searching.search_answer(dispatcher, tracker, graph, "search_products")
     if found.ambiguous and (one := answers.one_in_focus(graph, found.candidates)) is not None:
@@ -69,7 +78,7 @@ async def _focus(dispatcher: CollectingDispatcher, tracker: Tracker) -> tuple[st
         return ask_which(dispatcher, graph, found.candidates, lang, _intent(tracker))
     if not found.skus:
         update, _ = searching.query_from_turn(graph, tracker)
-        if update.category or update.part_type:     # "What's the cheapest NVMe SSD?": a search, not one product
+        if update.category or update.part_type:  # "What's the cheapest NVMe SSD?": a search, not one product
             return await searching.search_answer(dispatcher, tracker, graph, "search_products")
         dispatcher.utter_message(response="utter_ask_which_product")
         return []
@@ -89,7 +98,7 @@ class ActionProductDetails(Action):
 
 
 class ActionProductAttribute(Action):
-    """"How many cores does the Ryzen 7 9800X3D have?" / "第一个的刷新率是多少？"."""
+    """ "How many cores does the Ryzen 7 9800X3D have?" / "第一个的刷新率是多少？"."""
 
     def name(self) -> str:
         return "action_product_attribute"
@@ -103,6 +112,7 @@ class ActionProductAttribute(Action):
 
 
 # --- several products ------------------------------------------------------------------------------
+
 
 class ActionCompareProducts(Action):
     def name(self) -> str:
@@ -130,16 +140,20 @@ class ActionCompareProducts(Action):
         return await answers.compare_answer(dispatcher, graph, skus, lang)
 
 
-COMPARE_WORDS = re.compile(r"(?i)\b(compare|comparison|vs\.?|versus|difference|differ|better|or)\b"
-                           r"|比较|对比|比一比|区别|差别|哪个好|哪个更|还是")
+COMPARE_WORDS = re.compile(
+    r"(?i)\b(compare|comparison|vs\.?|versus|difference|differ|better|or)\b"
+    r"|比较|对比|比一比|区别|差别|哪个好|哪个更|还是"
+)
 
 
-COMPAT_WORDS = re.compile(r"(?i)\b(fit|fits|compatible|compatibility|work with|works with|go with|support|supports|"
-                          r"pair|match)\b|兼容|适配|支持|搭配|配得上|能配|能用|插得上|装得下")
+COMPAT_WORDS = re.compile(
+    r"(?i)\b(fit|fits|compatible|compatibility|work with|works with|go with|support|supports|"
+    r"pair|match)\b|兼容|适配|支持|搭配|配得上|能配|能用|插得上|装得下"
+)
 
 
 class ActionCheckCompatibility(Action):
-    """"Will this CPU fit the Asus PRIME B650-PLUS WIFI?" — the answer and the reason."""
+    """ "Will this CPU fit the Asus PRIME B650-PLUS WIFI?" — the answer and the reason."""
 
     def name(self) -> str:
         return "action_check_compatibility"
@@ -158,13 +172,17 @@ class ActionCheckCompatibility(Action):
             dispatcher.utter_message(response="utter_ask_compatibility_pair")
             return []
         result = await asyncio.to_thread(api.compatibility, graph, pair[0], pair[1])
-        response = {True: "utter_compatible_yes", False: "utter_compatible_no", None: "utter_compatible_unknown"}[result.compatible]
+        response = {
+            True: "utter_compatible_yes",
+            False: "utter_compatible_no",
+            None: "utter_compatible_unknown",
+        }[result.compatible]
         dispatcher.utter_message(response=response, reasons=result.text(lang))
         return [SlotSet("product_sku", pair[0]), SlotSet("shown_skus", pair)]
 
 
 class ActionWhatFits(Action):
-    """"What motherboards fit the first one?" — compatible parts per related type."""
+    """ "What motherboards fit the first one?" — compatible parts per related type."""
 
     def name(self) -> str:
         return "action_what_fits"
@@ -180,8 +198,14 @@ class ActionWhatFits(Action):
             if pt == product.part_type:
                 # "what boards would work with it?" right after a board and a CPU were checked: "it" is
                 # the other part of the pair, not a board
-                other = next((graph.products[s] for s in shown_skus(tracker, graph)
-                              if graph.products[s].part_type not in (None, pt)), None)
+                other = next(
+                    (
+                        graph.products[s]
+                        for s in shown_skus(tracker, graph)
+                        if graph.products[s].part_type not in (None, pt)
+                    ),
+                    None,
+                )
                 if other is not None:
                     product, wanted = other, pt
                     break

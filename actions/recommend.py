@@ -8,6 +8,7 @@ each with its one-line reason in the shopper's language, plus the product-card p
 actions.products (each card also carries the reason). The recommender never returns items that the
 knowledge graph says conflict with the cart (services.recommender injects the check).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -15,16 +16,17 @@ import logging
 import re
 from abc import ABC, abstractmethod
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import answers, searching, services
-from actions.common import cart_lines, entity_values, language
 from actions.cards import cards_payload, listing
+from actions.common import cart_lines, entity_values, language
 from actions.customers import shopper_id
 from actions.references import resolve_products, shown_skus
 from catalog.models import Product
@@ -39,11 +41,15 @@ from recommender.filters import cart_compatibility
 log = logging.getLogger(__name__)
 Events = list[dict[str, Any]]
 K = 5
-MAX_VIEWED = 5      # the most recent products of the conversation used as context
+MAX_VIEWED = 5  # the most recent products of the conversation used as context
 # "which of these would you recommend?": a pick among the list just shown, not a new list
-AMONG_SHOWN = re.compile(r"(?i)\b(these|those|them|of the two|of the three|among|from the list)\b|这些|这几|那几|其中|里面|之中")
+AMONG_SHOWN = re.compile(
+    r"(?i)\b(these|those|them|of the two|of the three|among|from the list)\b|这些|这几|那几|其中|里面|之中"
+)
 # "anything better than that?": a step up from the product, also when PRICIER_WORDS' search sense misses it
-BETTER_WORDS = re.compile(r"(?i)\b(better|upgrade|step up|higher end|faster|stronger)\b|更好|好一点|好点|升级|高一档|更强|更快")
+BETTER_WORDS = re.compile(
+    r"(?i)\b(better|upgrade|step up|higher end|faster|stronger)\b|更好|好一点|好点|升级|高一档|更强|更快"
+)
 
 
 def viewed_skus(tracker: Tracker, graph: ProductGraph) -> list[str]:
@@ -60,14 +66,22 @@ def category_of_turn(tracker: Tracker, graph: ProductGraph) -> str | None:
         if category:
             return category
         if part_type:
-            counts = Counter(p.category_id for p in graph.products.values() if p.part_type == part_type and p.category_id)
+            counts = Counter(
+                p.category_id for p in graph.products.values() if p.part_type == part_type and p.category_id
+            )
             if counts:
                 return counts.most_common(1)[0][0]
     return None
 
 
-def present(dispatcher: CollectingDispatcher, graph: ProductGraph, response: str, items: Sequence[Any],
-            lang: str, **kwargs: Any) -> Events:
+def present(
+    dispatcher: CollectingDispatcher,
+    graph: ProductGraph,
+    response: str,
+    items: Sequence[Any],
+    lang: str,
+    **kwargs: Any,
+) -> Events:
     """Utter the list (text for every channel, cards for those that render them) and remember it
     for "the first one". `items` are Recommendation / BoughtTogether records (sku + reason)."""
     pairs = [(graph.products[i.sku], i.reason.text(lang)) for i in items if i.sku in graph.products]
@@ -97,8 +111,15 @@ class RecommendAction(Action, ABC):
         return await self.answer(dispatcher, tracker, graph, rec, language(tracker), cart)
 
     @abstractmethod
-    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, graph: ProductGraph, rec: Any,
-                     lang: str, cart: list[str]) -> Events:
+    async def answer(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        graph: ProductGraph,
+        rec: Any,
+        lang: str,
+        cart: list[str],
+    ) -> Events:
         """Query the recommender and utter the answer."""
 
 
@@ -109,14 +130,22 @@ class ActionRecommendProducts(RecommendAction):
     def name(self) -> str:
         return "action_recommend_products"
 
-    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, graph: ProductGraph, rec: Any,
-                     lang: str, cart: list[str]) -> Events:
+    async def answer(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        graph: ProductGraph,
+        rec: Any,
+        lang: str,
+        cart: list[str],
+    ) -> Events:
         update, _ = await asyncio.to_thread(searching.query_from_turn, graph, tracker)
-        if (update.category or update.part_type) and (update.filters or update.brands or update.price_min is not None
-                                                      or update.price_max is not None):
+        if (update.category or update.part_type) and (
+            update.filters or update.brands or update.price_min is not None or update.price_max is not None
+        ):
             # "推荐个2T的固态硬盘": a kind with constraints the recommender cannot honour is a search
             return await searching.search_answer(dispatcher, tracker, graph, "search_products")
-        try:        # the channel's customer, else the one the order service maps this sender to
+        try:  # the channel's customer, else the one the order service maps this sender to
             customer_id: str | None = await shopper_id(tracker)
         except OrderServiceError as exc:
             log.warning("recommendations without the customer's orders: %s", exc)
@@ -125,18 +154,30 @@ class ActionRecommendProducts(RecommendAction):
         category = await asyncio.to_thread(category_of_turn, tracker, graph)
         shown = shown_skus(tracker, graph)
         items = []
-        if category is None and len(shown) >= 2 and AMONG_SHOWN.search(tracker.latest_message.get("text") or ""):
-            items = await asyncio.to_thread(rec.recommend_for_customer, customer_id, (), cart, min(3, len(shown) - 1),
-                                            None, shown)
+        if (
+            category is None
+            and len(shown) >= 2
+            and AMONG_SHOWN.search(tracker.latest_message.get("text") or "")
+        ):
+            items = await asyncio.to_thread(
+                rec.recommend_for_customer, customer_id, (), cart, min(3, len(shown) - 1), None, shown
+            )
             category = category or Counter(graph.products[s].category_id for s in shown).most_common(1)[0][0]
         if not items:
-            items = await asyncio.to_thread(rec.recommend_for_customer, customer_id, viewed, cart, K, category)
+            items = await asyncio.to_thread(
+                rec.recommend_for_customer, customer_id, viewed, cart, K, category
+            )
         if not items:
             dispatcher.utter_message(response="utter_recommend_none")
             return []
         known = customer_id is not None and customer_id in rec.model.interactions.user_index
-        response = ("utter_recommend_for_you" if known
-                    else "utter_recommend_from_context" if viewed or cart else "utter_recommend_popular")
+        response = (
+            "utter_recommend_for_you"
+            if known
+            else "utter_recommend_from_context"
+            if viewed or cart
+            else "utter_recommend_popular"
+        )
         return present(dispatcher, graph, response, items, lang)
 
 
@@ -149,8 +190,15 @@ class ItemRecommendAction(RecommendAction):
 
     response = ""
 
-    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, graph: ProductGraph, rec: Any,
-                     lang: str, cart: list[str]) -> Events:
+    async def answer(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        graph: ProductGraph,
+        rec: Any,
+        lang: str,
+        cart: list[str],
+    ) -> Events:
         found = await asyncio.to_thread(resolve_products, tracker, graph)
         skus = found.skus or ([] if found.ambiguous else [s for s in cart if s in graph.products][-1:])
         if not skus:
@@ -160,13 +208,15 @@ class ItemRecommendAction(RecommendAction):
         wanted = await asyncio.to_thread(answers.asked_part_type, tracker, graph, product)
         try:
             items = await asyncio.to_thread(self.items, rec, product.sku, cart)
-        except KeyError:        # a product the recommender has never seen (not in its catalogue)
+        except KeyError:  # a product the recommender has never seen (not in its catalogue)
             items = []
-        items = [i for i in items if i.sku in graph.products and wanted in (None, graph.products[i.sku].part_type)]
+        items = [
+            i for i in items if i.sku in graph.products and wanted in (None, graph.products[i.sku].part_type)
+        ]
         focus = [SlotSet("product_sku", product.sku)]
         if not items:
             dispatcher.utter_message(response=f"{self.response}_none", product=product.name)
-            fallback = CollectingDispatcher()     # shown only when the graph has something to go with it
+            fallback = CollectingDispatcher()  # shown only when the graph has something to go with it
             events = await answers.accessories_answer(fallback, tracker, graph, product, lang)
             if any(m.get("response") in ("utter_accessories", "utter_fits_with") for m in fallback.messages):
                 dispatcher.messages.extend(fallback.messages)
@@ -180,7 +230,7 @@ class ItemRecommendAction(RecommendAction):
 
 
 class ActionBoughtTogether(ItemRecommendAction):
-    """"What goes with this?": the strongest basket rules (lift) for the product."""
+    """ "What goes with this?": the strongest basket rules (lift) for the product."""
 
     response = "utter_recommend_together"
 
@@ -192,7 +242,7 @@ class ActionBoughtTogether(ItemRecommendAction):
 
 
 class ActionAlsoBought(ItemRecommendAction):
-    """"Customers who bought X also bought": the most frequent companions (confidence)."""
+    """ "Customers who bought X also bought": the most frequent companions (confidence)."""
 
     response = "utter_recommend_also_bought"
 
@@ -207,6 +257,7 @@ class ActionAlsoBought(ItemRecommendAction):
 class CatalogueReason:
     """The one-line reason of an alternative the knowledge graph found, shaped like the recommender's
     Reason so that `present` lists both the same way."""
+
     en: str
     zh: str
 
@@ -225,8 +276,10 @@ def alternative_reason(product: Product, other: Product, mode: str) -> Catalogue
     the extra cost for "better", closeness in specs and price for "similar"."""
     gap = abs(product.price - other.price)
     if mode == "cheaper":
-        return CatalogueReason(f"{format_price(gap, 'en')} less than {product.name}",
-                               f"比{product.name}便宜{format_price(gap, 'zh')}")
+        return CatalogueReason(
+            f"{format_price(gap, 'en')} less than {product.name}",
+            f"比{product.name}便宜{format_price(gap, 'zh')}",
+        )
     primary = part_types().get(product.part_type or "", {}).get("primary_spec")
     if mode == "better" and primary in other.attributes and primary in product.attributes:
         theirs, mine = other.attributes[primary], product.attributes[primary]
@@ -234,7 +287,8 @@ def alternative_reason(product: Product, other: Product, mode: str) -> Catalogue
             f"{attribute_name(primary, 'en')} {format_value(primary, theirs, 'en')} vs "
             f"{format_value(primary, mine, 'en')} on {product.name}, for {format_price(gap, 'en')} more",
             f"{attribute_name(primary, 'zh')}{format_value(primary, theirs, 'zh')}"
-            f"（{product.name}为{format_value(primary, mine, 'zh')}），贵{format_price(gap, 'zh')}")
+            f"（{product.name}为{format_value(primary, mine, 'zh')}），贵{format_price(gap, 'zh')}",
+        )
     return CatalogueReason(f"Close to {product.name} in specs and price", f"规格和价格与{product.name}接近")
 
 
@@ -250,24 +304,31 @@ def recommender_similar(sku: str, cart: list[str], in_stock: Callable[[str], boo
     return []
 
 
-def graph_alternatives(graph: ProductGraph, product: Product, mode: str, cart: list[str],
-                       in_stock: Callable[[str], bool]) -> list[Alternative]:
+def graph_alternatives(
+    graph: ProductGraph, product: Product, mode: str, cart: list[str], in_stock: Callable[[str], bool]
+) -> list[Alternative]:
     """Nearest products of the same type on key specs and price (or cheaper / step-up ones), minus
     those available nowhere and those the compatibility rules say conflict with the cart."""
     fits = cart_compatibility(graph.products)
     found = api.similar(graph, product.sku, mode, 3 * K)
-    return [Alternative(p.sku, alternative_reason(product, p, mode)) for p in found
-            if p.sku not in cart and in_stock(p.sku) and fits(p.sku, cart)][:K]
+    return [
+        Alternative(p.sku, alternative_reason(product, p, mode))
+        for p in found
+        if p.sku not in cart and in_stock(p.sku) and fits(p.sku, cart)
+    ][:K]
 
 
 class ActionShowSimilar(Action):
-    """"Something similar to X" / "show me similar ones" / "a cheaper alternative" / "something
+    """ "Something similar to X" / "show me similar ones" / "a cheaper alternative" / "something
     better": similar products come from the recommender (catalogue similarity and what the same
     customers bought) and from the knowledge graph's spec neighbours when the recommender cannot
     answer; cheaper and step-up alternatives need the graph's specs. Each product gets its reason."""
 
-    responses = {"similar": "utter_similar_alternatives", "cheaper": "utter_cheaper_alternatives",
-                 "better": "utter_better_alternatives"}
+    responses = {
+        "similar": "utter_similar_alternatives",
+        "cheaper": "utter_cheaper_alternatives",
+        "better": "utter_better_alternatives",
+    }
 
     def name(self) -> str:
         return "action_show_similar"
@@ -280,8 +341,13 @@ class ActionShowSimilar(Action):
             return []
         product = graph.products[skus[0]]
         text = tracker.latest_message.get("text") or ""
-        mode = ("cheaper" if CHEAPER_WORDS.search(text)
-                else "better" if PRICIER_WORDS.search(text) or BETTER_WORDS.search(text) else "similar")
+        mode = (
+            "cheaper"
+            if CHEAPER_WORDS.search(text)
+            else "better"
+            if PRICIER_WORDS.search(text) or BETTER_WORDS.search(text)
+            else "similar"
+        )
         cart = [line["sku"] for line in cart_lines(tracker)]
         in_stock = await services.in_stock_filter()
         items: list[Any] = []
@@ -293,4 +359,7 @@ class ActionShowSimilar(Action):
         if not items:
             dispatcher.utter_message(response="utter_no_similar", product=product.name)
             return focus
-        return present(dispatcher, graph, self.responses[mode], items, language(tracker), product=product.name) + focus
+        return (
+            present(dispatcher, graph, self.responses[mode], items, language(tracker), product=product.name)
+            + focus
+        )

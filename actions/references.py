@@ -11,13 +11,15 @@ last list; products named in the message (knowledge_graph.linker: one clear matc
 equal ones are returned as candidates to ask about, preferring those in the last list); then a
 pronoun or no reference at all: the product in focus, the only product shown, or — after a list of
 several — the list as candidates, so the caller asks which instead of guessing."""
+
 from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from functools import lru_cache
+from typing import Any
 
 from rapidfuzz import fuzz
 from rasa_sdk import Tracker
@@ -36,17 +38,49 @@ from knowledge_graph.parse import PhraseIndex
 from order_service.client import OrderServiceError
 from order_service.schemas import StoreOut
 
-_ZH_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
-_EN_ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
-                "fifth": 5, "5th": 5, "last": -1, "top": 1}
-_EN_ORDINAL = re.compile(r"(?i)\b(first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|last)\b(?!\s+(?:time|order|thing))"
-                         r"|\b(?:number|no\.?|#|option|item)\s*([1-9])\b|\b(top)\s+one\b")
-_ZH_ORDINAL = re.compile(r"第\s*([一二两三四五六七八九十\d]+)\s*(?:个|款|台|件|块|条|只|张|项|种|套|把|副|款式|家|号)?"
-                         r"|(最后|末尾)\s*(?:一)?\s*(?:个|款|台|件|块|家)|(头)一?(?:个|款|台)")
+_ZH_DIGITS = {
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+    "十": 10,
+}
+_EN_ORDINALS = {
+    "first": 1,
+    "1st": 1,
+    "second": 2,
+    "2nd": 2,
+    "third": 3,
+    "3rd": 3,
+    "fourth": 4,
+    "4th": 4,
+    "fifth": 5,
+    "5th": 5,
+    "last": -1,
+    "top": 1,
+}
+_EN_ORDINAL = re.compile(
+    r"(?i)\b(first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|last)\b(?!\s+(?:time|order|thing))"
+    r"|\b(?:number|no\.?|#|option|item)\s*([1-9])\b|\b(top)\s+one\b"
+)
+_ZH_ORDINAL = re.compile(
+    r"第\s*([一二两三四五六七八九十\d]+)\s*(?:个|款|台|件|块|条|只|张|项|种|套|把|副|款式|家|号)?"
+    r"|(最后|末尾)\s*(?:一)?\s*(?:个|款|台|件|块|家)|(头)一?(?:个|款|台)"
+)
 _COUNT = {"two": 2, "three": 3, "four": 4, "2": 2, "3": 3, "4": 4, "两": 2, "二": 2, "三": 3, "四": 4}
 _FIRST_N = re.compile(r"(?i)\b(?:first|top)\s+(two|three|four|2|3|4)\b|前\s*([两二三四])\s*(?:个|款|台)")
-_CHEAPER = re.compile(r"(?i)\b(cheaper|cheapest|least expensive|lower[- ]priced|less expensive)\b|便宜的?那|最便宜|便宜点的那|更便宜的那|便宜一点的那")
-_PRICIER = re.compile(r"(?i)\b(pricier|priciest|more expensive|most expensive|higher[- ]priced)\b|贵的?那|最贵|贵一点的那|更贵的那")
+_CHEAPER = re.compile(
+    r"(?i)\b(cheaper|cheapest|least expensive|lower[- ]priced|less expensive)\b|便宜的?那|最便宜|便宜点的那|更便宜的那|便宜一点的那"
+)
+_PRICIER = re.compile(
+    r"(?i)\b(pricier|priciest|more expensive|most expensive|higher[- ]priced)\b|贵的?那|最贵|贵一点的那|更贵的那"
+)
 _PICKS = re.compile(r"(?i)\bwhich\b|\bones?\b|哪|那个|那款|的那|这几")
 _ONE = re.compile(r"(?i)\bones?\b|那个|那款|的那|哪个|哪款")
 
@@ -75,7 +109,7 @@ def ordinal_positions(tracker: Tracker) -> list[int]:
             if word in _EN_ORDINALS:
                 positions.append(_EN_ORDINALS[word])
     text = tracker.latest_message.get("text") or ""
-    found: list[tuple[int, int]] = []      # (where in the text, position)
+    found: list[tuple[int, int]] = []  # (where in the text, position)
     for m in _EN_ORDINAL.finditer(text):
         word = (m.group(1) or m.group(3) or "").lower()
         found.append((m.start(), _EN_ORDINALS[word] if word else int(m.group(2))))
@@ -88,7 +122,7 @@ def ordinal_positions(tracker: Tracker) -> list[int]:
             found.append((m.start(), -1))
         elif m.group(3):
             found.append((m.start(), 1))
-    if (m := _FIRST_N.search(text)):       # "the first two", "前两个"
+    if m := _FIRST_N.search(text):  # "the first two", "前两个"
         count = _COUNT.get(m.group(1) or m.group(2), 0)
         found.extend((m.start(), n) for n in range(1, count + 1))
     for _, position in sorted(found):
@@ -105,10 +139,11 @@ def _at(shown: Sequence[str], position: int) -> str | None:
 @dataclass(frozen=True)
 class Resolved:
     """The products a message points at. Empty `skus` with `candidates` means: ask which one."""
+
     skus: list[str]
     candidates: list[str] = field(default_factory=list)
-    source: str = "none"     # sku | ordinal | superlative | mention | focus | list | none
-    named: bool = False      # a product name appeared in the message, resolved or not
+    source: str = "none"  # sku | ordinal | superlative | mention | focus | list | none
+    named: bool = False  # a product name appeared in the message, resolved or not
 
     @property
     def ambiguous(self) -> bool:
@@ -120,7 +155,7 @@ def shown_skus(tracker: Tracker, graph: ProductGraph) -> list[str]:
 
 
 def price_pick(text: str, skus: Sequence[str], graph: ProductGraph) -> str | None:
-    """"the cheaper one", "which is the cheapest?", "最便宜的是哪个", "the most expensive one" over a
+    """ "the cheaper one", "which is the cheapest?", "最便宜的是哪个", "the most expensive one" over a
     list: only with a word that picks one ("one", "which", 哪/那个); a bare "cheaper" asks for a
     cheaper search, not for one of these."""
     if len(skus) < 2 or not _PICKS.search(text):
@@ -137,12 +172,15 @@ _UNIT = {"t": "TB", "tb": "TB", "g": "GB", "gb": "GB", "w": "W", "hz": "Hz", "mm
 
 
 def spec_pick(text: str, skus: Sequence[str], graph: ProductGraph) -> str | None:
-    """"the 2TB one", "2T的那个", "the 750 W one": the one product of a list whose specs carry every
+    """ "the 2TB one", "2T的那个", "the 750 W one": the one product of a list whose specs carry every
     amount the message names (how same-named products differ)."""
     said = _SPEC_SAID.findall(text)
     if len(skus) < 2 or not said:
         return None
-    wanted = [re.compile(r"(?<![\d.,])" + re.escape(f"{float(n):g}") + r"\s*" + _UNIT[u.lower()] + r"\b") for n, u in said]
+    wanted = [
+        re.compile(r"(?<![\d.,])" + re.escape(f"{float(n):g}") + r"\s*" + _UNIT[u.lower()] + r"\b")
+        for n, u in said
+    ]
     fits = [s for s in skus if all(w.search(api.spec_line(graph.products[s], "en", limit=6)) for w in wanted)]
     return fits[0] if len(fits) == 1 else None
 
@@ -151,7 +189,11 @@ def resolve_products(tracker: Tracker, graph: ProductGraph, limit: int = 1) -> R
     """The products the latest message points at (see the module docstring for the order)."""
     text = tracker.latest_message.get("text") or ""
     shown = shown_skus(tracker, graph)
-    skus = list(dict.fromkeys(str(v).upper() for v in entity_values(tracker, "sku") if str(v).upper() in graph.products))
+    skus = list(
+        dict.fromkeys(
+            str(v).upper() for v in entity_values(tracker, "sku") if str(v).upper() in graph.products
+        )
+    )
     if skus:
         return Resolved(skus[:limit], source="sku")
     picked = list(dict.fromkeys(s for p in ordinal_positions(tracker) if shown and (s := _at(shown, p))))
@@ -164,7 +206,7 @@ def resolve_products(tracker: Tracker, graph: ProductGraph, limit: int = 1) -> R
     if pick:
         return Resolved([pick], source="ordinal")
     mentions = link(graph, text, limit=max(limit, 2))
-    resolved: list[str] = list(picked)     # "第一个和 Asus PRIME B650-PLUS WIFI 兼容吗": a position and a name
+    resolved: list[str] = list(picked)  # "第一个和 Asus PRIME B650-PLUS WIFI 兼容吗": a position and a name
     ambiguous: list[str] = []
     for mention in mentions:
         in_list = [s for s in mention.candidates if s in shown]
@@ -181,7 +223,7 @@ def resolve_products(tracker: Tracker, graph: ProductGraph, limit: int = 1) -> R
     if resolved:
         focus = tracker.get_slot("product_sku")
         if len(resolved) < limit and focus in graph.products and focus not in resolved:
-            resolved.append(focus)      # "will this CPU fit <board>?": the named one and the one in focus
+            resolved.append(focus)  # "will this CPU fit <board>?": the named one and the one in focus
         return Resolved(list(dict.fromkeys(resolved))[:limit], source="mention", named=True)
     focus = tracker.get_slot("product_sku")
     if focus in graph.products:
@@ -204,23 +246,36 @@ def product_in_focus(tracker: Tracker) -> str | None:
     return tracker.get_slot("product_sku") or (shown[0] if len(shown) == 1 else None)
 
 
-def ask_which(dispatcher: CollectingDispatcher, graph: ProductGraph, candidates: Sequence[str], lang: str,
-              intent: str | None) -> list[dict[str, Any]]:
+def ask_which(
+    dispatcher: CollectingDispatcher,
+    graph: ProductGraph,
+    candidates: Sequence[str],
+    lang: str,
+    intent: str | None,
+) -> list[dict[str, Any]]:
     """A short clarifying question: the candidates as a numbered list with one button each, whose
     payload repeats the shopper's request (its intent) for that product. Returns the events that make
     the candidates the list "the second one" refers to."""
     products: list[Product] = [graph.products[s] for s in candidates[:MAX_CARDS]]
     target = intent if intent and not intent.startswith("nlu_") else "product_details"
-    buttons = [{"title": f"{i}. {p.name}"[:60], "payload": f"/{target}{json.dumps({'sku': p.sku})}"}
-               for i, p in enumerate(products, 1)]
-    dispatcher.utter_message(response="utter_ask_which_of", options=listing(products, lang), buttons=buttons,
-                             json_message=cards_payload(graph, products, lang))
+    buttons = [
+        {"title": f"{i}. {p.name}"[:60], "payload": f"/{target}{json.dumps({'sku': p.sku})}"}
+        for i, p in enumerate(products, 1)
+    ]
+    dispatcher.utter_message(
+        response="utter_ask_which_of",
+        options=listing(products, lang),
+        buttons=buttons,
+        json_message=cards_payload(graph, products, lang),
+    )
     return [SlotSet("shown_skus", [p.sku for p in products]), SlotSet("product_sku", None)]
 
 
 # one-word store names that are ordinary English words: left to the NLU's store entity
-_WORDY_STORES = frozenset("""union spring orange reading surprise sandy brick heath bend clay moore crossing
-galleria center market plaza summit gateway commons village station park lake""".split())
+_WORDY_STORES = frozenset(
+    """union spring orange reading surprise sandy brick heath bend clay moore crossing
+galleria center market plaza summit gateway commons village station park lake""".split()
+)
 
 
 @lru_cache(maxsize=1)
@@ -228,7 +283,9 @@ def _store_names() -> PhraseIndex:
     """Store names of the shop data (the same import the order service loads), for finding a store
     named in a message the NLU did not tag ("Flushing店有9800X3D吗")."""
     names = {s.name for s in load_stores()}
-    names |= {re.sub(r"\s*\(.*\)$", "", n) for n in names}       # "Upper West Side (62nd and Broadway)" said without the corner
+    names |= {
+        re.sub(r"\s*\(.*\)$", "", n) for n in names
+    }  # "Upper West Side (62nd and Broadway)" said without the corner
     return PhraseIndex({n for n in names if len(n) >= 4 and n.lower() not in _WORDY_STORES}, fold=True)
 
 
@@ -262,10 +319,17 @@ def _stores_by_id() -> dict[int, Store]:
     return {s.id: s for s in load_stores()}
 
 
-STORE_TYPO_SCORE = 85     # rapidfuzz ratio above which a store name that matched nothing is taken as misspelt
+STORE_TYPO_SCORE = 85  # rapidfuzz ratio above which a store name that matched nothing is taken as misspelt
 # responses that show a list of stores, so "the first one" / "第一家" after them means a store
-STORE_LISTS = frozenset({"utter_stores_found", "utter_ask_which_store_of", "utter_stores_with_item",
-                         "utter_store_not_found_suggest", "utter_stock_elsewhere"})
+STORE_LISTS = frozenset(
+    {
+        "utter_stores_found",
+        "utter_ask_which_store_of",
+        "utter_stores_with_item",
+        "utter_store_not_found_suggest",
+        "utter_stock_elsewhere",
+    }
+)
 
 
 def stores_listed_last(tracker: Tracker) -> bool:
@@ -284,7 +348,11 @@ def previous_store_query(tracker: Tracker) -> str | None:
     """The store, city or ZIP the shopper's previous message named (what a reply to "which one?" goes on with)."""
     users = [e for e in reversed(tracker.events) if e.get("event") == "user"][1:2]
     for event in users:
-        entities = [e.get("value") for e in (event.get("parse_data") or {}).get("entities", []) if e.get("entity") == "store"]
+        entities = [
+            e.get("value")
+            for e in (event.get("parse_data") or {}).get("entities", [])
+            if e.get("entity") == "store"
+        ]
         return _named_in(event.get("text") or "", entities)
     return None
 
@@ -303,7 +371,7 @@ def store_picked(tracker: Tracker) -> int | None:
             if -len(shown) <= index < len(shown):
                 return shown[index].id
     if not said.states and not said.streets:
-        return None                 # a city alone is a new place to search, not a pick
+        return None  # a city alone is a new place to search, not a pick
     if not shown and (query := previous_store_query(tracker)):
         q = query.lower()
         shown = [s for s in by_id.values() if q in (s.name.lower(), s.city.lower())]
@@ -319,7 +387,7 @@ async def find_store(query: str, limit: int = 20, correct_typos: bool = False) -
     enough to it (rapidfuzz ratio ≥ STORE_TYPO_SCORE) when that is only one; the store finder offers
     the close names instead."""
     client = services.orders()
-    if (m := re.fullmatch(r"#(\d{1,10})", query.strip())):
+    if m := re.fullmatch(r"#(\d{1,10})", query.strip()):
         return [await client.get_store(int(m.group(1)))]
     found = await client.find_stores(query, limit=limit)
     q = query.strip().lower()
@@ -327,9 +395,12 @@ async def find_store(query: str, limit: int = 20, correct_typos: bool = False) -
     exact = [s for s in found if q in (s.name.lower(), s.city.lower(), s.zip, f"{s.city}, {s.state}".lower())]
     found = named or exact or found
     if not found and correct_typos:
-        close = [s for s in await client.suggest_stores(query, limit=3)
-                 if fuzz.ratio(q, s.name.lower()) >= STORE_TYPO_SCORE]
-        found = close if len(close) == 1 else []     # several close names: the caller offers them
+        close = [
+            s
+            for s in await client.suggest_stores(query, limit=3)
+            if fuzz.ratio(q, s.name.lower()) >= STORE_TYPO_SCORE
+        ]
+        found = close if len(close) == 1 else []  # several close names: the caller offers them
     seen: set[tuple[str, str, str]] = set()
     out = []
     for store in found:
@@ -346,11 +417,11 @@ def pending_intent(tracker: Tracker) -> str | None:
     for event in reversed(tracker.events):
         if event.get("event") == "user":
             users += 1
-            if users == 2:          # only the bot's reply to the previous message
+            if users == 2:  # only the bot's reply to the previous message
                 return None
         elif event.get("event") == "bot" and users == 1:
             for button in (event.get("data") or {}).get("buttons") or []:
-                if (m := re.match(r"/(\w+)", str(button.get("payload") or ""))):
+                if m := re.match(r"/(\w+)", str(button.get("payload") or "")):
                     return m.group(1)
     return None
 

@@ -3,12 +3,13 @@
 Heavy objects (the product graph, the FAQ index, the recommender) load once and are shared by every
 conversation; `warm_up()` loads them when the action server starts, before it accepts requests.
 """
+
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Callable
 
 from daogou.config import get_settings
 from knowledge_graph.graph import ProductGraph, get_graph
@@ -33,6 +34,7 @@ def recommender(in_stock: Callable[[str], bool] | None = None):
     `in_stock_filter()`. Raises FileNotFoundError until `daogou recommend train` has run."""
     from recommender.filters import cart_compatibility
     from recommender.shop import get_shop_recommender
+
     return get_shop_recommender(in_stock=in_stock, compatible_with_cart=cart_compatibility(graph().products))
 
 
@@ -40,12 +42,13 @@ _UNAVAILABLE: tuple[float, frozenset[str]] | None = None
 
 
 async def in_stock_filter() -> Callable[[str], bool]:
-    """"Available somewhere" for the recommender: the order service's set of SKUs available nowhere,
+    """ "Available somewhere" for the recommender: the order service's set of SKUs available nowhere,
     asked once per `recommender_stock_ttl_s` (one request, not one per candidate). When the service
     cannot say, nothing is filtered: a suggestion is still better than none, and stock questions
     check each product anyway."""
     global _UNAVAILABLE
     from recommender.filters import in_stock_from_snapshot
+
     now = time.monotonic()
     if _UNAVAILABLE is None or now - _UNAVAILABLE[0] > get_settings().recommender_stock_ttl_s:
         try:
@@ -67,6 +70,7 @@ def warm_up() -> None:
     products = graph().products
     if products:  # the vocabularies behind specs and names load on first use: load them now, not in a turn
         from knowledge_graph import api
+
         sku = next(iter(products))
         for lang in ("en", "zh"):
             api.details(graph(), sku, lang)

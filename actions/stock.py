@@ -1,5 +1,6 @@
 """Stock questions: "is the first one in stock at Mall of America?". The order service decides what
 this shopper may see (availability level for shoppers, exact counts for staff of that store)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -17,13 +18,14 @@ class ActionCheckStock(Action):
     def name(self) -> str:
         return "action_check_stock"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[dict[str, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         graph = services.graph()
         found = references.resolve_products(tracker, graph)
         if found.ambiguous:
             return references.ask_which(dispatcher, graph, found.candidates, language(tracker), "ask_stock")
-        if not found.skus:     # the store named stays in focus for the product named next
+        if not found.skus:  # the store named stays in focus for the product named next
             dispatcher.utter_message(response="utter_ask_which_product")
             query = references.store_mentioned(tracker)
             try:

@@ -10,6 +10,7 @@ attribute; a product named → its details, or which one when several match; a b
 filter alone after a search → that search narrowed; a kind of product → a search; anything else →
 the usual request to rephrase. It answers through actions.answers, exactly as the actions of those
 intents do."""
+
 from __future__ import annotations
 
 import asyncio
@@ -28,7 +29,13 @@ Events = list[dict[str, Any]]
 STOCK_INTENTS = ("ask_stock",)
 # a place alone after a store question continues it: the store's hours, the stores there
 STORE_INTENTS = {"store_hours": "action_store_hours", "find_store": "action_find_store"}
-PRODUCT_INTENTS = ("product_details", "ask_product_attribute", "search_products", "refine_search", "compare_products")
+PRODUCT_INTENTS = (
+    "product_details",
+    "ask_product_attribute",
+    "search_products",
+    "refine_search",
+    "compare_products",
+)
 
 
 class ActionUnderstandUnclear(Action):
@@ -36,7 +43,7 @@ class ActionUnderstandUnclear(Action):
         return "action_understand_unclear"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Events:
-        if building.takes_over(tracker, "nlu_fallback"):     # "gaming, about 1500" when a build asked for it
+        if building.takes_over(tracker, "nlu_fallback"):  # "gaming, about 1500" when a build asked for it
             return await building.build_answer(dispatcher, tracker)
         graph = await asyncio.to_thread(services.graph)
         lang = language(tracker)
@@ -45,12 +52,15 @@ class ActionUnderstandUnclear(Action):
         before = previous_intent(tracker)
         pointed = found.source in ("sku", "ordinal", "superlative", "mention")
         store_named = references.store_mentioned(tracker) is not None
-        if store_named and before in STORE_INTENTS and not pointed:     # "加州那家", "那旧金山呢", "14街那家"
+        if store_named and before in STORE_INTENTS and not pointed:  # "加州那家", "那旧金山呢", "14街那家"
             return [FollowupAction(STORE_INTENTS[before])]
-        asked_stock = (before in STOCK_INTENTS or references.pending_intent(tracker) in STOCK_INTENTS
-                       or answers.after_stock_answer(tracker))
+        asked_stock = (
+            before in STOCK_INTENTS
+            or references.pending_intent(tracker) in STOCK_INTENTS
+            or answers.after_stock_answer(tracker)
+        )
         if asked_stock and pointed and not store_named and identity(tracker).get("staff_token"):
-            return await answers.staff_stock_turn(dispatcher, tracker)     # staff figures, in the scope kept
+            return await answers.staff_stock_turn(dispatcher, tracker)  # staff figures, in the scope kept
         if (store_named and (found.skus or found.ambiguous)) or (asked_stock and pointed):
             if found.ambiguous:
                 return references.ask_which(dispatcher, graph, found.candidates, lang, "ask_stock")
@@ -64,19 +74,27 @@ class ActionUnderstandUnclear(Action):
         update, _ = await asyncio.to_thread(searching.query_from_turn, graph, tracker)
         # after a stock question the buttons go on asking stock; a model line with its kind or a budget
         # ("有没有 4060 显卡", "1000元以下的4090") is a search
-        searched = update.category or update.part_type or update.price_min is not None or update.price_max is not None
+        searched = (
+            update.category
+            or update.part_type
+            or update.price_min is not None
+            or update.price_max is not None
+        )
         if found.ambiguous and found.named and (asked_stock or not searched):
-            return references.ask_which(dispatcher, graph, found.candidates, lang,
-                                        "ask_stock" if asked_stock else "product_details")
-        if tracker.latest_message.get(REFUSED_KEY):     # a shopper asking for a staff tool ("low stock report")
+            return references.ask_which(
+                dispatcher, graph, found.candidates, lang, "ask_stock" if asked_stock else "product_details"
+            )
+        if tracker.latest_message.get(REFUSED_KEY):  # a shopper asking for a staff tool ("low stock report")
             dispatcher.utter_message(response="utter_staff_only")
             return []
         if searching.narrows_only(update) and searching.previous_query(tracker) is not None:
-            return await searching.search_answer(dispatcher, tracker, graph, "refine_search")   # "500以内的"
+            return await searching.search_answer(dispatcher, tracker, graph, "refine_search")  # "500以内的"
         if update.category or update.part_type or (found.ambiguous and found.named and searched):
             return await searching.search_answer(dispatcher, tracker, graph, "search_products")
-        if await answers.faq_answer(dispatcher, tracker, lang):     # "运费怎么算的" taken for out_of_scope
+        if await answers.faq_answer(dispatcher, tracker, lang):  # "运费怎么算的" taken for out_of_scope
             return []
         intent = (tracker.latest_message.get("intent") or {}).get("name")
-        dispatcher.utter_message(response="utter_out_of_scope" if intent == "out_of_scope" else "utter_default")
+        dispatcher.utter_message(
+            response="utter_out_of_scope" if intent == "out_of_scope" else "utter_default"
+        )
         return []

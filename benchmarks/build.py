@@ -34,12 +34,13 @@ compatible one. Graphics are skipped when the purpose allows the CPU's own and t
 a cooler is bought only when needed. The carry-over makes it a strong baseline; details also give
 the ratio against the plainer "share only" variant (unspent money stays unspent) and per budget band.
 """
+
 from __future__ import annotations
 
 import os
 import random
 import time
-from typing import Mapping
+from collections.abc import Mapping
 
 from benchmarks.common import summarise_ms, write_result
 
@@ -51,8 +52,15 @@ SEED = 20261203
 
 # --- independent checks ------------------------------------------------------------------------------
 
-def validate(parts: Mapping[str, object], owned: set[str], fixed: set[str], purpose_key: str, sellable: frozenset[str],
-             upgrade_role: str | None = None) -> list[str]:
+
+def validate(
+    parts: Mapping[str, object],
+    owned: set[str],
+    fixed: set[str],
+    purpose_key: str,
+    sellable: frozenset[str],
+    upgrade_role: str | None = None,
+) -> list[str]:
     """Every rule a build must meet, from the catalogue records and knowledge_graph/compat.py only
     (not from the planner's filters). Returns the broken rules (empty: valid)."""
     from build_planner.scoring import part_type_of, profiles
@@ -68,28 +76,42 @@ def validate(parts: Mapping[str, object], owned: set[str], fixed: set[str], purp
             if role not in parts:
                 problems.append(f"no {role}")
         cpu = parts.get("cpu")
-        if "video-card" not in parts and not (spec.get("integrated_graphics_ok") and cpu is not None
-                                              and cpu.attributes.get("integrated_graphics")):
+        if "video-card" not in parts and not (
+            spec.get("integrated_graphics_ok")
+            and cpu is not None
+            and cpu.attributes.get("integrated_graphics")
+        ):
             problems.append("no graphics")
-        if cpu is not None and "cpu-cooler" not in parts and (
+        if (
+            cpu is not None
+            and "cpu-cooler" not in parts
+            and (
                 spec.get("cooler") == "always"
-                or float(cpu.attributes.get("tdp", 105)) > profiles()["cooler_needed_above_tdp_w"]):
+                or float(cpu.attributes.get("tdp", 105)) > profiles()["cooler_needed_above_tdp_w"]
+            )
+        ):
             problems.append("no cooler")
     elif upgrade_role not in parts:
         problems.append(f"no {upgrade_role}")
     case = parts.get("case")
-    if case is not None and spec.get("case_types") and case.attributes.get("case_type") not in spec["case_types"]:
+    if (
+        case is not None
+        and spec.get("case_types")
+        and case.attributes.get("case_type") not in spec["case_types"]
+    ):
         problems.append(f"{case.attributes.get('case_type')} is not a {spec['en']} case")
     products = list(parts.values())
     for i, a in enumerate(products):
-        for b in products[i + 1:]:
+        for b in products[i + 1 :]:
             if "power-supply" not in (a.part_type, b.part_type) and compat.check(a, b).compatible is False:
                 problems.append(f"{a.sku} vs {b.sku}: " + compat.check(a, b).text("en"))
     psu = parts.get("power-supply")
     if psu is not None:
         cpu_w, gpu_w = compat.estimated_draw(products)
         if float(psu.attributes.get("wattage") or 0) < compat.recommended_psu(cpu_w, gpu_w):
-            problems.append(f"power supply {psu.attributes.get('wattage')} W < {compat.recommended_psu(cpu_w, gpu_w)} W")
+            problems.append(
+                f"power supply {psu.attributes.get('wattage')} W < {compat.recommended_psu(cpu_w, gpu_w)} W"
+            )
     skus = {p.sku for p in products}
     problems += [f"{s} not in stock" for s in skus - owned if s not in sellable]
     problems += [f"fixed {s} missing" for s in fixed - skus]
@@ -103,6 +125,7 @@ def bought_total(parts: Mapping[str, object], owned: set[str]) -> float:
 
 # --- greedy baseline ---------------------------------------------------------------------------------
 
+
 def admitted(part, p) -> bool:
     """Whether a purpose admits a part at all: a small form factor build takes only its case
     types, and only boards one of them takes."""
@@ -111,12 +134,20 @@ def admitted(part, p) -> bool:
     if p.case_types and part.part_type == "case":
         return part.attributes.get("case_type") in p.case_types
     if p.case_types and part.part_type == "motherboard":
-        return part.attributes.get("form_factor") in {ff for ct in p.case_types for ff in compat.case_form_factors(ct)}
+        return part.attributes.get("form_factor") in {
+            ff for ct in p.case_types for ff in compat.case_form_factors(ct)
+        }
     return True
 
 
-def greedy(by_role: Mapping[str, list], sellable: frozenset[str], budget: float, purpose_key: str,
-           fixed: Mapping[str, object] | None = None, carry_over: bool = True) -> dict[str, object]:
+def greedy(
+    by_role: Mapping[str, list],
+    sellable: frozenset[str],
+    budget: float,
+    purpose_key: str,
+    fixed: Mapping[str, object] | None = None,
+    carry_over: bool = True,
+) -> dict[str, object]:
     """The documented greedy baseline (module docstring); without `carry_over` a role gets only its
     own share (what a role leaves unspent is not spent)."""
     from build_planner.scoring import part_score, profiles, purpose
@@ -125,7 +156,9 @@ def greedy(by_role: Mapping[str, list], sellable: frozenset[str], budget: float,
     p = purpose(purpose_key)
     chosen: dict[str, object] = dict(fixed or {})
     carry = budget - sum(x.price for x in chosen.values())
-    carry -= sum(p.split.get(r, 0.0) * budget for r in GREEDY_ORDER if r not in chosen)   # shares handed out below
+    carry -= sum(
+        p.split.get(r, 0.0) * budget for r in GREEDY_ORDER if r not in chosen
+    )  # shares handed out below
 
     def fits(part) -> bool:
         if any(compat.check(part, other).compatible is False for other in chosen.values()):
@@ -140,18 +173,32 @@ def greedy(by_role: Mapping[str, list], sellable: frozenset[str], budget: float,
             continue
         allowance = p.split.get(role, 0.0) * budget + carry
         cpu = chosen.get("cpu")
-        if role == "video-card" and p.integrated_graphics_ok and cpu is not None and cpu.attributes.get("integrated_graphics"):
+        if (
+            role == "video-card"
+            and p.integrated_graphics_ok
+            and cpu is not None
+            and cpu.attributes.get("integrated_graphics")
+        ):
             carry = allowance if carry_over else min(0.0, allowance)
             continue
-        if role == "cpu-cooler" and not (cpu is not None and (p.cooler_always or float(cpu.attributes.get("tdp", 105))
-                                                             > profiles()["cooler_needed_above_tdp_w"])):
+        if role == "cpu-cooler" and not (
+            cpu is not None
+            and (
+                p.cooler_always
+                or float(cpu.attributes.get("tdp", 105)) > profiles()["cooler_needed_above_tdp_w"]
+            )
+        ):
             carry = allowance if carry_over else min(0.0, allowance)
             continue
         options = [x for x in by_role.get(role, []) if x.sku in sellable and admitted(x, p) and fits(x)]
         if not options:
             continue
         affordable = [x for x in options if x.price <= allowance]
-        pick = max(affordable, key=lambda x: (part_score(x, role, p), -x.price)) if affordable else min(options, key=lambda x: x.price)
+        pick = (
+            max(affordable, key=lambda x: (part_score(x, role, p), -x.price))
+            if affordable
+            else min(options, key=lambda x: x.price)
+        )
         chosen[role] = pick
         carry = allowance - pick.price if carry_over else min(0.0, allowance - pick.price)
     return chosen
@@ -159,7 +206,10 @@ def greedy(by_role: Mapping[str, list], sellable: frozenset[str], budget: float,
 
 # --- the grid ----------------------------------------------------------------------------------------
 
-def fixed_part(by_role: Mapping[str, list], sellable: frozenset[str], budget: float, purpose_key: str, index: int):
+
+def fixed_part(
+    by_role: Mapping[str, list], sellable: frozenset[str], budget: float, purpose_key: str, index: int
+):
     """The in-stock part priced nearest its role's share of the budget without exceeding it, among
     the parts the purpose admits (a small form factor build fixes a Mini ITX case or board); the
     role rotates with `index`. A part is used only when a valid build with it exists within the
@@ -172,13 +222,18 @@ def fixed_part(by_role: Mapping[str, list], sellable: frozenset[str], budget: fl
     shares = [(r, s) for r, s in p.split.items() if s > 0 and r in by_role]
     for step in range(len(shares)):
         role, share = shares[(index + step) % len(shares)]
-        stocked = [x for x in by_role[role] if x.sku in sellable and x.price <= share * budget and admitted(x, p)]
+        stocked = [
+            x for x in by_role[role] if x.sku in sellable and x.price <= share * budget and admitted(x, p)
+        ]
         if not stocked:
             continue
         for part in sorted(stocked, key=lambda x: (share * budget - x.price, x.sku))[:10]:
-            for allowance in (budget, 0.0):           # greedy, then cheapest-compatible-first
+            for allowance in (budget, 0.0):  # greedy, then cheapest-compatible-first
                 witness = greedy(by_role, sellable, allowance, purpose_key, {role: part})
-                if not validate(witness, set(), {part.sku}, purpose_key, sellable) and bought_total(witness, set()) <= budget:
+                if (
+                    not validate(witness, set(), {part.sku}, purpose_key, sellable)
+                    and bought_total(witness, set()) <= budget
+                ):
                     return role, part
     raise ValueError(f"no feasible fixed part for {purpose_key} at ${budget}")
 
@@ -230,17 +285,30 @@ def main() -> None:
     planner = Planner(graph.products.values(), lambda _loc: sellable)
     by_role = planner.by_role
 
-    requests = []      # (kind, request, fixed part or None, upgrade case or None)
+    requests = []  # (kind, request, fixed part or None, upgrade case or None)
     for purpose_key in purposes():
         for i, budget in enumerate(BUDGETS):
             requests.append(("full", request(budget, purpose_key), None, None))
             role, part = fixed_part(by_role, sellable, budget, purpose_key, i)
-            requests.append(("fixed", request(budget, purpose_key, Constraints(fixed=(part.sku,))), (role, part), None))
+            requests.append(
+                ("fixed", request(budget, purpose_key, Constraints(fixed=(part.sku,))), (role, part), None)
+            )
     for case in upgrade_cases(by_role, sellable):
-        requests.append(("upgrade", request(case["budget"], "gaming", Constraints(have=tuple(h.sku for h in case["have"])),
-                                            upgrade_role=case["role"]), None, case))
+        requests.append(
+            (
+                "upgrade",
+                request(
+                    case["budget"],
+                    "gaming",
+                    Constraints(have=tuple(h.sku for h in case["have"])),
+                    upgrade_role=case["role"],
+                ),
+                None,
+                case,
+            )
+        )
 
-    for _, req, _, _ in requests[::7]:          # warm the caches (candidate pools, compatibility verdicts)
+    for _, req, _, _ in requests[::7]:  # warm the caches (candidate pools, compatibility verdicts)
         try:
             planner.plan(req)
         except NoBuild:
@@ -248,7 +316,7 @@ def main() -> None:
 
     load_before = os.getloadavg()[0]
     rows, wall, cpu = [], [], []
-    for kind, req, fixed, case in requests:
+    for kind, req, fixed, _case in requests:
         time.sleep(0.01)
         t, c = time.perf_counter(), time.process_time()
         try:
@@ -258,8 +326,13 @@ def main() -> None:
         wall.append(time.perf_counter() - t)
         cpu.append(time.process_time() - c)
         owned = set(req.constraints.have)
-        row = {"kind": kind, "purpose": req.purpose, "budget": req.budget_usd, "upgrade_role": req.upgrade_role,
-               "ms": round(wall[-1] * 1000, 1)}
+        row = {
+            "kind": kind,
+            "purpose": req.purpose,
+            "budget": req.budget_usd,
+            "upgrade_role": req.upgrade_role,
+            "ms": round(wall[-1] * 1000, 1),
+        }
         if built is None:
             row.update(valid=False, within_budget=False, problems=[f"NoBuild: {failure}"])
             rows.append(row)
@@ -267,15 +340,23 @@ def main() -> None:
         parts = built.products()
         problems = validate(parts, owned, set(req.constraints.fixed), req.purpose, sellable, req.upgrade_role)
         total = bought_total(parts, owned)
-        row.update(valid=not problems, within_budget=total <= req.budget_usd + 1e-6, total=total,
-                   score=round(build_score(parts, purpose(req.purpose)), 3), optimal=built.optimal,
-                   skus=[p.sku for p in parts.values()], problems=problems)
+        row.update(
+            valid=not problems,
+            within_budget=total <= req.budget_usd + 1e-6,
+            total=total,
+            score=round(build_score(parts, purpose(req.purpose)), 3),
+            optimal=built.optimal,
+            skus=[p.sku for p in parts.values()],
+            problems=problems,
+        )
         if kind != "upgrade":
             base = {fixed[0]: fixed[1]} if fixed else None
             baseline = greedy(by_role, sellable, req.budget_usd, req.purpose, base)
             row["greedy_score"] = round(build_score(baseline, purpose(req.purpose)), 3)
             row["greedy_total"] = bought_total(baseline, set())
-            row["greedy_valid"] = not validate(baseline, set(), set(req.constraints.fixed), req.purpose, sellable)
+            row["greedy_valid"] = not validate(
+                baseline, set(), set(req.constraints.fixed), req.purpose, sellable
+            )
             share_only = greedy(by_role, sellable, req.budget_usd, req.purpose, base, carry_over=False)
             row["share_only_score"] = round(build_score(share_only, purpose(req.purpose)), 3)
         rows.append(row)
@@ -293,17 +374,29 @@ def main() -> None:
         "optimal_rate": round(sum(bool(r.get("optimal")) for r in rows) / len(rows), 4),
     }
     details = {
-        "requests": len(rows), "full_builds": len(full), "upgrades": sum(r["kind"] == "upgrade" for r in rows),
-        "mean_score": round(planner_mean, 3), "mean_greedy_score": round(greedy_mean, 3),
-        "score_vs_share_only_greedy": round(planner_mean / (sum(r["share_only_score"] for r in full) / len(full)), 4),
-        "score_vs_greedy_by_budget": {f"${lo}-{lo + 750}": _ratio([r for r in full if lo <= r["budget"] < lo + 750])
-                                      for lo in (500, 1250, 2000)} | {"$2750-3000": _ratio([r for r in full if r["budget"] >= 2750])},
+        "requests": len(rows),
+        "full_builds": len(full),
+        "upgrades": sum(r["kind"] == "upgrade" for r in rows),
+        "mean_score": round(planner_mean, 3),
+        "mean_greedy_score": round(greedy_mean, 3),
+        "score_vs_share_only_greedy": round(
+            planner_mean / (sum(r["share_only_score"] for r in full) / len(full)), 4
+        ),
+        "score_vs_greedy_by_budget": {
+            f"${lo}-{lo + 750}": _ratio([r for r in full if lo <= r["budget"] < lo + 750])
+            for lo in (500, 1250, 2000)
+        }
+        | {"$2750-3000": _ratio([r for r in full if r["budget"] >= 2750])},
         "score_vs_greedy_fixed_part": _ratio([r for r in full if r["kind"] == "fixed"]),
         "greedy_valid_rate": round(sum(r["greedy_valid"] for r in full) / len(full), 4),
-        "greedy_within_budget_rate": round(sum(r["greedy_total"] <= r["budget"] for r in full) / len(full), 4),
-        "latency": timing, "latency_cpu": summarise_ms(cpu),
+        "greedy_within_budget_rate": round(
+            sum(r["greedy_total"] <= r["budget"] for r in full) / len(full), 4
+        ),
+        "latency": timing,
+        "latency_cpu": summarise_ms(cpu),
         "load_average_1min": {"before": round(load_before, 2), "after": round(os.getloadavg()[0], 2)},
-        "catalogue": {role: len(parts) for role, parts in by_role.items()}, "in_stock_online": len(sellable),
+        "catalogue": {role: len(parts) for role, parts in by_role.items()},
+        "in_stock_online": len(sellable),
         "note": "2 cores shared with other engineers' jobs: p95_ms is wall clock; p95_cpu_ms the planner's own CPU time.",
         "targets": {"valid_rate": 1.0, "within_budget_rate": 1.0, "score_vs_greedy": 1.10, "p95_ms": 200},
         "failures": [r for r in rows if not r["valid"] or not r["within_budget"]],

@@ -38,6 +38,7 @@ without the slow cross-validation; the other parts' metrics then come from their
 directory has none, with the time each was measured in the details); =none only rewrites chat.json
 from the last runs.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -78,8 +79,14 @@ STARTUP_TIMEOUT_S = float(os.environ.get("BENCH_CHAT_STARTUP_S", "900"))
 
 # --- NLU cross-validation --------------------------------------------------------------------------
 
+
 def _rasa_env() -> dict[str, str]:
-    return {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(ROOT)}
+    return {
+        **os.environ,
+        "RASA_TELEMETRY_ENABLED": "false",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "PYTHONPATH": str(ROOT),
+    }
 
 
 def classifier_config(target: Path) -> Path:
@@ -106,16 +113,25 @@ def _reports(out: Path) -> dict[str, Any]:
     entities = json.loads(entity_reports[0].read_text(encoding="utf-8"))
     entity_avg = entities.get("micro avg") or entities["weighted avg"]
     averages = ("macro avg", "weighted avg", "micro avg")
-    per_intent = {k: round(v["f1-score"], 3) for k, v in intents.items()
-                  if isinstance(v, dict) and "support" in v and k not in averages}
-    per_entity = {k: round(v["f1-score"], 3) for k, v in entities.items()
-                  if isinstance(v, dict) and "support" in v and k not in averages}
-    return {"intent_macro_f1": round(intents["macro avg"]["f1-score"], 4),
-            "entity_f1": round(entity_avg["f1-score"], 4), "entity_report": entity_reports[0].name,
-            "test_examples": intents["macro avg"]["support"],
-            "weakest_intents": dict(sorted(per_intent.items(), key=lambda kv: kv[1])[:8]),
-            "intent_f1_per_intent": dict(sorted(per_intent.items())),
-            "entity_f1_per_label": per_entity}
+    per_intent = {
+        k: round(v["f1-score"], 3)
+        for k, v in intents.items()
+        if isinstance(v, dict) and "support" in v and k not in averages
+    }
+    per_entity = {
+        k: round(v["f1-score"], 3)
+        for k, v in entities.items()
+        if isinstance(v, dict) and "support" in v and k not in averages
+    }
+    return {
+        "intent_macro_f1": round(intents["macro avg"]["f1-score"], 4),
+        "entity_f1": round(entity_avg["f1-score"], 4),
+        "entity_report": entity_reports[0].name,
+        "test_examples": intents["macro avg"]["support"],
+        "weakest_intents": dict(sorted(per_intent.items(), key=lambda kv: kv[1])[:8]),
+        "intent_f1_per_intent": dict(sorted(per_intent.items())),
+        "entity_f1_per_label": per_entity,
+    }
 
 
 def holdout(out: Path, fraction: float) -> dict[str, Any]:
@@ -123,14 +139,56 @@ def holdout(out: Path, fraction: float) -> dict[str, Any]:
     out.mkdir(parents=True)
     config = classifier_config(out / "config.yml")
     started = time.perf_counter()
-    _run([str(RASA), "data", "split", "nlu", "-u", str(ROOT / "data" / "nlu"), "--training-fraction",
-          str(1 - fraction), "--random-seed", "42", "--out", str(out / "split")])
-    _run([str(RASA), "train", "nlu", "--config", str(config), "--nlu", str(out / "split" / "training_data.yml"),
-          "--out", str(out), "--fixed-model-name", "holdout"])
-    _run([str(RASA), "test", "nlu", "--model", str(out / "holdout.tar.gz"), "--nlu",
-          str(out / "split" / "test_data.yml"), "--out", str(out / "report"), "--no-plot"])
-    return {"method": f"held-out split, {fraction:.0%} of each intent's examples (seed 42)",
-            "seconds": round(time.perf_counter() - started, 1), **_reports(out / "report")}
+    _run(
+        [
+            str(RASA),
+            "data",
+            "split",
+            "nlu",
+            "-u",
+            str(ROOT / "data" / "nlu"),
+            "--training-fraction",
+            str(1 - fraction),
+            "--random-seed",
+            "42",
+            "--out",
+            str(out / "split"),
+        ]
+    )
+    _run(
+        [
+            str(RASA),
+            "train",
+            "nlu",
+            "--config",
+            str(config),
+            "--nlu",
+            str(out / "split" / "training_data.yml"),
+            "--out",
+            str(out),
+            "--fixed-model-name",
+            "holdout",
+        ]
+    )
+    _run(
+        [
+            str(RASA),
+            "test",
+            "nlu",
+            "--model",
+            str(out / "holdout.tar.gz"),
+            "--nlu",
+            str(out / "split" / "test_data.yml"),
+            "--out",
+            str(out / "report"),
+            "--no-plot",
+        ]
+    )
+    return {
+        "method": f"held-out split, {fraction:.0%} of each intent's examples (seed 42)",
+        "seconds": round(time.perf_counter() - started, 1),
+        **_reports(out / "report"),
+    }
 
 
 def cross_validate(out: Path, folds: int) -> dict[str, Any]:
@@ -138,13 +196,32 @@ def cross_validate(out: Path, folds: int) -> dict[str, Any]:
     out.mkdir(parents=True)
     config = classifier_config(out / "config.yml")
     started = time.perf_counter()
-    _run([str(RASA), "test", "nlu", "--nlu", str(ROOT / "data" / "nlu"), "--config", str(config),
-          "--cross-validation", "--folds", str(folds), "--out", str(out), "--no-plot"])
-    return {"method": f"{folds}-fold cross-validation", "seconds": round(time.perf_counter() - started, 1),
-            **_reports(out)}
+    _run(
+        [
+            str(RASA),
+            "test",
+            "nlu",
+            "--nlu",
+            str(ROOT / "data" / "nlu"),
+            "--config",
+            str(config),
+            "--cross-validation",
+            "--folds",
+            str(folds),
+            "--out",
+            str(out),
+            "--no-plot",
+        ]
+    )
+    return {
+        "method": f"{folds}-fold cross-validation",
+        "seconds": round(time.perf_counter() - started, 1),
+        **_reports(out),
+    }
 
 
 # --- NLU on the frozen test set ------------------------------------------------------------------
+
 
 def _fingerprint(paths: list[Path]) -> str:
     """sha256 over the files' paths (relative to the repository when inside it) and contents."""
@@ -172,13 +249,20 @@ def split_by_language(files: list[Path], target: Path) -> dict[str, int]:
             for line in str(item.get("examples") or "").splitlines():
                 if line.strip().startswith("- "):
                     example = line.strip()[2:].strip()
-                    per_lang[language_of(ANNOTATION.sub(r"\1", example))].setdefault(item["intent"], []).append(example)
+                    per_lang[language_of(ANNOTATION.sub(r"\1", example))].setdefault(
+                        item["intent"], []
+                    ).append(example)
     target.mkdir(parents=True, exist_ok=True)
     counts = {}
     for lang, intents in per_lang.items():
-        nlu = [{"intent": intent, "examples": "".join(f"- {e}\n" for e in examples)} for intent, examples in intents.items()]
-        (target / f"{lang}.yml").write_text(yaml.safe_dump({"version": "3.1", "nlu": nlu}, allow_unicode=True, sort_keys=False),
-                                            encoding="utf-8")
+        nlu = [
+            {"intent": intent, "examples": "".join(f"- {e}\n" for e in examples)}
+            for intent, examples in intents.items()
+        ]
+        (target / f"{lang}.yml").write_text(
+            yaml.safe_dump({"version": "3.1", "nlu": nlu}, allow_unicode=True, sort_keys=False),
+            encoding="utf-8",
+        )
         counts[lang] = sum(len(e) for e in intents.values())
     return counts
 
@@ -189,16 +273,30 @@ def train_full_model(out: Path) -> tuple[Path, bool]:
     Returns the model and whether it was trained now."""
     out.mkdir(parents=True, exist_ok=True)
     config = classifier_config(out / "config.yml")
-    fingerprint = _fingerprint([config, *(p for p in NLU_DATA.rglob("*") if p.is_file()),
-                                *(ROOT / "bot").rglob("*.py")])
+    fingerprint = _fingerprint(
+        [config, *(p for p in NLU_DATA.rglob("*") if p.is_file()), *(ROOT / "bot").rglob("*.py")]
+    )
     model = out / f"full-{fingerprint}.tar.gz"
     if model.exists():
         print(f"NLU model for this data exists: {model}", flush=True)
         return model, False
     for old in out.glob("full-*.tar.gz"):
         old.unlink()
-    _run([str(RASA), "train", "nlu", "--config", str(config), "--nlu", str(NLU_DATA), "--out", str(out),
-          "--fixed-model-name", model.name[:-len(".tar.gz")]])
+    _run(
+        [
+            str(RASA),
+            "train",
+            "nlu",
+            "--config",
+            str(config),
+            "--nlu",
+            str(NLU_DATA),
+            "--out",
+            str(out),
+            "--fixed-model-name",
+            model.name[: -len(".tar.gz")],
+        ]
+    )
     return model, True
 
 
@@ -237,12 +335,16 @@ def append_scoring_line(result: dict[str, Any], log: Path = SCORING_LOG) -> int:
     if not log.exists():
         log.write_text(LOG_HEADER, encoding="utf-8")
     lang = result["per_language"]
+
     def pair(code: str) -> str:
         return f"{lang[code]['intent_macro_f1']:.4f} / {lang[code]['entity_f1']:.4f}" if code in lang else "–"
+
     note = result.get("note", "")
-    row = (f"| {result['measured_at']} | {result['commit']} | {result['files']} files, {result['test_examples']}, "
-           f"{result['test_set_fingerprint']} | {result['intent_macro_f1']:.4f} | {result['entity_f1']:.4f} | "
-           f"{pair('en')} | {pair('zh')} | {note} |\n")
+    row = (
+        f"| {result['measured_at']} | {result['commit']} | {result['files']} files, {result['test_examples']}, "
+        f"{result['test_set_fingerprint']} | {result['intent_macro_f1']:.4f} | {result['entity_f1']:.4f} | "
+        f"{pair('en')} | {pair('zh')} | {note} |\n"
+    )
     with log.open("a", encoding="utf-8") as handle:
         handle.write(row)
     return scoring_runs(log)
@@ -266,31 +368,46 @@ def score_test_set(out: Path, folder: Path) -> dict[str, Any]:
     for lang, n in counts.items():
         if n:
             lang_report = _run_test(model, out / "by_language" / f"{lang}.yml", out / f"report-{lang}")
-            per_language[lang] = {k: lang_report[k] for k in ("intent_macro_f1", "entity_f1", "test_examples")}
+            per_language[lang] = {
+                k: lang_report[k] for k in ("intent_macro_f1", "entity_f1", "test_examples")
+            }
             per_language[lang]["intent_f1_per_intent"] = lang_report["intent_f1_per_intent"]
-    missing = sorted({"products", "recommend_stock_stores", "cart_orders", "staff", "core_support"}
-                     - {p.stem for p in files})
-    return {"method": "one model on all of data/nlu, scored on the frozen test set (rasa test nlu)",
-            "seconds": round(time.perf_counter() - started, 1), "model_trained_now": trained,
-            "model": model.name, "commit": _commit(), "test_set": str(folder.relative_to(ROOT) if folder.is_relative_to(ROOT) else folder),
-            "files": len(files), "file_names": [p.name for p in files],
-            "test_set_fingerprint": _fingerprint(files), "examples_per_language": counts,
-            "note": f"without {', '.join(missing)}" if missing else "",
-            **report, "per_language": per_language}
+    missing = sorted(
+        {"products", "recommend_stock_stores", "cart_orders", "staff", "core_support"}
+        - {p.stem for p in files}
+    )
+    return {
+        "method": "one model on all of data/nlu, scored on the frozen test set (rasa test nlu)",
+        "seconds": round(time.perf_counter() - started, 1),
+        "model_trained_now": trained,
+        "model": model.name,
+        "commit": _commit(),
+        "test_set": str(folder.relative_to(ROOT) if folder.is_relative_to(ROOT) else folder),
+        "files": len(files),
+        "file_names": [p.name for p in files],
+        "test_set_fingerprint": _fingerprint(files),
+        "examples_per_language": counts,
+        "note": f"without {', '.join(missing)}" if missing else "",
+        **report,
+        "per_language": per_language,
+    }
 
 
 def _run_test(model: Path, data: Path, out: Path) -> dict[str, Any]:
     shutil.rmtree(out, ignore_errors=True)
-    _run([str(RASA), "test", "nlu", "--model", str(model), "--nlu", str(data), "--out", str(out), "--no-plot"])
+    _run(
+        [str(RASA), "test", "nlu", "--model", str(model), "--nlu", str(data), "--out", str(out), "--no-plot"]
+    )
     return _reports(out)
 
 
 # --- the conversations ---------------------------------------------------------------------------
 
+
 @dataclass
 class Turn:
     text: str
-    custom_action: bool   # the story answers it with a custom action (or the checkout form)
+    custom_action: bool  # the story answers it with a custom action (or the checkout form)
 
 
 @dataclass
@@ -324,6 +441,7 @@ def conversations(folder: Path = STORIES) -> list[Conversation]:
 
 # --- the stack -----------------------------------------------------------------------------------
 
+
 def procfile(names: tuple[str, ...] = ("orders", "actions", "rasa")) -> dict[str, str]:
     entries = {}
     for line in (ROOT / "Procfile").read_text(encoding="utf-8").splitlines():
@@ -347,12 +465,18 @@ class Stack:
         database = workdir / "daogou.db"
         source = settings.state_dir / "daogou.db"
         if settings.database_url or not source.exists():
-            raise SystemExit("the benchmark copies the demo SQLite database: run `daogou db upgrade && "
-                             "daogou db load-demo` first (and leave DATABASE_URL empty)")
+            raise SystemExit(
+                "the benchmark copies the demo SQLite database: run `daogou db upgrade && "
+                "daogou db load-demo` first (and leave DATABASE_URL empty)"
+            )
         shutil.copy(source, database)
-        overrides = {**{k: str(v) for k, v in self.ports.items()}, "DATABASE_URL": f"sqlite:///{database}",
-                     "ORDER_SERVICE_URL": "", "ACTION_SERVER_URL": "",
-                     "TRACKER_STORE_URL": f"sqlite:///{workdir / 'conversations.db'}"}
+        overrides = {
+            **{k: str(v) for k, v in self.ports.items()},
+            "DATABASE_URL": f"sqlite:///{database}",
+            "ORDER_SERVICE_URL": "",
+            "ACTION_SERVER_URL": "",
+            "TRACKER_STORE_URL": f"sqlite:///{workdir / 'conversations.db'}",
+        }
         self.env = settings_env(overrides)
         self.host = self.env["HOST"]
 
@@ -362,8 +486,16 @@ class Stack:
     def start(self) -> None:
         for name, command in procfile().items():
             log = (self.workdir / f"{name}.log").open("w")
-            self.procs.append(subprocess.Popen(["bash", "-c", command], cwd=ROOT, env=self.env,
-                                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+            self.procs.append(
+                subprocess.Popen(
+                    ["bash", "-c", command],
+                    cwd=ROOT,
+                    env=self.env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
         checks = [("ORDERS_PORT", "/health"), ("ACTIONS_PORT", "/health"), ("RASA_PORT", "/status")]
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         with httpx.Client(timeout=5, trust_env=False) as http:
@@ -372,7 +504,9 @@ class Stack:
                     if any(p.poll() is not None for p in self.procs):
                         raise SystemExit(f"a process of the stack exited; see the logs in {self.workdir}")
                     if time.monotonic() > deadline:
-                        raise SystemExit(f"the stack did not start in {STARTUP_TIMEOUT_S:.0f} s; logs in {self.workdir}")
+                        raise SystemExit(
+                            f"the stack did not start in {STARTUP_TIMEOUT_S:.0f} s; logs in {self.workdir}"
+                        )
                     try:
                         r = http.get(self.url(port, path))
                         if r.status_code == 200 and (port != "RASA_PORT" or r.json().get("model_file")):
@@ -394,25 +528,42 @@ class Stack:
 
 # --- the replay ----------------------------------------------------------------------------------
 
+
 def replay(stack: Stack, convos: list[Conversation], passes: int) -> dict[str, Any]:
     turns_all: list[float] = []
     by_kind: dict[str, list[float]] = {"custom_action": [], "response_only": []}
     parse: list[float] = []
     empty_replies = 0
     with httpx.Client(timeout=60, trust_env=False) as http:
-        staff_token = http.post(stack.url("ORDERS_PORT", "/auth/staff/token"),
-                                json={"username": STAFF_LOGIN[0], "password": STAFF_LOGIN[1]}).raise_for_status().json()["access_token"]
+        staff_token = (
+            http.post(
+                stack.url("ORDERS_PORT", "/auth/staff/token"),
+                json={"username": STAFF_LOGIN[0], "password": STAFF_LOGIN[1]},
+            )
+            .raise_for_status()
+            .json()["access_token"]
+        )
         rest = stack.url("RASA_PORT", "/webhooks/rest/webhook")
         staff = stack.url("RASA_PORT", "/webhooks/staff/webhook")
-        for n in range(passes + 1):   # pass 0 warms up (first model calls, caches) and is not counted
+        for n in range(passes + 1):  # pass 0 warms up (first model calls, caches) and is not counted
             for convo in convos:
                 sender = f"bench-{uuid.uuid4().hex[:12]}"
-                if convo.staff:  # the staff channel keys the conversation by the staff member: start it afresh
-                    http.post(staff, json={"message": "/restart"}, headers={"Authorization": f"Bearer {staff_token}"})
+                if (
+                    convo.staff
+                ):  # the staff channel keys the conversation by the staff member: start it afresh
+                    http.post(
+                        staff,
+                        json={"message": "/restart"},
+                        headers={"Authorization": f"Bearer {staff_token}"},
+                    )
                 for turn in convo.turns:
                     started = time.perf_counter()
                     if convo.staff:
-                        r = http.post(staff, json={"message": turn.text}, headers={"Authorization": f"Bearer {staff_token}"})
+                        r = http.post(
+                            staff,
+                            json={"message": turn.text},
+                            headers={"Authorization": f"Bearer {staff_token}"},
+                        )
                     else:
                         r = http.post(rest, json={"sender": sender, "message": turn.text})
                     elapsed = time.perf_counter() - started
@@ -423,11 +574,16 @@ def replay(stack: Stack, convos: list[Conversation], passes: int) -> dict[str, A
                     turns_all.append(elapsed)
                     by_kind["custom_action" if turn.custom_action else "response_only"].append(elapsed)
                     started = time.perf_counter()
-                    http.post(stack.url("RASA_PORT", "/model/parse"), json={"text": turn.text}).raise_for_status()
+                    http.post(
+                        stack.url("RASA_PORT", "/model/parse"), json={"text": turn.text}
+                    ).raise_for_status()
                     parse.append(time.perf_counter() - started)
-    return {"turns": summarise_ms(turns_all), "nlu_parse": summarise_ms(parse),
-            **{k: summarise_ms(v) for k, v in by_kind.items() if v},
-            "turns_without_reply": empty_replies}
+    return {
+        "turns": summarise_ms(turns_all),
+        "nlu_parse": summarise_ms(parse),
+        **{k: summarise_ms(v) for k, v in by_kind.items() if v},
+        "turns_without_reply": empty_replies,
+    }
 
 
 def measure_latency(passes: int) -> dict[str, Any]:
@@ -442,17 +598,24 @@ def measure_latency(passes: int) -> dict[str, Any]:
     try:
         stack.start()
         startup_s = time.perf_counter() - started
-        print(f"stack up in {startup_s:.0f} s; replaying {len(convos)} conversations, "
-              f"{sum(len(c.turns) for c in convos)} turns × {passes} passes", flush=True)
+        print(
+            f"stack up in {startup_s:.0f} s; replaying {len(convos)} conversations, "
+            f"{sum(len(c.turns) for c in convos)} turns × {passes} passes",
+            flush=True,
+        )
         latency = replay(stack, convos, passes)
     finally:
         stack.stop()
     shutil.rmtree(workdir, ignore_errors=True)
     custom, plain = latency.get("custom_action", {}), latency.get("response_only", {})
     latency["profile_p50"] = {
-        "nlu_parse_ms": latency["nlu_parse"]["p50_ms"], "custom_action_turn_ms": custom.get("p50_ms"),
+        "nlu_parse_ms": latency["nlu_parse"]["p50_ms"],
+        "custom_action_turn_ms": custom.get("p50_ms"),
         "response_only_turn_ms": plain.get("p50_ms"),
-        "action_round_trip_estimate_ms": round(custom["p50_ms"] - plain["p50_ms"], 1) if custom and plain else None}
+        "action_round_trip_estimate_ms": round(custom["p50_ms"] - plain["p50_ms"], 1)
+        if custom and plain
+        else None,
+    }
     return {**latency, "conversations": len(convos), "passes": passes, "stack_startup_s": round(startup_s, 1)}
 
 
@@ -461,25 +624,34 @@ def _part(name: str, run: bool, measure) -> dict[str, Any] | None:
     cache, else the committed results file (None when neither has one)."""
     cache = get_settings().state_dir / "bench-chat" / f"{name}.json"
     if run:
-        result = {"measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "load_average_1m": round(os.getloadavg()[0], 2),
-                  **measure()}
+        result = {
+            "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "load_average_1m": round(os.getloadavg()[0], 2),
+            **measure(),
+        }
         cache.parent.mkdir(parents=True, exist_ok=True)
         cache.write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
         return result
     if cache.exists():
         return json.loads(cache.read_text(encoding="utf-8"))
     committed = RESULTS_DIR / "chat.json"
-    last = json.loads(committed.read_text(encoding="utf-8")).get("details", {}).get(name) if committed.exists() else None
+    last = (
+        json.loads(committed.read_text(encoding="utf-8")).get("details", {}).get(name)
+        if committed.exists()
+        else None
+    )
     return last if isinstance(last, dict) else None  # a string there says the part never ran
 
 
 def _scored(folder: Path):
     """The nlu_test part: score, then log the run (only the frozen set is logged; see the docstring)."""
+
     def measure() -> dict[str, Any]:
         result = score_test_set(get_settings().state_dir / "bench-chat" / "nlu_test", folder)
         result["measured_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         result["test_set_scored"] = append_scoring_line(result)
         return result
+
     return measure
 
 
@@ -487,37 +659,70 @@ def main() -> None:
     folds = int(os.environ.get("BENCH_CHAT_FOLDS", "5"))
     holdout_fraction = float(os.environ.get("BENCH_CHAT_HOLDOUT", "0") or 0)
     passes = int(os.environ.get("BENCH_CHAT_PASSES", "3"))
-    parts = {p.strip() for p in os.environ.get("BENCH_CHAT_PARTS", "nlu,latency,nlu_test").split(",") if p.strip()} - {"none"}
-    if folds < 2 or passes < 1 or not 0 <= holdout_fraction < 1 or not parts <= {"nlu", "latency", "nlu_test"}:
-        raise SystemExit("BENCH_CHAT_FOLDS ≥ 2, BENCH_CHAT_PASSES ≥ 1, 0 ≤ BENCH_CHAT_HOLDOUT < 1, "
-                         "BENCH_CHAT_PARTS ⊆ {nlu, latency, nlu_test} (none: only rewrite chat.json from the last runs)")
+    parts = {
+        p.strip() for p in os.environ.get("BENCH_CHAT_PARTS", "nlu,latency,nlu_test").split(",") if p.strip()
+    } - {"none"}
+    if (
+        folds < 2
+        or passes < 1
+        or not 0 <= holdout_fraction < 1
+        or not parts <= {"nlu", "latency", "nlu_test"}
+    ):
+        raise SystemExit(
+            "BENCH_CHAT_FOLDS ≥ 2, BENCH_CHAT_PASSES ≥ 1, 0 ≤ BENCH_CHAT_HOLDOUT < 1, "
+            "BENCH_CHAT_PARTS ⊆ {nlu, latency, nlu_test} (none: only rewrite chat.json from the last runs)"
+        )
     out = get_settings().state_dir / "bench-chat"
     dry_run = os.environ.get("BENCH_CHAT_TEST_DIR", "").strip()
     if dry_run:  # exercise the scoring code on another folder: no log line, no cache, no chat.json
         result = score_test_set(out / "nlu_test_dry_run", Path(dry_run).resolve())
-        print(json.dumps({k: v for k, v in result.items() if k != "intent_f1_per_intent"}, indent=2, ensure_ascii=False))
+        print(
+            json.dumps(
+                {k: v for k, v in result.items() if k != "intent_f1_per_intent"}, indent=2, ensure_ascii=False
+            )
+        )
         return
     latency = _part("latency", "latency" in parts, lambda: measure_latency(passes))
-    nlu = _part("nlu", "nlu" in parts, lambda: holdout(out / "holdout", holdout_fraction) if holdout_fraction
-                else cross_validate(out / "cv", folds))
+    nlu = _part(
+        "nlu",
+        "nlu" in parts,
+        lambda: (
+            holdout(out / "holdout", holdout_fraction)
+            if holdout_fraction
+            else cross_validate(out / "cv", folds)
+        ),
+    )
     test = _part("nlu_test", "nlu_test" in parts, _scored(NLU_TEST))
     if nlu is None or latency is None:
         missing = "nlu" if nlu is None else "latency"
         raise SystemExit(f"no result of the {missing} part yet: run with BENCH_CHAT_PARTS={missing}")
-    metrics = {"intent_macro_f1": nlu["intent_macro_f1"], "entity_f1": nlu["entity_f1"],
-               "turn_p50_ms": latency["turns"]["p50_ms"], "turn_p95_ms": latency["turns"]["p95_ms"]}
+    metrics = {
+        "intent_macro_f1": nlu["intent_macro_f1"],
+        "entity_f1": nlu["entity_f1"],
+        "turn_p50_ms": latency["turns"]["p50_ms"],
+        "turn_p95_ms": latency["turns"]["p95_ms"],
+    }
     if test is not None:
-        metrics |= {"intent_macro_f1_test": test["intent_macro_f1"], "entity_f1_test": test["entity_f1"],
-                    "test_set_scored": scoring_runs()}
-    write_result("chat", metrics, {
-        "nlu": nlu, "latency": latency,
-        "nlu_test": test or "the frozen test set (tests/nlu_test) has not been scored yet: BENCH_CHAT_PARTS=nlu_test",
-        "targets": {"intent_macro_f1": ">= 0.92", "entity_f1": ">= 0.85", "turn_p95_ms": "<= 60"},
-        "note": "sequential replay, one conversation at a time; latency is the wall time of each HTTP request, "
-                "measured by this process on the same machine (see load_average_1m: the machine is shared). "
-                "intent_macro_f1 / entity_f1: cross-validation on data/nlu; *_test: the frozen test set, "
-                "scored test_set_scored times (tests/nlu_test/SCORING_LOG.md)",
-    })
+        metrics |= {
+            "intent_macro_f1_test": test["intent_macro_f1"],
+            "entity_f1_test": test["entity_f1"],
+            "test_set_scored": scoring_runs(),
+        }
+    write_result(
+        "chat",
+        metrics,
+        {
+            "nlu": nlu,
+            "latency": latency,
+            "nlu_test": test
+            or "the frozen test set (tests/nlu_test) has not been scored yet: BENCH_CHAT_PARTS=nlu_test",
+            "targets": {"intent_macro_f1": ">= 0.92", "entity_f1": ">= 0.85", "turn_p95_ms": "<= 60"},
+            "note": "sequential replay, one conversation at a time; latency is the wall time of each HTTP request, "
+            "measured by this process on the same machine (see load_average_1m: the machine is shared). "
+            "intent_macro_f1 / entity_f1: cross-validation on data/nlu; *_test: the frozen test set, "
+            "scored test_set_scored times (tests/nlu_test/SCORING_LOG.md)",
+        },
+    )
     print(f"  profile (p50): {latency['profile_p50']}")
 
 

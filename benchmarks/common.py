@@ -1,4 +1,5 @@
 """Shared by every benchmark: one results format, so the README can link each file."""
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,12 @@ def percentile(values: list[float], q: float) -> float:
 
 def summarise_ms(samples_s: list[float]) -> dict[str, float]:
     ms = [s * 1000 for s in samples_s]
-    return {"p50_ms": round(statistics.median(ms), 3), "p95_ms": round(percentile(ms, 95), 3),
-            "p99_ms": round(percentile(ms, 99), 3), "n": len(ms)}
+    return {
+        "p50_ms": round(statistics.median(ms), 3),
+        "p95_ms": round(percentile(ms, 95), 3),
+        "p99_ms": round(percentile(ms, 99), 3),
+        "n": len(ms),
+    }
 
 
 def write_result(area: str, metrics: dict[str, Any], details: dict[str, Any] | None = None) -> Path:
@@ -31,8 +36,11 @@ def write_result(area: str, metrics: dict[str, Any], details: dict[str, Any] | N
     payload = {
         "area": area,
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "machine": {"python": platform.python_version(), "platform": platform.platform(),
-                    "cpus": __import__("os").cpu_count()},
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": __import__("os").cpu_count(),
+        },
         "metrics": metrics,
         "details": details or {},
     }

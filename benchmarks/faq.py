@@ -25,6 +25,7 @@ data/faq/dev/paraphrases.yaml (tests/faq/test_dev_overlap.py keeps it so); near-
 out-of-scope questions stay: they are hard negatives ("Costco's return policy"), and removing them
 would make oos_rejection easier, not cleaner. details.dev_near_duplicates lists what is found.
 """
+
 from __future__ import annotations
 
 import math
@@ -32,18 +33,15 @@ import os
 import time
 import unicodedata
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 
-from pathlib import Path
-
-from benchmarks.common import summarise_ms, write_result
-from faq.content import FaqContent
-from faq.models import DevQuery
-from faq.content import load_dev_queries
-from faq.evaluate import ScoredQuery, evaluate, is_heldout, ranking_metrics, score_queries
-from faq.models import LANGUAGES
 from actions.faq import SUGGESTIONS
+from benchmarks.common import summarise_ms, write_result
+from faq.content import FaqContent, load_dev_queries
+from faq.evaluate import ScoredQuery, evaluate, is_heldout, ranking_metrics, score_queries
+from faq.models import LANGUAGES, DevQuery
 from faq.retriever import FaqRetriever, get_retriever
 
 SCORING_LOG = Path(__file__).resolve().parents[1] / "data" / "faq" / "dev" / "SCORING_LOG.md"
@@ -96,8 +94,9 @@ def unk_share(encoder, texts: list[str]) -> float:
     return sum(i == tokenizer.unk_token_id for i in ids) / max(len(ids), 1)
 
 
-def near_duplicates(content: FaqContent, dev: list[DevQuery], model: str = "",
-                    threads: int = 1) -> tuple[list[NearDuplicate], dict]:
+def near_duplicates(
+    content: FaqContent, dev: list[DevQuery], model: str = "", threads: int = 1
+) -> tuple[list[NearDuplicate], dict]:
     """Every dev question that is a near-duplicate of an indexed variant of its language (see the module
     docstring), with the closest variant by cosine or, when only the characters match, by ratio; and how
     the check ran per language."""
@@ -114,10 +113,17 @@ def near_duplicates(content: FaqContent, dev: list[DevQuery], model: str = "",
             continue
         unknown = unk_share(encoder, [v for _, v in variants])
         use_cosine = unknown <= MAX_UNK_SHARE
-        how[lang] = {"unk_share": round(unknown, 3), "embedding_criterion": use_cosine,
-                     "variants": len(variants), "questions": len(queries)}
-        cosines = (encoder.encode([q.text for q in queries]) @ encoder.encode([v for _, v in variants]).T
-                   if use_cosine else None)
+        how[lang] = {
+            "unk_share": round(unknown, 3),
+            "embedding_criterion": use_cosine,
+            "variants": len(variants),
+            "questions": len(queries),
+        }
+        cosines = (
+            encoder.encode([q.text for q in queries]) @ encoder.encode([v for _, v in variants]).T
+            if use_cosine
+            else None
+        )
         normal = [normalise(v) for _, v in variants]
         for i, q in enumerate(queries):
             key = normalise(q.text)
@@ -127,9 +133,17 @@ def near_duplicates(content: FaqContent, dev: list[DevQuery], model: str = "",
             cos_hit = best_cos is not None and cosines[i, best_cos] >= NEAR_COSINE
             if cos_hit or ratios[best_ratio] >= NEAR_RATIO:
                 j = best_cos if cos_hit else best_ratio
-                found.append(NearDuplicate(q.text, lang, q.in_scope, variants[j][1], variants[j][0],
-                                           round(float(cosines[i, j]), 3) if cosines is not None else None,
-                                           round(float(ratios[j]), 3) if ratio or ratios[j] == 1.0 else None))
+                found.append(
+                    NearDuplicate(
+                        q.text,
+                        lang,
+                        q.in_scope,
+                        variants[j][1],
+                        variants[j][0],
+                        round(float(cosines[i, j]), 3) if cosines is not None else None,
+                        round(float(ratios[j]), 3) if ratio or ratios[j] == 1.0 else None,
+                    )
+                )
     return found, how
 
 
@@ -139,7 +153,10 @@ def wilson(successes: float, n: int, z: float = 1.96) -> list[float] | None:
         return None
     p = successes / n
     centre, half = p + z * z / (2 * n), z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return [round(max(0.0, (centre - half) / (1 + z * z / n)), 3), round(min(1.0, (centre + half) / (1 + z * z / n)), 3)]
+    return [
+        round(max(0.0, (centre - half) / (1 + z * z / n)), 3),
+        round(min(1.0, (centre + half) / (1 + z * z / n)), 3),
+    ]
 
 
 def scoring_runs(log: Path = SCORING_LOG) -> int:
@@ -156,18 +173,28 @@ def append_scoring_line(metrics: dict, log: Path = SCORING_LOG) -> int:
 
     if not log.exists():
         log.write_text(LOG_HEADER, encoding="utf-8")
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                            cwd=log.parent).stdout.strip() or "-"
+    commit = (
+        subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=log.parent
+        ).stdout.strip()
+        or "-"
+    )
+
     def pair(name: str) -> str:
         return f"{metrics[f'{name}_en']:.4f} / {metrics[f'{name}_zh']:.4f}"
-    row = (f"| {time.strftime('%Y-%m-%dT%H:%M:%S%z')} | {commit} | {metrics['top1_en_heldout']:.4f} / "
-           f"{metrics['top1_zh_heldout']:.4f} | {pair('answered_wrong')} | {pair('answered_correct')} |\n")
+
+    row = (
+        f"| {time.strftime('%Y-%m-%dT%H:%M:%S%z')} | {commit} | {metrics['top1_en_heldout']:.4f} / "
+        f"{metrics['top1_zh_heldout']:.4f} | {pair('answered_wrong')} | {pair('answered_correct')} |\n"
+    )
     with log.open("a", encoding="utf-8") as handle:
         handle.write(row)
     return scoring_runs(log)
 
 
-def _failures(retriever: FaqRetriever, scored: list[ScoredQuery], weight: float, threshold: float) -> list[dict]:
+def _failures(
+    retriever: FaqRetriever, scored: list[ScoredQuery], weight: float, threshold: float
+) -> list[dict]:
     """Every tuning-split dev query the fused retriever ranks wrongly or answers when it should not.
     Held-out misses are counted in the metrics but not listed: a list of them would be read, and the
     held-out questions would end up steering changes to the FAQ."""
@@ -179,8 +206,15 @@ def _failures(retriever: FaqRetriever, scored: list[ScoredQuery], weight: float,
         confident = score >= threshold
         wrong = (best not in s.expected_rows) if s.query.in_scope else confident
         if wrong:
-            rows.append({"q": s.query.text, "expected": list(s.query.expected) or "out of scope",
-                         "got": retriever.entries[best].id, "score": round(score, 3), "confident": confident})
+            rows.append(
+                {
+                    "q": s.query.text,
+                    "expected": list(s.query.expected) or "out of scope",
+                    "got": retriever.entries[best].id,
+                    "score": round(score, 3),
+                    "confident": confident,
+                }
+            )
     return rows
 
 
@@ -190,15 +224,25 @@ def main() -> None:
     duplicates, overlap_check = near_duplicates(retriever.content, dev, retriever.model, retriever.threads)
     leaked = [d for d in duplicates if d.in_scope]
     if leaked:
-        print(f"WARNING: {len(leaked)} dev paraphrase(s) are near-duplicates of indexed variants; the figures "
-              "overstate retrieval of new wording (details.dev_near_duplicates)")
+        print(
+            f"WARNING: {len(leaked)} dev paraphrase(s) are near-duplicates of indexed variants; the figures "
+            "overstate retrieval of new wording (details.dev_near_duplicates)"
+        )
     scored = score_queries(retriever, dev)
     metrics: dict[str, float] = {}
-    details: dict = {"entries": len(retriever.entries), "model": retriever.calibration.model,
-                     "index_fingerprint": retriever.fingerprint, "calibration": {}, "failures": {},
-                     "dev_near_duplicates": {"check": overlap_check, "paraphrases": [asdict(d) for d in leaked],
-                                             "out_of_scope_kept": [asdict(d) for d in duplicates if not d.in_scope]},
-                     "heldout_intervals_95": {}}
+    details: dict = {
+        "entries": len(retriever.entries),
+        "model": retriever.calibration.model,
+        "index_fingerprint": retriever.fingerprint,
+        "calibration": {},
+        "failures": {},
+        "dev_near_duplicates": {
+            "check": overlap_check,
+            "paraphrases": [asdict(d) for d in leaked],
+            "out_of_scope_kept": [asdict(d) for d in duplicates if not d.in_scope],
+        },
+        "heldout_intervals_95": {},
+    }
     oos_all, oos_heldout = [], []
     for lang in LANGUAGES:
         cal = retriever.calibration.per_language[lang]
@@ -210,7 +254,10 @@ def main() -> None:
             top1, mrr5 = ranking_metrics(subset, weight)
             metrics[f"top1_{lang}_{name}"], metrics[f"mrr5_{lang}_{name}"] = round(top1, 4), round(mrr5, 4)
         held = evaluate(heldout, cal)
-        metrics[f"top1_{lang}_heldout"], metrics[f"mrr5_{lang}_heldout"] = round(held.top1, 4), round(held.mrr5, 4)
+        metrics[f"top1_{lang}_heldout"], metrics[f"mrr5_{lang}_heldout"] = (
+            round(held.top1, 4),
+            round(held.mrr5, 4),
+        )
         metrics[f"oos_rejection_{lang}"] = round(fused.oos_rejection, 4)
         metrics[f"answered_correct_{lang}"] = round(held.answered_correct, 4)
         metrics[f"answered_wrong_{lang}"] = round(held.answered_wrong, 4)
@@ -219,22 +266,31 @@ def main() -> None:
         details["heldout_intervals_95"][lang] = {
             "top1": wilson(held.top1 * held.n, held.n),
             "answered_correct": wilson(held.answered_correct * held.n, held.n),
-            "answered_wrong": wilson(held.answered_wrong * held.n, held.n)}
+            "answered_wrong": wilson(held.answered_wrong * held.n, held.n),
+        }
         oos_all.append((fused.oos_rejection, fused.n_oos))
         oos_heldout.append((held.oos_rejection, held.n_oos))
         details["calibration"][lang] = {"dense_weight": cal.dense_weight, "threshold": cal.threshold}
         details["failures"][lang] = _failures(retriever, subset, cal.dense_weight, cal.threshold)
-        details[f"n_{lang}"] = {"paraphrases": fused.n, "out_of_scope": fused.n_oos,
-                                "heldout_paraphrases": held.n, "heldout_out_of_scope": held.n_oos}
+        details[f"n_{lang}"] = {
+            "paraphrases": fused.n,
+            "out_of_scope": fused.n_oos,
+            "heldout_paraphrases": held.n,
+            "heldout_out_of_scope": held.n_oos,
+        }
     metrics["oos_rejection"] = round(sum(r * n for r, n in oos_all) / sum(n for _, n in oos_all), 4)
-    metrics["oos_rejection_heldout"] = round(sum(r * n for r, n in oos_heldout) / sum(n for _, n in oos_heldout), 4)
+    metrics["oos_rejection_heldout"] = round(
+        sum(r * n for r, n in oos_heldout) / sum(n for _, n in oos_heldout), 4
+    )
 
     metrics["heldout_scored"] = append_scoring_line(metrics)
     latency = query_latencies([(q.text, q.lang) for q in dev])
     metrics["p95_ms"] = latency["p95_ms"]
     details["latency"] = latency
-    details["split"] = ("held-out = sha1(query) % 3 == 0; calibration used only the rest; failures list the "
-                        "tuning split only; heldout_scored = scorings of the held-out third (data/faq/dev/SCORING_LOG.md)")
+    details["split"] = (
+        "held-out = sha1(query) % 3 == 0; calibration used only the rest; failures list the "
+        "tuning split only; heldout_scored = scorings of the held-out third (data/faq/dev/SCORING_LOG.md)"
+    )
     write_result("faq", metrics, details)
 
 
@@ -249,6 +305,7 @@ def query_latencies(queries: list[tuple[str, str]]) -> dict:
       load than about the query;
     - cpu: the thread's CPU time of each back-to-back call (its own cost; torch runs on this
       thread with one intra-op thread)."""
+
     def call(text: str, lang: str) -> None:
         get_retriever().search(text, lang, SUGGESTIONS + 1)
 
@@ -267,9 +324,13 @@ def query_latencies(queries: list[tuple[str, str]]) -> dict:
             call(text, lang)
             tight.append(time.perf_counter() - start)
             cpu.append(time.thread_time() - cpu_start)
-    return {**summarise_ms(paced), "back_to_back": summarise_ms(tight), "cpu": summarise_ms(cpu),
-            "pause_ms": PAUSE_S * 1000,
-            "load_average_1m_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)]}
+    return {
+        **summarise_ms(paced),
+        "back_to_back": summarise_ms(tight),
+        "cpu": summarise_ms(cpu),
+        "pause_ms": PAUSE_S * 1000,
+        "load_average_1m_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+    }
 
 
 def _faq_dir():

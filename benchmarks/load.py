@@ -9,6 +9,7 @@ steps until the p95 turn latency passes 500 ms (how many concurrent shoppers thi
 A turn counts as an error when the HTTP call fails or times out, when nothing is answered, or when
 the answer is the apology for an unreachable service. Every process's CPU and memory are sampled.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,11 @@ CONVERSATIONS: list[list[str]] = [
     ["你好", "300美元以下的AMD处理器", "第一个在Mall of America有货吗？", "谢谢"],
     ["What is your return policy?", "show me AMD processors below 300 dollars", "recommend me something"],
     ["退货期限是多久？", "给我推荐点东西", "谢谢"],
-    ["any Intel CPUs for less than $250?", "is the first one in stock at Mall of America?",
-     "How many days do I have to return something?"],
+    [
+        "any Intel CPUs for less than $250?",
+        "is the first one in stock at Mall of America?",
+        "How many days do I have to return something?",
+    ],
 ]
 UNAVAILABLE = ("can't reach that service", "暂时无法连接")  # utter_service_unavailable
 TURN_TIMEOUT_S = 30.0
@@ -47,8 +51,8 @@ P95_LIMIT_MS = 500.0
 
 @dataclass
 class Turn:
-    at: float         # monotonic start
-    latency: float    # seconds
+    at: float  # monotonic start
+    latency: float  # seconds
     error: str | None
 
 
@@ -60,8 +64,9 @@ class Recorder:
         return [t for t in self.turns if start <= t.at and t.at + t.latency <= end]
 
 
-async def shopper(client: httpx.AsyncClient, url: str, rec: Recorder, stop_at: float, think_s: float,
-                  rng: random.Random) -> None:
+async def shopper(
+    client: httpx.AsyncClient, url: str, rec: Recorder, stop_at: float, think_s: float, rng: random.Random
+) -> None:
     while time.monotonic() < stop_at:
         sender = f"load-{uuid.uuid4().hex[:12]}"
         for text in rng.choice(CONVERSATIONS):
@@ -88,17 +93,23 @@ async def shopper(client: httpx.AsyncClient, url: str, rec: Recorder, stop_at: f
 
 
 def _client(concurrency: int) -> httpx.AsyncClient:
-    return httpx.AsyncClient(timeout=TURN_TIMEOUT_S, trust_env=False,
-                             limits=httpx.Limits(max_connections=concurrency + 10,
-                                                 max_keepalive_connections=concurrency + 10))
+    return httpx.AsyncClient(
+        timeout=TURN_TIMEOUT_S,
+        trust_env=False,
+        limits=httpx.Limits(max_connections=concurrency + 10, max_keepalive_connections=concurrency + 10),
+    )
 
 
 def _stats(turns: list[Turn], seconds: float) -> dict[str, Any]:
     if not turns:
         return {"turns": 0, "turns_per_s": 0.0, "error_rate": 1.0}
     errors = [t.error for t in turns if t.error]
-    out = {"turns": len(turns), "turns_per_s": round(len(turns) / seconds, 2),
-           "error_rate": round(len(errors) / len(turns), 4), **summarise_ms([t.latency for t in turns])}
+    out = {
+        "turns": len(turns),
+        "turns_per_s": round(len(turns) / seconds, 2),
+        "error_rate": round(len(errors) / len(turns), 4),
+        **summarise_ms([t.latency for t in turns]),
+    }
     if errors:
         out["errors"] = {e: errors.count(e) for e in sorted(set(errors))}
     return out
@@ -127,18 +138,24 @@ class Usage:
         for p in self.procs:
             cpu, rss = p.usage()
             self.peak_rss[p.name] = max(self.peak_rss[p.name], rss)
-            out[p.name] = {"cpu_percent": round(100 * (cpu - self._start[p.name]) / wall, 1), "rss_mb": round(rss, 1)}
+            out[p.name] = {
+                "cpu_percent": round(100 * (cpu - self._start[p.name]) / wall, 1),
+                "rss_mb": round(rss, 1),
+            }
         return out
 
 
-async def _phase(url: str, shoppers: int, seconds: float, think_s: float, usage: Usage,
-                 warmup_s: float = 3.0) -> tuple[dict[str, Any], dict[str, Any]]:
+async def _phase(
+    url: str, shoppers: int, seconds: float, think_s: float, usage: Usage, warmup_s: float = 3.0
+) -> tuple[dict[str, Any], dict[str, Any]]:
     rec = Recorder()
     start = time.monotonic()
     stop_at = start + warmup_s + seconds
     async with _client(shoppers) as client:
-        tasks = [asyncio.create_task(shopper(client, url, rec, stop_at, think_s, random.Random(i)))
-                 for i in range(shoppers)]
+        tasks = [
+            asyncio.create_task(shopper(client, url, rec, stop_at, think_s, random.Random(i)))
+            for i in range(shoppers)
+        ]
         await asyncio.sleep(warmup_s)
         usage.begin()
         while time.monotonic() < stop_at:
@@ -149,7 +166,9 @@ async def _phase(url: str, shoppers: int, seconds: float, think_s: float, usage:
     return _stats(rec.window(start + warmup_s, stop_at), seconds), processes
 
 
-async def _ramp(url: str, usage: Usage, step: int, step_s: float, max_shoppers: int) -> tuple[int, list[dict]]:
+async def _ramp(
+    url: str, usage: Usage, step: int, step_s: float, max_shoppers: int
+) -> tuple[int, list[dict]]:
     """Think-time shoppers added `step` at a time; the last level whose p95 stayed within the limit."""
     rec = Recorder()
     steps: list[dict] = []
@@ -162,8 +181,13 @@ async def _ramp(url: str, usage: Usage, step: int, step_s: float, max_shoppers: 
             level += step
             for i in range(len(tasks), level):  # newcomers start spread over the first think time
                 delay = random.Random(i).uniform(0, THINK_TIME_S)
-                tasks.append(asyncio.create_task(_delayed(delay, shopper(client, url, rec, stop_at, THINK_TIME_S,
-                                                                         random.Random(1000 + i)))))
+                tasks.append(
+                    asyncio.create_task(
+                        _delayed(
+                            delay, shopper(client, url, rec, stop_at, THINK_TIME_S, random.Random(1000 + i))
+                        )
+                    )
+                )
             await asyncio.sleep(THINK_TIME_S)  # let the newcomers arrive
             begin = time.monotonic()
             usage.begin()
@@ -172,8 +196,11 @@ async def _ramp(url: str, usage: Usage, step: int, step_s: float, max_shoppers: 
             turns = rec.window(begin, time.monotonic())
             stats = {"shoppers": level, **_stats(turns, step_s), "processes": usage.end()}
             steps.append(stats)
-            print(f"  think-time ramp: {level} shoppers, {stats.get('turns_per_s')} turns/s, "
-                  f"p95 {stats.get('p95_ms')} ms, errors {stats.get('error_rate')}", flush=True)
+            print(
+                f"  think-time ramp: {level} shoppers, {stats.get('turns_per_s')} turns/s, "
+                f"p95 {stats.get('p95_ms')} ms, errors {stats.get('error_rate')}",
+                flush=True,
+            )
             if not turns or stats["p95_ms"] > P95_LIMIT_MS or stats["error_rate"] > 0:
                 break
             served = level
@@ -193,8 +220,11 @@ def _model() -> Path:
         return Path(os.environ["DAOGOU_BENCH_MODEL"])
     daogou = str(APP_BIN / "daogou")
     subprocess.run([daogou, "bot", "train"], cwd=ROOT, check=True)
-    return Path(subprocess.run([daogou, "bot", "model-path"], cwd=ROOT, check=True, capture_output=True,
-                               text=True).stdout.strip())
+    return Path(
+        subprocess.run(
+            [daogou, "bot", "model-path"], cwd=ROOT, check=True, capture_output=True, text=True
+        ).stdout.strip()
+    )
 
 
 def _tracker_database() -> tuple[str, Any]:
@@ -209,8 +239,10 @@ def _tracker_database() -> tuple[str, Any]:
 
     def drop() -> None:
         with admin.connect() as conn:
-            conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-                         {"n": name})
+            conn.execute(
+                sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+                {"n": name},
+            )
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
 
@@ -226,8 +258,11 @@ def main() -> None:
     parser.add_argument("--ramp-step", type=int, default=25, help="think-time shoppers added per step")
     parser.add_argument("--ramp-step-s", type=float, default=20.0, help="measured seconds per ramp step")
     parser.add_argument("--ramp-max", type=int, default=600)
-    parser.add_argument("--no-baseline", action="store_true",
-                        help="skip the single-instance baseline (one Rasa, one action server, as `make run`)")
+    parser.add_argument(
+        "--no-baseline",
+        action="store_true",
+        help="skip the single-instance baseline (one Rasa, one action server, as `make run`)",
+    )
     args = parser.parse_args()
 
     work = get_settings().state_dir / "bench-load"
@@ -248,11 +283,21 @@ def main() -> None:
         single = Stack(state, model, settings={"TRACKER_STORE_URL": f"sqlite:///{state / 'baseline.db'}"})
         try:
             single.start()
-            stats, procs = asyncio.run(_phase(f"{single.rasa_url}/webhooks/rest/webhook", 50, args.phase_s * 0.75,
-                                              0.0, Usage(single.processes)))
+            stats, procs = asyncio.run(
+                _phase(
+                    f"{single.rasa_url}/webhooks/rest/webhook",
+                    50,
+                    args.phase_s * 0.75,
+                    0.0,
+                    Usage(single.processes),
+                )
+            )
             baseline = {**stats, "processes": procs}
-            print(f"  baseline (1 Rasa, 1 action server) c50: {stats.get('turns_per_s')} turns/s, "
-                  f"p95 {stats.get('p95_ms')} ms, errors {stats.get('error_rate')}", flush=True)
+            print(
+                f"  baseline (1 Rasa, 1 action server) c50: {stats.get('turns_per_s')} turns/s, "
+                f"p95 {stats.get('p95_ms')} ms, errors {stats.get('error_rate')}",
+                flush=True,
+            )
         finally:
             single.close()
 
@@ -265,17 +310,21 @@ def main() -> None:
     stack = Stack(state, model, rasa=args.rasa, actions=args.actions, settings=settings)
     try:
         stack.start()
-        print(f"stack up in {time.monotonic() - started:.0f} s: {args.rasa} Rasa, {args.actions} action servers",
-              flush=True)
+        print(
+            f"stack up in {time.monotonic() - started:.0f} s: {args.rasa} Rasa, {args.actions} action servers",
+            flush=True,
+        )
         url = f"{stack.rasa_url}/webhooks/rest/webhook"
         usage = Usage(stack.processes)
         closed: dict[int, dict[str, Any]] = {}
         for level in CLOSED_LOOP:
             stats, procs = asyncio.run(_phase(url, level, args.phase_s, 0.0, usage))
             closed[level] = {**stats, "processes": procs}
-            print(f"  closed loop c{level}: {stats.get('turns_per_s')} turns/s, p50 {stats.get('p50_ms')} ms, "
-                  f"p95 {stats.get('p95_ms')} ms, p99 {stats.get('p99_ms')} ms, errors {stats.get('error_rate')}",
-                  flush=True)
+            print(
+                f"  closed loop c{level}: {stats.get('turns_per_s')} turns/s, p50 {stats.get('p50_ms')} ms, "
+                f"p95 {stats.get('p95_ms')} ms, p99 {stats.get('p99_ms')} ms, errors {stats.get('error_rate')}",
+                flush=True,
+            )
         served, ramp = asyncio.run(_ramp(url, usage, args.ramp_step, args.ramp_step_s, args.ramp_max))
     finally:
         stack.close()
@@ -296,14 +345,22 @@ def main() -> None:
         "actions_rss_mb": peak("actions"),
     }
     details = {
-        "deployment": {"rasa_servers": args.rasa, "action_servers": args.actions, "order_services": 1,
-                       "balancer": "nginx" if stack.balancer else None,
-                       "tracker_store": "postgresql" if args.rasa > 1 else "sqlite",
-                       "lock_store": settings.get("LOCK_STORE", "in_memory"), "model": model.name},
+        "deployment": {
+            "rasa_servers": args.rasa,
+            "action_servers": args.actions,
+            "order_services": 1,
+            "balancer": "nginx" if stack.balancer else None,
+            "tracker_store": "postgresql" if args.rasa > 1 else "sqlite",
+            "lock_store": settings.get("LOCK_STORE", "in_memory"),
+            "model": model.name,
+        },
         "closed_loop": {f"c{k}": v for k, v in closed.items()},
         "baseline_single_instance_c50": baseline,
-        "scale_out_speedup_c50": (round(closed[50]["turns_per_s"] / baseline["turns_per_s"], 2)
-                                  if baseline and baseline.get("turns_per_s") else None),
+        "scale_out_speedup_c50": (
+            round(closed[50]["turns_per_s"] / baseline["turns_per_s"], 2)
+            if baseline and baseline.get("turns_per_s")
+            else None
+        ),
         "think_time_ramp": {"think_time_s": THINK_TIME_S, "p95_limit_ms": P95_LIMIT_MS, "steps": ramp},
         "peak_rss_mb": {k: round(v, 1) for k, v in usage.peak_rss.items()},
         "rss_note": "rasa_rss_mb / actions_rss_mb: the largest single process of its kind",

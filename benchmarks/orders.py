@@ -16,6 +16,7 @@ driver alone) ÷ API order rate at 1 client, on PostgreSQL, measured in the same
 more work than one bare insert an order costs end to end (HTTP, validation, auth, reservations,
 order + lines + reservations + event, commit).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -65,11 +66,22 @@ def build(url: str) -> dict:
             stock.move(session, location_id=0, sku=sku, quantity=1_000_000, kind="receipt", note="benchmark")
         customers = [auth.resolve(session, "web", f"bench-{i}", "")[0] for i in range(CUSTOMERS)]
         session.commit()
-        big_box = [loc for loc, in session.execute(
-            __import__("sqlalchemy").text("SELECT id FROM locations WHERE store_type = 'BigBox' ORDER BY id"))]
+        big_box = [
+            loc
+            for (loc,) in session.execute(
+                __import__("sqlalchemy").text(
+                    "SELECT id FROM locations WHERE store_type = 'BigBox' ORDER BY id"
+                )
+            )
+        ]
     engine.dispose()
-    return {"skus": skus, "customers": customers, "stores": big_box, "load_s": round(load_s, 1),
-            "stock_rows": summary.stock_rows}
+    return {
+        "skus": skus,
+        "customers": customers,
+        "stores": big_box,
+        "load_s": round(load_s, 1),
+        "stock_rows": summary.stock_rows,
+    }
 
 
 def headers(customer: str | None = None, key: str | None = None) -> dict[str, str]:
@@ -96,10 +108,16 @@ class Connection:
         reader, writer = await asyncio.open_connection(host, int(port))
         return cls(reader, writer, f"{host}:{port}")
 
-    async def request(self, method: str, path: str, headers: dict[str, str], body: object = None) -> tuple[int, bytes]:
+    async def request(
+        self, method: str, path: str, headers: dict[str, str], body: object = None
+    ) -> tuple[int, bytes]:
         payload = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
-        head = [f"{method} {path} HTTP/1.1", f"Host: {self.host}", f"Content-Length: {len(payload)}",
-                *(f"{k}: {v}" for k, v in headers.items())]
+        head = [
+            f"{method} {path} HTTP/1.1",
+            f"Host: {self.host}",
+            f"Content-Length: {len(payload)}",
+            *(f"{k}: {v}" for k, v in headers.items()),
+        ]
         if body is not None:
             head.append("Content-Type: application/json")
         self.writer.write("\r\n".join(head).encode() + b"\r\n\r\n" + payload)
@@ -122,6 +140,7 @@ class Connection:
 def run(coro):
     """Run the load on uvloop, as the server does: the client's event loop is part of its CPU cost."""
     import uvloop
+
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         return runner.run(coro)
 
@@ -136,11 +155,15 @@ async def order_load(base: str, shop: dict, concurrency: int, seconds: float) ->
 
     async def buyer(conn: Connection, rng: random.Random) -> None:
         while time.perf_counter() < stop:
-            body = {"lines": [{"sku": rng.choice(shop["skus"]), "quantity": 1}], "fulfilment": "delivery",
-                    "delivery_address": "1 Benchmark Road, Springfield"}
+            body = {
+                "lines": [{"sku": rng.choice(shop["skus"]), "quantity": 1}],
+                "fulfilment": "delivery",
+                "delivery_address": "1 Benchmark Road, Springfield",
+            }
             t0 = time.perf_counter()
-            status, _ = await conn.request("POST", "/orders", headers(rng.choice(shop["customers"]), uuid.uuid4().hex),
-                                           body)
+            status, _ = await conn.request(
+                "POST", "/orders", headers(rng.choice(shop["customers"]), uuid.uuid4().hex), body
+            )
             if status == 201:
                 latencies.append(time.perf_counter() - t0)
             else:
@@ -151,9 +174,15 @@ async def order_load(base: str, shop: dict, concurrency: int, seconds: float) ->
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu0
     for conn in connections:
         conn.close()
-    return {"orders": len(latencies), "orders_per_s": round(len(latencies) / elapsed, 1), "errors": errors,
-            **summarise_ms(latencies), "client_cpu_ms_per_order": round(1000 * cpu / max(1, len(latencies)), 3),
-            "client_cpu_share": round(cpu / elapsed, 3), "load_avg_1m": round(os.getloadavg()[0], 1)}
+    return {
+        "orders": len(latencies),
+        "orders_per_s": round(len(latencies) / elapsed, 1),
+        "errors": errors,
+        **summarise_ms(latencies),
+        "client_cpu_ms_per_order": round(1000 * cpu / max(1, len(latencies)), 3),
+        "client_cpu_share": round(cpu / elapsed, 3),
+        "load_avg_1m": round(os.getloadavg()[0], 1),
+    }
 
 
 async def stock_lookups(base: str, shop: dict, n: int = 400) -> dict:
@@ -173,10 +202,11 @@ async def stock_lookups(base: str, shop: dict, n: int = 400) -> dict:
 
 async def oversell_race(base: str, url: str, shop: dict, units: int = 10, buyers: int = 50) -> dict:
     """`buyers` concurrent pick-up orders for the last `units` of a SKU at one store."""
+    from sqlalchemy import select
+
     from order_service.core.db import make_engine, make_sessionmaker
     from order_service.models import StockLevel
     from order_service.services import stock
-    from sqlalchemy import select
 
     store, sku = shop["stores"][0], shop["skus"][-1]
     engine = make_engine(url, pool_size=1)
@@ -184,20 +214,41 @@ async def oversell_race(base: str, url: str, shop: dict, units: int = 10, buyers
         row = session.get(StockLevel, (store, sku))
         current = (row.on_hand - row.reserved) if row else 0
         if current != units:
-            stock.move(session, location_id=store, sku=sku, quantity=units - current, kind="adjustment", note="race")
+            stock.move(
+                session, location_id=store, sku=sku, quantity=units - current, kind="adjustment", note="race"
+            )
         session.commit()
     body = {"lines": [{"sku": sku, "quantity": 1}], "fulfilment": "pickup", "store_id": store}
-    async with httpx.AsyncClient(base_url=base, timeout=60, trust_env=False,
-                                 limits=httpx.Limits(max_connections=buyers)) as http:
-        responses = await asyncio.gather(*(http.post("/orders", json=body, headers=headers(
-            shop["customers"][i % len(shop["customers"])], uuid.uuid4().hex)) for i in range(buyers)))
+    async with httpx.AsyncClient(
+        base_url=base, timeout=60, trust_env=False, limits=httpx.Limits(max_connections=buyers)
+    ) as http:
+        responses = await asyncio.gather(
+            *(
+                http.post(
+                    "/orders",
+                    json=body,
+                    headers=headers(shop["customers"][i % len(shop["customers"])], uuid.uuid4().hex),
+                )
+                for i in range(buyers)
+            )
+        )
     sold = sum(r.status_code == 201 for r in responses)
     with make_sessionmaker(engine)() as session:
-        on_hand, reserved = session.execute(select(StockLevel.on_hand, StockLevel.reserved).where(
-            StockLevel.location_id == store, StockLevel.sku == sku)).one()
+        on_hand, reserved = session.execute(
+            select(StockLevel.on_hand, StockLevel.reserved).where(
+                StockLevel.location_id == store, StockLevel.sku == sku
+            )
+        ).one()
     engine.dispose()
-    return {"units": units, "buyers": buyers, "sold": sold, "rejected_409": sum(r.status_code == 409 for r in responses),
-            "on_hand": on_hand, "reserved": reserved, "oversold": max(0, sold - units) + max(0, reserved - on_hand)}
+    return {
+        "units": units,
+        "buyers": buyers,
+        "sold": sold,
+        "rejected_409": sum(r.status_code == 409 for r in responses),
+        "on_hand": on_hand,
+        "reserved": reserved,
+        "oversold": max(0, sold - units) + max(0, reserved - on_hand),
+    }
 
 
 def service_cpu_s(pid: int) -> float:
@@ -220,18 +271,27 @@ def raw_insert_rate(url: str, seconds: float = 3.0) -> float:
         conn = sqlite3.connect(url.split("///", 1)[1], isolation_level=None)
         for pragma in ("journal_mode=WAL", "synchronous=FULL"):
             conn.execute(f"PRAGMA {pragma}")
-        conn.execute("CREATE TABLE IF NOT EXISTS bench_raw (id INTEGER PRIMARY KEY, customer TEXT, sku TEXT, qty INT, at TEXT)")
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS bench_raw (id INTEGER PRIMARY KEY, customer TEXT, sku TEXT, qty INT, at TEXT)"
+        )
         started = time.perf_counter()
         while time.perf_counter() < stop:
-            conn.execute("INSERT INTO bench_raw (customer, sku, qty, at) VALUES (?, ?, 1, datetime('now'))", ("c", "s"))
+            conn.execute(
+                "INSERT INTO bench_raw (customer, sku, qty, at) VALUES (?, ?, 1, datetime('now'))", ("c", "s")
+            )
             n += 1
     else:
         import psycopg
+
         conn = psycopg.connect(url.replace("postgresql+psycopg", "postgresql"), autocommit=True)
-        conn.execute("CREATE TABLE IF NOT EXISTS bench_raw (id serial PRIMARY KEY, customer text, sku text, qty int, at timestamptz)")
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS bench_raw (id serial PRIMARY KEY, customer text, sku text, qty int, at timestamptz)"
+        )
         started = time.perf_counter()
         while time.perf_counter() < stop:
-            conn.execute("INSERT INTO bench_raw (customer, sku, qty, at) VALUES (%s, %s, 1, now())", ("c", "s"))
+            conn.execute(
+                "INSERT INTO bench_raw (customer, sku, qty, at) VALUES (%s, %s, 1, now())", ("c", "s")
+            )
             n += 1
     elapsed = time.perf_counter() - started
     conn.close()
@@ -249,6 +309,7 @@ class Database:
             self._tmp = tempfile.TemporaryDirectory(prefix="daogou-bench-")
             return f"sqlite:///{self._tmp.name}/orders.db"
         import sqlalchemy as sa
+
         self.name = f"daogou_bench_{uuid.uuid4().hex[:8]}"
         self._admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
         with self._admin.connect() as conn:
@@ -260,6 +321,7 @@ class Database:
             self._tmp.cleanup()
             return
         import sqlalchemy as sa
+
         with self._admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
         self._admin.dispose()
@@ -273,13 +335,18 @@ def run_database(kind: str) -> dict:
         proc = spawn(url, port, env={"SERVICE_TOKEN": TOKEN, "DB_POOL_SIZE": str(POOL_SIZE)}, workers=WORKERS)
         base = f"http://127.0.0.1:{port}"
         try:
-            out = {"load_demo_s": shop["load_s"], "stock_rows": shop["stock_rows"], "raw_insert_per_s": round(raw, 1)}
+            out = {
+                "load_demo_s": shop["load_s"],
+                "stock_rows": shop["stock_rows"],
+                "raw_insert_per_s": round(raw, 1),
+            }
             out["stock_lookup"] = run(stock_lookups(base, shop))
             for c in CONCURRENCY:
                 cpu0 = service_cpu_s(proc.pid)
                 level = out[f"c{c}"] = run(order_load(base, shop, c, DURATION_S))
-                level["server_cpu_ms_per_order"] = round(1000 * (service_cpu_s(proc.pid) - cpu0)
-                                                         / max(1, level["orders"]), 3)
+                level["server_cpu_ms_per_order"] = round(
+                    1000 * (service_cpu_s(proc.pid) - cpu0) / max(1, level["orders"]), 3
+                )
                 print(f"  {kind} c{c}: {out[f'c{c}']}", flush=True)
             out["race"] = asyncio.run(oversell_race(base, url, shop))
         finally:
@@ -292,14 +359,19 @@ def run_database(kind: str) -> dict:
 
 
 def main() -> None:
-    details: dict = {"workers": WORKERS, "db_pool_size_per_worker": POOL_SIZE, "seconds_per_level": DURATION_S,
-                     "products": PRODUCTS, "cpus": os.cpu_count(),
-                     "deployment": f"production-like: uvicorn --workers {WORKERS} (one per core), {POOL_SIZE} "
-                                   "pooled connections and as many handler threads per worker",
-                     "load_generator": "keep-alive HTTP/1.1 on uvloop in one process, one connection per client; "
-                                       "its CPU per order is in each level's client_cpu_ms_per_order",
-                     "note": "service, database and load generator share the machine with other work; "
-                             f"load average at start {os.getloadavg()[0]:.1f}"}
+    details: dict = {
+        "workers": WORKERS,
+        "db_pool_size_per_worker": POOL_SIZE,
+        "seconds_per_level": DURATION_S,
+        "products": PRODUCTS,
+        "cpus": os.cpu_count(),
+        "deployment": f"production-like: uvicorn --workers {WORKERS} (one per core), {POOL_SIZE} "
+        "pooled connections and as many handler threads per worker",
+        "load_generator": "keep-alive HTTP/1.1 on uvloop in one process, one connection per client; "
+        "its CPU per order is in each level's client_cpu_ms_per_order",
+        "note": "service, database and load generator share the machine with other work; "
+        f"load average at start {os.getloadavg()[0]:.1f}",
+    }
     for kind in ("sqlite", "postgres"):
         print(f"benchmarking {kind} …", flush=True)
         details[kind] = run_database(kind)

@@ -5,6 +5,7 @@ test period for variants A and B, writes benchmarks/results/recommender.json and
 plot docs/img/recommender_comparison.png. `python -m benchmarks.recommender --retime-serving`
 re-measures only the serving figures of that file (for a quieter machine), without the test period.
 """
+
 from __future__ import annotations
 
 import sys
@@ -19,6 +20,7 @@ IMG = Path(__file__).resolve().parent.parent / "docs" / "img" / "recommender_com
 def plot_comparison(results, path: Path = IMG) -> Path:
     """Grouped bars: one panel per variant, Recall@10 / NDCG@10 / MAP@10 / hit rate per model."""
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
@@ -33,7 +35,11 @@ def plot_comparison(results, path: Path = IMG) -> Path:
         for i, m in enumerate(metrics):
             ax.bar(x + i * width - 0.4 + width / 2, [r.metrics[m] for r in rows], width, label=m)
         ax.set_xticks(x, [r.model for r in rows], rotation=20)
-        title = "A: all test purchases, repeats allowed" if variant == "A" else "B: new items only, history excluded"
+        title = (
+            "A: all test purchases, repeats allowed"
+            if variant == "A"
+            else "B: new items only, history excluded"
+        )
         ax.set_title(f"Variant {title}", fontsize=10)
         ax.grid(axis="y", alpha=0.3)
     np.atleast_1d(axes)[0].set_ylabel("score @10")
@@ -61,13 +67,15 @@ def serve_best(lines, products, tuned, variant: str, samples: int = 300, seed: i
     inter = Interactions.from_lines(lines)
     model.fit(inter)
     train_s = time.perf_counter() - t0
-    rows = np.random.default_rng(seed).choice(len(inter.users), size=min(samples, len(inter.users)), replace=False)
+    rows = np.random.default_rng(seed).choice(
+        len(inter.users), size=min(samples, len(inter.users)), replace=False
+    )
     history = inter.strength.tocsr()
 
     def top10(r: int) -> np.ndarray:
         scores = model.score(np.array([r]))
         if variant == "B":  # discovery: drop what the customer already bought
-            scores[0, history.indices[history.indptr[r]:history.indptr[r + 1]]] = -np.inf
+            scores[0, history.indices[history.indptr[r] : history.indptr[r + 1]]] = -np.inf
         return top_k(scores, 10)
 
     for r in rows[:20]:  # warm-up: first calls pay for imports and allocations
@@ -77,8 +85,13 @@ def serve_best(lines, products, tuned, variant: str, samples: int = 300, seed: i
         t = time.perf_counter()
         top10(r)
         times.append(time.perf_counter() - t)
-    return {"model": name, "train_s": round(train_s, 3), "customers": len(inter.users), "items": len(inter.items),
-            "latency": summarise_ms(times)}
+    return {
+        "model": name,
+        "train_s": round(train_s, 3),
+        "customers": len(inter.users),
+        "items": len(inter.items),
+        "latency": summarise_ms(times),
+    }
 
 
 def retime_serving(path: Path = RESULTS_DIR / "recommender.json") -> None:
@@ -91,12 +104,17 @@ def retime_serving(path: Path = RESULTS_DIR / "recommender.json") -> None:
 
     result = json.loads(path.read_text(encoding="utf-8"))
     details = result["details"]
-    tuned = {v: Tuned(p["models"], p["hybrid_weights"], details["validation_metrics"][v])
-             for v, p in details["tuned_params"].items()}
+    tuned = {
+        v: Tuned(p["models"], p["hybrid_weights"], details["validation_metrics"][v])
+        for v, p in details["tuned_params"].items()
+    }
     lines, _, descriptions = load_online_retail()
     served = {v: serve_best(lines, retail_items(lines, descriptions), tuned, v) for v in tuned}
-    metrics = {**result["metrics"], "train_s": max(s["train_s"] for s in served.values()),
-               "latency_p95_ms": max(s["latency"]["p95_ms"] for s in served.values())}
+    metrics = {
+        **result["metrics"],
+        "train_s": max(s["train_s"] for s in served.values()),
+        "latency_p95_ms": max(s["latency"]["p95_ms"] for s in served.values()),
+    }
     details["best_model_on_all_data"] = served
     details.setdefault("protocol_measured_at", result["measured_at"])
     write_result("recommender", metrics, details)
@@ -135,12 +153,22 @@ def main() -> None:
         "cleaning": report.__dict__,
         "protocol": result.config.__dict__,
         "splits": result.split_stats,
-        "test_metrics": {v: {r.model: {**{k: round(x, 4) for k, x in r.metrics.items()},
-                                       "train_seconds": round(r.train_seconds, 3)}
-                             for r in result.results if r.variant == v} for v in ("A", "B")},
+        "test_metrics": {
+            v: {
+                r.model: {
+                    **{k: round(x, 4) for k, x in r.metrics.items()},
+                    "train_seconds": round(r.train_seconds, 3),
+                }
+                for r in result.results
+                if r.variant == v
+            }
+            for v in ("A", "B")
+        },
         "best_model": {v: result.tuned[v].best_model for v in ("A", "B")},
         "best_model_on_all_data": served,
-        "tuned_params": {v: {"models": t.params, "hybrid_weights": t.hybrid_weights} for v, t in result.tuned.items()},
+        "tuned_params": {
+            v: {"models": t.params, "hybrid_weights": t.hybrid_weights} for v, t in result.tuned.items()
+        },
         "ranker_params": {r.variant: r.params for r in result.results if r.model == "ranker"},
         "validation_metrics": {v: t.validation for v, t in result.tuned.items()},
         "protocol_seconds": round(protocol_s, 1),

@@ -15,13 +15,14 @@ Corsair one modular?" should look alike (+0.005 intent macro F1 in 3-fold cross-
 Confidences come from sigmoid calibration fitted on cross-validated decision scores, so
 FallbackClassifier's threshold means what it says.
 """
+
 from __future__ import annotations
 
 import contextlib
 import json
 import logging
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -42,12 +43,12 @@ TRUSTED_MODULES = ("sklearn.", "numpy.", "scipy.", "builtins.")
 
 
 LOOKUP_NGRAMS = 3
-Lookups = Dict[Text, frozenset]
+Lookups = dict[str, frozenset]
 
 
 def lookups_of(training_data: TrainingData) -> Lookups:
     """Lookup table name → its entries in lower case (tables given as files are read by Rasa)."""
-    tables: Dict[Text, set] = {}
+    tables: dict[str, set] = {}
     for table in training_data.lookup_tables:
         elements = table.get("elements")
         if isinstance(elements, str):
@@ -56,19 +57,22 @@ def lookups_of(training_data: TrainingData) -> Lookups:
     return {name: frozenset(entries) for name, entries in tables.items()}
 
 
-def words_of(message: Message, lookups: Lookups) -> Text:
+def words_of(message: Message, lookups: Lookups) -> str:
     words = [token.text.lower() for token in message.get(TEXT_TOKENS) or []]
     classes = []
     for n in range(1, LOOKUP_NGRAMS + 1):
         for start in range(len(words) - n + 1):
-            run = words[start:start + n]
+            run = words[start : start + n]
             spaced, joined = " ".join(run), "".join(run)  # "western digital" / "西部数据"
-            classes += [f"__lookup_{name}__" for name, entries in lookups.items()
-                        if spaced in entries or joined in entries]
+            classes += [
+                f"__lookup_{name}__"
+                for name, entries in lookups.items()
+                if spaced in entries or joined in entries
+            ]
     return WORD_SEPARATOR.join(words + classes)
 
 
-def build_model(config: Dict[Text, Any]) -> Any:
+def build_model(config: dict[str, Any]) -> Any:
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.compose import ColumnTransformer
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -76,22 +80,34 @@ def build_model(config: Dict[Text, Any]) -> Any:
     from sklearn.svm import LinearSVC
 
     low, high = config["char_ngram_range"]
-    features = ColumnTransformer([
-        ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(low, high), min_df=config["min_df"],
-                                  sublinear_tf=True), 0),
-        ("words", TfidfVectorizer(analyzer="word", token_pattern=f"[^{WORD_SEPARATOR}]+",
-                                  lowercase=False, sublinear_tf=True), 1),
-    ])
+    features = ColumnTransformer(
+        [
+            (
+                "chars",
+                TfidfVectorizer(
+                    analyzer="char_wb", ngram_range=(low, high), min_df=config["min_df"], sublinear_tf=True
+                ),
+                0,
+            ),
+            (
+                "words",
+                TfidfVectorizer(
+                    analyzer="word", token_pattern=f"[^{WORD_SEPARATOR}]+", lowercase=False, sublinear_tf=True
+                ),
+                1,
+            ),
+        ]
+    )
     svm = LinearSVC(C=config["C"], random_state=config["random_state"])
     classifier = CalibratedClassifierCV(svm, method="sigmoid", cv=config["calibration_folds"], ensemble=False)
     return Pipeline([("features", features), ("classifier", classifier)])
 
 
-def rows(messages: List[Message], lookups: Optional[Lookups] = None) -> List[List[Text]]:
+def rows(messages: list[Message], lookups: Lookups | None = None) -> list[list[str]]:
     return [[(message.get(TEXT) or "").lower(), words_of(message, lookups or {})] for message in messages]
 
 
-def predict_proba(model: Any, batch: List[List[Text]]) -> Any:
+def predict_proba(model: Any, batch: list[list[str]]) -> Any:
     """`model.predict_proba(batch)` computed directly: scikit-learn's ColumnTransformer (input checks,
     joblib dispatch) and its per-class loop over 44 sigmoid calibrators cost more than the model
     itself, about a millisecond a message. The result is the same (tests/bot)."""
@@ -102,9 +118,11 @@ def predict_proba(model: Any, batch: List[List[Text]]) -> Any:
     if len(model.classes_) == 2:  # scikit-learn calibrates the two-class case differently
         return model.predict_proba(batch)
     columns = list(zip(*batch))
-    blocks = [vectoriser.transform(columns[column])
-              for _, vectoriser, column in model.named_steps["features"].transformers_
-              if vectoriser != "drop"]
+    blocks = [
+        vectoriser.transform(columns[column])
+        for _, vectoriser, column in model.named_steps["features"].transformers_
+        if vectoriser != "drop"
+    ]
     calibrated = model.named_steps["classifier"].calibrated_classifiers_[0]
     svm = getattr(calibrated, "estimator", None) or calibrated.base_estimator
     scores = svm.decision_function(hstack(blocks).tocsr())
@@ -119,20 +137,32 @@ def predict_proba(model: Any, batch: List[List[Text]]) -> Any:
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class LinearIntentClassifier(GraphComponent, IntentClassifier):
     @classmethod
-    def required_components(cls) -> List[type]:
+    def required_components(cls) -> list[type]:
         return [Tokenizer]
 
     @staticmethod
-    def required_packages() -> List[Text]:
+    def required_packages() -> list[str]:
         return ["sklearn", "skops"]
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
-        return {"C": 1.0, "char_ngram_range": [1, 3], "min_df": 2, "calibration_folds": 3,
-                "random_state": 42, "ranking_length": 10}
+    def get_default_config() -> dict[str, Any]:
+        return {
+            "C": 1.0,
+            "char_ngram_range": [1, 3],
+            "min_df": 2,
+            "calibration_folds": 3,
+            "random_state": 42,
+            "ranking_length": 10,
+        }
 
-    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-                 model: Optional[Any] = None, lookups: Optional[Lookups] = None) -> None:
+    def __init__(
+        self,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        model: Any | None = None,
+        lookups: Lookups | None = None,
+    ) -> None:
         self.config = {**self.get_default_config(), **config}
         self._model_storage = model_storage
         self._resource = resource
@@ -140,8 +170,13 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         self.lookups: Lookups = lookups or {}
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "LinearIntentClassifier":
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> LinearIntentClassifier:
         return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
@@ -159,7 +194,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         self._persist()
         return self._resource
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         if self.model is None or not messages:
             return messages
         probabilities = predict_proba(self.model, rows(messages, self.lookups))
@@ -182,11 +217,19 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         with self._model_storage.write_to(self._resource) as directory:
             sio.dump(self.model, Path(directory) / "intent_classifier.skops")
             lookups = {name: sorted(entries) for name, entries in self.lookups.items()}
-            (Path(directory) / "lookups.json").write_text(json.dumps(lookups, ensure_ascii=False), encoding="utf-8")
+            (Path(directory) / "lookups.json").write_text(
+                json.dumps(lookups, ensure_ascii=False), encoding="utf-8"
+            )
 
     @classmethod
-    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> "LinearIntentClassifier":
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> LinearIntentClassifier:
         with contextlib.ExitStack() as stack:
             try:
                 directory = Path(stack.enter_context(model_storage.read_from(resource)))
@@ -196,8 +239,11 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             path = directory / "intent_classifier.skops"
             model = load_model(path) if path.exists() else None
             tables = directory / "lookups.json"
-            lookups = ({name: frozenset(entries) for name, entries in json.loads(tables.read_text("utf-8")).items()}
-                       if tables.exists() else {})
+            lookups = (
+                {name: frozenset(entries) for name, entries in json.loads(tables.read_text("utf-8")).items()}
+                if tables.exists()
+                else {}
+            )
         return cls(config, model_storage, resource, model, lookups)
 
 

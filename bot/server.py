@@ -45,6 +45,7 @@ Rasa offers no hook around these, so `install()` wraps `RemoteAction.run`,
 `MessageProcessor._run_prediction_loop` and the tracker store's engine arguments once, before the server starts, and sets the pragmas on each new
 SQLite connection; nothing else of Rasa is changed.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -53,15 +54,11 @@ import hashlib
 import logging
 import sqlite3
 import sys
-from typing import Any, List
-
-import sqlalchemy.event
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.pool import QueuePool
+from typing import Any
 
 import rasa.core.actions.action
 import rasa.core.tracker_store
-
+import sqlalchemy.event
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import UserMessage
@@ -69,6 +66,8 @@ from rasa.core.policies.policy import PolicyPrediction
 from rasa.core.processor import MessageProcessor
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.events import ActionExecuted, Event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.pool import QueuePool
 
 from bot.sender_ids import unstorable_reason
 
@@ -116,8 +115,9 @@ def action_timeout_s(action: RemoteAction) -> float:
     return timeout
 
 
-async def run_with_fallback(self: RemoteAction, output_channel: Any, nlg: Any, tracker: Any,
-                            domain: Any) -> List[Event]:
+async def run_with_fallback(
+    self: RemoteAction, output_channel: Any, nlg: Any, tracker: Any, domain: Any
+) -> list[Event]:
     """`RemoteAction.run` within the time budget; on failure the apology instead of silence."""
     timeout = action_timeout_s(self)
     try:
@@ -126,9 +126,16 @@ async def run_with_fallback(self: RemoteAction, output_channel: Any, nlg: Any, t
         raise  # the action declined to run: Rasa lets the policies choose another one
     except Exception as exc:  # noqa: BLE001 - any failure of the remote call gets the same answer
         reason = f"no answer within {timeout:g} s" if isinstance(exc, asyncio.TimeoutError) else repr(exc)
-        logger.error("custom action %s failed for conversation %s (%s); answering with %s",
-                     self.name(), tracker.sender_id, reason, FALLBACK_RESPONSE)
-        return list(await self._utter_responses([{"response": FALLBACK_RESPONSE}], output_channel, nlg, tracker))
+        logger.error(
+            "custom action %s failed for conversation %s (%s); answering with %s",
+            self.name(),
+            tracker.sender_id,
+            reason,
+            FALLBACK_RESPONSE,
+        )
+        return list(
+            await self._utter_responses([{"response": FALLBACK_RESPONSE}], output_channel, nlg, tracker)
+        )
 
 
 def paused_response(tracker: Any) -> str:
@@ -137,7 +144,9 @@ def paused_response(tracker: Any) -> str:
     return PAUSED_RESPONSES.get(intent, PAUSED_RESPONSE)
 
 
-async def prediction_loop_answering_when_paused(self: MessageProcessor, output_channel: Any, tracker: Any) -> None:
+async def prediction_loop_answering_when_paused(
+    self: MessageProcessor, output_channel: Any, tracker: Any
+) -> None:
     """Rasa's prediction loop; while the conversation is paused, one reply instead of silence."""
     if self._should_handle_message(tracker):
         return await _rasa_prediction_loop(self, output_channel, tracker)
@@ -193,8 +202,9 @@ def tracker_engine_kwargs(url: Any) -> dict:
     kwargs = dict(_rasa_engine_kwargs(url))
     parsed = make_url(str(url))
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        kwargs.update(poolclass=QueuePool, pool_size=2, max_overflow=8,
-                      connect_args={"check_same_thread": False})
+        kwargs.update(
+            poolclass=QueuePool, pool_size=2, max_overflow=8, connect_args={"check_same_thread": False}
+        )
     return kwargs
 
 

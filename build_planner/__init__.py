@@ -6,18 +6,46 @@ and upgrades of a PC the shopper has. See docs/build.md.
     cheaper = refine(build, Change("cheaper"))
     print(diff(build, cheaper).text("en"))
 """
+
 from __future__ import annotations
 
 import threading
 
-from build_planner.model import (Build, BuildDiff, BuildPart, Change, Constraints, Conversion, NoBuild, PartChange,
-                                 Request)
+from build_planner.model import (
+    Build,
+    BuildDiff,
+    BuildPart,
+    Change,
+    Constraints,
+    Conversion,
+    NoBuild,
+    PartChange,
+    Request,
+)
 from build_planner.planner import Planner, diff, request
 from build_planner.scoring import ROLES, build_score, purposes
 
-__all__ = ["Build", "BuildDiff", "BuildPart", "Change", "Constraints", "Conversion", "NoBuild", "PartChange",
-           "Planner", "ROLES", "Request", "build_score", "diff", "get_planner", "plan", "purposes", "refine",
-           "request", "upgrade"]
+__all__ = [
+    "Build",
+    "BuildDiff",
+    "BuildPart",
+    "Change",
+    "Constraints",
+    "Conversion",
+    "NoBuild",
+    "PartChange",
+    "Planner",
+    "ROLES",
+    "Request",
+    "build_score",
+    "diff",
+    "get_planner",
+    "plan",
+    "purposes",
+    "refine",
+    "request",
+    "upgrade",
+]
 
 _lock = threading.Lock()
 _planner: tuple[str, Planner] | None = None
@@ -39,8 +67,13 @@ def get_planner() -> Planner:
     return _planner[1]
 
 
-def plan(budget: float, purpose: str, constraints: Constraints | None = None, currency: str = "USD",
-         planner: Planner | None = None) -> Build:
+def plan(
+    budget: float,
+    purpose: str,
+    constraints: Constraints | None = None,
+    currency: str = "USD",
+    planner: Planner | None = None,
+) -> Build:
     """The best valid build for a budget (USD, or CNY converted at the configured rate) and purpose."""
     return (planner or get_planner()).plan(request(budget, purpose, constraints, currency))
 
@@ -49,8 +82,15 @@ def refine(previous: Build, change: Change, planner: Planner | None = None) -> B
     return (planner or get_planner()).refine(previous, change)
 
 
-def upgrade(have: list[str], role: str, budget: float, purpose: str = "gaming", currency: str = "USD",
-            constraints: Constraints | None = None, planner: Planner | None = None) -> Build:
+def upgrade(
+    have: list[str],
+    role: str,
+    budget: float,
+    purpose: str = "gaming",
+    currency: str = "USD",
+    constraints: Constraints | None = None,
+    planner: Planner | None = None,
+) -> Build:
     """The best `role` part (a graphics card by default in conversation) for a budget that fits the
     parts the shopper has: their power supply's capacity, their board's socket and memory, …"""
     from dataclasses import replace

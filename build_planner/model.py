@@ -1,15 +1,17 @@
 """The typed records of the build planner: what a shopper asks (Request, Constraints, Change) and
 what they get (Build, BuildPart, BuildDiff). Frozen, so a conversation can keep the previous build
 and refine it without the planner ever changing it in place."""
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 from catalog.models import Product
 from knowledge_graph.vocab import format_price, part_type_name
 
-WAREHOUSE_ID = 0          # the online warehouse in the order database (order_service.models)
+WAREHOUSE_ID = 0  # the online warehouse in the order database (order_service.models)
 
 
 @dataclass(frozen=True)
@@ -18,6 +20,7 @@ class Constraints:
     have: SKUs the shopper already owns: not bought, but every other part must fit them.
     fixed: SKUs that must be bought. colour: "white" / "black" for every part whose data names a
     colour. store_id: every part in stock at this store for pick-up; None means online."""
+
     brands: Mapping[str, str] = field(default_factory=dict)
     have: tuple[str, ...] = ()
     fixed: tuple[str, ...] = ()
@@ -33,9 +36,10 @@ class Constraints:
 @dataclass(frozen=True)
 class Conversion:
     """A budget the shopper gave in another currency, and the rate it was converted at."""
+
     amount: float
     currency: str
-    rate: float               # units of `currency` per US dollar
+    rate: float  # units of `currency` per US dollar
     usd: float
 
     def text(self, lang: str) -> str:
@@ -49,18 +53,20 @@ class Request:
     budget_usd: float
     purpose: str
     constraints: Constraints = Constraints()
-    emphasis: tuple[tuple[str, int], ...] = ()   # (role, steps): "more GPU, less CPU" = ((video-card, 1), (cpu, -1))
-    upgrade_role: str | None = None              # upgrade mode: only this role is bought
+    emphasis: tuple[
+        tuple[str, int], ...
+    ] = ()  # (role, steps): "more GPU, less CPU" = ((video-card, 1), (cpu, -1))
+    upgrade_role: str | None = None  # upgrade mode: only this role is bought
     conversion: Conversion | None = None
 
 
 @dataclass(frozen=True)
 class BuildPart:
     role: str
-    product: Product | None        # None: the CPU's integrated graphics stand in for a graphics card
-    price: float                   # what the shopper pays for it (0 when they own it)
+    product: Product | None  # None: the CPU's integrated graphics stand in for a graphics card
+    price: float  # what the shopper pays for it (0 when they own it)
     owned: bool
-    score: float                   # the part's 0–100 score for the purpose
+    score: float  # the part's 0–100 score for the purpose
     reason_en: str
     reason_zh: str
 
@@ -76,11 +82,11 @@ class BuildPart:
 class Build:
     request: Request
     parts: tuple[BuildPart, ...]
-    total: float                   # what the shopper pays (owned parts excluded)
-    score: float                   # purpose score 0–100 (scoring.build_score of the parts)
-    draw_w: int                    # estimated draw (knowledge_graph.compat)
+    total: float  # what the shopper pays (owned parts excluded)
+    score: float  # purpose score 0–100 (scoring.build_score of the parts)
+    draw_w: int  # estimated draw (knowledge_graph.compat)
     recommended_psu_w: int
-    optimal: bool                  # the solver proved no better build exists within the budget
+    optimal: bool  # the solver proved no better build exists within the budget
     solve_ms: float
 
     def part(self, role: str) -> BuildPart | None:
@@ -108,13 +114,19 @@ class Build:
             price = ("已有" if lang == "zh" else "owned") if p.owned else format_price(p.price, lang)
             lines.append(f"- {role}: {p.product.name} ({p.product.sku}) — {price} — {p.reason(lang)}")
         if lang == "zh":
-            lines.append(f"合计{format_price(self.total, 'zh')}（预算{format_price(self.request.budget_usd, 'zh')}），评分{self.score:.1f}/100")
+            lines.append(
+                f"合计{format_price(self.total, 'zh')}（预算{format_price(self.request.budget_usd, 'zh')}），评分{self.score:.1f}/100"
+            )
         else:
-            lines.append(f"Total {format_price(self.total, 'en')} (budget {format_price(self.request.budget_usd, 'en')}), score {self.score:.1f}/100")
+            lines.append(
+                f"Total {format_price(self.total, 'en')} (budget {format_price(self.request.budget_usd, 'en')}), score {self.score:.1f}/100"
+            )
         return "\n".join(lines)
 
 
-ChangeKind = Literal["cheaper", "budget", "emphasis", "brand", "use", "have", "colour", "store", "purpose", "swap"]
+ChangeKind = Literal[
+    "cheaper", "budget", "emphasis", "brand", "use", "have", "colour", "store", "purpose", "swap"
+]
 
 
 @dataclass(frozen=True)
@@ -123,6 +135,7 @@ class Change:
     (default 0.85); budget: new USD budget; emphasis: {role: steps}; brand: a brand name (role
     inferred when None: NVIDIA → graphics card, else the CPU); use / have: a SKU; colour: a colour
     or None; store: a store id or None; purpose: a purpose; swap: the role whose part to replace."""
+
     kind: ChangeKind
     value: Any = None
     role: str | None = None
@@ -152,8 +165,12 @@ class BuildDiff:
             if p.product is None:
                 return "核显" if lang == "zh" else "integrated graphics"
             return p.product.name
-        lines = [f"- {part_type_name(c.role if c.role != 'storage' else 'internal-hard-drive', lang)}: "
-                 f"{name(c.before)} → {name(c.after)} ({c.price_delta:+,.2f})" for c in self.changes]
+
+        lines = [
+            f"- {part_type_name(c.role if c.role != 'storage' else 'internal-hard-drive', lang)}: "
+            f"{name(c.before)} → {name(c.after)} ({c.price_delta:+,.2f})"
+            for c in self.changes
+        ]
         if lang == "zh":
             lines.append(f"合计变化{self.total_delta:+,.2f}美元，评分变化{self.score_delta:+.1f}")
         else:

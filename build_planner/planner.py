@@ -8,36 +8,57 @@ scores no better than another of its group can never be in the best build. That 
 dozen per role. CP-SAT then picks one per role maximising the purpose score within the budget,
 with the knowledge graph's rules (knowledge_graph/compat.py) as constraints. docs/build.md has
 the why and the measurements."""
+
 from __future__ import annotations
 
 import math
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
-from typing import Callable, Iterable, Mapping
 
 from ortools.sat.python import cp_model
 
 from build_planner import scoring
-from build_planner.model import (Build, BuildDiff, BuildPart, Change, Constraints, Conversion, NoBuild, PartChange,
-                                 Request)
+from build_planner.model import (
+    Build,
+    BuildDiff,
+    BuildPart,
+    Change,
+    Constraints,
+    Conversion,
+    NoBuild,
+    PartChange,
+    Request,
+)
 from catalog.models import Product
 from knowledge_graph import compat
 from knowledge_graph.vocab import part_type_name, value_text
 
-SCORE_SCALE = 1000          # objective units per build-score point; a dollar of price is one unit (a tie-break)
-SOLVE_WORK = 0.1            # CP-SAT deterministic time (load-independent work units); then the best
-                            # build found so far is returned (Build.optimal False)
-SOLVE_TIME_S = 2.0          # wall-clock safety net on a starved machine
-PARETO_EPSILON = 0.5        # build-score points a dearer candidate must add per role (0: exact Pareto fronts)
+SCORE_SCALE = 1000  # objective units per build-score point; a dollar of price is one unit (a tie-break)
+SOLVE_WORK = 0.1  # CP-SAT deterministic time (load-independent work units); then the best
+# build found so far is returned (Build.optimal False)
+SOLVE_TIME_S = 2.0  # wall-clock safety net on a starved machine
+PARETO_EPSILON = 0.5  # build-score points a dearer candidate must add per role (0: exact Pareto fronts)
 # role pairs whose compatibility the knowledge graph judges, as (from, to): every part of `from`
 # needs a compatible part of `to`
-RULE_PAIRS = (("cpu", "motherboard"), ("motherboard", "memory"), ("motherboard", "case"),
-              ("cpu-cooler", "cpu"), ("cpu-cooler", "motherboard"))
-REQUIRED_ATTRIBUTES = {"cpu": ("socket",), "motherboard": ("socket", "memory_type", "form_factor"),
-                       "memory": ("memory_type", "capacity"), "storage": ("capacity",),
-                       "power-supply": ("wattage",), "case": ("case_type",), "video-card": ("chipset",)}
+RULE_PAIRS = (
+    ("cpu", "motherboard"),
+    ("motherboard", "memory"),
+    ("motherboard", "case"),
+    ("cpu-cooler", "cpu"),
+    ("cpu-cooler", "motherboard"),
+)
+REQUIRED_ATTRIBUTES = {
+    "cpu": ("socket",),
+    "motherboard": ("socket", "memory_type", "form_factor"),
+    "memory": ("memory_type", "capacity"),
+    "storage": ("capacity",),
+    "power-supply": ("wattage",),
+    "case": ("case_type",),
+    "video-card": ("chipset",),
+}
 
 Stock = Callable[[int], "frozenset[str]"]
 
@@ -83,8 +104,13 @@ def _pareto(items: list[tuple[Product, float, tuple[float, ...]]], epsilon: floa
 class Planner:
     """Plans builds over a catalogue and a stock source. Build once per process; thread-safe."""
 
-    def __init__(self, products: Iterable[Product], stock: Stock, stock_ttl_s: float = 30.0,
-                 epsilon: float = PARETO_EPSILON):
+    def __init__(
+        self,
+        products: Iterable[Product],
+        stock: Stock,
+        stock_ttl_s: float = 30.0,
+        epsilon: float = PARETO_EPSILON,
+    ):
         """epsilon: how much build score (0–100) a candidate may fall short of the best build
         per role in exchange for a smaller model; 0 keeps whole Pareto fronts (exact)."""
         self.epsilon = epsilon
@@ -133,12 +159,14 @@ class Planner:
         try:
             return self.products[sku.strip().upper()]
         except KeyError:
-            raise NoBuild("unknown_part", f"{sku} is not a PC part we can build with.",
-                          f"{sku}不是可以用来装机的配件。") from None
+            raise NoBuild(
+                "unknown_part", f"{sku} is not a PC part we can build with.", f"{sku}不是可以用来装机的配件。"
+            ) from None
 
     # --- candidates --------------------------------------------------------------------------------
-    def _allowed(self, p: Product, role: str, request: Request, purpose: scoring.Purpose,
-                 sellable: frozenset[str]) -> bool:
+    def _allowed(
+        self, p: Product, role: str, request: Request, purpose: scoring.Purpose, sellable: frozenset[str]
+    ) -> bool:
         c = request.constraints
         if p.sku not in sellable:
             return False
@@ -148,8 +176,10 @@ class Planner:
         if c.colour and not colour_matches(p, c.colour):
             return False
         if role == "case":
-            if p.attributes.get("included_psu") or not compat.case_form_factors(p.attributes.get("case_type")):
-                return False          # a bundled power supply would be bought twice
+            if p.attributes.get("included_psu") or not compat.case_form_factors(
+                p.attributes.get("case_type")
+            ):
+                return False  # a bundled power supply would be bought twice
             if purpose.case_types and p.attributes.get("case_type") not in purpose.case_types:
                 return False
         return True
@@ -162,12 +192,19 @@ class Planner:
         if key not in self._groups:
             a = p.attributes
             if role == "cpu":
-                group = (a.get("socket"), bool(a.get("has_integrated_graphics")) and purpose.integrated_graphics_ok,
-                         cooler_needed(p, purpose))
+                group = (
+                    a.get("socket"),
+                    bool(a.get("has_integrated_graphics")) and purpose.integrated_graphics_ok,
+                    cooler_needed(p, purpose),
+                )
             elif role == "motherboard":
                 group = (a.get("socket"), a.get("memory_type"), a.get("form_factor"))
             elif role == "memory":
-                group = (a.get("memory_type"), (a.get("module_count") or 0) > 2, (a.get("capacity") or 0) > 64)
+                group = (
+                    a.get("memory_type"),
+                    (a.get("module_count") or 0) > 2,
+                    (a.get("capacity") or 0) > 64,
+                )
             elif role == "case":
                 group = (a.get("case_type"),)
             elif role == "cpu-cooler":
@@ -195,8 +232,11 @@ class Planner:
         key = (role, location_id, id(sellable), purpose.key, c.brands.get(role), c.colour)
         pool = self._pools.get(key)
         if pool is None:
-            pool = [(p, self.score(p, role, purpose), self._extra(p, role), self._group(p, role, purpose))
-                    for p in self.by_role.get(role, ()) if self._allowed(p, role, request, purpose, sellable)]
+            pool = [
+                (p, self.score(p, role, purpose), self._extra(p, role), self._group(p, role, purpose))
+                for p in self.by_role.get(role, ())
+                if self._allowed(p, role, request, purpose, sellable)
+            ]
             with self._lock:
                 if len(self._pools) > 512:
                     self._pools.clear()
@@ -204,7 +244,9 @@ class Planner:
                 self._pools[key] = pool
         return pool
 
-    def candidates(self, role: str, request: Request, purpose: scoring.Purpose, max_price: float) -> list[Product]:
+    def candidates(
+        self, role: str, request: Request, purpose: scoring.Purpose, max_price: float
+    ) -> list[Product]:
         """The Pareto front of each group of the role's allowed parts up to `max_price`. A part's
         place on the front depends only on cheaper parts, so the front of the whole pool, cut at
         the price, is the front of the parts up to that price: it is computed once per pool."""
@@ -223,9 +265,11 @@ class Planner:
         groups: dict[tuple, list] = defaultdict(list)
         for p, score, extra, group in pool:
             if p.price > max_price:
-                break                                  # cheapest first
+                break  # cheapest first
             groups[group].append((p, score, extra))
-        return sorted((p for items in groups.values() for p in _pareto(items, epsilon)), key=lambda p: p.price)
+        return sorted(
+            (p for items in groups.values() for p in _pareto(items, epsilon)), key=lambda p: p.price
+        )
 
     # --- planning ----------------------------------------------------------------------------------
     def plan(self, request: Request) -> Build:
@@ -242,8 +286,11 @@ class Planner:
                 role = scoring.role_of(p)
                 if role in owned or role in fixed:
                     en, zh = (part_type_name(p.part_type, lang) for lang in ("en", "zh"))
-                    raise NoBuild("two_parts_one_role", f"A build takes one {en}; {p.name} would be a second.",
-                                  f"一台电脑只需要一个{zh}，{p.name}是多余的。")
+                    raise NoBuild(
+                        "two_parts_one_role",
+                        f"A build takes one {en}; {p.name} would be a second.",
+                        f"一台电脑只需要一个{zh}，{p.name}是多余的。",
+                    )
                 into[role] = p
         if request.upgrade_role:
             roles = [r for r in scoring.ROLES if r in owned or r in fixed or r == request.upgrade_role]
@@ -251,17 +298,23 @@ class Planner:
             roles = list(scoring.ROLES)
         budget = request.budget_usd - sum(p.price for p in fixed.values())
         open_roles = [r for r in roles if r not in owned and r not in fixed]
-        optional = {"cpu-cooler"} | ({"video-card"} if purpose.integrated_graphics_ok and "cpu" in roles else set())
+        optional = {"cpu-cooler"} | (
+            {"video-card"} if purpose.integrated_graphics_ok and "cpu" in roles else set()
+        )
         if request.upgrade_role:
             optional = set()
-        optional -= set(owned) | set(fixed)            # a fixed or owned cooler is part of the build
+        optional -= set(owned) | set(fixed)  # a fixed or owned cooler is part of the build
         cheapest: dict[str, float] = {}
         for role in open_roles:
-            first = next((p for p, *_ in self._pool(role, request, purpose, c.location_id)
-                          if p.sku not in c.exclude), None)
+            first = next(
+                (p for p, *_ in self._pool(role, request, purpose, c.location_id) if p.sku not in c.exclude),
+                None,
+            )
             if first is None and role not in optional:
                 en, zh = (part_type_name(scoring.part_type_of(role), lang) for lang in ("en", "zh"))
-                raise NoBuild("no_part", f"No {en} in stock meets the request.", f"没有符合要求且有货的{zh}。")
+                raise NoBuild(
+                    "no_part", f"No {en} in stock meets the request.", f"没有符合要求且有货的{zh}。"
+                )
             cheapest[role] = first.price if first else 0.0
         floor = sum(v for r, v in cheapest.items() if r not in optional)
 
@@ -273,7 +326,9 @@ class Planner:
                 elif role in fixed:
                     table[role] = [(fixed[role], False)]
                 else:
-                    table[role] = [(p, False) for p in self.candidates(role, request, purpose, limit_of(role))]
+                    table[role] = [
+                        (p, False) for p in self.candidates(role, request, purpose, limit_of(role))
+                    ]
             if "cpu" in table and len(table["cpu"]) > 1 and self.epsilon > 0:
                 table["cpu"] = self._platform_front(table, purpose)
             return table
@@ -281,37 +336,58 @@ class Planner:
         build = None
         if floor <= budget:
             table = table_up_to(lambda role: budget - floor + (0.0 if role in optional else cheapest[role]))
-            build = self._solve(request, purpose, base, table, optional, budget_cents=round(request.budget_usd * 100))
+            build = self._solve(
+                request, purpose, base, table, optional, budget_cents=round(request.budget_usd * 100)
+            )
         if build is None:
             cheapest_total = self._cheapest(request, purpose, table_up_to(lambda role: math.inf), optional)
             if cheapest_total is not None and cheapest_total > request.budget_usd:
-                raise NoBuild("budget", f"The cheapest compatible build for this costs ${cheapest_total:,.2f}.",
-                              f"满足这些条件的最便宜的兼容配置需要{cheapest_total:,.2f}美元。", cheapest_total)
-            raise NoBuild("infeasible", "No compatible build in stock meets all of these conditions.",
-                          "没有同时满足这些条件且有货的兼容配置。")
+                raise NoBuild(
+                    "budget",
+                    f"The cheapest compatible build for this costs ${cheapest_total:,.2f}.",
+                    f"满足这些条件的最便宜的兼容配置需要{cheapest_total:,.2f}美元。",
+                    cheapest_total,
+                )
+            raise NoBuild(
+                "infeasible",
+                "No compatible build in stock meets all of these conditions.",
+                "没有同时满足这些条件且有货的兼容配置。",
+            )
         return replace(build, solve_ms=round((time.perf_counter() - started) * 1000, 2))
 
-    def _platform_front(self, table: Mapping[str, list[tuple[Product, bool]]],
-                        purpose: scoring.Purpose) -> list[tuple[Product, bool]]:
+    def _platform_front(
+        self, table: Mapping[str, list[tuple[Product, bool]]], purpose: scoring.Purpose
+    ) -> list[tuple[Product, bool]]:
         """CPUs on the Pareto front across sockets, each priced with the cheapest board, memory
         and (when it needs one) cooler that fit it among the candidates: an old CPU that is cheap
         alone but whose platform costs more than a better CPU's is dropped. Like every pruning it
         may cost a little optimality, never validity."""
+
         def cheapest(role: str, fits) -> float:
             if role not in table:
                 return 0.0
             prices = [p.price for p, own in table[role] if fits(p)]
             return min(prices) if prices else math.inf
+
         platform: dict[str, float] = {}
         items = []
         for cpu, own in table["cpu"]:
             socket = cpu.attributes.get("socket")
             if socket not in platform:
-                platform[socket] = min(
-                    (b.price + cheapest("memory", lambda m, b=b: self.compatible(b, m))
-                     + cheapest("case", lambda c, b=b: self.compatible(b, c))
-                     for b, _ in table.get("motherboard", []) if self.compatible(cpu, b)), default=math.inf) \
-                    if "motherboard" in table and not table["motherboard"][0][1] else 0.0
+                platform[socket] = (
+                    min(
+                        (
+                            b.price
+                            + cheapest("memory", lambda m, b=b: self.compatible(b, m))
+                            + cheapest("case", lambda c, b=b: self.compatible(b, c))
+                            for b, _ in table.get("motherboard", [])
+                            if self.compatible(cpu, b)
+                        ),
+                        default=math.inf,
+                    )
+                    if "motherboard" in table and not table["motherboard"][0][1]
+                    else 0.0
+                )
             extra = cheapest("cpu-cooler", lambda c: True) if cooler_needed(cpu, purpose) else 0.0
             cost = (0.0 if own else cpu.price) + platform[socket] + extra
             if math.isfinite(cost):
@@ -325,15 +401,16 @@ class Planner:
             kept.append(item)
         return [k[0] for k in kept] or table["cpu"]
 
-    def _model(self, purpose: scoring.Purpose, table: Mapping[str, list[tuple[Product, bool]]],
-               optional: set[str]) -> tuple[cp_model.CpModel, dict[str, list], list]:
+    def _model(
+        self, purpose: scoring.Purpose, table: Mapping[str, list[tuple[Product, bool]]], optional: set[str]
+    ) -> tuple[cp_model.CpModel, dict[str, list], list]:
         """Variables and rules shared by the best-build and cheapest-build models."""
         m = cp_model.CpModel()
         x = {role: [m.NewBoolVar(f"{role}_{i}") for i in range(len(parts))] for role, parts in table.items()}
         for role, xs in x.items():
             (m.AddAtMostOne if role in optional else m.AddExactlyOne)(xs)
         for a, b in RULE_PAIRS:
-            if a not in table or b not in table or b in optional:   # an absent cooler needs nothing
+            if a not in table or b not in table or b in optional:  # an absent cooler needs nothing
                 continue
             # parts of `a` that accept the same parts of `b` share one constraint: when one of
             # them is chosen (at most one is), one of those parts of `b` is chosen too
@@ -343,7 +420,9 @@ class Planner:
                 by_allowed[allowed].append(x[a][i])
             for allowed, chosen in by_allowed.items():
                 if len(allowed) < len(table[b]):
-                    m.Add(cp_model.LinearExpr.Sum(chosen) <= cp_model.LinearExpr.Sum([x[b][j] for j in allowed]))
+                    m.Add(
+                        cp_model.LinearExpr.Sum(chosen) <= cp_model.LinearExpr.Sum([x[b][j] for j in allowed])
+                    )
         cpus = table.get("cpu", [])
         if "cpu-cooler" in table and cpus and "cpu-cooler" in optional:
             for i, (cpu, _) in enumerate(cpus):
@@ -362,10 +441,15 @@ class Planner:
             m.Add(cp_model.LinearExpr.Sum([y for y, _ in igpu]) == no_gpu)
         if "power-supply" in table:
             terms = [(v, cpu_watts(p)) for (p, _), v in zip(cpus, x.get("cpu", []))]
-            terms += [(v, gpu_watts(p)) for (p, _), v in zip(table.get("video-card", []), x.get("video-card", []))]
+            terms += [
+                (v, gpu_watts(p)) for (p, _), v in zip(table.get("video-card", []), x.get("video-card", []))
+            ]
             draw = m.NewIntVar(0, 10_000, "draw")
-            m.Add(draw == cp_model.LinearExpr.WeightedSum([v for v, _ in terms], [w for _, w in terms])
-                  + (0 if cpus else cpu_watts(None)))
+            m.Add(
+                draw
+                == cp_model.LinearExpr.WeightedSum([v for v, _ in terms], [w for _, w in terms])
+                + (0 if cpus else cpu_watts(None))
+            )
             for (psu, _), v in zip(table["power-supply"], x["power-supply"]):
                 m.Add(draw <= _max_draw(int(psu.attributes["wattage"]))).OnlyEnforceIf(v)
         return m, x, igpu
@@ -373,11 +457,23 @@ class Planner:
     @staticmethod
     def _cost(table, x):
         """Cents the shopper pays (owned parts are free)."""
-        pairs = [(v, round(p.price * 100)) for role, parts in table.items() for (p, own), v in zip(parts, x[role]) if not own]
+        pairs = [
+            (v, round(p.price * 100))
+            for role, parts in table.items()
+            for (p, own), v in zip(parts, x[role])
+            if not own
+        ]
         return cp_model.LinearExpr.WeightedSum([v for v, _ in pairs], [c for _, c in pairs])
 
-    def _solve(self, request: Request, purpose: scoring.Purpose, base: scoring.Purpose, table, optional: set[str],
-               budget_cents: int) -> Build | None:
+    def _solve(
+        self,
+        request: Request,
+        purpose: scoring.Purpose,
+        base: scoring.Purpose,
+        table,
+        optional: set[str],
+        budget_cents: int,
+    ) -> Build | None:
         """The best build by `purpose` (emphasis included); its score is reported by `base`, so
         that builds of one purpose compare whatever their emphasis."""
         m, x, igpu = self._model(purpose, table, optional)
@@ -388,24 +484,33 @@ class Planner:
             weight = purpose.weights.get(role, 0.0)
             for (p, own), v in zip(parts, x[role]):
                 variables.append(v)
-                coefficients.append(round(SCORE_SCALE * weight * self.score(p, role, purpose)) - (0 if own else round(p.price)))
+                coefficients.append(
+                    round(SCORE_SCALE * weight * self.score(p, role, purpose))
+                    - (0 if own else round(p.price))
+                )
         w_gpu = purpose.weights.get("video-card", 0.0)
         for y, i in igpu:
             variables.append(y)
-            coefficients.append(round(SCORE_SCALE * w_gpu * scoring.integrated_graphics_score(table["cpu"][i][0])))
+            coefficients.append(
+                round(SCORE_SCALE * w_gpu * scoring.integrated_graphics_score(table["cpu"][i][0]))
+            )
         m.Maximize(cp_model.LinearExpr.WeightedSum(variables, coefficients))
         solver = _solver()
         status = solver.Solve(m)
-        if status == cp_model.UNKNOWN:             # out of time before a first build
+        if status == cp_model.UNKNOWN:  # out of time before a first build
             solver = _solver(4 * SOLVE_WORK)
             status = solver.Solve(m)
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return None
-        chosen = {role: next(((p, own) for (p, own), v in zip(parts, x[role]) if solver.Value(v)), None)
-                  for role, parts in table.items()}
+        chosen = {
+            role: next(((p, own) for (p, own), v in zip(parts, x[role]) if solver.Value(v)), None)
+            for role, parts in table.items()
+        }
         return self._build(request, base, chosen, status == cp_model.OPTIMAL)
 
-    def _cheapest(self, request: Request, purpose: scoring.Purpose, table, optional: set[str]) -> float | None:
+    def _cheapest(
+        self, request: Request, purpose: scoring.Purpose, table, optional: set[str]
+    ) -> float | None:
         """Total of the cheapest valid build over the same candidates (to tell the shopper)."""
         m, x, _ = self._model(purpose, table, optional)
         cost = self._cost(table, x)
@@ -429,15 +534,28 @@ class Planner:
             if pc is None:
                 if role == "video-card" and "cpu" in products:
                     en, zh = reason("integrated", None, purpose, products, draw, need)
-                    parts.append(BuildPart(role, None, 0.0, False, scoring.integrated_graphics_score(products["cpu"]), en, zh))
+                    parts.append(
+                        BuildPart(
+                            role, None, 0.0, False, scoring.integrated_graphics_score(products["cpu"]), en, zh
+                        )
+                    )
                 continue
             p, own = pc
             en, zh = reason("owned" if own else role, p, purpose, products, draw, need)
-            parts.append(BuildPart(role, p, 0.0 if own else p.price, own, self.score(p, role, purpose), en, zh))
+            parts.append(
+                BuildPart(role, p, 0.0 if own else p.price, own, self.score(p, role, purpose), en, zh)
+            )
         total = round(sum(p.price for p in parts), 2)
-        return Build(request=request, parts=tuple(parts), total=total,
-                     score=round(scoring.build_score(products, purpose), 3), draw_w=draw,
-                     recommended_psu_w=need, optimal=optimal, solve_ms=0.0)
+        return Build(
+            request=request,
+            parts=tuple(parts),
+            total=total,
+            score=round(scoring.build_score(products, purpose), 3),
+            draw_w=draw,
+            recommended_psu_w=need,
+            optimal=optimal,
+            solve_ms=0.0,
+        )
 
     # --- refinements -------------------------------------------------------------------------------
     def restore(self, request: Request, parts: Mapping[str, tuple[str, bool] | None]) -> Build:
@@ -445,7 +563,9 @@ class Planner:
         for integrated graphics), with reasons and scores recomputed: re-planning the request could
         pick an equally good but different build, and a change must start from what was shown."""
         purpose = scoring.purpose(request.purpose).emphasised(dict(request.emphasis))
-        chosen = {role: (None if pc is None else (self.product(pc[0]), bool(pc[1]))) for role, pc in parts.items()}
+        chosen = {
+            role: (None if pc is None else (self.product(pc[0]), bool(pc[1]))) for role, pc in parts.items()
+        }
         return self._build(request, purpose, chosen, optimal=False)
 
     def refine(self, build: Build, change: Change) -> Build:
@@ -482,7 +602,9 @@ class Planner:
         elif kind == "swap":
             current = build.part(change.role or "")
             if current is None or current.product is None or current.owned:
-                raise NoBuild("nothing_to_swap", "That part is not one the build buys.", "这个配件不在购买清单里。")
+                raise NoBuild(
+                    "nothing_to_swap", "That part is not one the build buys.", "这个配件不在购买清单里。"
+                )
             fixed = tuple(s for s in c.fixed if s != current.product.sku)
             r = replace(r, constraints=replace(c, exclude=c.exclude + (current.product.sku,), fixed=fixed))
         else:
@@ -498,7 +620,7 @@ def _max_draw(watts: int) -> int:
     (which adds the rest of the system and the headroom)."""
     if watts not in _draw_cache:
         lo, hi = -1, watts
-        while lo < hi:                      # largest d with recommended_psu(d, 0) <= watts
+        while lo < hi:  # largest d with recommended_psu(d, 0) <= watts
             mid = (lo + hi + 1) // 2
             if compat.recommended_psu(mid, 0) <= watts:
                 lo = mid
@@ -533,12 +655,19 @@ def diff(old: Build, new: Build) -> BuildDiff:
 
 # --- reasons -------------------------------------------------------------------------------------------
 
+
 def _fmt(n: float) -> str:
     return f"{n:g}"
 
 
-def reason(kind: str, p: Product | None, purpose: scoring.Purpose, products: Mapping[str, Product],
-           draw: int, need: int) -> tuple[str, str]:
+def reason(
+    kind: str,
+    p: Product | None,
+    purpose: scoring.Purpose,
+    products: Mapping[str, Product],
+    draw: int,
+    need: int,
+) -> tuple[str, str]:
     """The one-line reason of a part (data/build/profiles.yaml `reasons`), English and Chinese."""
     if kind == "cpu-cooler" and purpose.cooler_always:
         kind = "cpu-cooler-quiet"
@@ -548,25 +677,44 @@ def reason(kind: str, p: Product | None, purpose: scoring.Purpose, products: Map
     board = products.get("motherboard")
     noise = a.get("noise_level")
     capacity = float(a.get("capacity") or 0)
-    kinds = {"nvme": ("NVMe SSD", "NVMe固态硬盘"), "ssd": ("SATA SSD", "SATA固态硬盘"), "hdd": ("hard drive", "机械硬盘")}
-    kind_en, kind_zh = kinds[scoring.storage_kind(p)] if p is not None and p.part_type == "internal-hard-drive" else ("", "")
+    kinds = {
+        "nvme": ("NVMe SSD", "NVMe固态硬盘"),
+        "ssd": ("SATA SSD", "SATA固态硬盘"),
+        "hdd": ("hard drive", "机械硬盘"),
+    }
+    kind_en, kind_zh = (
+        kinds[scoring.storage_kind(p)] if p is not None and p.part_type == "internal-hard-drive" else ("", "")
+    )
     colour = a.get("color")
     fields = {
-        "purpose": purpose.en, "purpose_zh": purpose.zh,
-        "cores": a.get("core_count", "?"), "clock_ghz": _fmt(round((a.get("boost_clock") or a.get("core_clock") or 0) / 1000, 1)),
-        "socket": a.get("socket", ""), "share": round(purpose.weights.get("cpu", 0) * 100),
+        "purpose": purpose.en,
+        "purpose_zh": purpose.zh,
+        "cores": a.get("core_count", "?"),
+        "clock_ghz": _fmt(round((a.get("boost_clock") or a.get("core_clock") or 0) / 1000, 1)),
+        "socket": a.get("socket", ""),
+        "share": round(purpose.weights.get("cpu", 0) * 100),
         "tdp": cpu_watts(cpu) if cpu else "?",
-        "noise": f", {_fmt(noise)} dB at most" if noise else "", "noise_zh": f"，最高{_fmt(noise)}分贝" if noise else "",
-        "memory_type": a.get("memory_type", ""), "form_factor": a.get("form_factor") or (board.attributes.get("form_factor") if board else ""),
-        "wifi": " and Wi-Fi" if a.get("wifi") else "", "wifi_zh": "，带无线网卡" if a.get("wifi") else "",
-        "capacity": _fmt(capacity), "speed": a.get("speed", ""),
+        "noise": f", {_fmt(noise)} dB at most" if noise else "",
+        "noise_zh": f"，最高{_fmt(noise)}分贝" if noise else "",
+        "memory_type": a.get("memory_type", ""),
+        "form_factor": a.get("form_factor") or (board.attributes.get("form_factor") if board else ""),
+        "wifi": " and Wi-Fi" if a.get("wifi") else "",
+        "wifi_zh": "，带无线网卡" if a.get("wifi") else "",
+        "capacity": _fmt(capacity),
+        "speed": a.get("speed", ""),
         "capacity_text": f"{_fmt(capacity / 1000)} TB" if capacity >= 1000 else f"{_fmt(capacity)} GB",
-        "kind": kind_en, "kind_zh": kind_zh,
-        "chipset": a.get("chipset", ""), "g3d": scoring.g3d(a.get("chipset")) if p is not None else "",
+        "kind": kind_en,
+        "kind_zh": kind_zh,
+        "chipset": a.get("chipset", ""),
+        "g3d": scoring.g3d(a.get("chipset")) if p is not None else "",
         "graphics": cpu.attributes.get("integrated_graphics", "") if cpu else "",
-        "wattage": a.get("wattage", ""), "efficiency": a.get("efficiency") or "unrated", "draw": draw, "need": need,
+        "wattage": a.get("wattage", ""),
+        "efficiency": a.get("efficiency") or "unrated",
+        "draw": draw,
+        "need": need,
         "case_type": a.get("case_type", ""),
-        "colour": f", {colour.lower()}" if colour else "", "colour_zh": f"，{value_text(colour, 'zh')}" if colour else "",
+        "colour": f", {colour.lower()}" if colour else "",
+        "colour_zh": f"，{value_text(colour, 'zh')}" if colour else "",
     }
     return templates["en"].format(**fields), templates["zh"].format(**fields)
 
@@ -582,12 +730,24 @@ def convert(amount: float, currency: str, cny_per_usd: float) -> tuple[float, Co
     raise ValueError(f"unknown currency {currency!r}; use USD or CNY")
 
 
-def request(budget: float, purpose: str, constraints: Constraints | None = None, currency: str = "USD",
-            cny_per_usd: float | None = None, upgrade_role: str | None = None) -> Request:
+def request(
+    budget: float,
+    purpose: str,
+    constraints: Constraints | None = None,
+    currency: str = "USD",
+    cny_per_usd: float | None = None,
+    upgrade_role: str | None = None,
+) -> Request:
     """A Request from what a shopper says: a budget in USD or CNY (converted at settings.kg_cny_per_usd)."""
     if cny_per_usd is None:
         from daogou.config import get_settings
+
         cny_per_usd = get_settings().kg_cny_per_usd
     usd, conversion = convert(budget, currency, cny_per_usd)
-    return Request(budget_usd=usd, purpose=scoring.normalise_purpose(purpose), constraints=constraints or Constraints(),
-                   upgrade_role=upgrade_role, conversion=conversion)
+    return Request(
+        budget_usd=usd,
+        purpose=scoring.normalise_purpose(purpose),
+        constraints=constraints or Constraints(),
+        upgrade_role=upgrade_role,
+        conversion=conversion,
+    )

@@ -4,11 +4,13 @@ A part's score is 0–100 (a little more for parts beyond the reference); a buil
 purpose-weighted sum of its parts' scores, so it is 0–100 too. Scores are concave where more stops
 helping (memory and storage beyond the purpose's target score no higher), so spending the whole
 budget on one role never wins by accident. docs/build.md explains every formula."""
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any, Mapping
+from functools import cache
+from typing import Any
 
 import yaml
 
@@ -18,7 +20,7 @@ from daogou.config import ROOT
 DATA_DIR = ROOT / "data" / "build"
 
 
-@lru_cache(maxsize=None)
+@cache
 def load(name: str) -> Any:
     with (DATA_DIR / name).open(encoding="utf-8") as fh:
         return yaml.safe_load(fh)
@@ -58,7 +60,7 @@ class Purpose:
     def name(self, lang: str) -> str:
         return self.zh if lang == "zh" else self.en
 
-    def emphasised(self, emphasis: Mapping[str, int]) -> "Purpose":
+    def emphasised(self, emphasis: Mapping[str, int]) -> Purpose:
         """The same purpose with some roles' weights multiplied by 1.5 per step (negative steps
         divide), renormalised: "more GPU, less CPU" is {video-card: +1, cpu: -1}."""
         if not emphasis:
@@ -71,11 +73,20 @@ class Purpose:
 def purpose(key: str) -> Purpose:
     key = normalise_purpose(key)
     spec = profiles()["purposes"][key]
-    return Purpose(key=key, en=spec["en"], zh=spec["zh"], weights=dict(spec["weights"]),
-                   cpu_single=spec["cpu_mix"]["single"], cpu_multi=spec["cpu_mix"]["multi"],
-                   memory_gb=spec["memory_gb"], storage_gb=spec["storage_gb"], split=dict(spec["split"]),
-                   integrated_graphics_ok=bool(spec.get("integrated_graphics_ok")),
-                   case_types=tuple(spec.get("case_types", ())), cooler_always=spec.get("cooler") == "always")
+    return Purpose(
+        key=key,
+        en=spec["en"],
+        zh=spec["zh"],
+        weights=dict(spec["weights"]),
+        cpu_single=spec["cpu_mix"]["single"],
+        cpu_multi=spec["cpu_mix"]["multi"],
+        memory_gb=spec["memory_gb"],
+        storage_gb=spec["storage_gb"],
+        split=dict(spec["split"]),
+        integrated_graphics_ok=bool(spec.get("integrated_graphics_ok")),
+        case_types=tuple(spec.get("case_types", ())),
+        cooler_always=spec.get("cooler") == "always",
+    )
 
 
 def purposes() -> tuple[str, ...]:
@@ -94,6 +105,7 @@ def normalise_purpose(text: str) -> str:
 
 
 # --- part scores -----------------------------------------------------------------------------------
+
 
 def _clock_ghz(cpu: Product) -> float:
     a = cpu.attributes
@@ -143,8 +155,10 @@ def part_score(product: Product, role: str, p: Purpose) -> float:
     ref = profiles()["reference"]
     a = product.attributes
     if role == "cpu":
-        return 100.0 * (p.cpu_single * cpu_single(product) / ref["cpu_single"]
-                        + p.cpu_multi * cpu_multi(product) / ref["cpu_multi"])
+        return 100.0 * (
+            p.cpu_single * cpu_single(product) / ref["cpu_single"]
+            + p.cpu_multi * cpu_multi(product) / ref["cpu_multi"]
+        )
     if role == "video-card":
         return 100.0 * g3d(a.get("chipset")) / ref["gpu_g3d"]
     if role == "memory":
@@ -154,7 +168,12 @@ def part_score(product: Product, role: str, p: Purpose) -> float:
         return 100.0 * min(capacity, p.memory_gb) / p.memory_gb * (0.85 + 0.15 * speed)
     if role == "storage":
         capacity = float(a.get("capacity") or 0)
-        return 100.0 * profiles()["storage_type_factor"][_storage_kind(product)] * min(capacity, p.storage_gb) / p.storage_gb
+        return (
+            100.0
+            * profiles()["storage_type_factor"][_storage_kind(product)]
+            * min(capacity, p.storage_gb)
+            / p.storage_gb
+        )
     if role == "power-supply":
         factors = profiles()["psu_efficiency_factor"]
         return 100.0 * factors.get(a.get("efficiency") or "none", factors["none"])
@@ -162,7 +181,7 @@ def part_score(product: Product, role: str, p: Purpose) -> float:
         return 100.0 if a.get("wifi") else 60.0
     if role == "cpu-cooler":
         return 100.0 * _quietness(product)
-    return 100.0          # case: no performance of its own
+    return 100.0  # case: no performance of its own
 
 
 def storage_kind(drive: Product) -> str:

@@ -1,6 +1,7 @@
 """What can be sold now: SKUs with units available (on hand minus reserved) at one location of the
 order database, read in one query. The order service owns stock; the planner only reads it, the
 same way the knowledge graph reads the catalogue (knowledge_graph/sync.py)."""
+
 from __future__ import annotations
 
 
@@ -14,8 +15,11 @@ def sellable_skus(location_id: int, url: str | None = None) -> frozenset[str]:
     engine = make_engine(url, pool_size=1)
     try:
         with make_sessionmaker(engine, read_only=True)() as session:
-            rows = session.execute(sa.select(StockLevel.sku).where(
-                StockLevel.location_id == location_id, StockLevel.on_hand - StockLevel.reserved > 0)).scalars()
+            rows = session.execute(
+                sa.select(StockLevel.sku).where(
+                    StockLevel.location_id == location_id, StockLevel.on_hand - StockLevel.reserved > 0
+                )
+            ).scalars()
             return frozenset(rows)
     finally:
         engine.dispose()

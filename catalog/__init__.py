@@ -1,6 +1,7 @@
 """The retailer's catalogue from the shop data: products (PC parts + Best Buy sample), the Best Buy
 category tree and the stores, as typed records. Pure Python, no database: the order service loads
 these into its tables and the knowledge graph is built from the same records."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,6 +16,7 @@ def _dir(data_dir: Path | None) -> Path:
     if data_dir is not None:
         return Path(data_dir)
     from daogou.config import get_settings
+
     return get_settings().data_dir
 
 

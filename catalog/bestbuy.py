@@ -1,4 +1,5 @@
 """Import of the Best Buy open data: category tree, stores (hours parsed) and the product sample."""
+
 from __future__ import annotations
 
 import csv
@@ -15,8 +16,18 @@ STORES_FILE = Path("bestbuy") / "stores_flat.csv.gz"
 PRODUCTS_FILE = Path("bestbuy") / "products_sample_first187.jsonl.gz"
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_DAY_ALIASES = {"mon": "mon", "tue": "tue", "tues": "tue", "wed": "wed", "thu": "thu", "thur": "thu",
-                "thurs": "thu", "fri": "fri", "sat": "sat", "sun": "sun"}
+_DAY_ALIASES = {
+    "mon": "mon",
+    "tue": "tue",
+    "tues": "tue",
+    "wed": "wed",
+    "thu": "thu",
+    "thur": "thu",
+    "thurs": "thu",
+    "fri": "fri",
+    "sat": "sat",
+    "sun": "sun",
+}
 _SPAN = re.compile(r"^(\d{1,2})(?::(\d{2}))?\s*-\s*(\d{1,2})(?::(\d{2}))?$")
 
 
@@ -32,13 +43,16 @@ def load_categories(data_dir: Path) -> dict[str, Category]:
     with _open(data_dir, CATEGORIES_FILE) as fh:
         for row in csv.DictReader(fh):
             categories[row["id"]] = Category(
-                id=row["id"], name=row["name"] or "", parent_id=row["parent_id"] or None,
-                path_ids=tuple(p for p in (row["path_ids"] or "").split("/") if p))
+                id=row["id"],
+                name=row["name"] or "",
+                parent_id=row["parent_id"] or None,
+                path_ids=tuple(p for p in (row["path_ids"] or "").split("/") if p),
+            )
     return categories
 
 
 def parse_hours(text: str) -> dict[str, tuple[str, str] | None]:
-    """"Mon: 10-9; … Sun: 11-7" → {"mon": ("10:00", "21:00"), …}. Store hours in the data are
+    """ "Mon: 10-9; … Sun: 11-7" → {"mon": ("10:00", "21:00"), …}. Store hours in the data are
     12-hour times without am/pm: opening times are morning, closing times are afternoon/evening.
     Days not listed are closed (None)."""
     hours: dict[str, tuple[str, str] | None] = {day: None for day in DAYS}
@@ -60,11 +74,22 @@ def load_stores(data_dir: Path) -> list[Store]:
     with _open(data_dir, STORES_FILE) as fh:
         for row in csv.DictReader(fh):
             address = ", ".join(p for p in (row["address"], row["address2"]) if p)
-            stores.append(Store(
-                id=int(row["id"]), type=row["type"], name=row["name"], address=address, city=row["city"],
-                state=row["state"], zip=row["zip"], lat=float(row["lat"]), lon=float(row["lon"]),
-                hours_text=row["hours"] or "", hours=parse_hours(row["hours"] or ""),
-                services=tuple(s for s in (row["services"] or "").split("|") if s)))
+            stores.append(
+                Store(
+                    id=int(row["id"]),
+                    type=row["type"],
+                    name=row["name"],
+                    address=address,
+                    city=row["city"],
+                    state=row["state"],
+                    zip=row["zip"],
+                    lat=float(row["lat"]),
+                    lon=float(row["lon"]),
+                    hours_text=row["hours"] or "",
+                    hours=parse_hours(row["hours"] or ""),
+                    services=tuple(s for s in (row["services"] or "").split("|") if s),
+                )
+            )
     return stores
 
 
@@ -88,11 +113,18 @@ def load_bestbuy_products(data_dir: Path, categories: dict[str, Category]) -> li
             attributes = {k: raw[k] for k in ("model", "upc", "type") if raw.get(k)}
             if raw.get("shipping") not in (None, ""):
                 attributes["shipping_cost"] = float(raw["shipping"])
-            products.append(Product(
-                sku=f"BB-{raw['sku']}", name=raw["name"].strip(),
-                brand=matcher.canonical(brand) if brand else matcher.match(raw["name"]),
-                price=float(raw["price"]), category_id=category_id, part_type=None,
-                attributes={("product_type" if k == "type" else k): v for k, v in attributes.items()},
-                image=raw.get("image") or None, url=raw.get("url") or None,
-                description=raw.get("description") or None))
+            products.append(
+                Product(
+                    sku=f"BB-{raw['sku']}",
+                    name=raw["name"].strip(),
+                    brand=matcher.canonical(brand) if brand else matcher.match(raw["name"]),
+                    price=float(raw["price"]),
+                    category_id=category_id,
+                    part_type=None,
+                    attributes={("product_type" if k == "type" else k): v for k, v in attributes.items()},
+                    image=raw.get("image") or None,
+                    url=raw.get("url") or None,
+                    description=raw.get("description") or None,
+                )
+            )
     return products

@@ -1,4 +1,5 @@
 """`daogou catalog …`: inspect what the import makes of the shop data."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -15,8 +16,10 @@ def summary() -> None:
 
     products = load_products()
     stores = load_stores()
-    typer.echo(f"products: {len(products)} ({sum(p.brand is not None for p in products)} with a brand), "
-               f"categories: {len(load_categories())}, stores: {len(stores)}")
+    typer.echo(
+        f"products: {len(products)} ({sum(p.brand is not None for p in products)} with a brand), "
+        f"categories: {len(load_categories())}, stores: {len(stores)}"
+    )
     for part_type, n in Counter(p.part_type or "bestbuy-sample" for p in products).most_common():
         typer.echo(f"  {part_type:24s} {n}")
     for kind, n in Counter(s.type for s in stores).most_common():

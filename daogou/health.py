@@ -3,6 +3,7 @@
 Runs as one process under the supervisor: it waits until every service answers, prints where to
 find them, then keeps watching and reports any service that stops or comes back.
 """
+
 from __future__ import annotations
 
 import time
@@ -16,16 +17,19 @@ from daogou.config import Settings, get_settings
 @dataclass(frozen=True)
 class Service:
     name: str
-    url: str          # what a person opens
-    health_url: str   # what answers 200 when the service is ready
+    url: str  # what a person opens
+    health_url: str  # what answers 200 when the service is ready
 
 
 def services(s: Settings) -> list[Service]:
     rasa = f"http://{s.host}:{s.rasa_port}"
     return [
         Service("order service", f"{s.orders_url}/docs", f"{s.orders_url}/health"),
-        Service("action server", f"http://{s.host}:{s.actions_port}/webhook",
-                f"http://{s.host}:{s.actions_port}/health"),
+        Service(
+            "action server",
+            f"http://{s.host}:{s.actions_port}/webhook",
+            f"http://{s.host}:{s.actions_port}/health",
+        ),
         Service("rasa server (REST)", f"{rasa}/webhooks/rest/webhook", f"{rasa}/status"),
         Service("rasa server (socket.io)", f"{rasa}/socket.io", f"{rasa}/status"),
         Service("chat page", f"http://{s.host}:{s.web_port}/", f"http://{s.host}:{s.web_port}/health"),
@@ -60,8 +64,18 @@ def watch(interval: float = 2.0, max_wait: float = 600.0) -> None:
             announced = True
             width = max(len(x.name) for x in all_services)
             lines = [f"  {x.name:<{width}}  {x.url}" for x in all_services]
-            print("\n".join(["", "Daogou is ready (%.0f s):" % (time.monotonic() - started), *lines,
-                             "  Ctrl-C stops everything.", ""]), flush=True)
+            print(
+                "\n".join(
+                    [
+                        "",
+                        "Daogou is ready (%.0f s):" % (time.monotonic() - started),
+                        *lines,
+                        "  Ctrl-C stops everything.",
+                        "",
+                    ]
+                ),
+                flush=True,
+            )
         elif not announced and time.monotonic() - started > max_wait:
             down = [name for name, ok in up.items() if not ok]
             print(f"[health] still not up after {max_wait:.0f} s: {', '.join(down)}", flush=True)

@@ -1,4 +1,5 @@
 """Serves the chat page (bot/web) and tells it where the Rasa server is."""
+
 from __future__ import annotations
 
 import json
@@ -23,11 +24,13 @@ def create_app() -> Starlette:
     async def health(_request) -> Response:
         return PlainTextResponse("ok")
 
-    return Starlette(routes=[
-        Route("/config.js", config_js),
-        Route("/health", health),
-        Mount("/", StaticFiles(directory=WEB_DIR, html=True)),
-    ])
+    return Starlette(
+        routes=[
+            Route("/config.js", config_js),
+            Route("/health", health),
+            Mount("/", StaticFiles(directory=WEB_DIR, html=True)),
+        ]
+    )
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ because they stop, pause and restart single processes. The commands are the Proc
 Rasa server started through bot/server.py (action time budget and apology on failure), and every
 process gets the environment `make run` gives it (`daogou config --env`).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -80,8 +81,14 @@ class Process:
 
     def start(self) -> None:
         with open(self.log_path, "ab") as log:
-            self.popen = subprocess.Popen(self.argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                          start_new_session=True)
+            self.popen = subprocess.Popen(
+                self.argv,
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     @property
     def pid(self) -> int:
@@ -143,7 +150,9 @@ class Process:
             return False
         if response.status_code != 200:
             return False
-        return "/status" not in self.ready_url or bool(response.json().get("model_file"))  # Rasa: model loaded
+        return "/status" not in self.ready_url or bool(
+            response.json().get("model_file")
+        )  # Rasa: model loaded
 
     def log_tail(self, chars: int = 4000) -> str:
         return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.exists() else ""
@@ -159,7 +168,10 @@ class Process:
             except OSError:
                 continue
             cpu += (int(fields[11]) + int(fields[12])) / tick
-            rss += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0) / 1024
+            rss += (
+                next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+                / 1024
+            )
         return cpu, rss
 
 
@@ -170,8 +182,15 @@ class Stack:
     and LOCK_STORE=redis for several Rasa servers.
     """
 
-    def __init__(self, state_dir: Path, model: Path, *, rasa: int = 1, actions: int = 1,
-                 settings: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        state_dir: Path,
+        model: Path,
+        *,
+        rasa: int = 1,
+        actions: int = 1,
+        settings: dict[str, str] | None = None,
+    ) -> None:
         if rasa < 1 or actions < 1:
             raise ValueError("a stack needs at least one Rasa server and one action server")
         self.state_dir, self.model = Path(state_dir), Path(model)
@@ -181,46 +200,107 @@ class Stack:
         nginx = nginx_binary() if balanced else None
         if balanced and nginx is None:
             raise BalancerUnavailable("several instances need nginx (apt-get install nginx)")
-        ports = {"RASA_PORT": free_port(), "ACTIONS_PORT": free_port(), "ORDERS_PORT": free_port(),
-                 "WEB_PORT": free_port()}
-        self.env = settings_env({"STATE_DIR": str(self.state_dir), **{k: str(v) for k, v in ports.items()},
-                                 **(settings or {})})
+        ports = {
+            "RASA_PORT": free_port(),
+            "ACTIONS_PORT": free_port(),
+            "ORDERS_PORT": free_port(),
+            "WEB_PORT": free_port(),
+        }
+        self.env = settings_env(
+            {"STATE_DIR": str(self.state_dir), **{k: str(v) for k, v in ports.items()}, **(settings or {})}
+        )
         self.host = self.env["HOST"]
-        self.rasa_url = f"http://{self.host}:{ports['RASA_PORT']}"      # what shoppers' clients call
+        self.rasa_url = f"http://{self.host}:{ports['RASA_PORT']}"  # what shoppers' clients call
         self.orders_url = self.env["ORDER_SERVICE_URL"]
 
         rasa_ports = [ports["RASA_PORT"]] if not balanced else [free_port() for _ in range(rasa)]
         action_ports = [ports["ACTIONS_PORT"]] if not balanced else [free_port() for _ in range(actions)]
         orders_port = ports["ORDERS_PORT"]
-        self.orders = Process("orders", [str(APP_BIN / "uvicorn"), "order_service.main:app", "--host", self.host,
-                                         "--port", str(orders_port), "--log-level", "warning"],
-                              self.env, self.logs / "orders.log", f"{self.orders_url}/health", orders_port)
-        self.actions = [Process(f"actions-{i}", [str(APP_BIN / "python"), "-m", "actions"],
-                                {**self.env, "ACTIONS_PORT": str(port)}, self.logs / f"actions-{i}.log",
-                                f"http://{self.host}:{port}/health", port)
-                        for i, port in enumerate(action_ports)]
+        self.orders = Process(
+            "orders",
+            [
+                str(APP_BIN / "uvicorn"),
+                "order_service.main:app",
+                "--host",
+                self.host,
+                "--port",
+                str(orders_port),
+                "--log-level",
+                "warning",
+            ],
+            self.env,
+            self.logs / "orders.log",
+            f"{self.orders_url}/health",
+            orders_port,
+        )
+        self.actions = [
+            Process(
+                f"actions-{i}",
+                [str(APP_BIN / "python"), "-m", "actions"],
+                {**self.env, "ACTIONS_PORT": str(port)},
+                self.logs / f"actions-{i}.log",
+                f"http://{self.host}:{port}/health",
+                port,
+            )
+            for i, port in enumerate(action_ports)
+        ]
         rasa_env = {**self.env, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
-        self.rasa = [Process(f"rasa-{i}", [str(RASA_PYTHON), "-m", "bot.server", "run", "--enable-api", "--cors", "*",
-                                           "--model", str(self.model), "--endpoints", "bot/endpoints.yml",
-                                           "--credentials", "bot/credentials.yml", "--interface", self.host,
-                                           "--port", str(port)],
-                             rasa_env, self.logs / f"rasa-{i}.log", f"http://{self.host}:{port}/status", port)
-                     for i, port in enumerate(rasa_ports)]
+        self.rasa = [
+            Process(
+                f"rasa-{i}",
+                [
+                    str(RASA_PYTHON),
+                    "-m",
+                    "bot.server",
+                    "run",
+                    "--enable-api",
+                    "--cors",
+                    "*",
+                    "--model",
+                    str(self.model),
+                    "--endpoints",
+                    "bot/endpoints.yml",
+                    "--credentials",
+                    "bot/credentials.yml",
+                    "--interface",
+                    self.host,
+                    "--port",
+                    str(port),
+                ],
+                rasa_env,
+                self.logs / f"rasa-{i}.log",
+                f"http://{self.host}:{port}/status",
+                port,
+            )
+            for i, port in enumerate(rasa_ports)
+        ]
         self.balancer: Process | None = None
         if balanced:
             conf = self._render_nginx(rasa_ports, action_ports, ports)
-            self.balancer = Process("nginx", [nginx, "-c", str(conf), "-p", str(conf.parent)], self.env,
-                                    self.logs / "nginx.log", None, ports["RASA_PORT"])
+            self.balancer = Process(
+                "nginx",
+                [nginx, "-c", str(conf), "-p", str(conf.parent)],
+                self.env,
+                self.logs / "nginx.log",
+                None,
+                ports["RASA_PORT"],
+            )
 
     def _render_nginx(self, rasa_ports: list[int], action_ports: list[int], ports: dict[str, int]) -> Path:
         folder = self.state_dir / "nginx"
         folder.mkdir(exist_ok=True)
         servers = lambda plist: "\n".join(f"        server {self.host}:{p} max_fails=0;" for p in plist)  # noqa: E731
         text = NGINX_TEMPLATE.read_text()
-        for key, value in {"WORKERS": "1", "STATE": str(folder), "HOST": self.host,
-                           "RASA_PORT": str(ports["RASA_PORT"]), "ACTIONS_PORT": str(ports["ACTIONS_PORT"]),
-                           "RASA_SERVERS": servers(rasa_ports), "ACTION_SERVERS": servers(action_ports)}.items():
-            text = text.replace("{{%s}}" % key, value)
+        for key, value in {
+            "WORKERS": "1",
+            "STATE": str(folder),
+            "HOST": self.host,
+            "RASA_PORT": str(ports["RASA_PORT"]),
+            "ACTIONS_PORT": str(ports["ACTIONS_PORT"]),
+            "RASA_SERVERS": servers(rasa_ports),
+            "ACTION_SERVERS": servers(action_ports),
+        }.items():
+            text = text.replace("{{" + key + "}}", value)
         conf = folder / "nginx.conf"
         conf.write_text(text)
         return conf
@@ -260,11 +340,15 @@ class Stack:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Start Daogou with several Rasa and action servers behind nginx.")
+    parser = argparse.ArgumentParser(
+        description="Start Daogou with several Rasa and action servers behind nginx."
+    )
     parser.add_argument("--rasa", type=int, default=2)
     parser.add_argument("--actions", type=int, default=2)
     parser.add_argument("--model", type=Path, required=True, help="trained Rasa model (.tar.gz)")
-    parser.add_argument("--state-dir", type=Path, required=True, help="prepared state (`daogou db load-demo`, `faq build`)")
+    parser.add_argument(
+        "--state-dir", type=Path, required=True, help="prepared state (`daogou db load-demo`, `faq build`)"
+    )
     args = parser.parse_args()
     stack = Stack(args.state_dir, args.model, rasa=args.rasa, actions=args.actions).start()
     print(f"Daogou is ready: {stack.rasa_url}/webhooks/rest/webhook  (Ctrl-C stops it)", flush=True)

@@ -17,6 +17,7 @@ may carry `rasa_intent: <intent>` (every variant is such a request), or a single
 as a mapping `{text: ..., rasa_intent: <intent>}`. Only the Rasa export reads this; entries and the
 retrieval index are the same either way.
 """
+
 from __future__ import annotations
 
 import re
@@ -76,8 +77,9 @@ def _intent_name(value: Any, where: str, problems: list[str]) -> str | None:
     return value
 
 
-def _variants(value: Any, entry_intent: str | None, where: str, problems: list[str]
-              ) -> tuple[list[str] | None, dict[str, str]]:
+def _variants(
+    value: Any, entry_intent: str | None, where: str, problems: list[str]
+) -> tuple[list[str] | None, dict[str, str]]:
     """The variant texts, and which of them a transactional intent owns (the entry's, or the variant's own)."""
     if not isinstance(value, list):
         return None, {}
@@ -87,7 +89,9 @@ def _variants(value: Any, entry_intent: str | None, where: str, problems: list[s
         intent = entry_intent
         if isinstance(item, dict):
             if set(item) - {"text", "rasa_intent"}:
-                problems.append(f"{where}: a variant mapping has only text and rasa_intent (got {sorted(item)})")
+                problems.append(
+                    f"{where}: a variant mapping has only text and rasa_intent (got {sorted(item)})"
+                )
             intent = _intent_name(item.get("rasa_intent"), where, problems) or entry_intent
             item = item.get("text")
         items.append(item)
@@ -98,8 +102,13 @@ def _variants(value: Any, entry_intent: str | None, where: str, problems: list[s
     return texts, {text: intent for text, intent in zip(texts, intents) if intent}
 
 
-def _parse_entry(raw: Any, where: str, topics: dict[str, str], problems: list[str],
-                 rasa_intents: dict[tuple[str, str], str]) -> FaqEntry | None:
+def _parse_entry(
+    raw: Any,
+    where: str,
+    topics: dict[str, str],
+    problems: list[str],
+    rasa_intents: dict[tuple[str, str], str],
+) -> FaqEntry | None:
     if not isinstance(raw, dict):
         problems.append(f"{where}: an entry must be a mapping with id, topic, questions, answer")
         return None
@@ -136,14 +145,17 @@ def _parse_entry(raw: Any, where: str, topics: dict[str, str], problems: list[st
             answers[lang] = answer.strip()
     links = []
     for link in raw.get("links") or []:
-        if not isinstance(link, dict) or not str(link.get("url", "")).startswith(("https://", "http://", "/")):
+        if not isinstance(link, dict) or not str(link.get("url", "")).startswith(
+            ("https://", "http://", "/")
+        ):
             problems.append(f"{where}: each link needs a title and an http(s) or site-relative url")
             continue
         links.append(Link(title=str(link.get("title") or link["url"]), url=str(link["url"])))
     if len(questions) != len(LANGUAGES) or len(answers) != len(LANGUAGES):
         return None
-    return FaqEntry(id=entry_id, topic=str(topic), questions=questions, answers=answers,
-                    links=tuple(links), source=where)
+    return FaqEntry(
+        id=entry_id, topic=str(topic), questions=questions, answers=answers, links=tuple(links), source=where
+    )
 
 
 def load_topics(faq_dir: Path, problems: list[str]) -> dict[str, str]:
@@ -231,16 +243,22 @@ def load_calibration(path: Path) -> Calibration | None:
     if not path.exists():
         return None
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    per_language = {lang: LanguageCalibration(dense_weight=float(v["dense_weight"]), threshold=float(v["threshold"]))
-                    for lang, v in (raw.get("languages") or {}).items()}
-    return Calibration(per_language=per_language, model=str(raw.get("model", "")), notes=raw.get("notes") or {})
+    per_language = {
+        lang: LanguageCalibration(dense_weight=float(v["dense_weight"]), threshold=float(v["threshold"]))
+        for lang, v in (raw.get("languages") or {}).items()
+    }
+    return Calibration(
+        per_language=per_language, model=str(raw.get("model", "")), notes=raw.get("notes") or {}
+    )
 
 
 def save_calibration(path: Path, calibration: Calibration) -> None:
     payload = {
         "model": calibration.model,
-        "languages": {lang: {"dense_weight": round(c.dense_weight, 3), "threshold": round(c.threshold, 4)}
-                      for lang, c in calibration.per_language.items()},
+        "languages": {
+            lang: {"dense_weight": round(c.dense_weight, 3), "threshold": round(c.threshold, 4)}
+            for lang, c in calibration.per_language.items()
+        },
         "notes": calibration.notes,
     }
     header = "# Written by `daogou faq calibrate` from data/faq/dev (tuning split). Re-run after changing the model.\n"

@@ -13,12 +13,13 @@ own `encode` on probe sentences (cosine ≥ PROBE_MIN_COSINE); any other sentenc
 model runs through `encode`. Index vectors and query vectors always come from the same path, one
 sentence at a time, so the dense index never mixes two computations.
 """
+
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Callable
 
 import numpy as np
 
@@ -93,13 +94,20 @@ class _LeanBert:
 
         for layer in bert.encoder.layer:
             att, out = layer.attention.self, layer.attention.output
-            self.layers.append((
-                _linear(torch.cat([att.query.weight, att.key.weight, att.value.weight]),
-                        torch.cat([att.query.bias, att.key.bias, att.value.bias]), dtype),
-                _linear(out.dense.weight, out.dense.bias, dtype), norm(out.LayerNorm),
-                _linear(layer.intermediate.dense.weight, layer.intermediate.dense.bias, dtype, gelu=True),
-                _linear(layer.output.dense.weight, layer.output.dense.bias, dtype), norm(layer.output.LayerNorm),
-            ))
+            self.layers.append(
+                (
+                    _linear(
+                        torch.cat([att.query.weight, att.key.weight, att.value.weight]),
+                        torch.cat([att.query.bias, att.key.bias, att.value.bias]),
+                        dtype,
+                    ),
+                    _linear(out.dense.weight, out.dense.bias, dtype),
+                    norm(out.LayerNorm),
+                    _linear(layer.intermediate.dense.weight, layer.intermediate.dense.bias, dtype, gelu=True),
+                    _linear(layer.output.dense.weight, layer.output.dense.bias, dtype),
+                    norm(layer.output.LayerNorm),
+                )
+            )
 
     def __call__(self, ids) -> np.ndarray:
         import torch.nn.functional as F
@@ -127,8 +135,11 @@ def _lean_supported(st) -> str:
     config = getattr(bert, "config", None)
     if type(bert).__name__ != "BertModel" or config is None:
         return f"architecture {type(bert).__name__}"
-    if getattr(config, "position_embedding_type", "absolute") != "absolute" or config.hidden_act != "gelu" \
-            or getattr(config, "is_decoder", False):
+    if (
+        getattr(config, "position_embedding_type", "absolute") != "absolute"
+        or config.hidden_act != "gelu"
+        or getattr(config, "is_decoder", False)
+    ):
         return "BERT variant (positions, activation or decoder)"
     pooling = modules[1].get_config_dict() if hasattr(modules[1], "get_config_dict") else {}
     if pooling.get("pooling_mode", "mean") != "mean" and not pooling.get("pooling_mode_mean_tokens"):
@@ -154,7 +165,9 @@ class Encoder:
         self.path_name = "sentence-transformers"
         reason = _lean_supported(self.model)
         if reason:
-            log.info("FAQ encoder: %s is not a plain BERT + mean pooling model (%s); using encode()", path, reason)
+            log.info(
+                "FAQ encoder: %s is not a plain BERT + mean pooling model (%s); using encode()", path, reason
+            )
             return
         dtype = torch.bfloat16 if native_bf16() else torch.float32
         lean = _LeanBert(self.model[0].auto_model, dtype)
@@ -167,7 +180,9 @@ class Encoder:
 
         cosines = [float(one(p) @ self._encode_reference(p)) for p in PROBES]
         if min(cosines) < PROBE_MIN_COSINE:
-            log.warning("FAQ encoder: fast path disagrees with encode() (cosines %s); using encode()", cosines)
+            log.warning(
+                "FAQ encoder: fast path disagrees with encode() (cosines %s); using encode()", cosines
+            )
             return
         self._one, self.path_name = one, f"lean-bert-{precision()}"
 
@@ -175,8 +190,9 @@ class Encoder:
         import torch
 
         with torch.inference_mode():
-            vector = self.model.encode(text, normalize_embeddings=True, convert_to_numpy=True,
-                                       show_progress_bar=False)
+            vector = self.model.encode(
+                text, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+            )
         return np.asarray(vector, dtype=np.float32)
 
     def encode_one(self, text: str) -> np.ndarray:

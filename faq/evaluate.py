@@ -7,6 +7,7 @@ then a cheap array operation, so the grid search over weights and thresholds cos
 The dev set is split by a hash of the query text: one part tunes the weights and thresholds, the
 held-out part (about a third) only measures. The split is stable when queries are added.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -99,8 +100,13 @@ def confidence_metrics(scored: list[ScoredQuery], weight: float, threshold: floa
 def evaluate(scored: list[ScoredQuery], cal: LanguageCalibration) -> Metrics:
     top1, mrr5 = ranking_metrics(scored, cal.dense_weight)
     conf = confidence_metrics(scored, cal.dense_weight, cal.threshold)
-    return Metrics(top1=top1, mrr5=mrr5, n=sum(s.query.in_scope for s in scored),
-                   n_oos=sum(not s.query.in_scope for s in scored), **conf)
+    return Metrics(
+        top1=top1,
+        mrr5=mrr5,
+        n=sum(s.query.in_scope for s in scored),
+        n_oos=sum(not s.query.in_scope for s in scored),
+        **conf,
+    )
 
 
 def utility(scored: list[ScoredQuery], weight: float, threshold: float) -> float:
@@ -108,7 +114,9 @@ def utility(scored: list[ScoredQuery], weight: float, threshold: float) -> float
     declined, minus confident wrong answers (in or out of scope) at WRONG_ANSWER_COST each."""
     m = confidence_metrics(scored, weight, threshold)
     oos_answered = 1.0 - m["oos_rejection"]
-    return m["answered_correct"] + m["oos_rejection"] - WRONG_ANSWER_COST * (m["answered_wrong"] + oos_answered)
+    return (
+        m["answered_correct"] + m["oos_rejection"] - WRONG_ANSWER_COST * (m["answered_wrong"] + oos_answered)
+    )
 
 
 def calibrate_language(scored: list[ScoredQuery]) -> tuple[LanguageCalibration, dict]:
@@ -123,7 +131,7 @@ def calibrate_language(scored: list[ScoredQuery]) -> tuple[LanguageCalibration, 
     grid = np.round(np.arange(0.0, 1.0 + 1e-9, THRESHOLD_STEP), 4)
     raw = np.array([utility(scored, best_weight, float(t)) for t in grid])
     width = int(round(SMOOTHING / THRESHOLD_STEP))
-    smoothed = np.array([raw[max(0, i - width): i + width + 1].mean() for i in range(len(grid))])
+    smoothed = np.array([raw[max(0, i - width) : i + width + 1].mean() for i in range(len(grid))])
     threshold = float(grid[int(np.argmax(smoothed))])
     optimal = grid[raw >= raw.max() - 1e-9]
     return LanguageCalibration(float(best_weight), float(threshold)), {
@@ -142,7 +150,12 @@ def calibrate(retriever: FaqRetriever, queries: list[DevQuery]) -> tuple[Calibra
         subset = [s for s in scored if s.query.lang == lang]
         per_language[lang], notes[lang] = calibrate_language(subset)
         notes[lang]["tuning_queries"] = len(subset)
-    summary = {lang: {"threshold_range": n["threshold_range"], "tuning_queries": n["tuning_queries"]}
-               for lang, n in notes.items()}
-    return Calibration(per_language=per_language, model=model_fingerprint(retriever.model),
-                       notes={"tuned_on": "dev set minus the held-out third", **summary}), notes
+    summary = {
+        lang: {"threshold_range": n["threshold_range"], "tuning_queries": n["tuning_queries"]}
+        for lang, n in notes.items()
+    }
+    return Calibration(
+        per_language=per_language,
+        model=model_fingerprint(retriever.model),
+        notes={"tuned_on": "dev set minus the held-out third", **summary},
+    ), notes

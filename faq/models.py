@@ -2,6 +2,7 @@
 
 Plain frozen dataclasses so that tests, the benchmark and the Rasa action share one vocabulary.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

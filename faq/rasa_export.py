@@ -10,6 +10,7 @@
   Rasa rules cannot name "any form", so each form needs its own rule: re-run
   `daogou faq export-rasa` after adding a form.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -35,8 +36,13 @@ def nlu_yaml(content: FaqContent, known_intents: set[str] | None = None) -> str:
         unknown = sorted({i for i in content.rasa_intents.values() if i not in known_intents})
         if unknown:
             raise ValueError(f"rasa_intent names intents the domain does not declare: {', '.join(unknown)}")
-    lines = [HEADER.format(source="data/faq/entries").rstrip("\n"), 'version: "3.1"', "nlu:",
-             f"  - intent: {INTENT}", "    examples: |"]
+    lines = [
+        HEADER.format(source="data/faq/entries").rstrip("\n"),
+        'version: "3.1"',
+        "nlu:",
+        f"  - intent: {INTENT}",
+        "    examples: |",
+    ]
     seen: set[str] = set()
     for entry in content.entries:
         for lang in ("en", "zh"):
@@ -61,18 +67,22 @@ def domain_forms(domain_dir: Path) -> list[str]:
 
 def domain_intents(domain_dir: Path) -> set[str]:
     """Intents declared in the split domain (an entry may be a name or a one-key mapping with options)."""
-    return {next(iter(i)) if isinstance(i, dict) else i
-            for data in _domain_parts(domain_dir) for i in data.get("intents") or []}
+    return {
+        next(iter(i)) if isinstance(i, dict) else i
+        for data in _domain_parts(domain_dir)
+        for i in data.get("intents") or []
+    }
 
 
 def rules_yaml(forms: list[str]) -> str:
-    rules: list[dict] = [{"rule": "answer a FAQ question",
-                          "steps": [{"intent": INTENT}, {"action": ACTION}]}]
+    rules: list[dict] = [{"rule": "answer a FAQ question", "steps": [{"intent": INTENT}, {"action": ACTION}]}]
     for form in forms:
-        rules.append({
-            "rule": f"answer a FAQ question during {form}, then resume it",
-            "condition": [{"active_loop": form}],
-            "steps": [{"intent": INTENT}, {"action": ACTION}, {"action": form}, {"active_loop": form}],
-        })
+        rules.append(
+            {
+                "rule": f"answer a FAQ question during {form}, then resume it",
+                "condition": [{"active_loop": form}],
+                "steps": [{"intent": INTENT}, {"action": ACTION}, {"action": form}, {"active_loop": form}],
+            }
+        )
     body = yaml.safe_dump({"version": "3.1", "rules": rules}, allow_unicode=True, sort_keys=False)
     return HEADER.format(source="data/faq and the forms in bot/domain") + body

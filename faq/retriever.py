@@ -7,6 +7,7 @@ The weight and the threshold come from `data/faq/calibration.yaml` (see faq.cali
 embedding model is English-only, so for Chinese the calibration leans on BM25 and the query is not
 even embedded when the dense weight is zero.
 """
+
 from __future__ import annotations
 
 import logging
@@ -39,17 +40,29 @@ class RetrieverConfig:
     threads: int = 1  # torch threads for query embedding
 
     @classmethod
-    def from_settings(cls) -> "RetrieverConfig":
+    def from_settings(cls) -> RetrieverConfig:
         from daogou.config import get_settings
 
         s = get_settings()
-        return cls(faq_dir=s.faq_dir, state_dir=s.state_dir, model=s.embedding_model, faiss_spec=s.faq_faiss_index,
-                   threads=s.encoder_threads)
+        return cls(
+            faq_dir=s.faq_dir,
+            state_dir=s.state_dir,
+            model=s.embedding_model,
+            faiss_spec=s.faq_faiss_index,
+            threads=s.encoder_threads,
+        )
 
 
 class FaqRetriever:
-    def __init__(self, content: FaqContent, indexes: dict[str, LanguageIndex], calibration: Calibration,
-                 model: str, fingerprint: str, threads: int = 1):
+    def __init__(
+        self,
+        content: FaqContent,
+        indexes: dict[str, LanguageIndex],
+        calibration: Calibration,
+        model: str,
+        fingerprint: str,
+        threads: int = 1,
+    ):
         self.content = content
         self.entries = content.entries
         self.indexes = indexes
@@ -59,13 +72,18 @@ class FaqRetriever:
         self.threads = threads
 
     @classmethod
-    def load(cls, config: RetrieverConfig | None = None, progress: bool = False) -> "FaqRetriever":
+    def load(cls, config: RetrieverConfig | None = None, progress: bool = False) -> FaqRetriever:
         """Read the FAQ files, then load (or build, once) the indexes for this content and model."""
         config = config or RetrieverConfig.from_settings()
         content = load_content(config.faq_dir)
-        indexes, fingerprint, built = build_language_indexes(content.entries, config.model, config.faiss_spec,
-                                                             config.state_dir, progress=progress,
-                                                             threads=config.threads)
+        indexes, fingerprint, built = build_language_indexes(
+            content.entries,
+            config.model,
+            config.faiss_spec,
+            config.state_dir,
+            progress=progress,
+            threads=config.threads,
+        )
         if built:
             log.info("built FAQ index %s", fingerprint)
         calibration = load_calibration(config.faq_dir / "calibration.yaml")
@@ -74,8 +92,11 @@ class FaqRetriever:
             log.warning("no data/faq/calibration.yaml: using default weights; run `daogou faq calibrate`")
             calibration = Calibration(per_language=dict(DEFAULT_CALIBRATION), model=model_fp)
         elif calibration.model != model_fp:
-            log.warning("FAQ calibration was made with model %s, not %s: run `daogou faq calibrate`",
-                        calibration.model, model_fp)
+            log.warning(
+                "FAQ calibration was made with model %s, not %s: run `daogou faq calibrate`",
+                calibration.model,
+                model_fp,
+            )
         if any(c.dense_weight > 0 for c in calibration.per_language.values()):
             get_encoder(config.model, config.threads)  # load the model now, not on the first question
         return cls(content, indexes, calibration, config.model, fingerprint, config.threads)
@@ -97,15 +118,30 @@ class FaqRetriever:
             dense[rows[valid]] = np.clip(scores[valid], 0.0, 1.0)
         return dense, bm25
 
-    def rank(self, query: str, lang: str, dense: np.ndarray, bm25: np.ndarray, cal: LanguageCalibration,
-             k: int, elapsed_ms: float = 0.0) -> SearchResult:
+    def rank(
+        self,
+        query: str,
+        lang: str,
+        dense: np.ndarray,
+        bm25: np.ndarray,
+        cal: LanguageCalibration,
+        k: int,
+        elapsed_ms: float = 0.0,
+    ) -> SearchResult:
         fused = cal.dense_weight * dense + (1.0 - cal.dense_weight) * bm25
         order = np.argsort(-fused, kind="stable")[:k]
-        candidates = tuple(Candidate(self.entries[i], float(dense[i]), float(bm25[i]), float(fused[i]))
-                           for i in order)
+        candidates = tuple(
+            Candidate(self.entries[i], float(dense[i]), float(bm25[i]), float(fused[i])) for i in order
+        )
         confident = bool(candidates) and candidates[0].fused >= cal.threshold
-        return SearchResult(query=query, lang=lang, candidates=candidates, confident=confident,
-                            threshold=cal.threshold, elapsed_ms=elapsed_ms)
+        return SearchResult(
+            query=query,
+            lang=lang,
+            candidates=candidates,
+            confident=confident,
+            threshold=cal.threshold,
+            elapsed_ms=elapsed_ms,
+        )
 
     def search(self, query: str, lang: str | None = None, k: int = 5) -> SearchResult:
         """Rank the FAQ for a query; `lang` defaults to the query's own language."""
@@ -154,6 +190,8 @@ def get_retriever() -> FaqRetriever:
             except ValueError as exc:  # FaqContentError: keep answering from the last good content
                 if _shared is None:
                     raise
-                log.error("FAQ files changed but cannot be loaded; still serving the previous version: %s", exc)
+                log.error(
+                    "FAQ files changed but cannot be loaded; still serving the previous version: %s", exc
+                )
                 _shared_stamp = stamp
         return _shared

@@ -9,24 +9,29 @@ top-1 0.76 → 0.83) and characters a little more (0.83 → 0.87 fused with the 
 run, see docs/faq.md).
 Latin words inside a Chinese query (SKU, brand, "PayPal") are kept with the English treatment.
 """
+
 from __future__ import annotations
 
 import re
 from functools import lru_cache
 
-EN_STOPWORDS = frozenset("""
+EN_STOPWORDS = frozenset(
+    """
 a an the and or but if then so of to in on at by for from with about as into over is are was were be been
 being am do does did doing have has had having i me my mine you your yours we us our ours it its they them
 their this that these those there here what which who whom whose when where why how can could would should
 will shall may might must just please hi hello hey thanks thank ok okay any some also too very really still
 get got let im ive id dont does doesnt didnt isnt arent wont cant u ur pls plz yo hmm um
-""".split())
+""".split()
+)
 
-ZH_STOPWORDS = frozenset("""
+ZH_STOPWORDS = frozenset(
+    """
 的 了 吗 呢 吧 啊 呀 哦 嘛 么 是 在 我 我们 你 你们 您 他 她 它 这 那 这个 那个 一个 什么 怎么 怎样 如何 请问 请
 和 与 或 或者 还是 就 都 也 还 要 想 可以 能 能不能 可不可以 会 有 有没有 没有 吗 一下 下 个 得 地 着 过 把 被
 给 让 对 从 到 为 为什么 多少 哪 哪里 哪些 几 吗 呢 嗯 好 好的 谢谢 你好 麻烦 问 问下 问一下 一些 些 自己
-""".split())
+""".split()
+)
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]{2,}")
@@ -38,7 +43,7 @@ def has_cjk(text: str) -> bool:
 
 
 def detect_language(text: str) -> str:
-    """"zh" as soon as a Chinese character appears (mixed "RTX 4090 有货吗" is a Chinese question)."""
+    """ "zh" as soon as a Chinese character appears (mixed "RTX 4090 有货吗" is a Chinese question)."""
     return "zh" if has_cjk(text) else "en"
 
 
@@ -47,7 +52,13 @@ def stem(word: str) -> str:
     if word.endswith("'s"):
         word = word[:-2]
     word = word.replace("'", "")
-    for suffix, repl, min_len in (("ies", "y", 5), ("ing", "", 6), ("ed", "", 5), ("es", "", 6), ("s", "", 4)):
+    for suffix, repl, min_len in (
+        ("ies", "y", 5),
+        ("ing", "", 6),
+        ("ed", "", 5),
+        ("es", "", 6),
+        ("s", "", 4),
+    ):
         if len(word) >= min_len and word.endswith(suffix) and not word.endswith("ss"):
             return word[: -len(suffix)] + repl
     return word
@@ -65,9 +76,38 @@ def _jieba():
 
     jieba.setLogLevel(logging.WARNING)
     tokenizer = jieba.Tokenizer()
-    for word in ("发票", "自提", "以旧换新", "价保", "保价", "退差价", "分期", "免息", "积分", "会员",
-                 "礼品卡", "优惠券", "学生优惠", "预售", "到货通知", "装机", "上门安装", "运费", "包邮",
-                 "退款", "退货", "换货", "保修", "质保", "开票", "增值税", "代取", "取货码", "物流", "快递单号"):
+    for word in (
+        "发票",
+        "自提",
+        "以旧换新",
+        "价保",
+        "保价",
+        "退差价",
+        "分期",
+        "免息",
+        "积分",
+        "会员",
+        "礼品卡",
+        "优惠券",
+        "学生优惠",
+        "预售",
+        "到货通知",
+        "装机",
+        "上门安装",
+        "运费",
+        "包邮",
+        "退款",
+        "退货",
+        "换货",
+        "保修",
+        "质保",
+        "开票",
+        "增值税",
+        "代取",
+        "取货码",
+        "物流",
+        "快递单号",
+    ):
         tokenizer.add_word(word)
     return tokenizer
 
@@ -83,7 +123,7 @@ def chinese_tokens(text: str) -> list[str]:
         else:
             tokens.extend(english_tokens(piece))
     for run in _CJK_RUN.findall(text):
-        tokens.extend("#" + run[i:i + 2] for i in range(len(run) - 1))  # '#': never equal to a word
+        tokens.extend("#" + run[i : i + 2] for i in range(len(run) - 1))  # '#': never equal to a word
     # single characters too ('@' prefix): one character often carries the whole meaning ("退", "修",
     # "换", "碎"), and shoppers' words share it with the FAQ's even when no bigram matches
     tokens.extend("@" + c for c in _CJK.findall(text) if c not in ZH_STOPWORDS)
@@ -97,7 +137,7 @@ def tokenize(text: str, lang: str) -> list[str]:
 def deletions(word: str) -> set[str]:
     """The word with one character removed, every way: two words within one edit share one of these
     (or one is the other's deletion), which makes typo lookup a dictionary hit instead of a scan."""
-    return {word[:i] + word[i + 1:] for i in range(len(word))}
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
 
 
 class TypoCorrector:
@@ -127,13 +167,15 @@ class TypoCorrector:
             found |= self._by_deletion.get(key, set())
             if key in self.vocabulary:
                 found.add(key)
-        found = {w for w in found if w[0] == token[0]}  # typos rarely hit the first letter; "amount" ≠ "mount"
+        found = {
+            w for w in found if w[0] == token[0]
+        }  # typos rarely hit the first letter; "amount" ≠ "mount"
         if not found:
             return token
         return max(sorted(found), key=lambda w: self.frequency.get(w, 0))
 
     @classmethod
-    def for_texts(cls, texts: list[str]) -> "TypoCorrector":
+    def for_texts(cls, texts: list[str]) -> TypoCorrector:
         """A corrector over the surface words (lower-cased, unstemmed) of some English texts."""
         counts: dict[str, int] = {}
         for text in texts:

@@ -2,6 +2,7 @@
 compatibility and "what fits", similar products and alternatives, accessories, product cards, and
 a question router used for the Q&A benchmark. Every function takes the graph explicitly so tests
 and benchmarks can build their own; actions use `get_graph()`."""
+
 from __future__ import annotations
 
 import re
@@ -17,8 +18,14 @@ from knowledge_graph.graph import ProductGraph, node
 from knowledge_graph.linker import link
 from knowledge_graph.parse import find_attribute, parse_search
 from knowledge_graph.search import SearchQuery, SearchResult, search
-from knowledge_graph.vocab import attribute_name, attributes, category_name, format_price, format_value, \
-    part_type_name
+from knowledge_graph.vocab import (
+    attribute_name,
+    attributes,
+    category_name,
+    format_price,
+    format_value,
+    part_type_name,
+)
 
 Lang = Literal["en", "zh"]
 
@@ -34,9 +41,9 @@ class Spec:
 @dataclass(frozen=True)
 class ProductDetails:
     product: Product
-    kind: str                               # part type or category name, in the language asked
+    kind: str  # part type or category name, in the language asked
     category_path: tuple[str, ...]
-    specs: tuple[Spec, ...]                 # key specs first, then the rest
+    specs: tuple[Spec, ...]  # key specs first, then the rest
 
 
 def _spec(key: str, value: Any, lang: str) -> Spec:
@@ -64,9 +71,11 @@ def details(graph: ProductGraph, sku: str, lang: str = "en") -> ProductDetails:
     first = key_spec_keys(p)
     rest = [k for k in p.attributes if k not in first]
     return ProductDetails(
-        product=p, kind=kind_name(graph, p, lang),
+        product=p,
+        kind=kind_name(graph, p, lang),
         category_path=tuple(category_name(c, lang) for c in graph.category_chain(p.category_id)),
-        specs=tuple(_spec(k, p.attributes[k], lang) for k in first + rest))
+        specs=tuple(_spec(k, p.attributes[k], lang) for k in first + rest),
+    )
 
 
 @dataclass(frozen=True)
@@ -74,8 +83,8 @@ class AttributeAnswer:
     product: Product
     attribute: str
     name: str
-    value: Any                # None when the product has no such attribute
-    text: str                 # the value formatted with its unit, or "" when unknown
+    value: Any  # None when the product has no such attribute
+    text: str  # the value formatted with its unit, or "" when unknown
 
 
 # an attribute that is absent when the answer is "none", and the yes/no attribute that says so
@@ -86,24 +95,31 @@ def attribute_answer(graph: ProductGraph, sku: str, attribute: str, lang: str = 
     """One attribute of one product ("price" and "brand" included)."""
     p = graph.product(sku)
     if attribute == "price":
-        return AttributeAnswer(p, "price", "价格" if lang == "zh" else "price", p.price, format_price(p.price, lang))
+        return AttributeAnswer(
+            p, "price", "价格" if lang == "zh" else "price", p.price, format_price(p.price, lang)
+        )
     if attribute == "brand":
         return AttributeAnswer(p, "brand", "品牌" if lang == "zh" else "brand", p.brand, p.brand or "")
     if attribute not in attributes():
         raise ValueError(f"unknown attribute {attribute!r}")
     if attribute not in p.attributes and _ANSWERED_BY.get(attribute) in p.attributes:
-        attribute = _ANSWERED_BY[attribute]      # "which integrated graphics?" on a CPU without: "no"
+        attribute = _ANSWERED_BY[attribute]  # "which integrated graphics?" on a CPU without: "no"
     value = p.attributes.get(attribute)
-    return AttributeAnswer(p, attribute, attribute_name(attribute, lang), value,
-                           "" if value is None else format_value(attribute, value, lang))
+    return AttributeAnswer(
+        p,
+        attribute,
+        attribute_name(attribute, lang),
+        value,
+        "" if value is None else format_value(attribute, value, lang),
+    )
 
 
 @dataclass(frozen=True)
 class ComparisonRow:
     key: str
     name: str
-    values: tuple[str, ...]            # formatted, "–" when a product lacks it
-    best: int | None                   # index of the best product on this row, when there is an order
+    values: tuple[str, ...]  # formatted, "–" when a product lacks it
+    best: int | None  # index of the best product on this row, when there is an order
 
 
 @dataclass(frozen=True)
@@ -126,21 +142,38 @@ def compare(graph: ProductGraph, skus: list[str], lang: str = "en") -> Compariso
     for p in products:
         keys.extend(k for k in key_spec_keys(p) if k not in keys)
     if not keys:
-        keys = [k for k in dict.fromkeys(k for p in products for k in p.attributes) if k not in ("upc", "product_type")][:6]
-    rows = [ComparisonRow("price", "价格" if lang == "zh" else "price",
-                          tuple(format_price(p.price, lang) for p in products),
-                          min(range(len(products)), key=lambda i: products[i].price))]
+        keys = [
+            k
+            for k in dict.fromkeys(k for p in products for k in p.attributes)
+            if k not in ("upc", "product_type")
+        ][:6]
+    rows = [
+        ComparisonRow(
+            "price",
+            "价格" if lang == "zh" else "price",
+            tuple(format_price(p.price, lang) for p in products),
+            min(range(len(products)), key=lambda i: products[i].price),
+        )
+    ]
     info = attributes()
     for key in keys:
         values = [p.attributes.get(key) for p in products]
         better = load_yaml("attributes.yaml").get(key, {}).get("better")
-        numeric = [(i, v) for i, v in enumerate(values) if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        numeric = [
+            (i, v) for i, v in enumerate(values) if isinstance(v, (int, float)) and not isinstance(v, bool)
+        ]
         best = None
         if better and len(numeric) >= 2 and len({v for _, v in numeric}) > 1:
             pick = max if better == "higher" else min
             best = pick(numeric, key=lambda iv: iv[1])[0]
-        rows.append(ComparisonRow(key, info[key].name(lang) if key in info else key,
-                                  tuple("–" if v is None else format_value(key, v, lang) for v in values), best))
+        rows.append(
+            ComparisonRow(
+                key,
+                info[key].name(lang) if key in info else key,
+                tuple("–" if v is None else format_value(key, v, lang) for v in values),
+                best,
+            )
+        )
     return Comparison(tuple(products), tuple(rows))
 
 
@@ -152,6 +185,7 @@ def compatibility(graph: ProductGraph, sku_a: str, sku_b: str) -> compat.Compati
 class BuildCheck:
     """A set of parts checked together: every pair rule, plus the power supply against the whole
     system's estimated draw."""
+
     skus: tuple[str, ...]
     compatible: bool | None
     reasons: tuple[compat.Reason, ...]
@@ -170,9 +204,9 @@ def check_build(graph: ProductGraph, skus: list[str]) -> BuildCheck:
     reasons: list[compat.Reason] = []
     psus = [p for p in parts if p.part_type == "power-supply"]
     for i, a in enumerate(parts):
-        for b in parts[i + 1:]:
+        for b in parts[i + 1 :]:
             if "power-supply" in (a.part_type, b.part_type):
-                continue                  # judged below against the whole system
+                continue  # judged below against the whole system
             reasons.extend(r for r in compat.check(a, b).reasons if r.code != "no_rule")
     cpu_w, gpu_w = compat.estimated_draw(parts)
     draw = int(cpu_w + gpu_w + compat.system_base_w())
@@ -181,10 +215,16 @@ def check_build(graph: ProductGraph, skus: list[str]) -> BuildCheck:
         watts = psu.attributes.get("wattage")
         if watts:
             ok = watts >= need
-            reasons.append(compat.Reason("psu_wattage", ok,
-                f"The build draws about {draw} W; we recommend at least {need} W and {psu.name} gives {watts} W"
-                + ("." if ok else ", which is not enough."),
-                f"整机功耗约{draw}瓦，建议电源至少{need}瓦，{psu.name}为{watts}瓦" + ("，够用。" if ok else "，功率不够。")))
+            reasons.append(
+                compat.Reason(
+                    "psu_wattage",
+                    ok,
+                    f"The build draws about {draw} W; we recommend at least {need} W and {psu.name} gives {watts} W"
+                    + ("." if ok else ", which is not enough."),
+                    f"整机功耗约{draw}瓦，建议电源至少{need}瓦，{psu.name}为{watts}瓦"
+                    + ("，够用。" if ok else "，功率不够。"),
+                )
+            )
     verdicts = [r.ok for r in reasons]
     verdict = None if not reasons else False if False in verdicts else None if None in verdicts else True
     return BuildCheck(tuple(p.sku for p in parts), verdict, tuple(reasons), draw, need)
@@ -194,6 +234,7 @@ def check_build(graph: ProductGraph, skus: list[str]) -> BuildCheck:
 class ProductGroup:
     """Products of one part type related to a product (what fits it, what to buy with it), with
     why, in both languages."""
+
     part_type: str
     reason_en: str
     reason_zh: str
@@ -257,13 +298,24 @@ def _fitting(graph: ProductGraph, p: Product, part_type: str) -> np.ndarray | No
     return None
 
 
-_FIT_TYPES = {"cpu": ["motherboard", "cpu-cooler", "power-supply"], "motherboard": ["cpu", "memory", "case"],
-              "memory": ["motherboard"], "case": ["motherboard"], "video-card": ["power-supply"],
-              "power-supply": ["video-card"], "cpu-cooler": []}
+_FIT_TYPES = {
+    "cpu": ["motherboard", "cpu-cooler", "power-supply"],
+    "motherboard": ["cpu", "memory", "case"],
+    "memory": ["motherboard"],
+    "case": ["motherboard"],
+    "video-card": ["power-supply"],
+    "power-supply": ["video-card"],
+    "cpu-cooler": [],
+}
 
 
-def compatible_with(graph: ProductGraph, sku: str, part_type: str | None = None, limit: int = 5,
-                    price_max: float | None = None) -> list[FitGroup]:
+def compatible_with(
+    graph: ProductGraph,
+    sku: str,
+    part_type: str | None = None,
+    limit: int = 5,
+    price_max: float | None = None,
+) -> list[FitGroup]:
     """What fits with a part: per related part type, the fitting products (popular first)."""
     p = graph.product(sku)
     wanted = [part_type] if part_type else _FIT_TYPES.get(p.part_type or "", [])
@@ -275,7 +327,11 @@ def compatible_with(graph: ProductGraph, sku: str, part_type: str | None = None,
         if price_max is not None:
             idx = idx[graph.columns.price[idx] <= price_max]
         en, zh = _fit_reason(p, pt)
-        groups.append(ProductGroup(pt, en, zh, tuple(graph.products[graph.columns.skus[i]] for i in idx[:limit]), len(idx)))
+        groups.append(
+            ProductGroup(
+                pt, en, zh, tuple(graph.products[graph.columns.skus[i]] for i in idx[:limit]), len(idx)
+            )
+        )
     return groups
 
 
@@ -300,8 +356,9 @@ def _fit_reason(p: Product, part_type: str) -> tuple[str, str]:
     return "", ""
 
 
-def similar(graph: ProductGraph, sku: str, mode: Literal["similar", "cheaper", "better"] = "similar",
-            limit: int = 5) -> list[Product]:
+def similar(
+    graph: ProductGraph, sku: str, mode: Literal["similar", "cheaper", "better"] = "similar", limit: int = 5
+) -> list[Product]:
     """Similar products (nearest on key specs and price), cheaper alternatives (same essentials,
     lower price, closest first) or better ones (same essentials, higher primary spec, at most 1.5×
     the price, cheapest first)."""
@@ -360,32 +417,41 @@ def accessories(graph: ProductGraph, sku: str, per_type: int = 3) -> list[Access
             skus = [] if idx is None else [graph.columns.skus[i] for i in idx]
         else:
             skus = graph.by_part_type.get(acc_type, [])
-        groups.append(ProductGroup(acc_type, data["en"], data["zh"], tuple(graph.products[s] for s in skus[:per_type]),
-                                   len(skus)))
+        groups.append(
+            ProductGroup(
+                acc_type, data["en"], data["zh"], tuple(graph.products[s] for s in skus[:per_type]), len(skus)
+            )
+        )
     return groups
 
 
 # --- cards for rich channels ---------------------------------------------------------------------
 
+
 def product_card(graph: ProductGraph, product: Product, lang: str = "en") -> dict[str, Any]:
     """Data of one product card: name, price, key specs, image when there is one."""
     return {
-        "sku": product.sku, "name": product.name, "brand": product.brand,
-        "price": product.price, "price_text": format_price(product.price, lang),
+        "sku": product.sku,
+        "name": product.name,
+        "brand": product.brand,
+        "price": product.price,
+        "price_text": format_price(product.price, lang),
         "kind": kind_name(graph, product, lang),
         "specs": [{"name": s.name, "value": s.text} for s in key_specs(product, lang)],
-        "image": product.image, "url": product.url,
+        "image": product.image,
+        "url": product.url,
     }
 
 
 def spec_line(product: Product, lang: str, limit: int = 3) -> str:
-    """"8 cores, 5.2 GHz, AM5" style summary of the key specs."""
+    """ "8 cores, 5.2 GHz, AM5" style summary of the key specs."""
     specs = key_specs(product, lang, limit)
     sep = "，" if lang == "zh" else ", "
     return sep.join(f"{s.name} {s.text}" for s in specs)
 
 
 # --- question answering (benchmark and free-form questions) ---------------------------------------
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -395,7 +461,9 @@ class Answer:
     skus: tuple[str, ...] = field(default_factory=tuple)
 
 
-_COMPAT_WORDS = re.compile(r"(?i)\b(fit|fits|compatible|work with|works with|go with|support|supports)\b|兼容|适配|能用|能装|装得上|支持吗|配得上|搭配")
+_COMPAT_WORDS = re.compile(
+    r"(?i)\b(fit|fits|compatible|work with|works with|go with|support|supports)\b|兼容|适配|能用|能装|装得上|支持吗|配得上|搭配"
+)
 _COMPARE_WORDS = re.compile(r"(?i)\b(compare|vs\.?|versus|difference|better)\b|对比|比较|区别|哪个好|哪个更")
 
 
@@ -406,29 +474,43 @@ def answer(graph: ProductGraph, text: str, lang: str = "en") -> Answer:
     mentions = [graph.products[m.sku] for m in link(graph, text, limit=2)]
     if len(mentions) == 2 and _COMPAT_WORDS.search(text):
         result = compatibility(graph, mentions[0].sku, mentions[1].sku)
-        return Answer("compatibility", result.compatible, result.text(lang), (mentions[0].sku, mentions[1].sku))
+        return Answer(
+            "compatibility", result.compatible, result.text(lang), (mentions[0].sku, mentions[1].sku)
+        )
     if len(mentions) == 2 and _COMPARE_WORDS.search(text):
         table = compare(graph, [m.sku for m in mentions], lang)
-        return Answer("comparison", table, "\n".join(" | ".join(r) for r in table.table()),
-                      tuple(p.sku for p in table.products))
+        return Answer(
+            "comparison",
+            table,
+            "\n".join(" | ".join(r) for r in table.table()),
+            tuple(p.sku for p in table.products),
+        )
     if mentions:
         product = mentions[0]
         attribute = find_attribute(text, product)
         if attribute:
             a = attribute_answer(graph, product.sku, attribute, lang)
             if a.value is None:
-                text_out = (f"我们的数据里没有{product.name}的{a.name}。" if lang == "zh"
-                            else f"Our data does not list the {a.name} of the {product.name}.")
+                text_out = (
+                    f"我们的数据里没有{product.name}的{a.name}。"
+                    if lang == "zh"
+                    else f"Our data does not list the {a.name} of the {product.name}."
+                )
             else:
-                text_out = (f"{product.name}的{a.name}是{a.text}。" if lang == "zh"
-                            else f"{product.name} — {a.name}: {a.text}.")
+                text_out = (
+                    f"{product.name}的{a.name}是{a.text}。"
+                    if lang == "zh"
+                    else f"{product.name} — {a.name}: {a.text}."
+                )
             return Answer("attribute", a.value, text_out, (product.sku,))
     try:
         parsed = parse_search(graph, text)
     except ValueError:
         return Answer("unknown", None, "")
     result = search(graph, parsed.query)
-    return Answer("search", result, ", ".join(p.name for p in result.items), tuple(p.sku for p in result.items))
+    return Answer(
+        "search", result, ", ".join(p.name for p in result.items), tuple(p.sku for p in result.items)
+    )
 
 
 def search_text(graph: ProductGraph, text: str, page_size: int = 5) -> SearchResult:
@@ -436,6 +518,29 @@ def search_text(graph: ProductGraph, text: str, page_size: int = 5) -> SearchRes
     return search(graph, parse_search(graph, text, page_size=page_size).query)
 
 
-__all__ = ["AccessoryGroup", "Answer", "BuildCheck", "ProductGroup", "check_build", "AttributeAnswer", "Comparison", "ComparisonRow", "FitGroup", "ProductDetails",
-           "SearchQuery", "Spec", "accessories", "answer", "attribute_answer", "compare", "compatibility",
-           "compatible_with", "details", "key_specs", "product_card", "search_text", "similar", "spec_line"]
+__all__ = [
+    "AccessoryGroup",
+    "Answer",
+    "BuildCheck",
+    "ProductGroup",
+    "check_build",
+    "AttributeAnswer",
+    "Comparison",
+    "ComparisonRow",
+    "FitGroup",
+    "ProductDetails",
+    "SearchQuery",
+    "Spec",
+    "accessories",
+    "answer",
+    "attribute_answer",
+    "compare",
+    "compatibility",
+    "compatible_with",
+    "details",
+    "key_specs",
+    "product_card",
+    "search_text",
+    "similar",
+    "spec_line",
+]

@@ -4,13 +4,14 @@ Rules: CPU socket = motherboard socket; memory generation = the board's; the cas
 board's form factor; a cooler fits a socket when its name ties it to a mounting family (otherwise
 unknown); the power supply covers the estimated system draw (CPU TDP + GPU board power + base,
 with headroom; data/catalog/gpu_power.yaml)."""
+
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Iterable
 
 from catalog.models import Product
 from catalog.reference import load_yaml
@@ -19,7 +20,7 @@ from catalog.reference import load_yaml
 @dataclass(frozen=True)
 class Reason:
     code: str
-    ok: bool | None          # True fits, False conflict, None unknown
+    ok: bool | None  # True fits, False conflict, None unknown
     en: str
     zh: str
 
@@ -31,6 +32,7 @@ class Reason:
 class Compatibility:
     """compatible: True (all checked rules pass), False (a rule fails), None (no rule applies or
     the data cannot tell)."""
+
     skus: tuple[str, str]
     compatible: bool | None
     reasons: tuple[Reason, ...] = field(default_factory=tuple)
@@ -117,54 +119,97 @@ def _pair(a: Product, b: Product, x: str, y: str) -> tuple[Product, Product] | N
 def check(a: Product, b: Product) -> Compatibility:
     """Whether two parts work together, and why."""
     reasons: list[Reason] = []
-    if (pair := _pair(a, b, "cpu", "motherboard")):
+    if pair := _pair(a, b, "cpu", "motherboard"):
         cpu, board = pair
         cs, bs = cpu.attributes.get("socket"), board.attributes.get("socket")
         if cs and bs:
             ok = cs == bs
-            reasons.append(Reason("socket", ok,
-                f"{cpu.name} uses socket {cs} and {board.name} has socket {bs}" + ("." if ok else ", so it does not fit."),
-                f"{cpu.name}使用{cs}插槽，{board.name}是{bs}插槽" + ("，可以搭配。" if ok else "，两者不兼容。")))
-    elif (pair := _pair(a, b, "memory", "motherboard")):
+            reasons.append(
+                Reason(
+                    "socket",
+                    ok,
+                    f"{cpu.name} uses socket {cs} and {board.name} has socket {bs}"
+                    + ("." if ok else ", so it does not fit."),
+                    f"{cpu.name}使用{cs}插槽，{board.name}是{bs}插槽"
+                    + ("，可以搭配。" if ok else "，两者不兼容。"),
+                )
+            )
+    elif pair := _pair(a, b, "memory", "motherboard"):
         ram, board = pair
         rt, bt = ram.attributes.get("memory_type"), board.attributes.get("memory_type")
         if rt and bt:
             ok = rt == bt
-            reasons.append(Reason("memory_type", ok,
-                f"{ram.name} is {rt} and {board.name} takes {bt}" + ("." if ok else ", so it does not fit."),
-                f"{ram.name}是{rt}内存，{board.name}支持{bt}" + ("，可以搭配。" if ok else "，两者不兼容。")))
+            reasons.append(
+                Reason(
+                    "memory_type",
+                    ok,
+                    f"{ram.name} is {rt} and {board.name} takes {bt}"
+                    + ("." if ok else ", so it does not fit."),
+                    f"{ram.name}是{rt}内存，{board.name}支持{bt}"
+                    + ("，可以搭配。" if ok else "，两者不兼容。"),
+                )
+            )
         cap, max_mem = ram.attributes.get("capacity"), board.attributes.get("max_memory")
         if cap and max_mem and cap > max_mem:
-            reasons.append(Reason("max_memory", False,
-                f"The kit has {cap} GB but the board supports at most {max_mem} GB.",
-                f"这套内存共{cap}GB，超过主板最大支持的{max_mem}GB。"))
+            reasons.append(
+                Reason(
+                    "max_memory",
+                    False,
+                    f"The kit has {cap} GB but the board supports at most {max_mem} GB.",
+                    f"这套内存共{cap}GB，超过主板最大支持的{max_mem}GB。",
+                )
+            )
         slots, modules = board.attributes.get("memory_slots"), ram.attributes.get("module_count")
         if slots and modules and modules > slots:
-            reasons.append(Reason("memory_slots", False,
-                f"The kit has {modules} modules but the board has only {slots} slots.",
-                f"这套内存有{modules}条，主板只有{slots}个插槽。"))
-    elif (pair := _pair(a, b, "case", "motherboard")):
+            reasons.append(
+                Reason(
+                    "memory_slots",
+                    False,
+                    f"The kit has {modules} modules but the board has only {slots} slots.",
+                    f"这套内存有{modules}条，主板只有{slots}个插槽。",
+                )
+            )
+    elif pair := _pair(a, b, "case", "motherboard"):
         case, board = pair
         ff, ct = board.attributes.get("form_factor"), case.attributes.get("case_type")
         accepted = case_form_factors(ct)
         if ff and accepted:
             ok = ff in accepted
-            reasons.append(Reason("form_factor", ok,
-                f"{case.name} ({ct}) takes {', '.join(accepted)} boards; {board.name} is {ff}" + ("." if ok else ", so it does not fit."),
-                f"{case.name}（{ct}）支持{'、'.join(accepted)}主板；{board.name}是{ff}板型" + ("，装得下。" if ok else "，装不下。")))
+            reasons.append(
+                Reason(
+                    "form_factor",
+                    ok,
+                    f"{case.name} ({ct}) takes {', '.join(accepted)} boards; {board.name} is {ff}"
+                    + ("." if ok else ", so it does not fit."),
+                    f"{case.name}（{ct}）支持{'、'.join(accepted)}主板；{board.name}是{ff}板型"
+                    + ("，装得下。" if ok else "，装不下。"),
+                )
+            )
     elif (pair := _pair(a, b, "cpu-cooler", "cpu")) or (pair := _pair(a, b, "cpu-cooler", "motherboard")):
         cooler, other = pair
         socket = other.attributes.get("socket")
         fits = cooler_sockets(cooler)
         if socket and fits:
             ok = socket in fits
-            reasons.append(Reason("cooler_socket", ok,
-                f"{cooler.name} is made for {', '.join(fits)}; {other.name} uses {socket}" + ("." if ok else ", so it does not fit."),
-                f"{cooler.name}适用于{'、'.join(fits)}；{other.name}是{socket}插槽" + ("，可以安装。" if ok else "，无法安装。")))
+            reasons.append(
+                Reason(
+                    "cooler_socket",
+                    ok,
+                    f"{cooler.name} is made for {', '.join(fits)}; {other.name} uses {socket}"
+                    + ("." if ok else ", so it does not fit."),
+                    f"{cooler.name}适用于{'、'.join(fits)}；{other.name}是{socket}插槽"
+                    + ("，可以安装。" if ok else "，无法安装。"),
+                )
+            )
         elif socket:
-            reasons.append(Reason("cooler_socket", None,
-                f"Our data does not list the sockets {cooler.name} supports; please check its mounting kit for {socket}.",
-                f"我们的数据没有列出{cooler.name}支持的插槽，请确认它的扣具是否支持{socket}。"))
+            reasons.append(
+                Reason(
+                    "cooler_socket",
+                    None,
+                    f"Our data does not list the sockets {cooler.name} supports; please check its mounting kit for {socket}.",
+                    f"我们的数据没有列出{cooler.name}支持的插槽，请确认它的扣具是否支持{socket}。",
+                )
+            )
     elif (pair := _pair(a, b, "power-supply", "video-card")) or (pair := _pair(a, b, "power-supply", "cpu")):
         psu, other = pair
         watts = psu.attributes.get("wattage")
@@ -172,13 +217,29 @@ def check(a: Product, b: Product) -> Compatibility:
         need = recommended_psu(cpu_w, gpu_w)
         if watts:
             ok = watts >= need
-            reasons.append(Reason("psu_wattage", ok,
-                f"A system with {other.name} draws about {int(cpu_w + gpu_w + system_base_w())} W; we recommend at least {need} W and {psu.name} gives {watts} W" + ("." if ok else ", which is not enough."),
-                f"搭配{other.name}的整机功耗约{int(cpu_w + gpu_w + system_base_w())}瓦，建议电源至少{need}瓦，{psu.name}为{watts}瓦" + ("，够用。" if ok else "，功率不够。")))
+            reasons.append(
+                Reason(
+                    "psu_wattage",
+                    ok,
+                    f"A system with {other.name} draws about {int(cpu_w + gpu_w + system_base_w())} W; we recommend at least {need} W and {psu.name} gives {watts} W"
+                    + ("." if ok else ", which is not enough."),
+                    f"搭配{other.name}的整机功耗约{int(cpu_w + gpu_w + system_base_w())}瓦，建议电源至少{need}瓦，{psu.name}为{watts}瓦"
+                    + ("，够用。" if ok else "，功率不够。"),
+                )
+            )
     if not reasons:
-        return Compatibility((a.sku, b.sku), None, (Reason("no_rule", None,
-            "These two products do not depend on each other, so there is nothing to check.",
-            "这两件商品之间没有需要匹配的规格。"),))
+        return Compatibility(
+            (a.sku, b.sku),
+            None,
+            (
+                Reason(
+                    "no_rule",
+                    None,
+                    "These two products do not depend on each other, so there is nothing to check.",
+                    "这两件商品之间没有需要匹配的规格。",
+                ),
+            ),
+        )
     verdicts = [r.ok for r in reasons]
     compatible = False if False in verdicts else (None if None in verdicts else True)
     return Compatibility((a.sku, b.sku), compatible, tuple(reasons))

@@ -7,6 +7,7 @@ Edges (key = edge type): in_category, subcategory_of, made_by, is_a, has_value,
 requires_socket / provides_socket, requires_memory / supports_memory, has_form_factor /
 accepts_form_factor, cooler_fits_socket, needs_power / supplies_power, accessory_for / needs_accessory (between part
 types), similar_to (product → its nearest neighbours of the same type)."""
+
 from __future__ import annotations
 
 import gc
@@ -17,29 +18,47 @@ import pickle
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 import networkx as nx
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 from catalog.models import Category, Product
-from daogou.files import atomic_path
 from catalog.reference import load_yaml, part_types, reference_files
+from daogou.files import atomic_path
 from knowledge_graph import compat
 from knowledge_graph.vocab import attributes, tokens
 
 log = logging.getLogger(__name__)
 
-GRAPH_VERSION = "9"            # bump when the graph's shape changes, so caches rebuild
+GRAPH_VERSION = "9"  # bump when the graph's shape changes, so caches rebuild
 SIMILAR_K = 5
 POWER_TIERS = tuple(range(300, 1650, 50))
 # Categorical attributes that become value nodes (what a shopper filters or browses by).
-VALUE_ATTRIBUTES = ("socket", "memory_type", "form_factor", "case_type", "panel_type", "resolution", "chipset",
-                    "microarchitecture", "storage_type", "cooler_type", "efficiency", "modular", "gpu_maker",
-                    "headphone_type", "connection_type", "style", "protocol", "color", "interface")
+VALUE_ATTRIBUTES = (
+    "socket",
+    "memory_type",
+    "form_factor",
+    "case_type",
+    "panel_type",
+    "resolution",
+    "chipset",
+    "microarchitecture",
+    "storage_type",
+    "cooler_type",
+    "efficiency",
+    "modular",
+    "gpu_maker",
+    "headphone_type",
+    "connection_type",
+    "style",
+    "protocol",
+    "color",
+    "interface",
+)
 
 
 def node(kind: str, key: str) -> str:
@@ -51,6 +70,7 @@ class Columns:
     """Column store of the catalogue, aligned with `skus` (catalogue order = popularity rank):
     numbers (float, NaN when missing; booleans as 1/0) and lower-cased strings ("" when missing).
     Search filters run as numpy operations over these instead of a Python loop per product."""
+
     skus: list[str]
     price: np.ndarray
     numeric: dict[str, np.ndarray]
@@ -60,8 +80,13 @@ class Columns:
     brand_idx: dict[str, np.ndarray]
 
     @classmethod
-    def build(cls, products: list[Product], by_part_type: dict[str, list[str]], by_category: dict[str, list[str]],
-              by_brand: dict[str, list[str]]) -> "Columns":
+    def build(
+        cls,
+        products: list[Product],
+        by_part_type: dict[str, list[str]],
+        by_category: dict[str, list[str]],
+        by_brand: dict[str, list[str]],
+    ) -> Columns:
         n = len(products)
         position = {p.sku: i for i, p in enumerate(products)}
         numeric: dict[str, tuple[list[int], list[float]]] = defaultdict(lambda: ([], []))
@@ -83,12 +108,18 @@ class Columns:
             column[rows] = values
             return column
 
-        index = lambda groups: {k: np.array([position[s] for s in v], dtype=np.int64) for k, v in groups.items()}  # noqa: E731
-        return cls(skus=[p.sku for p in products], price=np.array([p.price for p in products]),
-                   numeric={k: scatter(r, v, np.nan, float) for k, (r, v) in numeric.items()},
-                   text={k: scatter(r, v, "", f"<U{max(map(len, v))}") for k, (r, v) in text.items()},
-                   part_type_idx=index(by_part_type), category_idx=index(by_category),
-                   brand_idx=index(by_brand))
+        def index(groups):
+            return {k: np.array([position[s] for s in v], dtype=np.int64) for k, v in groups.items()}
+
+        return cls(
+            skus=[p.sku for p in products],
+            price=np.array([p.price for p in products]),
+            numeric={k: scatter(r, v, np.nan, float) for k, (r, v) in numeric.items()},
+            text={k: scatter(r, v, "", f"<U{max(map(len, v))}") for k, (r, v) in text.items()},
+            part_type_idx=index(by_part_type),
+            category_idx=index(by_category),
+            brand_idx=index(by_brand),
+        )
 
 
 @dataclass
@@ -96,25 +127,25 @@ class ProductGraph:
     graph: nx.MultiDiGraph
     products: dict[str, Product]
     categories: dict[str, Category]
-    by_category: dict[str, list[str]]          # category id -> SKUs in it or any subcategory
+    by_category: dict[str, list[str]]  # category id -> SKUs in it or any subcategory
     by_part_type: dict[str, list[str]]
-    by_brand: dict[str, list[str]]             # lower-case brand -> SKUs
-    token_index: dict[str, np.ndarray]         # name/brand/chipset token -> catalogue positions, sorted
+    by_brand: dict[str, list[str]]  # lower-case brand -> SKUs
+    token_index: dict[str, np.ndarray]  # name/brand/chipset token -> catalogue positions, sorted
     token_df: dict[str, int]
-    token_idf: dict[str, float]                # log((N + 1) / (df + 1)): how much a word identifies a product
-    name_index: dict[str, np.ndarray]          # name/brand token -> catalogue positions (no chipset words)
+    token_idf: dict[str, float]  # log((N + 1) / (df + 1)): how much a word identifies a product
+    name_index: dict[str, np.ndarray]  # name/brand token -> catalogue positions (no chipset words)
     similar: dict[str, list[str]]
-    rank: dict[str, int]                       # catalogue order (the source lists popular items first)
-    columns: "Columns"                         # attribute values as arrays, for vectorised filters
+    rank: dict[str, int]  # catalogue order (the source lists popular items first)
+    columns: Columns  # attribute values as arrays, for vectorised filters
     edge_index: dict[tuple[str, str], np.ndarray]  # (edge type, target node) -> source positions, sorted
-    name_tokens: dict[str, frozenset[str]]     # SKU -> tokens of name and brand
-    name_idf: np.ndarray                       # per position: summed idf of its name tokens
-    name_size: np.ndarray                      # per position: number of name tokens
+    name_tokens: dict[str, frozenset[str]]  # SKU -> tokens of name and brand
+    name_idf: np.ndarray  # per position: summed idf of its name tokens
+    name_size: np.ndarray  # per position: number of name tokens
     fingerprint: str = ""
     built_at: float = field(default_factory=time.time)
 
-    brands: tuple[str, ...] = ()               # every brand in the catalogue, sorted
-    used_categories: tuple[str, ...] = ()      # categories holding products, with their ancestors
+    brands: tuple[str, ...] = ()  # every brand in the catalogue, sorted
+    used_categories: tuple[str, ...] = ()  # categories holding products, with their ancestors
 
     def product(self, sku: str) -> Product:
         try:
@@ -156,8 +187,14 @@ def _similar_neighbours(products: list[Product], k: int) -> dict[str, list[str]]
         values = [p.attributes.get(key) for p in products]
         numeric = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
         if numeric and len(numeric) >= len([v for v in values if v is not None]) * 0.9:
-            arr = np.array([np.log1p(max(float(v), 0)) if isinstance(v, (int, float)) and not isinstance(v, bool)
-                            else np.nan for v in values])
+            arr = np.array(
+                [
+                    np.log1p(max(float(v), 0))
+                    if isinstance(v, (int, float)) and not isinstance(v, bool)
+                    else np.nan
+                    for v in values
+                ]
+            )
             mean, std = np.nanmean(arr), np.nanstd(arr) or 1.0
             columns.append(np.nan_to_num((arr - mean) / std, nan=0.0))
         else:
@@ -171,23 +208,25 @@ def _similar_neighbours(products: list[Product], k: int) -> dict[str, list[str]]
     price = np.log([p.price for p in products])
     columns.append((price - price.mean()) / (price.std() or 1.0))
     matrix = np.stack(columns, axis=1).astype(np.float32)
-    norms = (matrix ** 2).sum(axis=1)
+    norms = (matrix**2).sum(axis=1)
     skus = np.array([p.sku for p in products], dtype=object)
     result: dict[str, list[str]] = {}
     k = min(k, len(products) - 1)
     for start in range(0, len(products), 1024):
-        block = matrix[start:start + 1024]
+        block = matrix[start : start + 1024]
         rows = np.arange(block.shape[0])
-        dist = norms[start:start + 1024, None] + norms[None, :] - 2 * block @ matrix.T
-        dist[rows, start + rows] = np.inf                       # not its own neighbour
+        dist = norms[start : start + 1024, None] + norms[None, :] - 2 * block @ matrix.T
+        dist[rows, start + rows] = np.inf  # not its own neighbour
         nearest = np.argpartition(dist, k - 1, axis=1)[:, :k]  # the k closest, unordered
         closest_first = np.argsort(np.take_along_axis(dist, nearest, axis=1), axis=1, kind="stable")
         nearest = np.take_along_axis(nearest, closest_first, axis=1)
-        result.update(zip(skus[start:start + len(rows)].tolist(), skus[nearest].tolist()))
+        result.update(zip(skus[start : start + len(rows)].tolist(), skus[nearest].tolist()))
     return result
 
 
-def build_graph(products: Iterable[Product], categories: dict[str, Category], fingerprint: str = "") -> ProductGraph:
+def build_graph(
+    products: Iterable[Product], categories: dict[str, Category], fingerprint: str = ""
+) -> ProductGraph:
     """Build the graph and its indexes from catalogue records (any source: files or the database).
 
     The cyclic garbage collector is paused meanwhile: the build allocates ~1M long-lived objects
@@ -224,12 +263,24 @@ def _build(products: list[Product], categories: dict[str, Category], fingerprint
         g.add_node(node("part_type", part_type), kind="part_type", id=part_type, en=spec["en"], zh=spec["zh"])
     for part_type, rules in tables["accessories"].items():
         for rule in rules:
-            g.add_edge(node("part_type", rule["part_type"]), node("part_type", part_type), key="accessory_for",
-                       compatible=bool(rule.get("compatible")), en=rule["en"], zh=rule["zh"])
+            g.add_edge(
+                node("part_type", rule["part_type"]),
+                node("part_type", part_type),
+                key="accessory_for",
+                compatible=bool(rule.get("compatible")),
+                en=rule["en"],
+                zh=rule["zh"],
+            )
             # the same relation read from the other side, so a lookup does not scan the type's
             # thousands of incoming is_a edges
-            g.add_edge(node("part_type", part_type), node("part_type", rule["part_type"]), key="needs_accessory",
-                       compatible=bool(rule.get("compatible")), en=rule["en"], zh=rule["zh"])
+            g.add_edge(
+                node("part_type", part_type),
+                node("part_type", rule["part_type"]),
+                key="needs_accessory",
+                compatible=bool(rule.get("compatible")),
+                en=rule["en"],
+                zh=rule["zh"],
+            )
     for watts in POWER_TIERS:
         g.add_node(node("power", str(watts)), kind="power", watts=watts)
 
@@ -338,18 +389,31 @@ def _build(products: list[Product], categories: dict[str, Category], fingerprint
     token_df = {t: len(v) for t, v in token_index.items()}
     idf = {t: math.log((len(products) + 1) / (df + 1)) for t, df in token_df.items()}
     return ProductGraph(
-        graph=g, products={p.sku: p for p in products}, categories=categories,
-        by_category=dict(by_category), by_part_type=dict(by_part_type), by_brand=dict(by_brand),
-        token_index={t: np.array(v, dtype=np.int64) for t, v in token_index.items()}, token_df=token_df,
-        token_idf=idf, name_index={t: np.array(v, dtype=np.int64) for t, v in name_index.items()}, name_idf=np.array([sum(idf[t] for t in name_tokens[p.sku]) for p in products]),
+        graph=g,
+        products={p.sku: p for p in products},
+        categories=categories,
+        by_category=dict(by_category),
+        by_part_type=dict(by_part_type),
+        by_brand=dict(by_brand),
+        token_index={t: np.array(v, dtype=np.int64) for t, v in token_index.items()},
+        token_df=token_df,
+        token_idf=idf,
+        name_index={t: np.array(v, dtype=np.int64) for t, v in name_index.items()},
+        name_idf=np.array([sum(idf[t] for t in name_tokens[p.sku]) for p in products]),
         name_size=np.array([len(name_tokens[p.sku]) for p in products]),
-        similar=similar, rank=rank, columns=Columns.build(products, by_part_type, by_category, by_brand),
-        edge_index=edge_index, name_tokens=name_tokens,
+        similar=similar,
+        rank=rank,
+        columns=Columns.build(products, by_part_type, by_category, by_brand),
+        edge_index=edge_index,
+        name_tokens=name_tokens,
         brands=tuple(sorted({p.brand for p in products if p.brand})),
-        used_categories=tuple(sorted(by_category)), fingerprint=fingerprint)
+        used_categories=tuple(sorted(by_category)),
+        fingerprint=fingerprint,
+    )
 
 
 # --- loading with a cache under settings.state_dir -------------------------------------------------
+
 
 def source_fingerprint(data_dir: Path) -> str:
     """Hash of what the graph is built from: the shop data files, the curated reference files and
@@ -357,7 +421,11 @@ def source_fingerprint(data_dir: Path) -> str:
     from catalog import bestbuy, pcparts
 
     h = hashlib.sha256(GRAPH_VERSION.encode())
-    files = [data_dir / pcparts.PC_PARTS_FILE, data_dir / bestbuy.CATEGORIES_FILE, data_dir / bestbuy.PRODUCTS_FILE]
+    files = [
+        data_dir / pcparts.PC_PARTS_FILE,
+        data_dir / bestbuy.CATEGORIES_FILE,
+        data_dir / bestbuy.PRODUCTS_FILE,
+    ]
     code = sorted(Path(pcparts.__file__).parent.glob("*.py")) + [Path(__file__), Path(compat.__file__)]
     for path in files + reference_files() + code:
         h.update(str(path.name).encode())
@@ -365,7 +433,9 @@ def source_fingerprint(data_dir: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def source_fingerprint_for(data_dir: Path | None = None, source: str | None = None) -> tuple[str, list | None]:
+def source_fingerprint_for(
+    data_dir: Path | None = None, source: str | None = None
+) -> tuple[str, list | None]:
     """(fingerprint, database rows or None) of the catalogue the graph would be built from now.
     source: 'files', 'database' or 'auto' (default settings.kg_source)."""
     from daogou.config import get_settings
@@ -381,8 +451,10 @@ def source_fingerprint_for(data_dir: Path | None = None, source: str | None = No
     rows = sync.database_rows()
     if not rows:
         if source == "database":
-            raise RuntimeError("KG_SOURCE=database but the order database has no readable products table "
-                               "(run `daogou db load-demo`)")
+            raise RuntimeError(
+                "KG_SOURCE=database but the order database has no readable products table "
+                "(run `daogou db load-demo`)"
+            )
         return fingerprint, None
     return f"{fingerprint}-{sync.rows_fingerprint(rows)}", rows
 
@@ -392,7 +464,7 @@ def _read_cache(path: Path) -> object | None:
     if not path.exists():
         return None
     enabled = gc.isenabled()
-    gc.disable()             # unpickling a million objects: no point collecting meanwhile
+    gc.disable()  # unpickling a million objects: no point collecting meanwhile
     try:
         with path.open("rb") as fh:
             return pickle.load(fh)
@@ -434,8 +506,9 @@ def _file_products(data_dir: Path, files_fingerprint: str, cache_dir: Path | Non
     return products
 
 
-def load_graph(data_dir: Path | None = None, cache: bool = True, source: str | None = None,
-               rebuild: bool = False) -> ProductGraph:
+def load_graph(
+    data_dir: Path | None = None, cache: bool = True, source: str | None = None, rebuild: bool = False
+) -> ProductGraph:
     """The graph of the current catalogue (see source_fingerprint_for), from the pickle cache at
     $STATE_DIR/kg/graph-<fingerprint>.pkl when its inputs have not changed. `rebuild` ignores the
     cache but still writes it; `cache=False` neither reads nor writes it (nor the import cache)."""
@@ -452,7 +525,9 @@ def load_graph(data_dir: Path | None = None, cache: bool = True, source: str | N
     if isinstance(graph, ProductGraph) and graph.fingerprint == fingerprint:
         _settle()
         return graph
-    products = _file_products(data_dir, fingerprint.split("-")[0], cache_dir if cache and not rebuild else None)
+    products = _file_products(
+        data_dir, fingerprint.split("-")[0], cache_dir if cache and not rebuild else None
+    )
     if rows:
         products = sync.merge(products, rows)
     graph = build_graph(products, load_categories(data_dir), fingerprint)
@@ -488,6 +563,6 @@ def set_graph(graph: ProductGraph) -> None:
     """Swap in a new graph atomically (used after a catalogue change; readers keep the old one
     until their query ends)."""
     global _current
-    gc.unfreeze()          # let the previous graph be collected once no query holds it
+    gc.unfreeze()  # let the previous graph be collected once no query holds it
     _current = graph
     _settle()

@@ -14,6 +14,7 @@ shoppers use in ordinary requests (the training data's vocabulary): "stock" must
 name they cover, as array operations over the catalogue (a common word like "ddr4" makes thousands
 of candidates); a message costs well under 2 ms.
 """
+
 from __future__ import annotations
 
 import re
@@ -25,35 +26,45 @@ from pathlib import Path
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from knowledge_graph.graph import ProductGraph
 from catalog.reference import load_yaml
+from knowledge_graph.graph import ProductGraph
 from knowledge_graph.parse import STOPWORDS, negated_variants
 from knowledge_graph.vocab import tokens
 
 _NONE = np.zeros(0, dtype=np.int64)
 MAX_CANDIDATES = 5
-TIE = 0.9            # candidates scoring within 10 % of the best are equally good readings
+TIE = 0.9  # candidates scoring within 10 % of the best are equally good readings
 DISTINCTIVE_DF = 60  # a word naming at most this many products identifies a product line
 # amounts of money: "$300", "300 dollars", "under 300", "3000元", "预算3000", "1.5k" — never model numbers
-_MONEY = re.compile(r"(?i)[$¥￥]\s*\d[\d,.]*k?|\d[\d,.]*\s*k?\s*(?:dollars?|usd|bucks|美元|美金|刀|块钱|块|元|人民币|rmb)"
-                    r"|(?:under|below|over|above|around|about|within|less than|more than|at most|at least|up to|budget(?: of)?|"
-                    r"预算|不超过|低于|高于|大约|大概)\s*\d[\d,.]*k?|\d[\d,.]*k?\s*(?:以下|以内|以上|左右|上下)")
-_MEASURE = re.compile(r"(?<![a-z0-9.-])\d+(?:\.\d+)?\s*(?:gb|tb|mb|w|watts?|hz|mhz|ghz|inch(?:es)?|mm|cm|ms|dpi|cores?|"
-                      r"threads?|fps|英寸|寸|核|瓦)(?![a-z0-9])", re.I)
+_MONEY = re.compile(
+    r"(?i)[$¥￥]\s*\d[\d,.]*k?|\d[\d,.]*\s*k?\s*(?:dollars?|usd|bucks|美元|美金|刀|块钱|块|元|人民币|rmb)"
+    r"|(?:under|below|over|above|around|about|within|less than|more than|at most|at least|up to|budget(?: of)?|"
+    r"预算|不超过|低于|高于|大约|大概)\s*\d[\d,.]*k?|\d[\d,.]*k?\s*(?:以下|以内|以上|左右|上下)"
+)
+_MEASURE = re.compile(
+    r"(?<![a-z0-9.-])\d+(?:\.\d+)?\s*(?:gb|tb|mb|w|watts?|hz|mhz|ghz|inch(?:es)?|mm|cm|ms|dpi|cores?|"
+    r"threads?|fps|英寸|寸|核|瓦)(?![a-z0-9])",
+    re.I,
+)
 # words of a specification, not of a model: "4k", "1440p", "144hz", "ddr5", "gen4"
-_SPEC_WORD = re.compile(r"[1-8]k|\d{3,4}p|\d+(?:hz|gb|tb|mb|w|mm|ms|mhz|ghz)|\d{1,3}[gt]|ddr\d|gddr\d[x]?|gen\d|pcie\d?|usb\d?")
+_SPEC_WORD = re.compile(
+    r"[1-8]k|\d{3,4}p|\d+(?:hz|gb|tb|mb|w|mm|ms|mhz|ghz)|\d{1,3}[gt]|ddr\d|gddr\d[x]?|gen\d|pcie\d?|usb\d?"
+)
 # words that ask about a product without naming it; never corrected into product words
-_ASKING = set("""carry stock stocks available availability price prices cost costs much many have has got
+_ASKING = set(
+    """carry stock stocks available availability price prices cost costs much many have has got
 sell sells selling deal deals review reviews spec specs detail details info information tell about
 compare versus vs fit fits compatible work works with without which what where when who store stores
 shop order orders cart add remove buy purchase ship shipping deliver delivery pickup pick up there here
-first second third last one ones cheaper cheapest expensive better best""".split())
+first second third last one ones cheaper cheapest expensive better best""".split()
+)
 
 
 @dataclass(frozen=True)
 class Mention:
     """Products one part of the message names. `candidates` are SKUs, best first; `clear` says
     whether the best one can be acted on without asking."""
+
     words: tuple[str, ...]
     candidates: tuple[str, ...]
     confidence: float
@@ -97,17 +108,31 @@ class Linker:
         self._by_length: dict[int, list[str]] = {}
         for tok, df in graph.token_df.items():
             # letters-only catalogue words (model numbers are matched exactly)
-            if len(tok) >= 5 and tok.isalpha() and tok not in _ASKING and tok not in STOPWORDS and (df <= 400 or tok in brands):
+            if (
+                len(tok) >= 5
+                and tok.isalpha()
+                and tok not in _ASKING
+                and tok not in STOPWORDS
+                and (df <= 400 or tok in brands)
+            ):
                 self._by_length.setdefault(len(tok), []).append(tok)
         self._ordinary = ordinary
         # Chinese brand names (三星 → Samsung), longest first so 华硕ROG is not read as a shorter name
-        self._brand_zh = [(zh, brand) for zh, brand in sorted(load_yaml("brands_zh.yaml").items(), key=lambda x: -len(x[0]))
-                          if brand in graph.brands]
+        self._brand_zh = [
+            (zh, brand)
+            for zh, brand in sorted(load_yaml("brands_zh.yaml").items(), key=lambda x: -len(x[0]))
+            if brand in graph.brands
+        ]
 
     def correct(self, token: str) -> str | None:
         """The catalogue word a misspelt word stands for, or None. Only words of five or more letters
         that are not ordinary request words; one or two character edits allowed."""
-        if len(token) < 5 or token in self._ordinary or token in self.graph.token_index or any(c.isdigit() for c in token):
+        if (
+            len(token) < 5
+            or token in self._ordinary
+            or token in self.graph.token_index
+            or any(c.isdigit() for c in token)
+        ):
             return None
         choices = [w for n in range(len(token) - 1, len(token) + 2) for w in self._by_length.get(n, ())]
         if not choices:
@@ -132,7 +157,7 @@ class Linker:
             elif (fixed := self.correct(tok)) is not None:
                 words.append(fixed)
             joined = f"{tok}-{said[i + 1]}" if i + 1 < len(said) else ""
-            if joined in self.graph.token_index:     # "nh d15" written for "NH-D15"
+            if joined in self.graph.token_index:  # "nh d15" written for "NH-D15"
                 words.append(joined)
         return [w for w in dict.fromkeys(words) if w not in STOPWORDS]
 
@@ -150,7 +175,11 @@ class Linker:
         while remaining and len(mentions) < limit and attempts < 6:
             attempts += 1
             rarest = min(graph.token_df[t] for t in remaining)
-            distinctive = [t for t in remaining if graph.token_df[t] <= max(DISTINCTIVE_DF, rarest) or _is_model_number(t)]
+            distinctive = [
+                t
+                for t in remaining
+                if graph.token_df[t] <= max(DISTINCTIVE_DF, rarest) or _is_model_number(t)
+            ]
             candidate = np.zeros(n, dtype=bool)
             for t in distinctive:
                 candidate[graph.token_index[t]] = True
@@ -177,9 +206,14 @@ class Linker:
                 remaining.remove(min(distinctive, key=lambda t: graph.token_df[t]))
                 continue
             top = float(score[best])
-            full = coverage[best] >= 0.999     # every word of the best name was said: rivals must be as complete
-            tied = [int(i) for i in order if score[i] >= TIE * top and (not full or coverage[i] >= 0.999)
-                    and set(matched) <= graph.name_tokens[graph.columns.skus[int(positions[int(i)])]]]
+            full = coverage[best] >= 0.999  # every word of the best name was said: rivals must be as complete
+            tied = [
+                int(i)
+                for i in order
+                if score[i] >= TIE * top
+                and (not full or coverage[i] >= 0.999)
+                and set(matched) <= graph.name_tokens[graph.columns.skus[int(positions[int(i)])]]
+            ]
             skus = tuple(graph.columns.skus[int(positions[i])] for i in tied[:MAX_CANDIDATES])
             runner_up = next((float(score[i]) for i in order[1:] if i not in tied[:1]), 0.0)
             confidence = round(min(1.0, (1 - runner_up / top) + float(coverage[best]) / 2), 3) if top else 0.0

@@ -3,14 +3,16 @@ attribute conditions with units and comparisons, sort order, and which products 
 
 Used by the CLI, the benchmark and as the actions' fallback when NLU entities are incomplete; the
 actions prefer the NLU entities, which use the same vocabulary (scripts/generate_nlu_lookups.py)."""
+
 from __future__ import annotations
 
 import re
 import statistics
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable
-from functools import lru_cache
+from functools import cache, lru_cache
+from typing import Any
 
 from pypinyin import lazy_pinyin
 from rapidfuzz import process
@@ -23,21 +25,25 @@ from knowledge_graph.graph import ProductGraph
 from knowledge_graph.search import AttributeFilter, SearchQuery
 from knowledge_graph.vocab import attributes, tokens, zh_categories, zh_value_synonyms
 
-_L = r"(?<![A-Za-z0-9])"       # word boundaries that also hold next to Chinese characters
+_L = r"(?<![A-Za-z0-9])"  # word boundaries that also hold next to Chinese characters
 _R = r"(?![A-Za-z0-9])"
 NUM = r"(\d+(?:,\d{3})*(?:\.\d+)?)"
 CURRENCY_EN = r"(?:\s*(?:dollars?|usd|bucks|yuan|rmb|cny))"
 CURRENCY_ZH = r"(?:\s*(?:美元|美金|刀|块钱|块|人民币|元|rmb|RMB|yuan|cny))"
 _DOLLAR = re.compile(r"\$|美元|美金|刀|usd|dollar|bucks", re.I)
-_YUAN = re.compile(r"(?<!美)元|块|人民币|rmb|yuan|cny|¥", re.I)     # budgets in yuan are converted to USD
-_NB = r"(?<![A-Za-z\d.\-])"                              # a number that is not the tail of DDR4, i9, BB-1065552…
-UNIT_WORDS = r"(?:\s*(?:gb|tb|mb|hz|mhz|ghz|w|watts?|inch(?:es)?|in|\"|英寸|寸|mm|dpi|ms|cores?|核|g|l|va|cfm|db|rpm))"
-STOPWORDS = set("""a an the some any me i my we you show find get want need looking look for with and or of in on to
+_YUAN = re.compile(r"(?<!美)元|块|人民币|rmb|yuan|cny|¥", re.I)  # budgets in yuan are converted to USD
+_NB = r"(?<![A-Za-z\d.\-])"  # a number that is not the tail of DDR4, i9, BB-1065552…
+UNIT_WORDS = (
+    r"(?:\s*(?:gb|tb|mb|hz|mhz|ghz|w|watts?|inch(?:es)?|in|\"|英寸|寸|mm|dpi|ms|cores?|核|g|l|va|cfm|db|rpm))"
+)
+STOPWORDS = set(
+    """a an the some any me i my we you show find get want need looking look for with and or of in on to
 is are it its that this which what who how much many do does can could would will should please pc computer
 new good best great nice cheap cheaper budget under below over above less more than at least most up
 between around about price priced cost costs costing dollar dollars usd bucks one ones buy recommend
 only just instead those these them they but other else something anything also too same similar like
-than then there here now please thanks ok okay yes no not only show more less expensive affordable""".split())
+than then there here now please thanks ok okay yes no not only show more less expensive affordable""".split()
+)
 
 
 def _num(text: str) -> float:
@@ -47,8 +53,10 @@ def _num(text: str) -> float:
 @dataclass(frozen=True)
 class ParsedQuery:
     query: SearchQuery
-    consumed: tuple[str, ...]            # what was understood, for debugging and tests
-    inferred_part_type: bool = False     # the part type comes from a unit or value ("DDR5", "144Hz"), not a category word
+    consumed: tuple[str, ...]  # what was understood, for debugging and tests
+    inferred_part_type: bool = (
+        False  # the part type comes from a unit or value ("DDR5", "144Hz"), not a category word
+    )
     # a budget said in yuan, as (amount said, "CNY", US dollars at kg_cny_per_usd), so the reply can
     # say "¥3,000 ≈ $416.67"; None when no amount was converted
     currency_note: tuple[float, str, float] | None = None
@@ -88,7 +96,7 @@ class PhraseIndex:
     def spans(self, text: str) -> list[tuple[int, int, str]]:
         """(start, end, phrase as indexed) of every match, left to right."""
         folded = text.lower() if self.fold else text
-        if len(folded) != len(text):         # a character whose lower case is longer: fold ASCII only
+        if len(folded) != len(text):  # a character whose lower case is longer: fold ASCII only
             folded = "".join(c.lower() if c.isascii() else c for c in text)
         found: list[tuple[int, int, str]] = []
         i, n = 0, len(folded)
@@ -113,20 +121,21 @@ class _Lexicon:
     """Phrase tables of one graph, built once: category words (English index, Chinese list) and
     brand names. `category_en*`/`category_zh` hold the canonical vocabulary (the NLU lookup tables
     are generated from it); `words_*` add the variants of category_variants.yaml for the parser."""
+
     category_en: PhraseIndex
     category_en_target: dict[str, tuple[str, str]]
     category_zh: list[tuple[str, str, str]]
-    category_zh_ascii: list[tuple[str, str, str]]     # the Chinese list's Latin entries ("CPU"), in order
+    category_zh_ascii: list[tuple[str, str, str]]  # the Chinese list's Latin entries ("CPU"), in order
     brand_en: PhraseIndex
     brand_canonical: dict[str, str]
     brand_zh: list[tuple[str, str]]
-    words_en: PhraseIndex = None                      # type: ignore[assignment]
+    words_en: PhraseIndex = None  # type: ignore[assignment]
     words_en_target: dict[str, tuple[str, str]] = field(default_factory=dict)
     words_zh: list[tuple[str, str, str]] = field(default_factory=list)
     words_zh_ascii: list[tuple[str, str, str]] = field(default_factory=list)
-    fuzzy: "_FuzzyTables" = None                      # type: ignore[assignment]
+    fuzzy: _FuzzyTables = None  # type: ignore[assignment]
     words_zh_by_first: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
-    vocabulary: frozenset[str] = frozenset()          # curated words (not category names): all fuzzy targets
+    vocabulary: frozenset[str] = frozenset()  # curated words (not category names): all fuzzy targets
 
 
 _lexicons: dict[int, tuple[ProductGraph, _Lexicon]] = {}
@@ -163,6 +172,7 @@ def lexicon(graph: ProductGraph) -> _Lexicon:
     variants = load_yaml("category_variants.yaml")
     # the parser reads normalized text (full-width signs as ASCII): its tables are normalized too
     words_en = {normalize(p): t for p, t in en.items()}
+
     def known(target: tuple[str, str]) -> bool:
         """A variant of a category this graph has (a small test catalogue lacks most; the real
         catalogue has all: tests/knowledge_graph/test_parse_robust.py checks it)."""
@@ -176,7 +186,9 @@ def lexicon(graph: ProductGraph) -> _Lexicon:
         if known(_target(str(value))):
             words_zh.setdefault(str(phrase), _target(str(value)))
     curated = {str(p).lower() for p in synonyms["en"]} | {str(p).lower() for p in variants["en"]}
-    curated |= {str(p).lower() for spec in part_types().values() for p in spec.get("synonyms_en", []) + [spec["en"]]}
+    curated |= {
+        str(p).lower() for spec in part_types().values() for p in spec.get("synonyms_en", []) + [spec["en"]]
+    }
     all_zh = sorted(((p, k, t) for p, (k, t) in words_zh.items()), key=lambda x: -len(x[0]))
     lex = _Lexicon(
         category_en=PhraseIndex(en, fold=False),
@@ -185,13 +197,17 @@ def lexicon(graph: ProductGraph) -> _Lexicon:
         category_zh_ascii=[entry for entry in category_zh if entry[0].isascii()],
         brand_en=PhraseIndex(graph.brands, fold=True),
         brand_canonical={b.lower(): b for b in graph.brands},
-        brand_zh=[(w, b) for w, b in sorted(load_yaml("brands_zh.yaml").items(), key=lambda x: -len(x[0]))
-                  if b in graph.brands],
+        brand_zh=[
+            (w, b)
+            for w, b in sorted(load_yaml("brands_zh.yaml").items(), key=lambda x: -len(x[0]))
+            if b in graph.brands
+        ],
         words_en=PhraseIndex(words_en, fold=False),
         words_en_target=words_en,
         words_zh=all_zh,
         words_zh_ascii=[entry for entry in all_zh if entry[0].isascii()],
-        vocabulary=frozenset(curated))
+        vocabulary=frozenset(curated),
+    )
     for entry in all_zh:
         lex.words_zh_by_first.setdefault(entry[0][0], []).append(entry)
     lex.fuzzy = _FuzzyTables.build(graph, lex, variants.get("not_typos") or {})
@@ -201,13 +217,32 @@ def lexicon(graph: ProductGraph) -> _Lexicon:
 
 
 # brand names that are also ordinary words: only taken as a brand when written with capitals
-_WORDY_BRANDS = {"final", "titan", "apex", "green", "trust", "encore", "galaxy", "deco", "nexus", "genius",
-                 "integral", "titanium", "shark", "cherry", "polk", "gear head", "mars gaming", "athena power", "rude gamewear"}
+_WORDY_BRANDS = {
+    "final",
+    "titan",
+    "apex",
+    "green",
+    "trust",
+    "encore",
+    "galaxy",
+    "deco",
+    "nexus",
+    "genius",
+    "integral",
+    "titanium",
+    "shark",
+    "cherry",
+    "polk",
+    "gear head",
+    "mars gaming",
+    "athena power",
+    "rude gamewear",
+}
 
 
 def _take(text: str, span: tuple[int, int]) -> str:
     """Blank out a consumed span so later rules do not read it again."""
-    return text[:span[0]] + " " * (span[1] - span[0]) + text[span[1]:]
+    return text[: span[0]] + " " * (span[1] - span[0]) + text[span[1] :]
 
 
 # --- category words with typo tolerance ----------------------------------------------------------
@@ -228,14 +263,17 @@ class _FuzzyTables:
     """Category phrases grouped for rapidfuzz: English by (word count, first letter), Chinese by
     (first and last character, length). A typo keeps the first letter (shoppers rarely miss it, and it keeps
     "house" from becoming "mouse"), so only phrases with the same first letter are compared."""
+
     en: dict[tuple[int, str], list[str]]
-    en_target: dict[str, tuple[str, str, str]]          # phrase → (kind, target, phrase as the shopper should read it)
-    zh: dict[tuple[str, int], list[str]]               # (first + last character, length) → phrases
+    en_target: dict[
+        str, tuple[str, str, str]
+    ]  # phrase → (kind, target, phrase as the shopper should read it)
+    zh: dict[tuple[str, int], list[str]]  # (first + last character, length) → phrases
     zh_target: dict[str, tuple[str, str]]
-    known: frozenset[str]                                # words that are never typos of a category word
+    known: frozenset[str]  # words that are never typos of a category word
     not_typos_zh: frozenset[str]
     lengths_zh: tuple[int, ...]
-    sound_zh: dict[tuple[str, ...], list[str]] = field(default_factory=dict)   # toneless pinyin → phrases
+    sound_zh: dict[tuple[str, ...], list[str]] = field(default_factory=dict)  # toneless pinyin → phrases
 
     @classmethod
     def build(cls, graph: ProductGraph, lex: _Lexicon, not_typos: dict[str, list[str]]) -> _FuzzyTables:
@@ -244,9 +282,9 @@ class _FuzzyTables:
         brands = set(lex.brand_canonical)
         for phrase, (kind, target) in lex.words_en_target.items():
             if len(phrase) < 5 or not re.fullmatch(r"[a-z]+(?: [a-z]+)*", phrase) or phrase in brands:
-                continue                              # acronyms, names with signs and brands are matched exactly only
+                continue  # acronyms, names with signs and brands are matched exactly only
             if phrase not in lex.vocabulary and len(graph.by_category.get(target, ())) < 20:
-                continue                              # the name of a small Best Buy category ("Irons", "Condenser")
+                continue  # the name of a small Best Buy category ("Irons", "Condenser")
             words = phrase.split()
             forms = [(len(words), phrase)] + ([(1, "".join(words))] if len(words) > 1 else [])
             for n, form in forms:
@@ -258,17 +296,29 @@ class _FuzzyTables:
             if len(phrase) >= 4 and _HAN.fullmatch(phrase):
                 zh.setdefault((phrase[0] + phrase[-1], len(phrase)), []).append(phrase)
         phrase_words = {w for p in lex.words_en_target for w in p.split()}
-        known = (set(STOPWORDS) | _FILLER | phrase_words | {str(w).lower() for w in not_typos.get("en", [])})
+        known = set(STOPWORDS) | _FILLER | phrase_words | {str(w).lower() for w in not_typos.get("en", [])}
         zh_target = {p: (k, t) for p, k, t in lex.words_zh}
         # sounds of the words shoppers use (not of every Best Buy category name: 家店 is not 家电)
-        curated = set(load_yaml("category_synonyms.yaml")["zh"]) | {str(k) for k in load_yaml("category_variants.yaml")["zh"]}
-        curated |= {str(p) for spec in part_types().values() for p in spec.get("synonyms_zh", []) + [spec["zh"]]}
+        curated = set(load_yaml("category_synonyms.yaml")["zh"]) | {
+            str(k) for k in load_yaml("category_variants.yaml")["zh"]
+        }
+        curated |= {
+            str(p) for spec in part_types().values() for p in spec.get("synonyms_zh", []) + [spec["zh"]]
+        }
         sound: dict[tuple[str, ...], list[str]] = {}
         for phrase, _, _ in lex.words_zh:
             if len(phrase) >= 2 and _HAN.fullmatch(phrase) and phrase in curated:
                 sound.setdefault(tuple(lazy_pinyin(phrase)), []).append(phrase)
-        return cls(en, en_target, zh, zh_target, frozenset(known), frozenset(str(w) for w in not_typos.get("zh", [])),
-                   tuple(sorted({n for _, n in zh})), sound)
+        return cls(
+            en,
+            en_target,
+            zh,
+            zh_target,
+            frozenset(known),
+            frozenset(str(w) for w in not_typos.get("zh", [])),
+            tuple(sorted({n for _, n in zh})),
+            sound,
+        )
 
     def _known(self, graph: ProductGraph, word: str) -> bool:
         return word in self.known or word in graph.token_index or len(word) < 4 or not word.isalpha()
@@ -284,25 +334,27 @@ class _FuzzyTables:
         found: list[_Hit] = []
         for i in range(len(words)):
             for n in (3, 2, 1):
-                run = words[i:i + n]
-                if len(run) < n or not any(unknown[i:i + n]) or not all(w.isalpha() for _, _, w in run):
+                run = words[i : i + n]
+                if len(run) < n or not any(unknown[i : i + n]) or not all(w.isalpha() for _, _, w in run):
                     continue
-                if any(text[a[1]:b[0]] not in (" ", "  ", "-") for a, b in zip(run, run[1:])):
-                    continue                          # not adjacent words: something was taken between them
+                if any(text[a[1] : b[0]] not in (" ", "  ", "-") for a, b in zip(run, run[1:])):
+                    continue  # not adjacent words: something was taken between them
                 said = " ".join(w for _, _, w in run)
                 group = self.en.get((n, said[0]))
                 if not group:
                     continue
-                best = process.extractOne(said, group, scorer=OSA.distance, score_cutoff=_edit_budget(len(said)))
+                best = process.extractOne(
+                    said, group, scorer=OSA.distance, score_cutoff=_edit_budget(len(said))
+                )
                 if best is None:
                     continue
                 phrase, distance = best[0], int(best[1])
                 if distance > _edit_budget(len(phrase)):
                     continue
                 if len(phrase) <= 6 and Indel.distance(said, phrase) > 1 and sorted(said) != sorted(phrase):
-                    continue                          # short words: a letter missing, doubled or swapped, not replaced
+                    continue  # short words: a letter missing, doubled or swapped, not replaced
                 kind, target, shown = self.en_target[phrase]
-                text_said = text[run[0][0]:run[-1][1]]
+                text_said = text[run[0][0] : run[-1][1]]
                 found.append(_Hit(run[0][0], run[-1][1], kind, target, distance, (text_said, shown)))
         return _non_overlapping(found)
 
@@ -318,7 +370,7 @@ class _FuzzyTables:
             found.extend(self._homophones(run, m.start()))
             for i in range(len(run)):
                 for n in self.lengths_zh:
-                    window = run[i:i + n]
+                    window = run[i : i + n]
                     if len(window) < n or window in self.not_typos_zh:
                         continue
                     group = self.zh.get((window[0] + window[-1], n))
@@ -330,7 +382,16 @@ class _FuzzyTables:
                         found.append(_Hit(m.start() + i, m.start() + i + n, kind, target))
                     elif best is not None:
                         kind, target = self.zh_target[best[0]]
-                        found.append(_Hit(m.start() + i, m.start() + i + n, kind, target, int(best[1]), (window, best[0])))
+                        found.append(
+                            _Hit(
+                                m.start() + i,
+                                m.start() + i + n,
+                                kind,
+                                target,
+                                int(best[1]),
+                                (window, best[0]),
+                            )
+                        )
         return _non_overlapping(found)
 
     def _homophones(self, run: str, offset: int) -> list[_Hit]:
@@ -344,9 +405,14 @@ class _FuzzyTables:
         found: list[_Hit] = []
         for i in range(len(run)):
             for n in range(2, min(len(run) - i, 6) + 1):
-                phrases = self.sound_zh.get(tuple(sounds[i:i + n]))
-                window = run[i:i + n]
-                if not phrases or window in self.zh_target or window in self.not_typos_zh or _dictionary_word(window):
+                phrases = self.sound_zh.get(tuple(sounds[i : i + n]))
+                window = run[i : i + n]
+                if (
+                    not phrases
+                    or window in self.zh_target
+                    or window in self.not_typos_zh
+                    or _dictionary_word(window)
+                ):
                     continue
                 phrase = next((p for p in phrases if any(a == b for a, b in zip(p, window))), None)
                 if phrase is None or _cuts_word(run, i, i + n):
@@ -361,6 +427,7 @@ def _jieba() -> Any:
     import logging
 
     import jieba
+
     jieba.setLogLevel(logging.WARNING)
     jieba.initialize()
     return jieba
@@ -386,7 +453,7 @@ class _Hit:
     end: int
     kind: str
     target: str
-    distance: int = 0                     # edits from the phrase (0: written as in the vocabulary)
+    distance: int = 0  # edits from the phrase (0: written as in the vocabulary)
     corrected: tuple[str, str] | None = None
 
 
@@ -402,7 +469,9 @@ def _non_overlapping(hits: list[_Hit]) -> list[_Hit]:
 # a category word after one of these, behind another category word, says what the first is for:
 # "a mouse for my gaming PC", "a PC with 32GB RAM", "case for an ATX motherboard"; in Chinese the
 # thing comes last and the purpose before 的/用/配: "游戏电脑的显卡", "给电脑配个显卡"
-_FOR_EN = re.compile(r"(?i)(?<![a-z])(?:for|with|to|into|in|inside|on|fits?|fitting|compatible|matching|that)(?![a-z])")
+_FOR_EN = re.compile(
+    r"(?i)(?<![a-z])(?:for|with|to|into|in|inside|on|fits?|fitting|compatible|matching|that)(?![a-z])"
+)
 _FOR_ZH = re.compile(r"的|用|配|装|给|适合|兼容|搭配")
 
 
@@ -410,8 +479,8 @@ _FOR_ZH = re.compile(r"的|用|配|装|给|适合|兼容|搭配")
 class CategoryMatch:
     category: str | None
     part_type: str | None
-    text: str                                        # the text with every category word blanked
-    corrected: tuple[tuple[str, str], ...] = ()      # typos read: (as written, phrase understood)
+    text: str  # the text with every category word blanked
+    corrected: tuple[tuple[str, str], ...] = ()  # typos read: (as written, phrase understood)
 
 
 def match_category(graph: ProductGraph, text: str) -> CategoryMatch:
@@ -446,8 +515,13 @@ def match_category(graph: ProductGraph, text: str) -> CategoryMatch:
         # Chinese is read whole: 电脑电原 holds the word 电脑, which must not hide the longer
         # 电脑电源 one character off; an exact word inside a longer near match gives way to it
         near = lex.fuzzy.chinese(text)
-        hits = [e for e in hits if not any(f.start <= e.start and e.end <= f.end and f.end - f.start > e.end - e.start
-                                           for f in near)]
+        hits = [
+            e
+            for e in hits
+            if not any(
+                f.start <= e.start and e.end <= f.end and f.end - f.start > e.end - e.start for f in near
+            )
+        ]
         hits = _non_overlapping(hits + near)
     hits = sorted((h for h in hits + fuzzy if not _in_code(text, h)), key=lambda h: h.start)
     if not hits:
@@ -468,8 +542,9 @@ def match_category(graph: ProductGraph, text: str) -> CategoryMatch:
 
 def _in_code(text: str, hit: _Hit) -> bool:
     """Whether the phrase is part of a code such as the SKU PC-3F2A9B01C4."""
-    return (text[hit.end:hit.end + 1] in ("-", "_") and text[hit.end + 1:hit.end + 2].isalnum()) or \
-        (text[hit.start - 1:hit.start] in ("-", "_") and text[hit.start - 2:hit.start - 1].isalnum())
+    return (text[hit.end : hit.end + 1] in ("-", "_") and text[hit.end + 1 : hit.end + 2].isalnum()) or (
+        text[hit.start - 1 : hit.start] in ("-", "_") and text[hit.start - 2 : hit.start - 1].isalnum()
+    )
 
 
 def _is_purpose(text: str, hit: _Hit, hits: list[_Hit]) -> bool:
@@ -477,12 +552,12 @@ def _is_purpose(text: str, hit: _Hit, hits: list[_Hit]) -> bool:
     for other in hits:
         if other is hit:
             continue
-        if other.end <= hit.start and _FOR_EN.search(text[other.end:hit.start]):
+        if other.end <= hit.start and _FOR_EN.search(text[other.end : hit.start]):
             return True
-        if hit.end <= other.start and _FOR_ZH.search(text[hit.end:other.start]):
+        if hit.end <= other.start and _FOR_ZH.search(text[hit.end : other.start]):
             return True
-        if other.start == hit.end and not text[hit.start:other.end].isascii():
-            return True                      # a Chinese compound names its thing last: cpu散热器, 显卡支架
+        if other.start == hit.end and not text[hit.start : other.end].isascii():
+            return True  # a Chinese compound names its thing last: cpu散热器, 显卡支架
     return False
 
 
@@ -501,7 +576,7 @@ def find_brands(graph: ProductGraph, text: str) -> tuple[list[str], str]:
             continue
         found.append(lex.brand_canonical[phrase])
         text = _take(text, (start, end))
-    for zh, brand in ([] if text.isascii() else lex.brand_zh):    # Chinese brand names
+    for zh, brand in [] if text.isascii() else lex.brand_zh:  # Chinese brand names
         i = text.find(zh)
         if i >= 0:
             found.append(brand)
@@ -510,7 +585,9 @@ def find_brands(graph: ProductGraph, text: str) -> tuple[list[str], str]:
 
 
 _AROUND_EN = r"(?:around|about|roughly|approximately|approx\.?|circa|close to|somewhere around|~|≈)"
-_MAX_EN = r"(?:under|below|less than|cheaper than|up to|at most|no more than|max(?:imum)?|within|not over|<=?|≤)"
+_MAX_EN = (
+    r"(?:under|below|less than|cheaper than|up to|at most|no more than|max(?:imum)?|within|not over|<=?|≤)"
+)
 _MIN_EN = r"(?:over|above|more than|at least|from|min(?:imum)?|starting at|>=?|≥)"
 _BUDGET_EN = r"(?:budget(?:\s+(?:is|of))?\s*:?\s*)"
 _AROUND_ZH = r"(?:大概|大约|差不多)"
@@ -520,18 +597,175 @@ _SIGN = r"[$¥]\s*"
 _BARE = r"(\d{2,4}(?:,\d{3})?(?:\.\d+)?)(?![\d.,]|\s*(?:gb|tb|mb|hz|mhz|ghz|w\b|watts?|mm|\"|inch|in\b|ms|dpi|cores?|rpm|cfm|db|va\b|x\b|%|英寸|寸|核|瓦|个|台|年|月|天))"
 
 _PRICE_RULES: list[tuple[str, re.Pattern[str]]] = [
-    ("range", re.compile(r"(?:between|from)\s*(?:" + _SIGN + r")?" + NUM + CURRENCY_EN + r"?\s*(?:and|to|-|–)\s*(?:" + _SIGN + r")?" + NUM + CURRENCY_EN + r"?(?!\s*(?:gb|tb|hz|w|mhz|ghz|mm|\"|inch))", re.I)),
+    (
+        "range",
+        re.compile(
+            r"(?:between|from)\s*(?:"
+            + _SIGN
+            + r")?"
+            + NUM
+            + CURRENCY_EN
+            + r"?\s*(?:and|to|-|–)\s*(?:"
+            + _SIGN
+            + r")?"
+            + NUM
+            + CURRENCY_EN
+            + r"?(?!\s*(?:gb|tb|hz|w|mhz|ghz|mm|\"|inch))",
+            re.I,
+        ),
+    ),
     ("range", re.compile(_SIGN + NUM + r"\s*(?:-|–|to)\s*(?:" + _SIGN + r")?" + NUM, re.I)),
-    ("range", re.compile(_NB + NUM + CURRENCY_ZH + r"?\s*(?:到|至|-|~|～)\s*" + NUM + r"(?:" + CURRENCY_ZH + r"(?:之间)?|\s*之间)")),
-    ("around", re.compile(r"(?:" + _BUDGET_EN + r")?" + _AROUND_EN + r"\s*(?:" + _SIGN + NUM + "|" + NUM + CURRENCY_EN + "|" + _BARE + ")", re.I)),
-    ("around", re.compile(r"(?:" + _BUDGET_ZH + r")?(?:" + _AROUND_ZH + r"\s*)?" + _NB + r"(?:" + _SIGN + r")?" + NUM + CURRENCY_ZH + r"?\s*(?:左右|上下)")),
-    ("around", re.compile(r"(?:" + _BUDGET_ZH + r")?" + _AROUND_ZH + r"\s*(?:" + _SIGN + r")?" + NUM + CURRENCY_ZH + r"?" + r"(?![\d.]|\s*[a-zA-Z\"寸核瓦个台])")),
-    ("max", re.compile(r"(?:" + _MAX_EN + "|" + _BUDGET_EN + r")\s*" + _SIGN + NUM + "|" + r"(?:" + _MAX_EN + "|" + _BUDGET_EN + r")\s*" + NUM + CURRENCY_EN + "?" + r"(?![\d.]|\s*(?:gb|tb|hz|w\b|watts?|mhz|ghz|mm|\"|inch|ms|dpi|cores?))", re.I)),
-    ("max", re.compile(r"(?:不超过|低于|少于|不到|最多|小于|不高于|" + _BUDGET_ZH + r")\s*(?:" + _SIGN + r")?" + NUM + CURRENCY_ZH + "?" + r"(?![\d.]|\s*[a-zA-Z\"寸核瓦])")),
-    ("max", re.compile(_NB + r"(?:" + _SIGN + r")?" + NUM + CURRENCY_ZH + r"?\s*(?:以下|以内|之内|内(?!存))(?![a-zA-Z])" + r"|" + _NB + NUM + CURRENCY_ZH)),
-    ("max", re.compile(NUM + CURRENCY_EN + r"?\s*(?:or less|or under|or below|max(?:imum)?|tops)(?![a-z])", re.I)),
-    ("min", re.compile(_MIN_EN + r"\s*" + _SIGN + NUM + "|" + r"(?:over|above|more than|at least)\s*" + NUM + CURRENCY_EN, re.I)),
-    ("min", re.compile(r"(?:超过|高于|多于|至少|不低于)\s*(?:" + _SIGN + r")?" + NUM + CURRENCY_ZH + r"(?![a-zA-Z])|" + _NB + NUM + CURRENCY_ZH + r"?\s*(?:以上|起)(?![a-zA-Z])")),
+    (
+        "range",
+        re.compile(
+            _NB
+            + NUM
+            + CURRENCY_ZH
+            + r"?\s*(?:到|至|-|~|～)\s*"
+            + NUM
+            + r"(?:"
+            + CURRENCY_ZH
+            + r"(?:之间)?|\s*之间)"
+        ),
+    ),
+    (
+        "around",
+        re.compile(
+            r"(?:"
+            + _BUDGET_EN
+            + r")?"
+            + _AROUND_EN
+            + r"\s*(?:"
+            + _SIGN
+            + NUM
+            + "|"
+            + NUM
+            + CURRENCY_EN
+            + "|"
+            + _BARE
+            + ")",
+            re.I,
+        ),
+    ),
+    (
+        "around",
+        re.compile(
+            r"(?:"
+            + _BUDGET_ZH
+            + r")?(?:"
+            + _AROUND_ZH
+            + r"\s*)?"
+            + _NB
+            + r"(?:"
+            + _SIGN
+            + r")?"
+            + NUM
+            + CURRENCY_ZH
+            + r"?\s*(?:左右|上下)"
+        ),
+    ),
+    (
+        "around",
+        re.compile(
+            r"(?:"
+            + _BUDGET_ZH
+            + r")?"
+            + _AROUND_ZH
+            + r"\s*(?:"
+            + _SIGN
+            + r")?"
+            + NUM
+            + CURRENCY_ZH
+            + r"?"
+            + r"(?![\d.]|\s*[a-zA-Z\"寸核瓦个台])"
+        ),
+    ),
+    (
+        "max",
+        re.compile(
+            r"(?:"
+            + _MAX_EN
+            + "|"
+            + _BUDGET_EN
+            + r")\s*"
+            + _SIGN
+            + NUM
+            + "|"
+            + r"(?:"
+            + _MAX_EN
+            + "|"
+            + _BUDGET_EN
+            + r")\s*"
+            + NUM
+            + CURRENCY_EN
+            + "?"
+            + r"(?![\d.]|\s*(?:gb|tb|hz|w\b|watts?|mhz|ghz|mm|\"|inch|ms|dpi|cores?))",
+            re.I,
+        ),
+    ),
+    (
+        "max",
+        re.compile(
+            r"(?:不超过|低于|少于|不到|最多|小于|不高于|"
+            + _BUDGET_ZH
+            + r")\s*(?:"
+            + _SIGN
+            + r")?"
+            + NUM
+            + CURRENCY_ZH
+            + "?"
+            + r"(?![\d.]|\s*[a-zA-Z\"寸核瓦])"
+        ),
+    ),
+    (
+        "max",
+        re.compile(
+            _NB
+            + r"(?:"
+            + _SIGN
+            + r")?"
+            + NUM
+            + CURRENCY_ZH
+            + r"?\s*(?:以下|以内|之内|内(?!存))(?![a-zA-Z])"
+            + r"|"
+            + _NB
+            + NUM
+            + CURRENCY_ZH
+        ),
+    ),
+    (
+        "max",
+        re.compile(NUM + CURRENCY_EN + r"?\s*(?:or less|or under|or below|max(?:imum)?|tops)(?![a-z])", re.I),
+    ),
+    (
+        "min",
+        re.compile(
+            _MIN_EN
+            + r"\s*"
+            + _SIGN
+            + NUM
+            + "|"
+            + r"(?:over|above|more than|at least)\s*"
+            + NUM
+            + CURRENCY_EN,
+            re.I,
+        ),
+    ),
+    (
+        "min",
+        re.compile(
+            r"(?:超过|高于|多于|至少|不低于)\s*(?:"
+            + _SIGN
+            + r")?"
+            + NUM
+            + CURRENCY_ZH
+            + r"(?![a-zA-Z])|"
+            + _NB
+            + NUM
+            + CURRENCY_ZH
+            + r"?\s*(?:以上|起)(?![a-zA-Z])"
+        ),
+    ),
     ("max", re.compile(_SIGN + NUM)),
     ("max", re.compile(NUM + CURRENCY_EN, re.I)),
 ]
@@ -540,14 +774,33 @@ _PRICE_RULES: list[tuple[str, re.Pattern[str]]] = [
 # far over, and would not call a $300 item "about $1500"; so the band is 80 % to 110 % of the figure.
 AROUND_FLOOR, AROUND_CEILING = 0.8, 1.1
 
-_ZH_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_ZH_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 _ZH_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
-_ZH_AMOUNT = re.compile(r"(?:\d+(?:\.\d+)?|[零〇一二两三四五六七八九])(?:\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千万])*")
+_ZH_AMOUNT = re.compile(
+    r"(?:\d+(?:\.\d+)?|[零〇一二两三四五六七八九])(?:\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千万])*"
+)
 _K_AMOUNT = re.compile(r"(?i)([$¥]\s*)?(?<![A-Za-z\d.])(\d+(?:\.\d+)?)\s?k(?![A-Za-z0-9])")
-_K_CUE_BEFORE = re.compile(r"(?i)(?:under|below|less than|up to|at most|max|within|around|about|roughly|approximately|~|over|above|"
-                           r"more than|at least|budget(?: is| of)?|between|from|and|to|预算|-|–)\s*$")
+_K_CUE_BEFORE = re.compile(
+    r"(?i)(?:under|below|less than|up to|at most|max|within|around|about|roughly|approximately|~|over|above|"
+    r"more than|at least|budget(?: is| of)?|between|from|and|to|预算|-|–)\s*$"
+)
 _K_CURRENCY_AFTER = re.compile(r"(?i)\s*(?:dollars?|usd|bucks|yuan|rmb|cny|美元|美金|刀|元|块|人民币)")
-_K_NOT_PRICE_AFTER = re.compile(r"(?i)\s*(?:rpm|hz|dpi|mah|lines|colou?rs|resolution|monitor|display|screen|tv|video|gaming|oled|qled)")
+_K_NOT_PRICE_AFTER = re.compile(
+    r"(?i)\s*(?:rpm|hz|dpi|mah|lines|colou?rs|resolution|monitor|display|screen|tv|video|gaming|oled|qled)"
+)
 
 
 def zh_number(text: str) -> float | None:
@@ -590,21 +843,30 @@ def normalize_amounts(text: str, money_only: bool = False) -> str:
     resolution unless a price word or a currency comes with it, or the text is known to be money
     (`money_only`: an NLU price entity)."""
     if not text.isascii():
-        text = _ZH_AMOUNT.sub(lambda m: _amount(v) if (v := zh_number(m.group())) is not None else m.group(), text)
+        text = _ZH_AMOUNT.sub(
+            lambda m: _amount(v) if (v := zh_number(m.group())) is not None else m.group(), text
+        )
     if "k" not in text and "K" not in text:
         return text
 
     def money(m: re.Match[str]) -> str:
         sign, number = m.group(1), m.group(2)
-        if float(number) >= 1000 or re.search(r"[A-Za-z][\w.]*-$", text[:m.start()]) and \
-                not re.search(r"\d(?:\.\d+)?k-$", text[:m.start()], re.I):
-            return m.group()                          # a model number: i9-14900K, A10-7700K
-        after = text[m.end():m.end() + 14]
+        if (
+            float(number) >= 1000
+            or re.search(r"[A-Za-z][\w.]*-$", text[: m.start()])
+            and not re.search(r"\d(?:\.\d+)?k-$", text[: m.start()], re.I)
+        ):
+            return m.group()  # a model number: i9-14900K, A10-7700K
+        after = text[m.end() : m.end() + 14]
         currency = bool(_K_CURRENCY_AFTER.match(after))
         if not (sign or currency):
             if _K_NOT_PRICE_AFTER.match(after):
                 return m.group()
-            if number in ("2", "4", "5", "8") and not money_only and not _K_CUE_BEFORE.search(text[max(0, m.start() - 24):m.start()]):
+            if (
+                number in ("2", "4", "5", "8")
+                and not money_only
+                and not _K_CUE_BEFORE.search(text[max(0, m.start() - 24) : m.start()])
+            ):
                 return m.group()
         value = _amount(float(number) * 1000)
         return (sign.strip() if sign else "" if currency else "$") + value
@@ -616,7 +878,7 @@ def normalize_amounts(text: str, money_only: bool = False) -> str:
 class Budget:
     low: float | None
     high: float | None
-    text: str                                      # the text with the price words blanked
+    text: str  # the text with the price words blanked
     currency_note: tuple[float, str, float] | None = None
 
 
@@ -644,6 +906,7 @@ def find_budget(text: str) -> Budget:
         converted = bool(_YUAN.search(m.group(0))) or (chinese and not _DOLLAR.search(m.group(0)))
         if converted:
             from daogou.config import get_settings
+
             nums = [round(n / get_settings().kg_cny_per_usd, 2) for n in said]
         if kind == "range" and len(nums) >= 2:
             low, high = min(nums[:2]), max(nums[:2])
@@ -684,20 +947,72 @@ _UNITS: dict[str, tuple[float, dict[str, str]]] = {
     "cores": (1, {"*": "core_count"}),
     "va": (1, {"*": "capacity_va"}),
 }
-_UNIT_ALIASES = {"gb": "gb", "g": "gb", "tb": "tb", "t": "tb", "hz": "hz", "mhz": "mhz", "ghz": "ghz", "w": "w", "watt": "w",
-                 "watts": "w", "瓦": "w", "inch": "inch", "inches": "inch", "in": "inch", '"': "inch", "英寸": "inch",
-                 "寸": "inch", "mm": "mm", "dpi": "dpi", "ms": "ms", "core": "cores", "cores": "cores", "核": "cores",
-                 "核心": "cores", "va": "va"}
-_UNIT_PART_HINT = {"hz": "monitor", "inch": "monitor", "dpi": "mouse", "ghz": "cpu", "cores": "cpu", "ms": "monitor"}
-_DEFAULT_OP = {"refresh_rate": "gte", "speed": "gte", "boost_clock": "gte", "max_dpi": "gte",
-               "capacity_w": "gte", "capacity_va": "gte", "response_time": "lte", "tdp": "lte", "max_memory": "gte"}
+_UNIT_ALIASES = {
+    "gb": "gb",
+    "g": "gb",
+    "tb": "tb",
+    "t": "tb",
+    "hz": "hz",
+    "mhz": "mhz",
+    "ghz": "ghz",
+    "w": "w",
+    "watt": "w",
+    "watts": "w",
+    "瓦": "w",
+    "inch": "inch",
+    "inches": "inch",
+    "in": "inch",
+    '"': "inch",
+    "英寸": "inch",
+    "寸": "inch",
+    "mm": "mm",
+    "dpi": "dpi",
+    "ms": "ms",
+    "core": "cores",
+    "cores": "cores",
+    "核": "cores",
+    "核心": "cores",
+    "va": "va",
+}
+_UNIT_PART_HINT = {
+    "hz": "monitor",
+    "inch": "monitor",
+    "dpi": "mouse",
+    "ghz": "cpu",
+    "cores": "cpu",
+    "ms": "monitor",
+}
+_DEFAULT_OP = {
+    "refresh_rate": "gte",
+    "speed": "gte",
+    "boost_clock": "gte",
+    "max_dpi": "gte",
+    "capacity_w": "gte",
+    "capacity_va": "gte",
+    "response_time": "lte",
+    "tdp": "lte",
+    "max_memory": "gte",
+}
 _GTE = r"(?:at least|min(?:imum)?|over|above|more than|greater than|>=|>|≥|至少|不低于|不少于|超过|高于|大于|最少)"
 _LTE = r"(?:at most|max(?:imum)?|under|below|less than|up to|<=|<|≤|最多|不超过|低于|小于|不到)"
 _GTE_AFTER = r"(?:\s*(?:or more|or higher|or above|or better|and up|\+|plus)|\s*(?:及以上|或以上|以上|起|或更高|或更多))"
 _LTE_AFTER = r"(?:\s*(?:or less|or lower|or below|or fewer)|\s*(?:及以下|或以下|以下|以内|或更低|或更少))"
-_MEASURE = re.compile(r"(?:(" + _GTE + r")|(" + _LTE + r"))?\s*" + NUM + r"\s*(\+)?\s*(gb|tb|ghz|mhz|hz|watts?|w|inch(?:es)?|in|\"|英寸|寸|mm|dpi|ms|cores?|核心|核|瓦|va|g|t)"
-                      + r"(?:(?<=[^\x00-\x7f])|(?![A-Za-z0-9]))"     # a Chinese unit may touch the next number: 27英寸144Hz
-                      + r"(?:(" + _GTE_AFTER + r")|(" + _LTE_AFTER + r"))?", re.I)
+_MEASURE = re.compile(
+    r"(?:("
+    + _GTE
+    + r")|("
+    + _LTE
+    + r"))?\s*"
+    + NUM
+    + r"\s*(\+)?\s*(gb|tb|ghz|mhz|hz|watts?|w|inch(?:es)?|in|\"|英寸|寸|mm|dpi|ms|cores?|核心|核|瓦|va|g|t)"
+    + r"(?:(?<=[^\x00-\x7f])|(?![A-Za-z0-9]))"  # a Chinese unit may touch the next number: 27英寸144Hz
+    + r"(?:("
+    + _GTE_AFTER
+    + r")|("
+    + _LTE_AFTER
+    + r"))?",
+    re.I,
+)
 
 
 def find_measures(text: str, part_type: str | None) -> tuple[list[AttributeFilter], str | None, str]:
@@ -726,23 +1041,72 @@ def find_measures(text: str, part_type: str | None) -> tuple[list[AttributeFilte
     return filters, hinted, text
 
 
-_RESOLUTIONS = {"720p": "720p", "1080p": "1080p", "fhd": "1080p", "full hd": "1080p", "1440p": "1440p", "2k": "1440p",
-                "qhd": "1440p", "wqhd": "1440p", "2160p": "4K", "4k": "4K", "uhd": "4K", "5k": "5K", "8k": "8K"}
-_EFFICIENCY = {"bronze": "80+ Bronze", "silver": "80+ Silver", "gold": "80+ Gold", "platinum": "80+ Platinum",
-               "titanium": "80+ Titanium", "铜牌": "80+ Bronze", "银牌": "80+ Silver", "金牌": "80+ Gold",
-               "白金": "80+ Platinum", "钛金": "80+ Titanium"}
-_COLOURS = ("black", "white", "silver", "gray", "grey", "red", "green", "blue", "yellow", "pink", "gold", "orange",
-            "brown", "purple")
-_CASE_FF = {"eatx": "EATX", "e-atx": "EATX", "atx": "ATX", "micro atx": "Micro ATX", "micro-atx": "Micro ATX",
-            "microatx": "Micro ATX", "matx": "Micro ATX", "m-atx": "Micro ATX", "mini itx": "Mini ITX",
-            "mini-itx": "Mini ITX", "itx": "Mini ITX"}
+_RESOLUTIONS = {
+    "720p": "720p",
+    "1080p": "1080p",
+    "fhd": "1080p",
+    "full hd": "1080p",
+    "1440p": "1440p",
+    "2k": "1440p",
+    "qhd": "1440p",
+    "wqhd": "1440p",
+    "2160p": "4K",
+    "4k": "4K",
+    "uhd": "4K",
+    "5k": "5K",
+    "8k": "8K",
+}
+_EFFICIENCY = {
+    "bronze": "80+ Bronze",
+    "silver": "80+ Silver",
+    "gold": "80+ Gold",
+    "platinum": "80+ Platinum",
+    "titanium": "80+ Titanium",
+    "铜牌": "80+ Bronze",
+    "银牌": "80+ Silver",
+    "金牌": "80+ Gold",
+    "白金": "80+ Platinum",
+    "钛金": "80+ Titanium",
+}
+_COLOURS = (
+    "black",
+    "white",
+    "silver",
+    "gray",
+    "grey",
+    "red",
+    "green",
+    "blue",
+    "yellow",
+    "pink",
+    "gold",
+    "orange",
+    "brown",
+    "purple",
+)
+_CASE_FF = {
+    "eatx": "EATX",
+    "e-atx": "EATX",
+    "atx": "ATX",
+    "micro atx": "Micro ATX",
+    "micro-atx": "Micro ATX",
+    "microatx": "Micro ATX",
+    "matx": "Micro ATX",
+    "m-atx": "Micro ATX",
+    "mini itx": "Mini ITX",
+    "mini-itx": "Mini ITX",
+    "itx": "Mini ITX",
+}
 
 
 @lru_cache(maxsize=1)
 def _zh_colour_words() -> list[tuple[str, str]]:
     """Chinese colour words (黑色 → Black), longest first."""
-    return [(word, value) for word, value in sorted(zh_value_synonyms().items(), key=lambda x: -len(x[0]))
-            if value.lower() in _COLOURS]
+    return [
+        (word, value)
+        for word, value in sorted(zh_value_synonyms().items(), key=lambda x: -len(x[0]))
+        if value.lower() in _COLOURS
+    ]
 
 
 def find_keywords(text: str, part_type: str | None) -> tuple[list[AttributeFilter], str | None, str]:
@@ -756,52 +1120,80 @@ def find_keywords(text: str, part_type: str | None) -> tuple[list[AttributeFilte
             text = _take(text, m.span())
         return m
 
-    if (m := grab(_L + r"ddr\s?([2345])" + _R)):
+    if m := grab(_L + r"ddr\s?([2345])" + _R):
         filters.append(AttributeFilter("memory_type", "eq", f"DDR{m.group(1)}"))
-    if (m := grab(_L + r"(720p|1080p|1440p|2160p|4k|5k|8k|2k|wqhd|qhd|uhd|fhd|full hd)" + _R)):
+    if m := grab(_L + r"(720p|1080p|1440p|2160p|4k|5k|8k|2k|wqhd|qhd|uhd|fhd|full hd)" + _R):
         filters.append(AttributeFilter("resolution", "eq", _RESOLUTIONS[m.group(1).lower()]))
         part_type = part_type or "monitor"
-    if (m := grab(_L + r"(qd-oled|oled|mini led|nano ips|ips|va|tn)" + _R + r"(?:\s*(?:panel|面板|屏))?")):
-        filters.append(AttributeFilter("panel_type", "contains", m.group(1).upper().replace("MINI LED", "Mini LED")
-                                       .replace("NANO IPS", "Nano IPS")))
+    if m := grab(_L + r"(qd-oled|oled|mini led|nano ips|ips|va|tn)" + _R + r"(?:\s*(?:panel|面板|屏))?"):
+        filters.append(
+            AttributeFilter(
+                "panel_type",
+                "contains",
+                m.group(1).upper().replace("MINI LED", "Mini LED").replace("NANO IPS", "Nano IPS"),
+            )
+        )
         part_type = part_type or "monitor"
-    if (m := grab(_L + r"(am[345]\+?|lga\s?\d{3,4}|strx4|str4|str5|swrx8|fm2\+?|fm1)" + _R)):
+    if m := grab(_L + r"(am[345]\+?|lga\s?\d{3,4}|strx4|str4|str5|swrx8|fm2\+?|fm1)" + _R):
         raw = m.group(1).replace(" ", "")
         socket = raw.upper() if not raw.lower().startswith("s") else "s" + raw[1:].upper()
         filters.append(AttributeFilter("socket", "eq", socket))
-    if (m := grab(_L + r"(e-?atx|micro[- ]?atx|m-?atx|mini[- ]?itx|itx|atx)" + _R)):
+    if m := grab(_L + r"(e-?atx|micro[- ]?atx|m-?atx|mini[- ]?itx|itx|atx)" + _R):
         ff = _CASE_FF[m.group(1).lower().replace("micro atx", "micro atx")]
         if part_type == "case":
             filters.append(AttributeFilter("case_type", "in", case_types_for(ff)))
         else:
             filters.append(AttributeFilter("form_factor", "eq", ff))
-    if (m := grab(r"(?:80\s*\+?\s*(?:plus)?\s*)?" + _L + r"(bronze|silver|gold|platinum|titanium)" + _R + r"|(铜牌|银牌|金牌|白金|钛金)")) and \
-            (part_type in (None, "power-supply")):
+    if (
+        m := grab(
+            r"(?:80\s*\+?\s*(?:plus)?\s*)?"
+            + _L
+            + r"(bronze|silver|gold|platinum|titanium)"
+            + _R
+            + r"|(铜牌|银牌|金牌|白金|钛金)"
+        )
+    ) and (part_type in (None, "power-supply")):
         filters.append(AttributeFilter("efficiency", "eq", _EFFICIENCY[(m.group(1) or m.group(2)).lower()]))
         part_type = part_type or "power-supply"
-    if (m := grab(r"(fully|full|semi|non)[- ]?modular|(全|半|非)模组")):
+    if m := grab(r"(fully|full|semi|non)[- ]?modular|(全|半|非)模组"):
         word = (m.group(1) or m.group(2) or "").lower()
-        filters.append(AttributeFilter("modular", "eq", {"fully": "Full", "full": "Full", "全": "Full", "semi": "Semi",
-                                                         "半": "Semi", "non": "Non-modular", "非": "Non-modular"}[word]))
-    if part_type in (None, "cpu-cooler") and (m := grab(
+        filters.append(
+            AttributeFilter(
+                "modular",
+                "eq",
+                {
+                    "fully": "Full",
+                    "full": "Full",
+                    "全": "Full",
+                    "semi": "Semi",
+                    "半": "Semi",
+                    "non": "Non-modular",
+                    "非": "Non-modular",
+                }[word],
+            )
+        )
+    if part_type in (None, "cpu-cooler") and (
+        m := grab(
             r"(?i)(?<![a-z])(?:(aio|liquid(?:[- ]cool(?:ed|ing|er)?)?|water[- ]cool(?:ed|ing|er)?)|(air|tower)[- ]cool(?:ed|ing|er)?)(?![a-z])"
-            r"|(一体式水冷|水冷|一体水冷)|(风冷|下压式?|塔式)")):
+            r"|(一体式水冷|水冷|一体水冷)|(风冷|下压式?|塔式)"
+        )
+    ):
         filters.append(AttributeFilter("cooler_type", "eq", "liquid" if m.group(1) or m.group(3) else "air"))
         part_type = part_type or "cpu-cooler"
-    if (m := grab(_L + r"nvme" + _R)):
+    if m := grab(_L + r"nvme" + _R):
         filters.append(AttributeFilter("nvme", "eq", True))
-    if (m := grab(r"integrated graphics|\bigpu\b|核显|集成显卡")):
+    if m := grab(r"integrated graphics|\bigpu\b|核显|集成显卡"):
         filters.append(AttributeFilter("has_integrated_graphics", "eq", True))
-    if (m := grab(_L + r"(tenkeyless|tkl)" + _R + r"|无数字键|87键")):
+    if m := grab(_L + r"(tenkeyless|tkl)" + _R + r"|无数字键|87键"):
         filters.append(AttributeFilter("tenkeyless", "eq", True))
-    if (m := grab(r"with (?:a )?(?:mic|microphone)|带麦|带麦克风")):
+    if m := grab(r"with (?:a )?(?:mic|microphone)|带麦|带麦克风"):
         filters.append(AttributeFilter("microphone", "eq", True))
     if part_type in (None, "mouse", "keyboard", "headphones"):
-        if (m := grab(_L + r"(wireless|bluetooth)" + _R + r"|无线|蓝牙")):
+        if m := grab(_L + r"(wireless|bluetooth)" + _R + r"|无线|蓝牙"):
             filters.append(AttributeFilter("wireless", "eq", True))
-        elif (m := grab(_L + r"wired" + _R + r"|有线")):
+        elif m := grab(_L + r"wired" + _R + r"|有线"):
             filters.append(AttributeFilter("connection_type", "contains", "Wired"))
-    if (m := grab(_L + r"(" + "|".join(_COLOURS) + r")" + _R)):
+    if m := grab(_L + r"(" + "|".join(_COLOURS) + r")" + _R):
         colour = m.group(1).lower().replace("grey", "gray").title()
         filters.append(AttributeFilter("color", "contains", colour))
     else:
@@ -814,22 +1206,34 @@ def find_keywords(text: str, part_type: str | None) -> tuple[list[AttributeFilte
 
 
 _SORTS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"(?i)(?:which|what)(?:'s| is| are)? (?:the )?(?:cheapest|least expensive|lowest[- ]priced?)(?: ones?)?"
-                r"|(?:the )?(?:cheapest|least expensive|lowest[- ]priced?|most affordable)(?: ones?| options?| first)?"
-                r"|lowest (?:price|cost)|best (?:price|deal|value)|price:? low(?:est)? to high(?:est)?|sort(?:ed)? by price"
-                r"|最便宜的?(?:是哪个|是哪款|是哪一款|一款|那个)?|价格最低的?|最低价|价格从低到高|从低到高|由低到高|便宜的|性价比(?:最高|高)?的?"),
-     "price_asc"),
-    (re.compile(r"(?i)(?:which|what)(?:'s| is| are)? (?:the )?(?:most expensive|priciest|highest[- ]priced?)(?: ones?)?"
-                r"|(?:the )?(?:most expensive|priciest|highest[- ]priced?)(?: ones?| options?| first)?"
-                r"|highest price|price:? high(?:est)? to low(?:est)?|high[- ]end|top[- ]of[- ]the[- ]line|flagship"
-                r"|最贵的?(?:是哪个|是哪款|是哪一款|一款|那个)?|价格最高的?|最高价|价格从高到低|从高到低|由高到低|顶级|旗舰|最好的"),
-     "price_desc"),
+    (
+        re.compile(
+            r"(?i)(?:which|what)(?:'s| is| are)? (?:the )?(?:cheapest|least expensive|lowest[- ]priced?)(?: ones?)?"
+            r"|(?:the )?(?:cheapest|least expensive|lowest[- ]priced?|most affordable)(?: ones?| options?| first)?"
+            r"|lowest (?:price|cost)|best (?:price|deal|value)|price:? low(?:est)? to high(?:est)?|sort(?:ed)? by price"
+            r"|最便宜的?(?:是哪个|是哪款|是哪一款|一款|那个)?|价格最低的?|最低价|价格从低到高|从低到高|由低到高|便宜的|性价比(?:最高|高)?的?"
+        ),
+        "price_asc",
+    ),
+    (
+        re.compile(
+            r"(?i)(?:which|what)(?:'s| is| are)? (?:the )?(?:most expensive|priciest|highest[- ]priced?)(?: ones?)?"
+            r"|(?:the )?(?:most expensive|priciest|highest[- ]priced?)(?: ones?| options?| first)?"
+            r"|highest price|price:? high(?:est)? to low(?:est)?|high[- ]end|top[- ]of[- ]the[- ]line|flagship"
+            r"|最贵的?(?:是哪个|是哪款|是哪一款|一款|那个)?|价格最高的?|最高价|价格从高到低|从高到低|由高到低|顶级|旗舰|最好的"
+        ),
+        "price_desc",
+    ),
     # no ratings in the catalogue: the relevance order is the source's popularity order
-    (re.compile(r"(?i)(?:which|what)(?:'s| is| are)? (?:the )?(?:highest|best|top)[- ]rated(?: ones?)?"
-                r"|(?:the )?(?:highest|best|top)[- ]rated(?: ones?| options?)?|(?:the )?most popular(?: ones?)?"
-                r"|(?:best|top)[- ]?sell(?:ing|ers?)|most reviewed|best reviewed|(?:highest|best|top) reviews?"
-                r"|评分最高的?|评价最好的?|好评最多的?|口碑最好的?|最受欢迎的?|最热门的?|销量最高的?|销量最好的?|卖得最好的?|最畅销的?|热销的?"),
-     "popular"),
+    (
+        re.compile(
+            r"(?i)(?:which|what)(?:'s| is| are)? (?:the )?(?:highest|best|top)[- ]rated(?: ones?)?"
+            r"|(?:the )?(?:highest|best|top)[- ]rated(?: ones?| options?)?|(?:the )?most popular(?: ones?)?"
+            r"|(?:best|top)[- ]?sell(?:ing|ers?)|most reviewed|best reviewed|(?:highest|best|top) reviews?"
+            r"|评分最高的?|评价最好的?|好评最多的?|口碑最好的?|最受欢迎的?|最热门的?|销量最高的?|销量最好的?|卖得最好的?|最畅销的?|热销的?"
+        ),
+        "popular",
+    ),
 )
 
 
@@ -849,7 +1253,7 @@ def find_sort(text: str) -> tuple[str, str]:
     return sort, rest
 
 
-@lru_cache(maxsize=None)
+@cache
 def category_part_type(category: str | None) -> str | None:
     """The part type a Best Buy category holds (Water Cooling → cpu-cooler), from part_types.yaml."""
     for pt, spec in part_types().items():
@@ -861,11 +1265,13 @@ def category_part_type(category: str | None) -> str | None:
 _CONTRACTION = re.compile(r"(?i)(?<=[a-z])'(?:s|re|ve|ll|d|m)(?![a-z])|(?<=[a-z])n't(?![a-z])")
 # words that are about the asking, not the product: never search text (STOPWORDS, which product
 # mentions share, stay as they are)
-_FILLER = frozenset("""whats thats wheres hows whos theres heres im ive id dont doesnt cant wont isnt arent
+_FILLER = frozenset(
+    """whats thats wheres hows whos theres heres im ive id dont doesnt cant wont isnt arent
 hi hello hey pls plz thx thank u ur guys sort sorted order ordered rated rating ratings rate review reviews
 popular option options choice choices pick picks item items product products deal deals kind type model
 models thing things stuff first cheap cheaper cheapest priciest expensive highest lowest lower higher
-top around about roughly approximately approx circa k usd yuan rmb cny max maximum tops kit kits""".split())
+top around about roughly approximately approx circa k usd yuan rmb cny max maximum tops kit kits""".split()
+)
 
 
 # Chinese shoppers' names for graphics cards by chip maker: A卡 (AMD), N卡 (NVIDIA), I卡 (Intel)
@@ -874,7 +1280,7 @@ _GPU_MAKERS = {"A": "AMD", "N": "NVIDIA", "I": "Intel"}
 
 
 def parse_search(graph: ProductGraph, text: str, page_size: int = 5) -> ParsedQuery:
-    """"an AMD CPU under $300" / "300美元以下的AMD处理器" → SearchQuery(part_type="cpu", brands=("AMD",),
+    """ "an AMD CPU under $300" / "300美元以下的AMD处理器" → SearchQuery(part_type="cpu", brands=("AMD",),
     price_max=300). Tolerates misspelt category words, budgets in words, k, yuan and Chinese
     numerals, and sort questions; the free text keeps only catalogue words that no rule took
     (no contraction tails, single letters or words about the asking)."""
@@ -907,12 +1313,30 @@ def parse_search(graph: ProductGraph, text: str, page_size: int = 5) -> ParsedQu
         if makers:
             brands = [b for b in brands if b not in makers]
             filters.append(AttributeFilter("gpu_maker", "eq", makers[0]))
-    words = [w for w in dict.fromkeys(tokens(rest)) if w not in STOPWORDS and w not in _FILLER
-             and (len(w) > 1 or w.isdigit()) and w in graph.token_index]
-    q = SearchQuery(category=category, part_type=part_type, brands=tuple(brands), price_min=low, price_max=high,
-                    filters=tuple(filters), text=" ".join(words) or None, sort=sort, page_size=page_size)
-    for label, value in (("category", category), ("part_type", part_type), ("brands", brands), ("price_min", low),
-                         ("price_max", high), ("sort", sort if sort != "relevance" else "popularity" if popular else None)):
+    words = [
+        w
+        for w in dict.fromkeys(tokens(rest))
+        if w not in STOPWORDS and w not in _FILLER and (len(w) > 1 or w.isdigit()) and w in graph.token_index
+    ]
+    q = SearchQuery(
+        category=category,
+        part_type=part_type,
+        brands=tuple(brands),
+        price_min=low,
+        price_max=high,
+        filters=tuple(filters),
+        text=" ".join(words) or None,
+        sort=sort,
+        page_size=page_size,
+    )
+    for label, value in (
+        ("category", category),
+        ("part_type", part_type),
+        ("brands", brands),
+        ("price_min", low),
+        ("price_max", high),
+        ("sort", sort if sort != "relevance" else "popularity" if popular else None),
+    ):
         if value:
             consumed.append(f"{label}={value}")
     consumed.extend(f"{f.key} {f.op} {f.value}" for f in filters)
@@ -931,8 +1355,13 @@ def _attribute_phrases() -> tuple[list[tuple[str, re.Pattern[str], str]], list[t
     for key, info in attributes().items():
         en.setdefault(info.en.lower(), key)
         zh.setdefault(info.zh, key)
-    return ([(phrase, re.compile(_L + re.escape(phrase) + _R), key) for phrase, key in sorted(en.items(), key=lambda x: -len(x[0]))],
-            sorted(zh.items(), key=lambda x: -len(x[0])))
+    return (
+        [
+            (phrase, re.compile(_L + re.escape(phrase) + _R), key)
+            for phrase, key in sorted(en.items(), key=lambda x: -len(x[0]))
+        ],
+        sorted(zh.items(), key=lambda x: -len(x[0])),
+    )
 
 
 def find_attribute(text: str, product: Product | None = None) -> str | None:
@@ -942,7 +1371,7 @@ def find_attribute(text: str, product: Product | None = None) -> str | None:
     en, zh = _attribute_phrases()
     hits: list[tuple[int, str]] = []
     for phrase, pattern, key in en:
-        if phrase in low and (m := pattern.search(low)):      # substring test first: most phrases are absent
+        if phrase in low and (m := pattern.search(low)):  # substring test first: most phrases are absent
             hits.append((m.start(), key))
     for phrase, key in zh:
         i = text.find(phrase)
@@ -965,7 +1394,11 @@ _SAME_WORD = {"interface": "socket", "socket": "interface"}
 # what shoppers ask about that the catalogue does not record: the question is understood (and the
 # answer is that the data lacks it), not taken for a request to show the product
 _UNRECORDED: tuple[tuple[str, tuple[str, str], re.Pattern[str]], ...] = (
-    ("height", ("height", "高度"), re.compile(r"(?i)\bhow (?:tall|high)\b|\bheight\b|多高|高度|有多高|高多少")),
+    (
+        "height",
+        ("height", "高度"),
+        re.compile(r"(?i)\bhow (?:tall|high)\b|\bheight\b|多高|高度|有多高|高多少"),
+    ),
     ("weight", ("weight", "重量"), re.compile(r"(?i)\bhow heavy\b|\bweigh(?:t|s)?\b|多重|重量|多少克|几克")),
     ("width", ("width", "宽度"), re.compile(r"(?i)\bhow wide\b|\bwidth\b|多宽|宽度")),
 )
@@ -977,8 +1410,10 @@ def unrecorded_attribute_name(key: str, lang: str) -> str | None:
 
 
 # "4060, not the Ti", "4060显卡，不要ti", "non-Ti": a variant suffix the shopper rules out
-NEGATED_VARIANT = re.compile(r"(?i)(?:不要|不是|别要?|非|(?<![a-z])(?:not?(?: the| a| an)?|non|without|except(?: the)?))"
-                             r"[\s-]*(ti|super|xtx|xt)(?![a-z])(?:\s*(?:版|的|version|ones?))?")
+NEGATED_VARIANT = re.compile(
+    r"(?i)(?:不要|不是|别要?|非|(?<![a-z])(?:not?(?: the| a| an)?|non|without|except(?: the)?))"
+    r"[\s-]*(ti|super|xtx|xt)(?![a-z])(?:\s*(?:版|的|version|ones?))?"
+)
 _MODEL_NUMBER = re.compile(r"(?<![\w.])\d{3,5}(?![\w.])")
 
 
@@ -998,8 +1433,12 @@ def _variant_filter(graph: ProductGraph, text: str, excluded: tuple[str, ...]) -
     if not numbers or not excluded:
         return None
     chipsets = graph_values(graph, "chipset")
-    keep = tuple(c for c in chipsets if numbers & set(re.findall(r"\d{3,5}", c))
-                 and not any(re.search(r"(?i)(?<![a-z])" + x + r"(?![a-z])", c) for x in excluded))
+    keep = tuple(
+        c
+        for c in chipsets
+        if numbers & set(re.findall(r"\d{3,5}", c))
+        and not any(re.search(r"(?i)(?<![a-z])" + x + r"(?![a-z])", c) for x in excluded)
+    )
     return AttributeFilter("chipset", "in", keep) if keep else None
 
 
@@ -1010,51 +1449,73 @@ def graph_values(graph: ProductGraph, key: str) -> tuple[str, ...]:
     """Every value of one attribute in the catalogue (cached per graph)."""
     cached = _values_cache.get((id(graph), key))
     if cached is None:
-        cached = tuple(sorted({str(p.attributes[key]) for p in graph.products.values() if key in p.attributes}))
+        cached = tuple(
+            sorted({str(p.attributes[key]) for p in graph.products.values() if key in p.attributes})
+        )
         _values_cache.clear()
         _values_cache[(id(graph), key)] = cached
     return cached
 
 
+CHEAPER_WORDS = re.compile(
+    r"(?i)\b(cheaper|less expensive|lower price|more affordable|budget)\b|便宜|实惠|低一点|少一点"
+)
+PRICIER_WORDS = re.compile(
+    r"(?i)\b(more expensive|pricier|higher[- ]end|premium|better ones?)\b|贵一点|更好|高端|好一点"
+)
 
-CHEAPER_WORDS = re.compile(r"(?i)\b(cheaper|less expensive|lower price|more affordable|budget)\b|便宜|实惠|低一点|少一点")
-PRICIER_WORDS = re.compile(r"(?i)\b(more expensive|pricier|higher[- ]end|premium|better ones?)\b|贵一点|更好|高端|好一点")
 
-
-def refine_query(previous: SearchQuery, update: SearchQuery, text: str = "",
-                 shown_prices: list[float] | None = None) -> SearchQuery:
+def refine_query(
+    previous: SearchQuery, update: SearchQuery, text: str = "", shown_prices: list[float] | None = None
+) -> SearchQuery:
     """Follow-up to a search ("cheaper", "only Corsair", "DDR5 ones", "under $200"): the previous
     constraints, with the new ones replacing those of the same kind. A new category starts from its
     own constraints but keeps the budget."""
-    if (update.part_type or update.category) and (update.part_type, update.category) != (previous.part_type, previous.category):
-        base = replace(previous, category=update.category, part_type=update.part_type, brands=(), filters=(), text=None)
+    if (update.part_type or update.category) and (update.part_type, update.category) != (
+        previous.part_type,
+        previous.category,
+    ):
+        base = replace(
+            previous, category=update.category, part_type=update.part_type, brands=(), filters=(), text=None
+        )
     else:
         base = previous
     keys = {f.key for f in update.filters}
     merged = replace(
-        base, page=1, exclude=(),
+        base,
+        page=1,
+        exclude=(),
         brands=update.brands or base.brands,
         price_min=update.price_min if update.price_min is not None else base.price_min,
         price_max=update.price_max if update.price_max is not None else base.price_max,
         filters=tuple(f for f in base.filters if f.key not in keys) + update.filters,
         text=update.text or base.text,
-        sort=update.sort if update.sort != "relevance" else base.sort)
+        sort=update.sort if update.sort != "relevance" else base.sort,
+    )
     if shown_prices and update.price_max is None and CHEAPER_WORDS.search(text or ""):
         # "cheaper": below the middle of what was shown, closest prices first
         ceiling = round(statistics.median(shown_prices) - 0.01, 2)
-        merged = replace(merged, price_max=min(ceiling, merged.price_max or ceiling), sort="price_desc",
-                         price_min=merged.price_min if merged.price_min and merged.price_min < ceiling else None)
+        merged = replace(
+            merged,
+            price_max=min(ceiling, merged.price_max or ceiling),
+            sort="price_desc",
+            price_min=merged.price_min if merged.price_min and merged.price_min < ceiling else None,
+        )
     elif shown_prices and update.price_min is None and PRICIER_WORDS.search(text or ""):
         floor = round(statistics.median(shown_prices) + 0.01, 2)
-        merged = replace(merged, price_min=max(floor, merged.price_min or floor), sort="price_asc",
-                         price_max=merged.price_max if merged.price_max and merged.price_max > floor else None)
+        merged = replace(
+            merged,
+            price_min=max(floor, merged.price_min or floor),
+            sort="price_asc",
+            price_max=merged.price_max if merged.price_max and merged.price_max > floor else None,
+        )
     if merged.price_min is not None and merged.price_max is not None and merged.price_min > merged.price_max:
         merged = replace(merged, price_min=None)
     return merged
 
 
 def price_from_entity(value: Any) -> float | None:
-    """"300", "$300", "300美元", "1,200", "1.5k", "两千" → the amount in US dollars ("3000元" is
+    """ "300", "$300", "300美元", "1,200", "1.5k", "两千" → the amount in US dollars ("3000元" is
     converted at kg_cny_per_usd, as in find_budget); None when there is none."""
     text = normalize_amounts(normalize(str(value or "")), money_only=True)
     m = re.search(NUM, text)
@@ -1063,5 +1524,6 @@ def price_from_entity(value: Any) -> float | None:
     amount = _num(m.group(1))
     if _YUAN.search(text):
         from daogou.config import get_settings
+
         return round(amount / get_settings().kg_cny_per_usd, 2)
     return amount

@@ -1,6 +1,7 @@
 """Constrained product search: category (with subcategories), brand, price range, typed attribute
 filters, free text; sorting and pages. When nothing matches, the least important constraint is
 relaxed, one at a time, and the result says which."""
+
 from __future__ import annotations
 
 import math
@@ -11,18 +12,34 @@ import numpy as np
 
 from catalog.models import Product
 from knowledge_graph.graph import ProductGraph
-from knowledge_graph.vocab import attribute_name, attributes, category_name, format_price, format_value, \
-    part_type_name, tokens, value_text
+from knowledge_graph.vocab import (
+    attribute_name,
+    attributes,
+    category_name,
+    format_price,
+    format_value,
+    part_type_name,
+    tokens,
+    value_text,
+)
 
 Op = Literal["eq", "ne", "gte", "lte", "contains", "in"]
 Sort = Literal["relevance", "price_asc", "price_desc"]
 _EMPTY = np.zeros(0, dtype=np.int64)
-_OP_TEXT = {"eq": ("", ""), "ne": ("not ", "非"), "gte": ("≥ ", "≥"), "lte": ("≤ ", "≤"), "contains": ("", ""), "in": ("", "")}
+_OP_TEXT = {
+    "eq": ("", ""),
+    "ne": ("not ", "非"),
+    "gte": ("≥ ", "≥"),
+    "lte": ("≤ ", "≤"),
+    "contains": ("", ""),
+    "in": ("", ""),
+}
 
 
 @dataclass(frozen=True)
 class AttributeFilter:
     """One typed condition on an attribute, in its canonical unit (data/catalog/attributes.yaml)."""
+
     key: str
     op: Op
     value: Any
@@ -56,9 +73,15 @@ class AttributeFilter:
     def describe(self, lang: str) -> str:
         name = attribute_name(self.key, lang)
         if isinstance(self.value, bool):
-            return (("" if self.value else "非") + name) if lang == "zh" else (("" if self.value else "no ") + name)
+            return (
+                (("" if self.value else "非") + name)
+                if lang == "zh"
+                else (("" if self.value else "no ") + name)
+            )
         if self.op == "in":
-            return f"{name}{'：' if lang == 'zh' else ': '}{'/'.join(value_text(v, lang) for v in self.value)}"
+            return (
+                f"{name}{'：' if lang == 'zh' else ': '}{'/'.join(value_text(v, lang) for v in self.value)}"
+            )
         prefix = _OP_TEXT[self.op][1 if lang == "zh" else 0]
         sep = "" if lang == "zh" else " "
         return f"{name}{sep}{prefix}{format_value(self.key, self.value, lang)}"
@@ -66,14 +89,14 @@ class AttributeFilter:
 
 @dataclass(frozen=True)
 class SearchQuery:
-    category: str | None = None          # Best Buy category id; subcategories included
+    category: str | None = None  # Best Buy category id; subcategories included
     part_type: str | None = None
     brands: tuple[str, ...] = ()
     price_min: float | None = None
     price_max: float | None = None
     filters: tuple[AttributeFilter, ...] = ()
-    text: str | None = None              # words that must all appear in the name
-    exclude: tuple[str, ...] = ()        # SKUs not to show (e.g. the product being compared against)
+    text: str | None = None  # words that must all appear in the name
+    exclude: tuple[str, ...] = ()  # SKUs not to show (e.g. the product being compared against)
     sort: Sort = "relevance"
     page: int = 1
     page_size: int = 5
@@ -101,9 +124,17 @@ class SearchQuery:
         if self.price_min is not None and self.price_max is not None:
             parts.append(f"{format_price(self.price_min, lang)}–{format_price(self.price_max, lang)}")
         elif self.price_max is not None:
-            parts.append(f"≤ {format_price(self.price_max, lang)}" if lang == "en" else f"≤{format_price(self.price_max, lang)}")
+            parts.append(
+                f"≤ {format_price(self.price_max, lang)}"
+                if lang == "en"
+                else f"≤{format_price(self.price_max, lang)}"
+            )
         elif self.price_min is not None:
-            parts.append(f"≥ {format_price(self.price_min, lang)}" if lang == "en" else f"≥{format_price(self.price_min, lang)}")
+            parts.append(
+                f"≥ {format_price(self.price_min, lang)}"
+                if lang == "en"
+                else f"≥{format_price(self.price_min, lang)}"
+            )
         parts.extend(f.describe(lang) for f in self.filters)
         if self.text:
             parts.append(f"“{self.text}”")
@@ -113,7 +144,8 @@ class SearchQuery:
 @dataclass(frozen=True)
 class Relaxation:
     """A constraint dropped because nothing matched with it."""
-    constraint: str           # "text", "filter:<key>", "brand", "price_min", "price_max"
+
+    constraint: str  # "text", "filter:<key>", "brand", "price_min", "price_max"
     en: str
     zh: str
 
@@ -125,7 +157,7 @@ class Relaxation:
 class SearchResult:
     items: tuple[Product, ...]
     total: int
-    query: SearchQuery                     # the query that produced the items (after relaxation)
+    query: SearchQuery  # the query that produced the items (after relaxation)
     relaxed: tuple[Relaxation, ...] = field(default_factory=tuple)
 
     @property
@@ -216,22 +248,40 @@ def _relaxations(graph: ProductGraph, q: SearchQuery) -> list[tuple[SearchQuery,
     """Candidate single relaxations, least important first."""
     steps: list[tuple[SearchQuery, Relaxation]] = []
     if q.text:
-        steps.append((replace(q, text=None), Relaxation("text", f"the words “{q.text}”", f"关键词“{q.text}”")))
+        steps.append(
+            (replace(q, text=None), Relaxation("text", f"the words “{q.text}”", f"关键词“{q.text}”"))
+        )
     info = attributes()
     for f in sorted(q.filters, key=lambda f: info[f.key].importance if f.key in info else 3):
         rest = tuple(x for x in q.filters if x is not f)
-        steps.append((replace(q, filters=rest), Relaxation(f"filter:{f.key}", f.describe("en"), f.describe("zh"))))
+        steps.append(
+            (replace(q, filters=rest), Relaxation(f"filter:{f.key}", f.describe("en"), f.describe("zh")))
+        )
     if q.brands:
         names = "/".join(q.brands)
         steps.append((replace(q, brands=()), Relaxation("brand", f"the brand {names}", f"品牌{names}")))
     if q.price_min is not None:
-        steps.append((replace(q, price_min=None, sort="price_desc" if q.sort == "relevance" else q.sort),
-                      Relaxation("price_min", f"the minimum price {format_price(q.price_min, 'en')}",
-                                 f"最低价格{format_price(q.price_min, 'zh')}")))
+        steps.append(
+            (
+                replace(q, price_min=None, sort="price_desc" if q.sort == "relevance" else q.sort),
+                Relaxation(
+                    "price_min",
+                    f"the minimum price {format_price(q.price_min, 'en')}",
+                    f"最低价格{format_price(q.price_min, 'zh')}",
+                ),
+            )
+        )
     if q.price_max is not None:
-        steps.append((replace(q, price_max=None, sort="price_asc" if q.sort == "relevance" else q.sort),
-                      Relaxation("price_max", f"the budget of {format_price(q.price_max, 'en')}",
-                                 f"{format_price(q.price_max, 'zh')}的预算")))
+        steps.append(
+            (
+                replace(q, price_max=None, sort="price_asc" if q.sort == "relevance" else q.sort),
+                Relaxation(
+                    "price_max",
+                    f"the budget of {format_price(q.price_max, 'en')}",
+                    f"{format_price(q.price_max, 'zh')}的预算",
+                ),
+            )
+        )
     return steps
 
 
@@ -258,26 +308,50 @@ def search(graph: ProductGraph, query: SearchQuery, relax: bool = True) -> Searc
             idx = _positions(graph, q)
     ordered = _order(graph, q, idx)
     start = (q.page - 1) * q.page_size
-    page = ordered[start:start + q.page_size]
-    return SearchResult(tuple(graph.products[graph.columns.skus[i]] for i in page), int(len(ordered)), q, tuple(relaxed))
+    page = ordered[start : start + q.page_size]
+    return SearchResult(
+        tuple(graph.products[graph.columns.skus[i]] for i in page), int(len(ordered)), q, tuple(relaxed)
+    )
 
 
 def query_to_dict(q: SearchQuery) -> dict[str, Any]:
     """JSON-safe form of a query (kept in a dialogue slot for refinement across turns)."""
-    return {"category": q.category, "part_type": q.part_type, "brands": list(q.brands), "price_min": q.price_min,
-            "price_max": q.price_max, "filters": [[f.key, f.op, list(f.value) if isinstance(f.value, tuple) else f.value]
-                                                  for f in q.filters],
-            "text": q.text, "exclude": list(q.exclude), "sort": q.sort, "page": q.page, "page_size": q.page_size}
+    return {
+        "category": q.category,
+        "part_type": q.part_type,
+        "brands": list(q.brands),
+        "price_min": q.price_min,
+        "price_max": q.price_max,
+        "filters": [
+            [f.key, f.op, list(f.value) if isinstance(f.value, tuple) else f.value] for f in q.filters
+        ],
+        "text": q.text,
+        "exclude": list(q.exclude),
+        "sort": q.sort,
+        "page": q.page,
+        "page_size": q.page_size,
+    }
 
 
 def query_from_dict(data: dict[str, Any]) -> SearchQuery:
     """Inverse of query_to_dict; raises ValueError on a malformed dict."""
     try:
-        filters = tuple(AttributeFilter(k, op, tuple(v) if isinstance(v, list) else v) for k, op, v in data.get("filters", []))
-        return SearchQuery(category=data.get("category"), part_type=data.get("part_type"),
-                           brands=tuple(data.get("brands") or ()), price_min=data.get("price_min"),
-                           price_max=data.get("price_max"), filters=filters, text=data.get("text"),
-                           exclude=tuple(data.get("exclude") or ()), sort=data.get("sort") or "relevance",
-                           page=int(data.get("page") or 1), page_size=int(data.get("page_size") or 5))
+        filters = tuple(
+            AttributeFilter(k, op, tuple(v) if isinstance(v, list) else v)
+            for k, op, v in data.get("filters", [])
+        )
+        return SearchQuery(
+            category=data.get("category"),
+            part_type=data.get("part_type"),
+            brands=tuple(data.get("brands") or ()),
+            price_min=data.get("price_min"),
+            price_max=data.get("price_max"),
+            filters=filters,
+            text=data.get("text"),
+            exclude=tuple(data.get("exclude") or ()),
+            sort=data.get("sort") or "relevance",
+            page=int(data.get("page") or 1),
+            page_size=int(data.get("page_size") or 5),
+        )
     except (TypeError, AttributeError) as exc:
         raise ValueError(f"not a search query: {data!r}") from exc

@@ -1,6 +1,7 @@
 """Names shoppers and the assistant use, in English and Chinese: categories, part types, attributes
 (with units) and common values. Everything comes from the curated files in data/catalog/, so text
 shown to users is data, not code."""
+
 from __future__ import annotations
 
 import re
@@ -28,8 +29,10 @@ class AttributeInfo:
 
 @lru_cache(maxsize=1)
 def attributes() -> dict[str, AttributeInfo]:
-    return {key: AttributeInfo(key, spec["en"], spec["zh"], spec.get("unit"), int(spec.get("importance", 2)))
-            for key, spec in load_yaml("attributes.yaml").items()}
+    return {
+        key: AttributeInfo(key, spec["en"], spec["zh"], spec.get("unit"), int(spec.get("importance", 2)))
+        for key, spec in load_yaml("attributes.yaml").items()
+    }
 
 
 @lru_cache(maxsize=1)
@@ -40,7 +43,9 @@ def zh_categories() -> dict[str, str]:
 @lru_cache(maxsize=1)
 def _values() -> tuple[dict[str, str], dict[str, str]]:
     data = load_yaml("zh_values.yaml")
-    return {str(k): v for k, v in data["values"].items()}, {str(k): str(v) for k, v in data["synonyms"].items()}
+    return {str(k): v for k, v in data["values"].items()}, {
+        str(k): str(v) for k, v in data["synonyms"].items()
+    }
 
 
 def zh_value_synonyms() -> dict[str, str]:
@@ -94,7 +99,13 @@ def format_value(key: str, value: Any, lang: str) -> str:
     unit = info.unit if info else None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return value_text(value, lang)
-    if unit == "MHz" and value >= 1000 and key in ("core_clock", "boost_clock") and value % 10 == 0 and value <= 7000:
+    if (
+        unit == "MHz"
+        and value >= 1000
+        and key in ("core_clock", "boost_clock")
+        and value % 10 == 0
+        and value <= 7000
+    ):
         return f"{_number(value / 1000)} GHz"
     if unit == "GB" and value >= 1000 and key == "capacity":
         return f"{_number(value / 1000)} TB"

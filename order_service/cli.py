@@ -1,4 +1,5 @@
 """`daogou db …`: schema migrations, demo data, reservation expiry, stock audit."""
+
 from __future__ import annotations
 
 import typer
@@ -8,24 +9,35 @@ app = typer.Typer(help="Order/inventory database: migrations, demo data, mainten
 
 def _url(url: str | None) -> str:
     from order_service.core.config import get_settings
+
     return url or get_settings().db_url
 
 
 @app.command()
-def upgrade(revision: str = typer.Argument("head", help="Alembic revision to upgrade to."),
-            url: str = typer.Option(None, help="Database URL (default: settings.db_url).")) -> None:
+def upgrade(
+    revision: str = typer.Argument("head", help="Alembic revision to upgrade to."),
+    url: str = typer.Option(None, help="Database URL (default: settings.db_url)."),
+) -> None:
     """Apply the schema migrations (Alembic `upgrade head`)."""
-    from order_service.core.migrate import current_revision, upgrade as do_upgrade
+    from order_service.core.migrate import current_revision
+    from order_service.core.migrate import upgrade as do_upgrade
+
     target = _url(url)
     do_upgrade(target, revision)
     typer.echo(f"database at revision {current_revision(target)}")
 
 
 @app.command("load-demo")
-def load_demo(force: bool = typer.Option(False, "--force", help="Delete all rows and load again."),
-              url: str = typer.Option(None, help="Database URL (default: settings.db_url)."),
-              orders: bool = typer.Option(True, "--orders/--no-orders", help="Also load the seeded demo order "
-                                          "history (completed orders of demo customers; order_service/demo_orders.py).")) -> None:
+def load_demo(
+    force: bool = typer.Option(False, "--force", help="Delete all rows and load again."),
+    url: str = typer.Option(None, help="Database URL (default: settings.db_url)."),
+    orders: bool = typer.Option(
+        True,
+        "--orders/--no-orders",
+        help="Also load the seeded demo order "
+        "history (completed orders of demo customers; order_service/demo_orders.py).",
+    ),
+) -> None:
     """Load demo stores, products, stock, customers and staff; does nothing if data is already there."""
     from order_service import demo
     from order_service.core.db import make_engine
@@ -41,24 +53,34 @@ def load_demo(force: bool = typer.Option(False, "--force", help="Delete all rows
                 return
             demo.wipe(engine)
         from catalog import load_products, load_stores
+
         summary = demo.load(engine, products := load_products(), stores := load_stores())
         if orders:
             from order_service.demo_orders import load_for_demo_shop
+
             history = load_for_demo_shop(engine, products, stores)
-            typer.echo(f"loaded demo order history: {history.orders} completed orders, {history.lines} lines, "
-                       f"{history.customers_added} customers in {history.seconds} s")
+            typer.echo(
+                f"loaded demo order history: {history.orders} completed orders, {history.lines} lines, "
+                f"{history.customers_added} customers in {history.seconds} s"
+            )
     finally:
         engine.dispose()
-    typer.echo(f"loaded {summary.locations} locations (warehouse + stores), {summary.products} products, "
-               f"{summary.stock_rows} stock rows ({summary.units_on_hand} units; {summary.out_of_stock_rows} out, "
-               f"{summary.low_rows} low), {summary.ledger_rows} ledger rows, {summary.customers} customers, "
-               f"staff {', '.join(summary.staff)} in {summary.seconds} s")
-    typer.echo(f"demo passwords: admin/{demo.DEMO_PASSWORDS['admin']}, manager/{demo.DEMO_PASSWORDS['manager']}, "
-               f"assoc-<store id>/{demo.DEMO_PASSWORDS['associate']}")
+    typer.echo(
+        f"loaded {summary.locations} locations (warehouse + stores), {summary.products} products, "
+        f"{summary.stock_rows} stock rows ({summary.units_on_hand} units; {summary.out_of_stock_rows} out, "
+        f"{summary.low_rows} low), {summary.ledger_rows} ledger rows, {summary.customers} customers, "
+        f"staff {', '.join(summary.staff)} in {summary.seconds} s"
+    )
+    typer.echo(
+        f"demo passwords: admin/{demo.DEMO_PASSWORDS['admin']}, manager/{demo.DEMO_PASSWORDS['manager']}, "
+        f"assoc-<store id>/{demo.DEMO_PASSWORDS['associate']}"
+    )
 
 
 @app.command("expire-reservations")
-def expire_reservations(url: str = typer.Option(None, help="Database URL (default: settings.db_url).")) -> None:
+def expire_reservations(
+    url: str = typer.Option(None, help="Database URL (default: settings.db_url)."),
+) -> None:
     """Cancel pending orders whose reservation has expired and release their stock."""
     from order_service.core.db import make_engine, make_sessionmaker
     from order_service.services import orders
@@ -80,7 +102,9 @@ def audit(url: str = typer.Option(None, help="Database URL (default: settings.db
     with make_sessionmaker(engine)() as session:
         checked, on_hand_bad, reserved_bad = stock.audit(session)
     engine.dispose()
-    typer.echo(f"checked {checked} stock rows: {len(on_hand_bad)} on-hand and {len(reserved_bad)} reserved mismatches")
+    typer.echo(
+        f"checked {checked} stock rows: {len(on_hand_bad)} on-hand and {len(reserved_bad)} reserved mismatches"
+    )
     for row in (on_hand_bad + reserved_bad)[:20]:
         typer.echo(f"  {row}")
     if on_hand_bad or reserved_bad:

@@ -6,6 +6,7 @@ applied) are retried with exponential backoff on connection errors, timeouts and
 The client authenticates with the service credential and names the customer it acts for in
 `X-Customer-Id`; staff calls carry the staff member's own token instead.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -17,9 +18,24 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, TypeAdapter
 
-from order_service.schemas import (CustomerOut, LowStockItem, NearestStockOut, OrderCreate, OrderLineIn, OrderListOut,
-                                   OrderOut, ReplenishmentOut, ResolveOut, StaffMe, StockDetailOut, StockOut, StoreOut,
-                                   StoreStockOut, TokenOut, TransferSuggestion)
+from order_service.schemas import (
+    CustomerOut,
+    LowStockItem,
+    NearestStockOut,
+    OrderCreate,
+    OrderLineIn,
+    OrderListOut,
+    OrderOut,
+    ReplenishmentOut,
+    ResolveOut,
+    StaffMe,
+    StockDetailOut,
+    StockOut,
+    StoreOut,
+    StoreStockOut,
+    TokenOut,
+    TransferSuggestion,
+)
 
 T = TypeVar("T")
 RETRY_STATUS = {502, 503, 504}
@@ -43,8 +59,15 @@ class OrderServiceError(Exception):
 
 
 class OrderServiceClient:
-    def __init__(self, base_url: str | None = None, token: str | None = None, *, timeout_s: float | None = None,
-                 retries: int | None = None, transport: httpx.AsyncBaseTransport | None = None):
+    def __init__(
+        self,
+        base_url: str | None = None,
+        token: str | None = None,
+        *,
+        timeout_s: float | None = None,
+        retries: int | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ):
         from daogou.config import get_settings
 
         settings = get_settings()
@@ -52,8 +75,12 @@ class OrderServiceClient:
         self.token = token if token is not None else settings.service_token
         self.retries = settings.http_retries if retries is None else retries
         # trust_env=False: service-to-service traffic must not be sent through a proxy from the environment
-        self._http = httpx.AsyncClient(base_url=self.base_url, transport=transport, trust_env=False,
-                                       timeout=settings.http_timeout_s if timeout_s is None else timeout_s)
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            transport=transport,
+            trust_env=False,
+            timeout=settings.http_timeout_s if timeout_s is None else timeout_s,
+        )
 
     async def __aenter__(self) -> OrderServiceClient:
         return self
@@ -71,15 +98,26 @@ class OrderServiceClient:
             headers["X-Customer-Id"] = customer_id
         return headers
 
-    async def _call(self, method: str, path: str, *, retry: bool, customer_id: str | None = None,
-                    staff_token: str | None = None, params: Mapping[str, Any] | None = None, json: Any = None,
-                    headers: Mapping[str, str] | None = None) -> httpx.Response:
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        retry: bool,
+        customer_id: str | None = None,
+        staff_token: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
         all_headers = {**self._headers(customer_id, staff_token), **(headers or {})}
         params = {k: v for k, v in (params or {}).items() if v is not None}
         attempts = 1 + (self.retries if retry else 0)
         for attempt in range(attempts):
             try:
-                response = await self._http.request(method, path, params=params, json=json, headers=all_headers)
+                response = await self._http.request(
+                    method, path, params=params, json=json, headers=all_headers
+                )
             except httpx.TransportError as exc:
                 if attempt + 1 >= attempts:
                     raise OrderServiceError(None, f"{type(exc).__name__}: {exc}") from exc
@@ -92,15 +130,16 @@ class OrderServiceClient:
                             detail = response.text
                         raise OrderServiceError(response.status_code, detail)
                     return response
-            await asyncio.sleep(min(2.0, 0.1 * 2 ** attempt) * (0.5 + random.random()))
+            await asyncio.sleep(min(2.0, 0.1 * 2**attempt) * (0.5 + random.random()))
         raise AssertionError("unreachable")
 
     async def _get(self, path: str, model: type[T] | Any, **kw: Any) -> T:
         response = await self._call("GET", path, retry=True, **kw)
         return TypeAdapter(model).validate_python(response.json())
 
-    async def _post(self, path: str, model: type[T] | Any, *, body: BaseModel | dict | None = None, retry: bool,
-                    **kw: Any) -> T:
+    async def _post(
+        self, path: str, model: type[T] | Any, *, body: BaseModel | dict | None = None, retry: bool, **kw: Any
+    ) -> T:
         payload = body.model_dump(mode="json", exclude_none=True) if isinstance(body, BaseModel) else body
         response = await self._call("POST", path, retry=retry, json=payload, **kw)
         return TypeAdapter(model).validate_python(response.json())
@@ -121,21 +160,40 @@ class OrderServiceClient:
     async def get_store(self, store_id: int) -> StoreOut:
         return await self._get(f"/stores/{store_id}", StoreOut)
 
-    async def stock_at(self, sku: str, store_id: int, *, customer_id: str | None = None,
-                       staff_token: str | None = None) -> StockOut:
+    async def stock_at(
+        self, sku: str, store_id: int, *, customer_id: str | None = None, staff_token: str | None = None
+    ) -> StockOut:
         """Shoppers get a level (in_stock / low / out) and pick-up availability; the store's staff the exact figures."""
-        return await self._get(f"/stores/{store_id}/stock/{sku}", StockOut, customer_id=customer_id,
-                               staff_token=staff_token)
+        return await self._get(
+            f"/stores/{store_id}/stock/{sku}", StockOut, customer_id=customer_id, staff_token=staff_token
+        )
 
-    async def nearest_stores_with_stock(self, sku: str, *, zip: str | None = None, lat: float | None = None,
-                                        lon: float | None = None, limit: int = 3) -> list[StoreStockOut]:
+    async def nearest_stores_with_stock(
+        self,
+        sku: str,
+        *,
+        zip: str | None = None,
+        lat: float | None = None,
+        lon: float | None = None,
+        limit: int = 3,
+    ) -> list[StoreStockOut]:
         return (await self.nearest_with_origin(sku, zip=zip, lat=lat, lon=lon, limit=limit)).stores
 
-    async def nearest_with_origin(self, sku: str, *, zip: str | None = None, lat: float | None = None,
-                                  lon: float | None = None, limit: int = 3) -> NearestStockOut:
+    async def nearest_with_origin(
+        self,
+        sku: str,
+        *,
+        zip: str | None = None,
+        lat: float | None = None,
+        lon: float | None = None,
+        limit: int = 3,
+    ) -> NearestStockOut:
         """Like `nearest_stores_with_stock`, also saying how the ZIP was placed (exact or approximate)."""
-        return await self._get(f"/stock/{sku}/nearest", NearestStockOut,
-                               params={"zip": zip, "lat": lat, "lon": lon, "limit": limit})
+        return await self._get(
+            f"/stock/{sku}/nearest",
+            NearestStockOut,
+            params={"zip": zip, "lat": lat, "lon": lon, "limit": limit},
+        )
 
     async def unavailable_skus(self) -> list[str]:
         """SKUs available nowhere (recommendations leave them out)."""
@@ -145,45 +203,90 @@ class OrderServiceClient:
         """Stores whose names are closest to a name that matched nothing (fuzzy), best first."""
         return await self._get("/stores/suggest", list[StoreOut], params={"q": query, "limit": limit})
 
-    async def nearest_pickup_stores(self, lines: Iterable[tuple[str, int]], *, store_id: int | None = None,
-                                    zip: str | None = None, lat: float | None = None, lon: float | None = None,
-                                    limit: int = 3) -> list[StoreOut]:
+    async def nearest_pickup_stores(
+        self,
+        lines: Iterable[tuple[str, int]],
+        *,
+        store_id: int | None = None,
+        zip: str | None = None,
+        lat: float | None = None,
+        lon: float | None = None,
+        limit: int = 3,
+    ) -> list[StoreOut]:
         """The nearest stores that can hand out every (sku, quantity) line for pick-up, with distance_km,
         measured from a store, coordinates or a ZIP."""
         pairs = list(lines)
-        return await self._get("/pickup/nearest", list[StoreOut],
-                               params={"sku": [s for s, _ in pairs], "qty": [q for _, q in pairs],
-                                       "store_id": store_id, "zip": zip, "lat": lat, "lon": lon, "limit": limit})
+        return await self._get(
+            "/pickup/nearest",
+            list[StoreOut],
+            params={
+                "sku": [s for s, _ in pairs],
+                "qty": [q for _, q in pairs],
+                "store_id": store_id,
+                "zip": zip,
+                "lat": lat,
+                "lon": lon,
+                "limit": limit,
+            },
+        )
 
     # --- customers and orders ------------------------------------------------------------------------
     async def resolve_customer(self, channel: str, external_id: str, display_name: str = "") -> str:
         """The customer id behind a channel identity ("web" session id or "wechat" openid)."""
-        out = await self._post("/customers/resolve", ResolveOut, retry=True,
-                               body={"channel": channel, "external_id": external_id, "display_name": display_name})
+        out = await self._post(
+            "/customers/resolve",
+            ResolveOut,
+            retry=True,
+            body={"channel": channel, "external_id": external_id, "display_name": display_name},
+        )
         return out.customer_id
 
     async def get_customer(self, customer_id: str) -> CustomerOut:
         return await self._get("/customers/me", CustomerOut, customer_id=customer_id)
 
-    async def create_order(self, customer_id: str, lines: Iterable[tuple[str, int] | OrderLineIn], *,
-                           fulfilment: str, store_id: int | None = None, delivery_address: str | None = None,
-                           idempotency_key: str | None = None) -> OrderOut:
+    async def create_order(
+        self,
+        customer_id: str,
+        lines: Iterable[tuple[str, int] | OrderLineIn],
+        *,
+        fulfilment: str,
+        store_id: int | None = None,
+        delivery_address: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> OrderOut:
         """Place an order (pending, stock held). Retried safely: every attempt carries the same
         Idempotency-Key; pass your own key to make a retry across calls safe too."""
-        body = OrderCreate(lines=[line if isinstance(line, OrderLineIn) else OrderLineIn(sku=line[0], quantity=line[1])
-                                  for line in lines],
-                           fulfilment=fulfilment, store_id=store_id, delivery_address=delivery_address)
+        body = OrderCreate(
+            lines=[
+                line if isinstance(line, OrderLineIn) else OrderLineIn(sku=line[0], quantity=line[1])
+                for line in lines
+            ],
+            fulfilment=fulfilment,
+            store_id=store_id,
+            delivery_address=delivery_address,
+        )
         key = idempotency_key or uuid.uuid4().hex
-        return await self._post("/orders", OrderOut, body=body, retry=True, customer_id=customer_id,
-                                headers={"Idempotency-Key": key})
+        return await self._post(
+            "/orders",
+            OrderOut,
+            body=body,
+            retry=True,
+            customer_id=customer_id,
+            headers={"Idempotency-Key": key},
+        )
 
     async def get_order(self, customer_id: str, order_id: int) -> OrderOut:
         return await self._get(f"/orders/{order_id}", OrderOut, customer_id=customer_id)
 
-    async def list_orders(self, customer_id: str, *, status: str | None = None, limit: int = 20,
-                          offset: int = 0) -> list[OrderOut]:
-        out = await self._get("/orders", OrderListOut, customer_id=customer_id,
-                              params={"status": status, "limit": limit, "offset": offset})
+    async def list_orders(
+        self, customer_id: str, *, status: str | None = None, limit: int = 20, offset: int = 0
+    ) -> list[OrderOut]:
+        out = await self._get(
+            "/orders",
+            OrderListOut,
+            customer_id=customer_id,
+            params={"status": status, "limit": limit, "offset": offset},
+        )
         return out.orders
 
     async def confirm_order(self, customer_id: str, order_id: int) -> OrderOut:
@@ -197,42 +300,87 @@ class OrderServiceClient:
 
     # --- staff -------------------------------------------------------------------------------------------
     async def staff_login(self, username: str, password: str) -> TokenOut:
-        return await self._post("/auth/staff/token", TokenOut, retry=False,
-                                body={"username": username, "password": password})
+        return await self._post(
+            "/auth/staff/token", TokenOut, retry=False, body={"username": username, "password": password}
+        )
 
     async def staff_me(self, staff_token: str) -> StaffMe:
         return await self._get("/auth/staff/me", StaffMe, staff_token=staff_token)
 
-    async def staff_stock(self, sku: str, staff_token: str, *, near_store_id: int | None = None,
-                          radius_km: float | None = None, in_stock_only: bool = False,
-                          limit: int = 10) -> list[StockDetailOut]:
+    async def staff_stock(
+        self,
+        sku: str,
+        staff_token: str,
+        *,
+        near_store_id: int | None = None,
+        radius_km: float | None = None,
+        in_stock_only: bool = False,
+        limit: int = 10,
+    ) -> list[StockDetailOut]:
         """Stock of a SKU everywhere, or at the stores nearest `near_store_id`, nearest first."""
-        return await self._get(f"/staff/stock/{sku}", list[StockDetailOut], staff_token=staff_token,
-                               params={"near_store_id": near_store_id, "radius_km": radius_km,
-                                       "in_stock_only": in_stock_only, "limit": limit})
+        return await self._get(
+            f"/staff/stock/{sku}",
+            list[StockDetailOut],
+            staff_token=staff_token,
+            params={
+                "near_store_id": near_store_id,
+                "radius_km": radius_km,
+                "in_stock_only": in_stock_only,
+                "limit": limit,
+            },
+        )
 
     async def low_stock(self, store_id: int, staff_token: str, *, limit: int = 20) -> list[LowStockItem]:
-        return await self._get(f"/staff/stores/{store_id}/low-stock", list[LowStockItem], staff_token=staff_token,
-                               params={"limit": limit})
+        return await self._get(
+            f"/staff/stores/{store_id}/low-stock",
+            list[LowStockItem],
+            staff_token=staff_token,
+            params={"limit": limit},
+        )
 
-    async def transfer_suggestions(self, store_id: int, staff_token: str, *, radius_km: float = 80,
-                                   limit: int = 20) -> list[TransferSuggestion]:
-        return await self._get(f"/staff/stores/{store_id}/transfer-suggestions", list[TransferSuggestion],
-                               staff_token=staff_token, params={"radius_km": radius_km, "limit": limit})
+    async def transfer_suggestions(
+        self, store_id: int, staff_token: str, *, radius_km: float = 80, limit: int = 20
+    ) -> list[TransferSuggestion]:
+        return await self._get(
+            f"/staff/stores/{store_id}/transfer-suggestions",
+            list[TransferSuggestion],
+            staff_token=staff_token,
+            params={"radius_km": radius_km, "limit": limit},
+        )
 
     async def replenishment(self, sku: str, location_id: int, staff_token: str) -> ReplenishmentOut:
-        return await self._get(f"/staff/replenishment/{sku}", ReplenishmentOut, staff_token=staff_token,
-                               params={"location_id": location_id})
+        return await self._get(
+            f"/staff/replenishment/{sku}",
+            ReplenishmentOut,
+            staff_token=staff_token,
+            params={"location_id": location_id},
+        )
 
-    async def staff_orders(self, staff_token: str, *, location_id: int | None = None, status: str | None = None,
-                           limit: int = 20, offset: int = 0) -> OrderListOut:
+    async def staff_orders(
+        self,
+        staff_token: str,
+        *,
+        location_id: int | None = None,
+        status: str | None = None,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> OrderListOut:
         """Orders fulfilled at a location, newest first (an associate always gets their own store's)."""
-        return await self._get("/staff/orders", OrderListOut, staff_token=staff_token,
-                               params={"location_id": location_id, "status": status, "limit": limit, "offset": offset})
+        return await self._get(
+            "/staff/orders",
+            OrderListOut,
+            staff_token=staff_token,
+            params={"location_id": location_id, "status": status, "limit": limit, "offset": offset},
+        )
 
     async def set_order_status(self, order_id: int, status: str, staff_token: str) -> OrderOut:
-        return await self._post(f"/staff/orders/{order_id}/status", OrderOut, retry=True, staff_token=staff_token,
-                                body={"status": status})
+        return await self._post(
+            f"/staff/orders/{order_id}/status",
+            OrderOut,
+            retry=True,
+            staff_token=staff_token,
+            body={"status": status},
+        )
 
     # --- customer analytics (staff; order_service/api/routers/analytics.py) --------------------------
     # Answers are the recommender's own typed records; imported here so the client stays light for
@@ -240,6 +388,7 @@ class OrderServiceClient:
     async def analytics_overview(self, staff_token: str) -> Any:
         """recommender.staff.Overview: customers, orders, revenue, AOV, repurchase rate, segments."""
         from recommender.staff import Overview
+
         return await self._get("/staff/analytics/overview", Overview, staff_token=staff_token)
 
     async def customer_analytics(self, customer_id: str, staff_token: str) -> tuple[Any, Any]:
@@ -247,15 +396,31 @@ class OrderServiceClient:
         history is too small for the CLV models) of one customer."""
         from recommender.analytics import CustomerProfile
         from recommender.staff import CustomerValue
-        data = (await self._call("GET", f"/staff/analytics/customers/{customer_id}", retry=True,
-                                 staff_token=staff_token)).json()
-        return (TypeAdapter(CustomerProfile).validate_python(data["profile"]),
-                TypeAdapter(CustomerValue | None).validate_python(data["value"]))
 
-    async def segment_customers(self, segment: str, staff_token: str, *, limit: int = 10) -> tuple[int, list[Any]]:
+        data = (
+            await self._call(
+                "GET", f"/staff/analytics/customers/{customer_id}", retry=True, staff_token=staff_token
+            )
+        ).json()
+        return (
+            TypeAdapter(CustomerProfile).validate_python(data["profile"]),
+            TypeAdapter(CustomerValue | None).validate_python(data["value"]),
+        )
+
+    async def segment_customers(
+        self, segment: str, staff_token: str, *, limit: int = 10
+    ) -> tuple[int, list[Any]]:
         """(how many customers of the segment the caller may see, the top `limit` by spend as
         recommender.analytics.CustomerProfile)."""
         from recommender.analytics import CustomerProfile
-        data = (await self._call("GET", f"/staff/analytics/segments/{segment}", retry=True, staff_token=staff_token,
-                                 params={"limit": limit})).json()
+
+        data = (
+            await self._call(
+                "GET",
+                f"/staff/analytics/segments/{segment}",
+                retry=True,
+                staff_token=staff_token,
+                params={"limit": limit},
+            )
+        ).json()
         return int(data["total"]), TypeAdapter(list[CustomerProfile]).validate_python(data["customers"])

@@ -13,12 +13,13 @@ Every level is the sum of its ledger rows (an opening receipt, then sales), so `
 Demo credentials (documented in docs/orders.md) are public on purpose: never load demo data
 into a production database.
 """
+
 from __future__ import annotations
 
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -26,11 +27,25 @@ import numpy as np
 from sqlalchemy import Engine, delete, func, insert, select
 
 from order_service.core.security import hash_password
-from order_service.models import (WAREHOUSE_ID, Customer, CustomerIdentity, Location, Order, OrderEvent, OrderLine,
-                                  Product, Reservation, StaffToken, StaffUser, StockLevel, StockMovement)
+from order_service.models import (
+    WAREHOUSE_ID,
+    Customer,
+    CustomerIdentity,
+    Location,
+    Order,
+    OrderEvent,
+    OrderLine,
+    Product,
+    Reservation,
+    StaffToken,
+    StaffUser,
+    StockLevel,
+    StockMovement,
+)
 
 if TYPE_CHECKING:
-    from catalog.models import Product as CatalogProduct, Store as CatalogStore
+    from catalog.models import Product as CatalogProduct
+    from catalog.models import Store as CatalogStore
 
 SEED = 20261122
 HISTORY_DAYS = 90
@@ -47,13 +62,37 @@ ASSOCIATE_STATES = ("MN", "CA", "NY", "TX")  # one associate at the lowest-id bi
 # Assortment size and how well each part type fits each store format (relative weights; 0 = never).
 FORMAT_SIZE = {"BigBox": 350, "Mobile": 60, "Express": 35}
 FIT = {
-    "BigBox": {"cpu": 3, "video-card": 3, "motherboard": 3, "memory": 3, "internal-hard-drive": 3, "power-supply": 2.5,
-               "case": 1.5, "cpu-cooler": 2, "monitor": 2, "keyboard": 2, "mouse": 2, "headphones": 2,
-               "speakers": 1.5, "webcam": 1.5, "external-hard-drive": 2, "wireless-network-card": 1.5,
-               "case-fan": 1.5, "thermal-paste": 1.5, None: 1.5},
+    "BigBox": {
+        "cpu": 3,
+        "video-card": 3,
+        "motherboard": 3,
+        "memory": 3,
+        "internal-hard-drive": 3,
+        "power-supply": 2.5,
+        "case": 1.5,
+        "cpu-cooler": 2,
+        "monitor": 2,
+        "keyboard": 2,
+        "mouse": 2,
+        "headphones": 2,
+        "speakers": 1.5,
+        "webcam": 1.5,
+        "external-hard-drive": 2,
+        "wireless-network-card": 1.5,
+        "case-fan": 1.5,
+        "thermal-paste": 1.5,
+        None: 1.5,
+    },
     "Mobile": {"headphones": 4, "speakers": 2, "external-hard-drive": 1, "webcam": 1, None: 3},
-    "Express": {"headphones": 4, "mouse": 3, "keyboard": 2, "memory": 1.5, "external-hard-drive": 2, "webcam": 1,
-                None: 2},
+    "Express": {
+        "headphones": 4,
+        "mouse": 3,
+        "keyboard": 2,
+        "memory": 1.5,
+        "external-hard-drive": 2,
+        "webcam": 1,
+        None: 2,
+    },
 }
 DEFAULT_FIT = {"BigBox": 1.0, "Mobile": 0.0, "Express": 0.0}
 PICKUP_FORMATS = {"BigBox", "Mobile"}  # Express stores are unattended kiosks
@@ -75,21 +114,35 @@ class DemoSummary:
 
 def is_empty(engine: Engine) -> bool:
     with engine.connect() as conn:
-        return not conn.execute(select(func.count()).select_from(Location)).scalar() and \
-            not conn.execute(select(func.count()).select_from(Product)).scalar()
+        return (
+            not conn.execute(select(func.count()).select_from(Location)).scalar()
+            and not conn.execute(select(func.count()).select_from(Product)).scalar()
+        )
 
 
 def wipe(engine: Engine) -> None:
     """Delete every row (children first); the schema stays."""
     with engine.begin() as conn:
-        for table in (OrderEvent, Reservation, StockMovement, OrderLine, Order, StaffToken, StaffUser,
-                      CustomerIdentity, Customer, StockLevel, Product, Location):
+        for table in (
+            OrderEvent,
+            Reservation,
+            StockMovement,
+            OrderLine,
+            Order,
+            StaffToken,
+            StaffUser,
+            CustomerIdentity,
+            Customer,
+            StockLevel,
+            Product,
+            Location,
+        ):
             conn.execute(delete(table))
 
 
 def _chunks(rows: list[dict], size: int = 20_000) -> Iterable[list[dict]]:
     for i in range(0, len(rows), size):
-        yield rows[i:i + size]
+        yield rows[i : i + size]
 
 
 def _zip5(raw: str) -> str:
@@ -97,28 +150,63 @@ def _zip5(raw: str) -> str:
     return digits.zfill(5) if digits.isdigit() and 3 <= len(digits) <= 5 else digits[:10]
 
 
-def location_rows(stores: Iterable["CatalogStore"]) -> list[dict]:
-    rows = [dict(id=WAREHOUSE_ID, kind="warehouse", store_type=None, name="Online warehouse", address="", city="",
-                 state="", zip="", lat=None, lon=None, hours_text="", hours={}, services=[], pickup=False)]
+def location_rows(stores: Iterable[CatalogStore]) -> list[dict]:
+    rows = [
+        dict(
+            id=WAREHOUSE_ID,
+            kind="warehouse",
+            store_type=None,
+            name="Online warehouse",
+            address="",
+            city="",
+            state="",
+            zip="",
+            lat=None,
+            lon=None,
+            hours_text="",
+            hours={},
+            services=[],
+            pickup=False,
+        )
+    ]
     for s in stores:
-        rows.append(dict(id=int(s.id), kind="store", store_type=s.type, name=s.name, address=s.address or "",
-                         city=s.city or "", state=s.state or "", zip=_zip5(s.zip), lat=s.lat, lon=s.lon,
-                         hours_text=s.hours_text or "",
-                         hours={d: (list(v) if v else None) for d, v in (s.hours or {}).items()},
-                         services=list(s.services or ()), pickup=s.type in PICKUP_FORMATS))
+        rows.append(
+            dict(
+                id=int(s.id),
+                kind="store",
+                store_type=s.type,
+                name=s.name,
+                address=s.address or "",
+                city=s.city or "",
+                state=s.state or "",
+                zip=_zip5(s.zip),
+                lat=s.lat,
+                lon=s.lon,
+                hours_text=s.hours_text or "",
+                hours={d: (list(v) if v else None) for d, v in (s.hours or {}).items()},
+                services=list(s.services or ()),
+                pickup=s.type in PICKUP_FORMATS,
+            )
+        )
     return rows
 
 
-def product_rows(products: Iterable["CatalogProduct"]) -> list[dict]:
+def product_rows(products: Iterable[CatalogProduct]) -> list[dict]:
     rows, seen = [], set()
     for p in products:
         if p.price is None or p.price < 0 or p.sku in seen:
             continue  # an item without a price cannot be sold
         seen.add(p.sku)
-        rows.append(dict(sku=p.sku, name=p.name[:400], brand=(p.brand or "")[:120],
-                         price=Decimal(str(round(float(p.price), 2))),
-                         category_id=None if p.category_id is None else str(p.category_id)[:40],
-                         part_type=p.part_type))
+        rows.append(
+            dict(
+                sku=p.sku,
+                name=p.name[:400],
+                brand=(p.brand or "")[:120],
+                price=Decimal(str(round(float(p.price), 2))),
+                category_id=None if p.category_id is None else str(p.category_id)[:40],
+                part_type=p.part_type,
+            )
+        )
     return rows
 
 
@@ -127,7 +215,9 @@ def _quantities(rng: np.random.Generator, n: int, mean: float, shape: float) -> 
     return rng.poisson(rng.gamma(shape, mean / shape, size=n))
 
 
-def generate_stock(products: list[dict], locations: list[dict], seed: int = SEED) -> dict[tuple[int, str], int]:
+def generate_stock(
+    products: list[dict], locations: list[dict], seed: int = SEED
+) -> dict[tuple[int, str], int]:
     """Final on-hand quantity for every (location, sku) carried (0 = carried but out of stock)."""
     rng = np.random.default_rng(seed)
     skus = [p["sku"] for p in products]
@@ -154,8 +244,9 @@ def generate_stock(products: list[dict], locations: list[dict], seed: int = SEED
     return stock
 
 
-def generate_sales(stock: dict[tuple[int, str], int], history_locations: set[int], end: datetime,
-                   seed: int = SEED) -> list[tuple[int, str, datetime, int]]:
+def generate_sales(
+    stock: dict[tuple[int, str], int], history_locations: set[int], end: datetime, seed: int = SEED
+) -> list[tuple[int, str, datetime, int]]:
     """Daily sales (location, sku, day, units) over HISTORY_DAYS for the given locations; the warehouse
     only for its WAREHOUSE_HISTORY_SKUS best-stocked SKUs."""
     rng = np.random.default_rng(seed + 1)
@@ -170,17 +261,23 @@ def generate_sales(stock: dict[tuple[int, str], int], history_locations: set[int
     counts = rng.poisson(np.outer(rates, trend))
     days = [end - timedelta(days=HISTORY_DAYS - d) for d in range(HISTORY_DAYS)]
     out = []
-    for (row, col) in zip(*np.nonzero(counts)):
+    for row, col in zip(*np.nonzero(counts)):
         loc, sku = keys[int(row)]
         out.append((loc, sku, days[int(col)], int(counts[row, col])))
     return out
 
 
-def load(engine: Engine, products: Iterable["CatalogProduct"], stores: Iterable["CatalogStore"], *, seed: int = SEED,
-         now: datetime | None = None) -> DemoSummary:
+def load(
+    engine: Engine,
+    products: Iterable[CatalogProduct],
+    stores: Iterable[CatalogStore],
+    *,
+    seed: int = SEED,
+    now: datetime | None = None,
+) -> DemoSummary:
     """Insert the demo shop into an empty, migrated database, in one transaction."""
     started = time.perf_counter()
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     locs = location_rows(stores)
     prods = product_rows(products)
     stock = generate_stock(prods, locs, seed)
@@ -195,12 +292,31 @@ def load(engine: Engine, products: Iterable["CatalogProduct"], stores: Iterable[
         stock_rows.append(dict(location_id=loc, sku=sku, on_hand=qty, reserved=0))
         received = qty + sold.get((loc, sku), 0)
         if received:
-            ledger.append(dict(created_at=opening, location_id=loc, sku=sku, quantity=received, kind="receipt",
-                               note="opening stock (demo)"))
+            ledger.append(
+                dict(
+                    created_at=opening,
+                    location_id=loc,
+                    sku=sku,
+                    quantity=received,
+                    kind="receipt",
+                    note="opening stock (demo)",
+                )
+            )
     for loc, sku, day, units in sales:
-        ledger.append(dict(created_at=day, location_id=loc, sku=sku, quantity=-units, kind="sale",
-                           note="till sale (demo history)"))
-    staff = [dict(username="admin", role="admin", store_id=None), dict(username="manager", role="manager", store_id=None)]
+        ledger.append(
+            dict(
+                created_at=day,
+                location_id=loc,
+                sku=sku,
+                quantity=-units,
+                kind="sale",
+                note="till sale (demo history)",
+            )
+        )
+    staff = [
+        dict(username="admin", role="admin", store_id=None),
+        dict(username="manager", role="manager", store_id=None),
+    ]
     staff += [dict(username=f"assoc-{sid}", role="associate", store_id=sid) for sid in associates]
     hashes = {role: hash_password(pw) for role, pw in DEMO_PASSWORDS.items()}
     with engine.begin() as conn:
@@ -211,29 +327,43 @@ def load(engine: Engine, products: Iterable["CatalogProduct"], stores: Iterable[
             conn.execute(insert(StockLevel), chunk)
         for chunk in _chunks(ledger):
             conn.execute(insert(StockMovement.__table__), chunk)
-        conn.execute(insert(StaffUser), [dict(s, password_hash=hashes[s["role"]], active=True) for s in staff])
-        conn.execute(insert(Customer.__table__), [dict(id=cid, display_name=name, created_at=now)
-                                                  for cid, name, _, _ in DEMO_CUSTOMERS])
-        conn.execute(insert(CustomerIdentity), [dict(channel=ch, external_id=ext, customer_id=cid)
-                                                for cid, _, ch, ext in DEMO_CUSTOMERS])
+        conn.execute(
+            insert(StaffUser), [dict(s, password_hash=hashes[s["role"]], active=True) for s in staff]
+        )
+        conn.execute(
+            insert(Customer.__table__),
+            [dict(id=cid, display_name=name, created_at=now) for cid, name, _, _ in DEMO_CUSTOMERS],
+        )
+        conn.execute(
+            insert(CustomerIdentity),
+            [dict(channel=ch, external_id=ext, customer_id=cid) for cid, _, ch, ext in DEMO_CUSTOMERS],
+        )
     quantities = list(stock.values())
-    return DemoSummary(locations=len(locs), products=len(prods), stock_rows=len(stock_rows), ledger_rows=len(ledger),
-                       units_on_hand=sum(quantities), out_of_stock_rows=sum(q == 0 for q in quantities),
-                       low_rows=sum(1 <= q <= 3 for q in quantities), customers=len(DEMO_CUSTOMERS),
-                       staff=[s["username"] for s in staff], seconds=round(time.perf_counter() - started, 2))
+    return DemoSummary(
+        locations=len(locs),
+        products=len(prods),
+        stock_rows=len(stock_rows),
+        ledger_rows=len(ledger),
+        units_on_hand=sum(quantities),
+        out_of_stock_rows=sum(q == 0 for q in quantities),
+        low_rows=sum(1 <= q <= 3 for q in quantities),
+        customers=len(DEMO_CUSTOMERS),
+        staff=[s["username"] for s in staff],
+        seconds=round(time.perf_counter() - started, 2),
+    )
 
 
 def _associate_stores(locs: list[dict]) -> list[int]:
     """The lowest-id big-box store in each of ASSOCIATE_STATES (or the first big-box stores if absent)."""
-    bigbox = sorted((l for l in locs if l["store_type"] == "BigBox"), key=lambda l: l["id"])
+    bigbox = sorted((loc for loc in locs if loc["store_type"] == "BigBox"), key=lambda loc: loc["id"])
     chosen = []
     for state in ASSOCIATE_STATES:
-        match = next((l["id"] for l in bigbox if l["state"] == state and l["id"] not in chosen), None)
+        match = next((loc["id"] for loc in bigbox if loc["state"] == state and loc["id"] not in chosen), None)
         if match is not None:
             chosen.append(match)
-    for l in bigbox:
+    for loc in bigbox:
         if len(chosen) >= len(ASSOCIATE_STATES):
             break
-        if l["id"] not in chosen:
-            chosen.append(l["id"])
+        if loc["id"] not in chosen:
+            chosen.append(loc["id"])
     return chosen

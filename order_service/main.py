@@ -1,4 +1,5 @@
 """FastAPI application: `uvicorn order_service.main:app` (docs at /docs, schema at /openapi.json)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -13,9 +14,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from order_service.api.routers import auth, customers, health, orders, staff, stores
-from order_service.api.routers import analytics
 from order_service.api.deps import preload_directory
+from order_service.api.routers import analytics, auth, customers, health, orders, staff, stores
 from order_service.core.config import Settings, get_settings
 from order_service.core.db import make_engine, make_sessionmaker
 from order_service.services.errors import ServiceError
@@ -42,7 +42,9 @@ async def _expiry_sweeper(app: FastAPI) -> None:
             log.exception("reservation expiry sweep failed")
 
 
-def create_app(settings: Settings | None = None, engine: Engine | None = None, *, sweeper: bool = True) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, engine: Engine | None = None, *, sweeper: bool = True
+) -> FastAPI:
     settings = settings or get_settings()
     engine = engine or make_engine(settings.db_url)
 
@@ -59,9 +61,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
             task.cancel()
         engine.dispose()
 
-    app = FastAPI(title="Daogou order and inventory service", version="1.0.0", lifespan=lifespan,
-                  description="Stock per location with an append-only ledger, reservations, orders with "
-                              "delivery or pick-up, customers' channel identities and staff tools.")
+    app = FastAPI(
+        title="Daogou order and inventory service",
+        version="1.0.0",
+        lifespan=lifespan,
+        description="Stock per location with an append-only ledger, reservations, orders with "
+        "delivery or pick-up, customers' channel identities and staff tools.",
+    )
     app.state.settings, app.state.engine = settings, engine
     app.state.sessions = make_sessionmaker(engine)
     app.state.read_sessions = make_sessionmaker(engine, read_only=True)
@@ -78,8 +84,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-                  for e in exc.errors()]
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
         return JSONResponse({"detail": errors}, status_code=422)
 
     @app.exception_handler(IntegrityError)
@@ -90,8 +98,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
     @app.exception_handler(OperationalError)
     async def database_unavailable(_: Request, exc: OperationalError) -> JSONResponse:
         log.error("database error: %s", exc.orig)
-        return JSONResponse({"detail": "the database is busy or unavailable; retry shortly"}, status_code=503,
-                            headers={"Retry-After": "1"})
+        return JSONResponse(
+            {"detail": "the database is busy or unavailable; retry shortly"},
+            status_code=503,
+            headers={"Retry-After": "1"},
+        )
 
     return app
 

@@ -5,14 +5,26 @@ Stock is held twice on purpose: `stock_levels` is the fast, lockable current sta
 Check constraints are the last line of defence against oversell: the database itself refuses a
 level below zero or more reserved than on hand.
 """
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import (JSON, BigInteger, CheckConstraint, DateTime, ForeignKey, Index, Integer, Numeric,
-                        String, Text, UniqueConstraint)
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -21,8 +33,16 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 Money = Numeric(12, 2)
 
 WAREHOUSE_ID = 0
-ORDER_STATUSES = ("pending", "confirmed", "ready_for_pickup", "shipped", "completed", "cancelled",
-                  "return_requested", "returned")
+ORDER_STATUSES = (
+    "pending",
+    "confirmed",
+    "ready_for_pickup",
+    "shipped",
+    "completed",
+    "cancelled",
+    "return_requested",
+    "returned",
+)
 MOVEMENT_KINDS = ("receipt", "sale", "return", "cancellation", "transfer_out", "transfer_in", "adjustment")
 STAFF_ROLES = ("associate", "manager", "admin")
 CHANNELS = ("web", "wechat")
@@ -30,6 +50,7 @@ CHANNELS = ("web", "wechat")
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Timestamps are UTC everywhere; SQLite forgets the zone, so it is stripped on write and restored on read."""
+
     impl = DateTime(timezone=True)
     cache_ok = True
 
@@ -38,11 +59,11 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(timezone.utc).replace(tzinfo=None) if dialect.name == "sqlite" else value
+        return value.astimezone(UTC).replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
+            value = value.replace(tzinfo=UTC)
         return value
 
 
@@ -56,6 +77,7 @@ class Base(DeclarativeBase):
 
 class Location(Base):
     """The online warehouse (id 0) or a store (its chain store id)."""
+
     __tablename__ = "locations"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
@@ -91,6 +113,7 @@ class Product(Base):
 
 class StockLevel(Base):
     """Current stock of one SKU at one location; rows are only changed by conditional UPDATEs."""
+
     __tablename__ = "stock_levels"
 
     location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"), primary_key=True)
@@ -106,6 +129,7 @@ class StockLevel(Base):
 
 class StockMovement(Base):
     """Append-only ledger: the sum of `quantity` per (location, sku) is the on-hand level."""
+
     __tablename__ = "stock_movements"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -136,6 +160,7 @@ class Customer(Base):
 
 class CustomerIdentity(Base):
     """A channel's identity (web session id, WeChat openid) mapped to one customer."""
+
     __tablename__ = "customer_identities"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -143,8 +168,10 @@ class CustomerIdentity(Base):
     external_id: Mapped[str] = mapped_column(String(128))
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
 
-    __table_args__ = (UniqueConstraint("channel", "external_id", name="uq_identity_channel_external"),
-                      CheckConstraint(_in("channel", CHANNELS), name="identity_channel"))
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id", name="uq_identity_channel_external"),
+        CheckConstraint(_in("channel", CHANNELS), name="identity_channel"),
+    )
 
 
 class StaffUser(Base):
@@ -157,12 +184,15 @@ class StaffUser(Base):
     store_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
     active: Mapped[bool] = mapped_column(default=True)
 
-    __table_args__ = (CheckConstraint(_in("role", STAFF_ROLES), name="staff_role"),
-                      CheckConstraint("role <> 'associate' OR store_id IS NOT NULL", name="associate_has_store"))
+    __table_args__ = (
+        CheckConstraint(_in("role", STAFF_ROLES), name="staff_role"),
+        CheckConstraint("role <> 'associate' OR store_id IS NOT NULL", name="associate_has_store"),
+    )
 
 
 class StaffToken(Base):
     """Issued staff tokens, stored as SHA-256 so a database leak does not leak live tokens."""
+
     __tablename__ = "staff_tokens"
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -196,8 +226,9 @@ class Order(Base):
     return_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    lines: Mapped[list[OrderLine]] = relationship(back_populates="order", order_by="OrderLine.id",
-                                                  cascade="all, delete-orphan", lazy="selectin")
+    lines: Mapped[list[OrderLine]] = relationship(
+        back_populates="order", order_by="OrderLine.id", cascade="all, delete-orphan", lazy="selectin"
+    )
     # filled when the order is created, read through queries (never loaded with the order)
     reservations: Mapped[list[Reservation]] = relationship(lazy="raise", cascade="save-update")
     events: Mapped[list[OrderEvent]] = relationship(lazy="raise", cascade="save-update")
@@ -227,6 +258,7 @@ class OrderLine(Base):
 
 class Reservation(Base):
     """Stock held for a pending order until `expires_at`; then consumed (sale) or released."""
+
     __tablename__ = "reservations"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -237,13 +269,16 @@ class Reservation(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     status: Mapped[str] = mapped_column(String(10), default="active")
 
-    __table_args__ = (CheckConstraint("quantity > 0", name="reservation_quantity"),
-                      CheckConstraint("status IN ('active', 'consumed', 'released')", name="reservation_status"),
-                      Index("ix_reservations_active_expiry", "status", "expires_at"))
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="reservation_quantity"),
+        CheckConstraint("status IN ('active', 'consumed', 'released')", name="reservation_status"),
+        Index("ix_reservations_active_expiry", "status", "expires_at"),
+    )
 
 
 class OrderEvent(Base):
     """Status history: who moved an order from which status to which, and when."""
+
     __tablename__ = "order_events"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

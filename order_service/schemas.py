@@ -3,6 +3,7 @@
 Every string that reaches the database refuses control characters (PostgreSQL rejects NUL bytes and
 would answer 500) and every integer is bounded to a 32-bit column, so bad input is a clear 422.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -21,8 +22,16 @@ CleanText = Annotated[str, StringConstraints(pattern=NO_CONTROL, strip_whitespac
 Money = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
 LocationId = Annotated[int, Field(ge=0, le=MAX_ID)]
 Level = Literal["in_stock", "low", "out"]
-OrderStatus = Literal["pending", "confirmed", "ready_for_pickup", "shipped", "completed", "cancelled",
-                      "return_requested", "returned"]
+OrderStatus = Literal[
+    "pending",
+    "confirmed",
+    "ready_for_pickup",
+    "shipped",
+    "completed",
+    "cancelled",
+    "return_requested",
+    "returned",
+]
 
 
 class Model(BaseModel):
@@ -47,7 +56,9 @@ class StoreOut(Model):
     lat: float | None
     lon: float | None
     hours_text: str
-    hours: dict[str, list[str] | None] = Field(default_factory=dict, description="Day → [open, close] or null when closed.")
+    hours: dict[str, list[str] | None] = Field(
+        default_factory=dict, description="Day → [open, close] or null when closed."
+    )
     services: list[str] = Field(default_factory=list)
     pickup: bool = Field(description="Whether the store hands out pick-up orders.")
     distance_km: float | None = None
@@ -56,6 +67,7 @@ class StoreOut(Model):
 class StockOut(Model):
     """Stock of one SKU at one location. Shoppers get `level` and `pickup_available`; the exact
     quantities are filled only for staff allowed to see that location."""
+
     sku: str
     location_id: int
     location_name: str
@@ -76,6 +88,7 @@ class StoreStockOut(Model):
 
 class LocatedOut(Model):
     """Where a ZIP or coordinates were placed, and how (so callers can tell an approximation)."""
+
     lat: float
     lon: float
     method: Literal["coordinates", "store_zip", "nearest_zip", "zip_prefix"]
@@ -167,6 +180,7 @@ class TransferIn(Model):
 
 class StockChangeIn(Model):
     """A receipt (delivery from a supplier, positive) or an adjustment (count correction, either sign)."""
+
     sku: Sku
     location_id: LocationId
     kind: Literal["receipt", "adjustment"]
@@ -197,6 +211,7 @@ class MovementOut(Model):
 
 class AuditOut(Model):
     """Stock levels recomputed from the ledger and compared with the current table."""
+
     rows_checked: int
     mismatches: list[dict[str, int | str]]
     reserved_mismatches: list[dict[str, int | str]]
@@ -227,8 +242,12 @@ class OrderLineIn(Model):
 class OrderCreate(Model):
     lines: Annotated[list[OrderLineIn], Field(min_length=1, max_length=50)]
     fulfilment: Literal["delivery", "pickup"]
-    store_id: Annotated[int | None, Field(ge=1, le=MAX_ID, description="Pick-up store (required for pickup).")] = None
-    delivery_address: Annotated[str | None, StringConstraints(min_length=5, max_length=500, pattern=NO_CONTROL)] = None
+    store_id: Annotated[
+        int | None, Field(ge=1, le=MAX_ID, description="Pick-up store (required for pickup).")
+    ] = None
+    delivery_address: Annotated[
+        str | None, StringConstraints(min_length=5, max_length=500, pattern=NO_CONTROL)
+    ] = None
 
     @model_validator(mode="after")
     def _consistent(self) -> OrderCreate:

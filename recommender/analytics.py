@@ -4,6 +4,7 @@ Input columns: customer_id, order_id, sku, quantity, unit_price, ordered_at (see
 The same functions serve the Online Retail demonstration (docs/analytics.md), the order service's
 staff API and the staff's chat questions ("who are our at-risk customers?").
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,9 +31,13 @@ SEGMENT_RULES: list[tuple[str, tuple[int, int], tuple[int, int]]] = [
     ("hibernating", (1, 2), (1, 2)),
 ]
 _SEGMENT_TEXT = load_texts()["segments"]
-SEGMENT_LABELS = {key: {"en": _SEGMENT_TEXT[key]["en"], "zh": _SEGMENT_TEXT[key]["zh"]} for key, *_ in SEGMENT_RULES}
-SEGMENT_ACTIONS = {key: {"en": _SEGMENT_TEXT[key]["action_en"], "zh": _SEGMENT_TEXT[key]["action_zh"]}
-                   for key, *_ in SEGMENT_RULES}
+SEGMENT_LABELS = {
+    key: {"en": _SEGMENT_TEXT[key]["en"], "zh": _SEGMENT_TEXT[key]["zh"]} for key, *_ in SEGMENT_RULES
+}
+SEGMENT_ACTIONS = {
+    key: {"en": _SEGMENT_TEXT[key]["action_en"], "zh": _SEGMENT_TEXT[key]["action_zh"]}
+    for key, *_ in SEGMENT_RULES
+}
 
 
 def segment_for(r: int, f: int) -> str:
@@ -47,9 +52,12 @@ def orders(lines: pd.DataFrame) -> pd.DataFrame:
     validate_order_lines(lines)
     if lines.empty:
         raise ValueError("no order lines")
-    return (lines.assign(value=lines["quantity"] * lines["unit_price"])
-            .groupby(["customer_id", "order_id"], sort=False)
-            .agg(ordered_at=("ordered_at", "min"), value=("value", "sum")).reset_index())
+    return (
+        lines.assign(value=lines["quantity"] * lines["unit_price"])
+        .groupby(["customer_id", "order_id"], sort=False)
+        .agg(ordered_at=("ordered_at", "min"), value=("value", "sum"))
+        .reset_index()
+    )
 
 
 def _quintile(values: pd.Series, higher_is_better: bool) -> pd.Series:
@@ -64,24 +72,32 @@ def rfm(lines: pd.DataFrame, as_of: pd.Timestamp | None = None) -> pd.DataFrame:
     """Per customer: recency_days, frequency (orders), monetary (total spend), r/f/m scores 1–5,
     rfm code ("545"), segment key. `as_of` defaults to the day after the last order."""
     o = orders(lines)
-    as_of = pd.Timestamp(as_of) if as_of is not None else o["ordered_at"].max().normalize() + pd.Timedelta(days=1)
-    c = o.groupby("customer_id").agg(last=("ordered_at", "max"), frequency=("order_id", "nunique"),
-                                     monetary=("value", "sum"))
+    as_of = (
+        pd.Timestamp(as_of) if as_of is not None else o["ordered_at"].max().normalize() + pd.Timedelta(days=1)
+    )
+    c = o.groupby("customer_id").agg(
+        last=("ordered_at", "max"), frequency=("order_id", "nunique"), monetary=("value", "sum")
+    )
     c["recency_days"] = (as_of - c["last"]).dt.days
     c["r_score"] = _quintile(c["recency_days"], higher_is_better=False)
     c["f_score"] = _quintile(c["frequency"], higher_is_better=True)
     c["m_score"] = _quintile(c["monetary"], higher_is_better=True)
     c["rfm"] = c["r_score"].astype(str) + c["f_score"].astype(str) + c["m_score"].astype(str)
     c["segment"] = [segment_for(r, f) for r, f in zip(c["r_score"], c["f_score"])]
-    return c.drop(columns="last")[["recency_days", "frequency", "monetary", "r_score", "f_score", "m_score",
-                                   "rfm", "segment"]]
+    return c.drop(columns="last")[
+        ["recency_days", "frequency", "monetary", "r_score", "f_score", "m_score", "rfm", "segment"]
+    ]
 
 
 def segment_summary(rfm_table: pd.DataFrame) -> pd.DataFrame:
     """Customers, share of customers, revenue share and mean recency/frequency/spend per segment."""
-    g = rfm_table.groupby("segment").agg(customers=("frequency", "size"), revenue=("monetary", "sum"),
-                                         mean_recency_days=("recency_days", "mean"),
-                                         mean_frequency=("frequency", "mean"), mean_monetary=("monetary", "mean"))
+    g = rfm_table.groupby("segment").agg(
+        customers=("frequency", "size"),
+        revenue=("monetary", "sum"),
+        mean_recency_days=("recency_days", "mean"),
+        mean_frequency=("frequency", "mean"),
+        mean_monetary=("monetary", "mean"),
+    )
     g["customer_share"] = g["customers"] / g["customers"].sum()
     g["revenue_share"] = g["revenue"] / g["revenue"].sum()
     order = [key for key, *_ in SEGMENT_RULES if key in g.index]
@@ -129,11 +145,13 @@ def repurchase_rate(lines: pd.DataFrame) -> float:
 @dataclass(frozen=True)
 class CLVConfig:
     horizon_weeks: float = 52.0
-    margin: float = 1.0          # 1.0 = revenue CLV; set the gross margin for profit CLV
+    margin: float = 1.0  # 1.0 = revenue CLV; set the gross margin for profit CLV
     time_unit_days: float = 7.0
 
 
-def clv_inputs(lines: pd.DataFrame, as_of: pd.Timestamp | None = None, unit_days: float = 7.0) -> pd.DataFrame:
+def clv_inputs(
+    lines: pd.DataFrame, as_of: pd.Timestamp | None = None, unit_days: float = 7.0
+) -> pd.DataFrame:
     """Per customer: frequency (repeat purchase days), recency and age T in time units (weeks), mean
     value of the repeat orders. Purchases on the same day count once, as in the BG/NBD papers."""
     o = orders(lines)
@@ -143,16 +161,19 @@ def clv_inputs(lines: pd.DataFrame, as_of: pd.Timestamp | None = None, unit_days
     g = daily.sort_values("day").groupby("customer_id")
     first, last, n = g["day"].min(), g["day"].max(), g["day"].size()
     repeat_value = (g["value"].sum() - g["value"].first()) / (n - 1).where(n > 1)
-    return pd.DataFrame({
-        "frequency": (n - 1).astype(float),
-        "recency": (last - first).dt.days / unit_days,
-        "T": (as_of - first).dt.days / unit_days,
-        "monetary": repeat_value.fillna(0.0),
-    })
+    return pd.DataFrame(
+        {
+            "frequency": (n - 1).astype(float),
+            "recency": (last - first).dt.days / unit_days,
+            "T": (as_of - first).dt.days / unit_days,
+            "monetary": repeat_value.fillna(0.0),
+        }
+    )
 
 
-def customer_lifetime_value(lines: pd.DataFrame, config: CLVConfig = CLVConfig(),
-                            as_of: pd.Timestamp | None = None) -> tuple[pd.DataFrame, BetaGeoModel, GammaGammaModel]:
+def customer_lifetime_value(
+    lines: pd.DataFrame, config: CLVConfig = CLVConfig(), as_of: pd.Timestamp | None = None
+) -> tuple[pd.DataFrame, BetaGeoModel, GammaGammaModel]:
     """BG/NBD for how many orders a customer will place over the horizon and whether they are still
     active, Gamma-Gamma for the value of those orders; CLV = orders × value × margin (undiscounted).
 
@@ -163,9 +184,12 @@ def customer_lifetime_value(lines: pd.DataFrame, config: CLVConfig = CLVConfig()
     repeaters = data[data["frequency"] > 0]
     gg = GammaGammaModel().fit(repeaters["frequency"].to_numpy(), repeaters["monetary"].to_numpy())
     out = data.copy()
-    out["p_alive"] = bg.p_alive(data["frequency"].to_numpy(), data["recency"].to_numpy(), data["T"].to_numpy())
-    out["expected_orders"] = bg.expected_purchases(config.horizon_weeks, data["frequency"].to_numpy(),
-                                                   data["recency"].to_numpy(), data["T"].to_numpy())
+    out["p_alive"] = bg.p_alive(
+        data["frequency"].to_numpy(), data["recency"].to_numpy(), data["T"].to_numpy()
+    )
+    out["expected_orders"] = bg.expected_purchases(
+        config.horizon_weeks, data["frequency"].to_numpy(), data["recency"].to_numpy(), data["T"].to_numpy()
+    )
     out["expected_value"] = gg.expected_value(data["frequency"].to_numpy(), data["monetary"].to_numpy())
     out["clv"] = out["expected_orders"] * out["expected_value"] * config.margin
     return out, bg, gg
@@ -174,6 +198,7 @@ def customer_lifetime_value(lines: pd.DataFrame, config: CLVConfig = CLVConfig()
 @dataclass(frozen=True)
 class CustomerProfile:
     """What staff ask about one customer in chat."""
+
     customer_id: str
     segment: str
     segment_label_en: str
@@ -189,9 +214,16 @@ def customer_profile(rfm_table: pd.DataFrame, customer_id: str) -> CustomerProfi
     if key not in rfm_table.index:
         raise KeyError(f"customer {customer_id} has no orders")
     row = rfm_table.loc[key]
-    return CustomerProfile(key, row["segment"], SEGMENT_LABELS[row["segment"]]["en"],
-                           SEGMENT_LABELS[row["segment"]]["zh"], row["rfm"], int(row["recency_days"]),
-                           int(row["frequency"]), round(float(row["monetary"]), 2))
+    return CustomerProfile(
+        key,
+        row["segment"],
+        SEGMENT_LABELS[row["segment"]]["en"],
+        SEGMENT_LABELS[row["segment"]]["zh"],
+        row["rfm"],
+        int(row["recency_days"]),
+        int(row["frequency"]),
+        round(float(row["monetary"]), 2),
+    )
 
 
 def customers_in_segment(rfm_table: pd.DataFrame, segment: str, limit: int = 20) -> pd.DataFrame:
@@ -205,6 +237,7 @@ def customers_in_segment(rfm_table: pd.DataFrame, segment: str, limit: int = 20)
 class HoldoutCheck:
     """BG/NBD checked on data it did not see: fit up to `calibration_end`, predict each customer's
     orders (distinct purchase days) in the holdout, compare with what they did."""
+
     calibration_end: str
     holdout_weeks: float
     customers: int
@@ -228,5 +261,12 @@ def clv_holdout_check(lines: pd.DataFrame, calibration_end: str, unit_days: floa
     days = hold.assign(day=hold["ordered_at"].dt.normalize()).groupby("customer_id")["day"].nunique()
     actual = days.reindex(data.index, fill_value=0).to_numpy()
     naive = (data["frequency"] + 1) / data["T"].clip(lower=1.0) * horizon
-    return HoldoutCheck(str(end.date()), round(horizon, 1), len(data), float(predicted.sum()), int(actual.sum()),
-                        float(np.abs(predicted - actual).mean()), float(np.abs(naive.to_numpy() - actual).mean()))
+    return HoldoutCheck(
+        str(end.date()),
+        round(horizon, 1),
+        len(data),
+        float(predicted.sum()),
+        int(actual.sum()),
+        float(np.abs(predicted - actual).mean()),
+        float(np.abs(naive.to_numpy() - actual).mean()),
+    )

@@ -3,6 +3,7 @@
 support(A,B) = share of orders containing both; confidence(A→B) = P(B | A);
 lift(A→B) = confidence / P(B), above 1 when B is bought with A more often than on its own.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from recommender.data import validate_order_lines
 class PairRule:
     antecedent: str
     consequent: str
-    together: int       # orders containing both
+    together: int  # orders containing both
     support: float
     confidence: float
     lift: float
@@ -27,8 +28,8 @@ class PairRule:
 @dataclass
 class BasketStats:
     items: np.ndarray
-    item_orders: np.ndarray          # orders containing each item
-    co_orders: sparse.csr_matrix     # item × item orders containing both (diagonal removed)
+    item_orders: np.ndarray  # orders containing each item
+    co_orders: sparse.csr_matrix  # item × item orders containing both (diagonal removed)
     n_orders: int
     item_index: dict[str, int] = field(init=False)
 
@@ -36,7 +37,7 @@ class BasketStats:
         self.item_index = {s: i for i, s in enumerate(self.items)}
 
     @classmethod
-    def from_lines(cls, lines: pd.DataFrame) -> "BasketStats":
+    def from_lines(cls, lines: pd.DataFrame) -> BasketStats:
         validate_order_lines(lines)
         pairs = lines[["order_id", "sku"]].drop_duplicates()
         if pairs.empty:
@@ -44,9 +45,13 @@ class BasketStats:
         items = np.array(sorted(pairs["sku"].unique()))
         orders = pairs["order_id"].astype("category")
         item_pos = pd.Series(np.arange(len(items)), index=items)
-        basket = sparse.csr_matrix((np.ones(len(pairs), np.float32),
-                                    (orders.cat.codes.to_numpy(), item_pos.loc[pairs["sku"]].to_numpy())),
-                                   shape=(len(orders.cat.categories), len(items)))
+        basket = sparse.csr_matrix(
+            (
+                np.ones(len(pairs), np.float32),
+                (orders.cat.codes.to_numpy(), item_pos.loc[pairs["sku"]].to_numpy()),
+            ),
+            shape=(len(orders.cat.categories), len(items)),
+        )
         co = (basket.T @ basket).tocsr()
         co.setdiag(0)
         co.eliminate_zeros()
@@ -65,7 +70,15 @@ class BasketStats:
                 continue
             confidence = together / self.item_orders[i]
             lift = confidence / (self.item_orders[j] / self.n_orders)
-            rules.append(PairRule(sku, str(self.items[j]), int(together), float(together / self.n_orders),
-                                  float(confidence), float(lift)))
+            rules.append(
+                PairRule(
+                    sku,
+                    str(self.items[j]),
+                    int(together),
+                    float(together / self.n_orders),
+                    float(confidence),
+                    float(lift),
+                )
+            )
         rules.sort(key=lambda r: (-r.lift, -r.together, r.consequent))
         return rules if k is None else rules[:k]

@@ -1,26 +1,33 @@
 """`daogou recommend …`: offline evaluation, customer analytics, training and recommendations."""
+
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 
-app = typer.Typer(help="Recommender: evaluate on Online Retail, analytics, train, recommend.", no_args_is_help=True)
+app = typer.Typer(
+    help="Recommender: evaluate on Online Retail, analytics, train, recommend.", no_args_is_help=True
+)
 
 
 @app.command("evaluate")
-def evaluate(history: Optional[str] = typer.Option(None, help="Evaluate on this order history ('database' or JSONL) "
-                                                            "instead of the Online Retail benchmark."),
-             val_start: str = typer.Option("", help="Validation start (with --history)."),
-             test_start: str = typer.Option("", help="Test start (with --history)."),
-             test_end: Optional[str] = typer.Option(None, help="Test end, inclusive (with --history).")) -> None:
+def evaluate(
+    history: str | None = typer.Option(
+        None,
+        help="Evaluate on this order history ('database' or JSONL) instead of the Online Retail benchmark.",
+    ),
+    val_start: str = typer.Option("", help="Validation start (with --history)."),
+    test_start: str = typer.Option("", help="Test start (with --history)."),
+    test_end: str | None = typer.Option(None, help="Test end, inclusive (with --history)."),
+) -> None:
     """Run the offline protocol: by default the Online Retail benchmark (writes
     benchmarks/results/recommender.json and the plot, 2–6 minutes); with --history, the same protocol on
     another order history, printed only."""
     if history is None:
         from benchmarks.recommender import main
+
         main()
         return
     from recommender.evaluation import ProtocolConfig, run_protocol
@@ -32,8 +39,12 @@ def evaluate(history: Optional[str] = typer.Option(None, help="Evaluate on this 
     lines, _ = _load_source(history)
     products = {p.sku: p for p in load_products()}
     unknown = set(lines["sku"]) - products.keys()
-    result = run_protocol(lines, ProtocolConfig(val_start, test_start, test_end, earlier_val_starts=()), progress=typer.echo,
-                          products=None if unknown else products)  # content model only with a full catalogue
+    result = run_protocol(
+        lines,
+        ProtocolConfig(val_start, test_start, test_end, earlier_val_starts=()),
+        progress=typer.echo,
+        products=None if unknown else products,
+    )  # content model only with a full catalogue
     typer.echo(json.dumps(result.split_stats))
     for r in result.results:
         typer.echo(f"{r.variant} {r.model:11s} " + " ".join(f"{k}={v:.4f}" for k, v in r.metrics.items()))
@@ -41,10 +52,14 @@ def evaluate(history: Optional[str] = typer.Option(None, help="Evaluate on this 
 
 @app.command("analytics")
 def analytics(
-    source: str = typer.Option("online-retail", help="'online-retail' or a JSONL order-lines file (demo history)."),
-    figures: Optional[Path] = typer.Option(None, help="Write cohort_retention.png and rfm_segments.png here."),
-    holdout_start: Optional[str] = typer.Option(None, help="Check BG/NBD on the orders from this date on (default for Online Retail: 2011-09-01)."),
-    output: Optional[Path] = typer.Option(None, help="Write the summary JSON here."),
+    source: str = typer.Option(
+        "online-retail", help="'online-retail' or a JSONL order-lines file (demo history)."
+    ),
+    figures: Path | None = typer.Option(None, help="Write cohort_retention.png and rfm_segments.png here."),
+    holdout_start: str | None = typer.Option(
+        None, help="Check BG/NBD on the orders from this date on (default for Online Retail: 2011-09-01)."
+    ),
+    output: Path | None = typer.Option(None, help="Write the summary JSON here."),
 ) -> None:
     """RFM segments, CLV (BG/NBD + Gamma-Gamma), cohort retention, AOV and repurchase rate."""
     from recommender.report import analytics_report, write_figures
@@ -64,10 +79,14 @@ def analytics(
 
 
 @app.command("segment")
-def segment(customer_id: Optional[str] = typer.Argument(None, help="A customer; omit with --segment."),
-            name: Optional[str] = typer.Option(None, "--segment", help="List the customers of this segment (e.g. at_risk)."),
-            source: str = typer.Option("online-retail", help="'online-retail' or a JSONL order-lines file."),
-            limit: int = 20) -> None:
+def segment(
+    customer_id: str | None = typer.Argument(None, help="A customer; omit with --segment."),
+    name: str | None = typer.Option(
+        None, "--segment", help="List the customers of this segment (e.g. at_risk)."
+    ),
+    source: str = typer.Option("online-retail", help="'online-retail' or a JSONL order-lines file."),
+    limit: int = 20,
+) -> None:
     """Answer staff questions: which segment is customer X in, who is in segment Y."""
     from recommender import analytics as A
 
@@ -90,17 +109,25 @@ def _load_source(source: str):
         return load_online_retail()[0], "UCI Online Retail"
     if source == "database":
         from daogou.config import get_settings
+
         try:
             lines = order_lines_from_database(get_settings().db_url)
         except Exception as exc:  # missing tables, server down: say what to do instead
             text = str(exc)
-            reason = ("its orders tables do not exist yet" if "no such table" in text or "does not exist" in text
-                      else text.splitlines()[0][:160])
-            raise typer.BadParameter(f"cannot read orders from the order service's database ({reason}); load the "
-                                     "demo data or pass --history <file.jsonl> from `daogou recommend demo-history`") from exc
+            reason = (
+                "its orders tables do not exist yet"
+                if "no such table" in text or "does not exist" in text
+                else text.splitlines()[0][:160]
+            )
+            raise typer.BadParameter(
+                f"cannot read orders from the order service's database ({reason}); load the "
+                "demo data or pass --history <file.jsonl> from `daogou recommend demo-history`"
+            ) from exc
         if lines.empty:
-            raise typer.BadParameter("the order service's database has no purchase orders yet; load the demo "
-                                     "history or pass --history <file.jsonl> from `daogou recommend demo-history`")
+            raise typer.BadParameter(
+                "the order service's database has no purchase orders yet; load the demo "
+                "history or pass --history <file.jsonl> from `daogou recommend demo-history`"
+            )
         return lines, "demo shop"
     path = Path(source)
     if not path.exists():
@@ -109,10 +136,14 @@ def _load_source(source: str):
 
 
 @app.command("demo-history")
-def demo_history(output: Optional[Path] = typer.Option(None, help="JSONL file to write (default: $STATE_DIR/demo_orders.jsonl)."),
-                 customers: Optional[int] = typer.Option(None, help="Synthetic customers (default: setting)."),
-                 seed: Optional[int] = typer.Option(None, help="Generator seed (default: setting)."),
-                 days: int = typer.Option(365, help="Length of the history in days.")) -> None:
+def demo_history(
+    output: Path | None = typer.Option(
+        None, help="JSONL file to write (default: $STATE_DIR/demo_orders.jsonl)."
+    ),
+    customers: int | None = typer.Option(None, help="Synthetic customers (default: setting)."),
+    seed: int | None = typer.Option(None, help="Generator seed (default: setting)."),
+    days: int = typer.Option(365, help="Length of the history in days."),
+) -> None:
     """Generate the seeded demo order history (see recommender/demo_history.py) as JSONL."""
     from catalog import load_products, load_stores
     from daogou.config import get_settings
@@ -121,26 +152,45 @@ def demo_history(output: Optional[Path] = typer.Option(None, help="JSONL file to
     settings = get_settings()
     try:
         from order_service.demo import DEMO_CUSTOMERS
+
         extra = [c[0] for c in DEMO_CUSTOMERS]
     except ImportError:
         extra = []
     stores = [s.id for s in load_stores() if s.type in ("BigBox", "Mobile")]
-    history = generate_demo_history(load_products(), n_customers=customers or settings.recommender_demo_customers,
-                                    days=days, seed=seed if seed is not None else settings.recommender_demo_seed,
-                                    store_ids=stores, extra_customer_ids=extra)
+    history = generate_demo_history(
+        load_products(),
+        n_customers=customers or settings.recommender_demo_customers,
+        days=days,
+        seed=seed if seed is not None else settings.recommender_demo_seed,
+        store_ids=stores,
+        extra_customer_ids=extra,
+    )
     output = output or settings.state_dir / "demo_orders.jsonl"
     write_jsonl(history, output)
     n_lines = sum(len(o.lines) for o in history.orders)
-    typer.echo(f"{len(history.customers)} customers, {len(history.orders)} orders, {n_lines} lines -> {output}")
+    typer.echo(
+        f"{len(history.customers)} customers, {len(history.orders)} orders, {n_lines} lines -> {output}"
+    )
 
 
 @app.command("train")
-def train(history: Optional[str] = typer.Option(None, help="'database' or a JSONL file (default: RECOMMENDER_HISTORY)."),
-          force: bool = typer.Option(False, help="Retrain even when the inputs have not changed.")) -> None:
+def train(
+    history: str | None = typer.Option(
+        None, help="'database' or a JSONL file (default: RECOMMENDER_HISTORY)."
+    ),
+    force: bool = typer.Option(False, help="Retrain even when the inputs have not changed."),
+) -> None:
     """Train the shop recommender from the order history (+ catalogue) into $STATE_DIR/recommender."""
     from catalog import load_categories, load_products
     from daogou.config import get_settings
-    from recommender.shop import ShopConfig, load_model, model_dir, model_fingerprint, save_model, train_shop_model
+    from recommender.shop import (
+        ShopConfig,
+        load_model,
+        model_dir,
+        model_fingerprint,
+        save_model,
+        train_shop_model,
+    )
 
     lines, _ = _load_source(history or get_settings().recommender_history)
     products = load_products()
@@ -157,8 +207,10 @@ def train(history: Optional[str] = typer.Option(None, help="'database' or a JSON
     model = train_shop_model(lines, products, categories)
     path = save_model(model, directory)
     inter = model.interactions
-    typer.echo(f"trained on {len(lines)} order lines: {len(inter.users)} customers, {len(inter.items)} items "
-               f"bought, {len(products)} in the catalogue; {model.train_seconds:.1f}s -> {path}")
+    typer.echo(
+        f"trained on {len(lines)} order lines: {len(inter.users)} customers, {len(inter.items)} items "
+        f"bought, {len(products)} in the catalogue; {model.train_seconds:.1f}s -> {path}"
+    )
 
 
 def _print(items, lang: str) -> None:
@@ -166,30 +218,40 @@ def _print(items, lang: str) -> None:
 
     rec = get_shop_recommender()
     for item in items:
-        extra = "".join(f"  {k}={getattr(item, k)}" for k in ("support", "confidence", "lift") if hasattr(item, k))
+        extra = "".join(
+            f"  {k}={getattr(item, k)}" for k in ("support", "confidence", "lift") if hasattr(item, k)
+        )
         typer.echo(f"{item.sku:16s} {rec.name(item.sku)[:48]:48s} {item.reason.text(lang)}{extra}")
 
 
 @app.command("for")
-def recommend_for(customer_id: Optional[str] = typer.Argument(None, help="Customer id (omit for an anonymous shopper)."),
-                  viewed: list[str] = typer.Option([], help="SKUs looked at in this conversation."),
-                  cart: list[str] = typer.Option([], help="SKUs in the cart."),
-                  category: Optional[str] = typer.Option(None, help="Only this category id."),
-                  k: int = 5, lang: str = "en") -> None:
-    """"Recommend me something" for a customer (and/or the conversation's context)."""
+def recommend_for(
+    customer_id: str | None = typer.Argument(None, help="Customer id (omit for an anonymous shopper)."),
+    viewed: list[str] = typer.Option([], help="SKUs looked at in this conversation."),
+    cart: list[str] = typer.Option([], help="SKUs in the cart."),
+    category: str | None = typer.Option(None, help="Only this category id."),
+    k: int = 5,
+    lang: str = "en",
+) -> None:
+    """ "Recommend me something" for a customer (and/or the conversation's context)."""
     from recommender.shop import get_shop_recommender
+
     _print(get_shop_recommender().recommend_for_customer(customer_id, viewed, cart, k, category), lang)
 
 
 @app.command("similar")
 def similar(sku: str, k: int = 5, lang: str = "en") -> None:
-    """"Similar to X"."""
+    """ "Similar to X"."""
     from recommender.shop import get_shop_recommender
+
     _print(get_shop_recommender().similar_items(sku, k), lang)
 
 
 @app.command("together")
-def together(sku: str, k: int = 5, lang: str = "en", by: str = typer.Option("lift", help="'lift' or 'confidence'.")) -> None:
-    """"Customers who bought X also bought" with support, confidence and lift."""
+def together(
+    sku: str, k: int = 5, lang: str = "en", by: str = typer.Option("lift", help="'lift' or 'confidence'.")
+) -> None:
+    """ "Customers who bought X also bought" with support, confidence and lift."""
     from recommender.shop import get_shop_recommender
+
     _print(get_shop_recommender().bought_together(sku, k, by=by), lang)

@@ -9,6 +9,7 @@ checked by tests that recover the parameters of simulated customers.
 Inputs per customer, in one time unit (weeks): x = repeat purchases, t_x = time of the last
 purchase since the first, T = time since the first purchase; m = mean value of repeat purchases.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ def _as_arrays(*values):
 class BetaGeoModel:
     """BG/NBD: while active a customer buys at Poisson rate λ ~ Gamma(r, α); after each purchase
     they drop out with probability p ~ Beta(a, b)."""
+
     r: float = float("nan")
     alpha: float = float("nan")
     a: float = float("nan")
@@ -48,25 +50,35 @@ class BetaGeoModel:
         common = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
         still_active = special.betaln(a, b + x) - special.betaln(a, b) + common - (r + x) * np.log(alpha + T)
         with np.errstate(divide="ignore", invalid="ignore"):
-            dropped = (special.betaln(a + 1, np.maximum(b + x - 1, 1e-12)) - special.betaln(a, b) + common
-                       - (r + x) * np.log(alpha + t_x))
+            dropped = (
+                special.betaln(a + 1, np.maximum(b + x - 1, 1e-12))
+                - special.betaln(a, b)
+                + common
+                - (r + x) * np.log(alpha + t_x)
+            )
         return np.where(x > 0, np.logaddexp(still_active, np.where(x > 0, dropped, -np.inf)), still_active)
 
-    def fit(self, x, t_x, T) -> "BetaGeoModel":
+    def fit(self, x, t_x, T) -> BetaGeoModel:
         x, t_x, T = _as_arrays(x, t_x, T)
         if len(x) < 10:
             raise ValueError("BG/NBD needs at least 10 customers")
         if np.any(t_x > T) or np.any(x < 0):
             raise ValueError("need 0 <= recency <= T and frequency >= 0")
         self.r, self.alpha, self.a, self.b = _fit_log_params(
-            lambda lp: -self.log_likelihood(np.exp(lp), x, t_x, T).sum() / len(x), 4,
-            np.array([1.0, max(T.mean(), 1.0), 1.0, 1.0]))
+            lambda lp: -self.log_likelihood(np.exp(lp), x, t_x, T).sum() / len(x),
+            4,
+            np.array([1.0, max(T.mean(), 1.0), 1.0, 1.0]),
+        )
         return self
 
     def _inactive_odds(self, x, t_x, T) -> np.ndarray:
         """δ(x>0) · a/(b+x−1) · ((α+T)/(α+t_x))^(r+x): odds that the customer has dropped out."""
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            odds = self.a / (self.b + x - 1) * np.exp((self.r + x) * (np.log(self.alpha + T) - np.log(self.alpha + t_x)))
+            odds = (
+                self.a
+                / (self.b + x - 1)
+                * np.exp((self.r + x) * (np.log(self.alpha + T) - np.log(self.alpha + t_x)))
+            )
         return np.where(x > 0, odds, 0.0)
 
     def p_alive(self, x, t_x, T) -> np.ndarray:
@@ -90,6 +102,7 @@ class BetaGeoModel:
 class GammaGammaModel:
     """Gamma-Gamma: each purchase's value ~ Gamma(p, ν), the customer's ν ~ Gamma(q, γ); assumes
     spend is independent of purchase frequency. Fitted on customers with repeat purchases."""
+
     p: float = float("nan")
     q: float = float("nan")
     v: float = float("nan")
@@ -98,18 +111,28 @@ class GammaGammaModel:
     def log_likelihood(params, x, m) -> np.ndarray:
         p, q, v = params
         px = p * x
-        return (special.gammaln(px + q) - special.gammaln(px) - special.gammaln(q) + q * np.log(v)
-                + (px - 1) * np.log(m) + px * np.log(x) - (px + q) * np.log(v + x * m))
+        return (
+            special.gammaln(px + q)
+            - special.gammaln(px)
+            - special.gammaln(q)
+            + q * np.log(v)
+            + (px - 1) * np.log(m)
+            + px * np.log(x)
+            - (px + q) * np.log(v + x * m)
+        )
 
-    def fit(self, x, m) -> "GammaGammaModel":
+    def fit(self, x, m) -> GammaGammaModel:
         x, m = _as_arrays(x, m)
         keep = (x > 0) & (m > 0)
         if keep.sum() < 10:
             raise ValueError("Gamma-Gamma needs at least 10 customers with repeat purchases")
         x, m = x[keep], m[keep]
         scale = float(np.median(m))  # fit in units of the median spend: better-conditioned
-        p, q, v = _fit_log_params(lambda lp: -self.log_likelihood(np.exp(lp), x, m / scale).sum() / len(x), 3,
-                                  np.array([1.0, 2.0, 1.0]))
+        p, q, v = _fit_log_params(
+            lambda lp: -self.log_likelihood(np.exp(lp), x, m / scale).sum() / len(x),
+            3,
+            np.array([1.0, 2.0, 1.0]),
+        )
         self.p, self.q, self.v = p, q, v * scale
         return self
 

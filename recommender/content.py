@@ -5,12 +5,14 @@ nobody has bought yet, and shoppers with no history.
 It accepts any product-like object with sku, name, brand, price, category_id, part_type and
 attributes (catalog.Product has all of them), so it does not depend on how the catalogue is loaded.
 """
+
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Protocol, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 from scipy import sparse
@@ -58,6 +60,7 @@ def product_tokens(p: ProductLike) -> list[tuple[str, float]]:
 @dataclass
 class ContentIndex:
     """TF-IDF-weighted, L2-normalised token vectors; cosine similarity by sparse dot products."""
+
     skus: list[str]
     matrix: sparse.csr_matrix
     groups: np.ndarray  # part type or category per item: similar items stay within one group
@@ -67,7 +70,7 @@ class ContentIndex:
         self.sku_index = {s: i for i, s in enumerate(self.skus)}
 
     @classmethod
-    def build(cls, products: Iterable[ProductLike]) -> "ContentIndex":
+    def build(cls, products: Iterable[ProductLike]) -> ContentIndex:
         products = list(products)
         if not products:
             raise ValueError("no products to index")

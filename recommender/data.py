@@ -4,6 +4,7 @@ implicit-feedback matrix built from any order-line table.
 The canonical columns are ORDER_LINE_COLUMNS; every other module reads only those, which is what
 lets the evaluation, the analytics and the shop recommender share code.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -19,8 +20,9 @@ ORDER_LINE_COLUMNS = ["customer_id", "order_id", "sku", "quantity", "unit_price"
 
 # Stock codes in Online Retail that are not products: postage, carriage, manual adjustments, bank
 # charges, marketplace fees, discounts, bad-debt adjustments, charity commission, samples, pads.
-NON_PRODUCT_CODES = frozenset({"POST", "DOT", "C2", "M", "m", "BANK CHARGES", "AMAZONFEE", "B", "CRUK",
-                               "D", "S", "PADS"})
+NON_PRODUCT_CODES = frozenset(
+    {"POST", "DOT", "C2", "M", "m", "BANK CHARGES", "AMAZONFEE", "B", "CRUK", "D", "S", "PADS"}
+)
 NON_PRODUCT_PREFIXES = ("gift_",)  # gift vouchers
 
 
@@ -28,12 +30,14 @@ NON_PRODUCT_PREFIXES = ("gift_",)  # gift vouchers
 def load_texts() -> dict:
     """User-visible text (reasons, segment labels) in English and Chinese, from texts.yaml."""
     import yaml
+
     return yaml.safe_load((Path(__file__).with_name("texts.yaml")).read_text(encoding="utf-8"))
 
 
 def online_retail_path(data_dir: Path | None = None) -> Path:
     if data_dir is None:
         from daogou.config import get_settings
+
         data_dir = get_settings().data_dir
     return Path(data_dir) / "retail_transactions" / "online_retail.csv.gz"
 
@@ -41,6 +45,7 @@ def online_retail_path(data_dir: Path | None = None) -> Path:
 @dataclass(frozen=True)
 class CleaningReport:
     """How many rows each cleaning rule removed (documented in docs/recommender.md)."""
+
     raw_rows: int
     no_customer: int
     cancellations: int
@@ -68,20 +73,23 @@ def clean_online_retail(raw: pd.DataFrame) -> tuple[pd.DataFrame, CleaningReport
     codes = df["StockCode"].astype(str)
     df = df[~(codes.isin(NON_PRODUCT_CODES) | codes.str.startswith(NON_PRODUCT_PREFIXES))]
     n5 = len(df)
-    out = pd.DataFrame({
-        "customer_id": df["CustomerID"].astype("int64").astype(str),
-        "order_id": df["InvoiceNo"].astype(str),
-        "sku": df["StockCode"].astype(str).str.upper(),
-        "quantity": df["Quantity"].astype("int64"),
-        "unit_price": df["UnitPrice"].astype(float),
-        "ordered_at": pd.to_datetime(df["InvoiceDate"]),
-    }).reset_index(drop=True)
+    out = pd.DataFrame(
+        {
+            "customer_id": df["CustomerID"].astype("int64").astype(str),
+            "order_id": df["InvoiceNo"].astype(str),
+            "sku": df["StockCode"].astype(str).str.upper(),
+            "quantity": df["Quantity"].astype("int64"),
+            "unit_price": df["UnitPrice"].astype(float),
+            "ordered_at": pd.to_datetime(df["InvoiceDate"]),
+        }
+    ).reset_index(drop=True)
     report = CleaningReport(n0, n0 - n1, n1 - n2, n2 - n3, n3 - n4, n4 - n5, n5)
     return out, report
 
 
-def load_online_retail(path: Path | None = None, descriptions_before: str | None = None
-                       ) -> tuple[pd.DataFrame, CleaningReport, dict[str, str]]:
+def load_online_retail(
+    path: Path | None = None, descriptions_before: str | None = None
+) -> tuple[pd.DataFrame, CleaningReport, dict[str, str]]:
     """Read and clean the UCI file; also return sku -> description (the most frequent one, from rows
     before `descriptions_before` if given, so an evaluation takes no item text from its test period)."""
     path = Path(path) if path else online_retail_path()
@@ -91,8 +99,13 @@ def load_online_retail(path: Path | None = None, descriptions_before: str | None
     lines, report = clean_online_retail(raw)
     if descriptions_before is not None:
         raw = raw[pd.to_datetime(raw["InvoiceDate"]) < pd.Timestamp(descriptions_before)]
-    desc = (raw.dropna(subset=["Description"]).assign(sku=lambda d: d["StockCode"].astype(str).str.upper())
-            .groupby("sku")["Description"].agg(lambda s: s.mode().iat[0]).to_dict())
+    desc = (
+        raw.dropna(subset=["Description"])
+        .assign(sku=lambda d: d["StockCode"].astype(str).str.upper())
+        .groupby("sku")["Description"]
+        .agg(lambda s: s.mode().iat[0])
+        .to_dict()
+    )
     return lines, report, desc
 
 
@@ -119,12 +132,13 @@ class Interactions:
     the repeat-purchase model uses for recency decay. `events` keeps every purchase (customer, item,
     order, age) so that a model can cut the same history earlier and learn from what came next.
     """
-    users: np.ndarray            # index -> customer_id
-    items: np.ndarray            # index -> sku
+
+    users: np.ndarray  # index -> customer_id
+    items: np.ndarray  # index -> sku
     strength: sparse.csr_matrix  # users × items, float32
     days_since: sparse.csr_matrix  # users × items, days since last purchase (+1 so zero is never stored)
     as_of: pd.Timestamp
-    events: "PurchaseEvents | None" = None
+    events: PurchaseEvents | None = None
     user_index: dict[str, int] = field(init=False)
     item_index: dict[str, int] = field(init=False)
 
@@ -137,14 +151,17 @@ class Interactions:
         return self.strength.shape
 
     @classmethod
-    def from_lines(cls, lines: pd.DataFrame, as_of: pd.Timestamp | None = None,
-                   items: np.ndarray | None = None) -> "Interactions":
+    def from_lines(
+        cls, lines: pd.DataFrame, as_of: pd.Timestamp | None = None, items: np.ndarray | None = None
+    ) -> Interactions:
         """Aggregate lines; `items` fixes the item axis (lines with other skus are dropped)."""
         validate_order_lines(lines)
         if lines.empty:
             raise ValueError("no order lines to build interactions from")
         as_of = pd.Timestamp(as_of) if as_of is not None else lines["ordered_at"].max()
-        bought = lines.groupby(["customer_id", "sku", "order_id"], sort=False)["ordered_at"].max().reset_index()
+        bought = (
+            lines.groupby(["customer_id", "sku", "order_id"], sort=False)["ordered_at"].max().reset_index()
+        )
         users = np.array(sorted(bought["customer_id"].unique()))
         items = np.array(sorted(bought["sku"].unique())) if items is None else np.asarray(items)
         item_pos = pd.Series(np.arange(len(items)), index=items)
@@ -154,12 +171,16 @@ class Interactions:
             rows=user_pos.loc[bought["customer_id"]].to_numpy(np.int32),
             cols=item_pos.loc[bought["sku"]].to_numpy(np.int32),
             orders=pd.factorize(bought["order_id"])[0].astype(np.int64),
-            age_days=((as_of - bought["ordered_at"]).dt.total_seconds() / 86400.0).clip(lower=0).to_numpy(np.float32))
+            age_days=((as_of - bought["ordered_at"]).dt.total_seconds() / 86400.0)
+            .clip(lower=0)
+            .to_numpy(np.float32),
+        )
         return cls.from_events(users, items, events, as_of)
 
     @classmethod
-    def from_events(cls, users: np.ndarray, items: np.ndarray, events: "PurchaseEvents",
-                    as_of: pd.Timestamp) -> "Interactions":
+    def from_events(
+        cls, users: np.ndarray, items: np.ndarray, events: PurchaseEvents, as_of: pd.Timestamp
+    ) -> Interactions:
         shape = (len(users), len(items))
         ones = np.ones(len(events.rows), np.float32)
         strength = sparse.csr_matrix((ones, (events.rows, events.cols)), shape=shape)
@@ -168,10 +189,12 @@ class Interactions:
         by_pair = np.lexsort((events.age_days, events.cols, events.rows))
         key = events.rows[by_pair].astype(np.int64) * shape[1] + events.cols[by_pair]
         last = by_pair[np.r_[True, key[1:] != key[:-1]]]
-        days_since = sparse.csr_matrix((events.age_days[last] + 1.0, (events.rows[last], events.cols[last])), shape=shape)
+        days_since = sparse.csr_matrix(
+            (events.age_days[last] + 1.0, (events.rows[last], events.cols[last])), shape=shape
+        )
         return cls(users, items, strength.astype(np.float32), days_since.astype(np.float32), as_of, events)
 
-    def before(self, days: float) -> tuple["Interactions", sparse.csr_matrix]:
+    def before(self, days: float) -> tuple[Interactions, sparse.csr_matrix]:
         """The same customers and items as they stood `days` earlier, and what each customer bought
         in those last `days` (users × items, 1 where bought): training data for a model that learns
         from the next purchases, without a second pass over the order lines."""
@@ -179,13 +202,16 @@ class Interactions:
             raise ValueError("these interactions keep no purchase events")
         e = self.events
         recent = e.age_days < days
-        label = sparse.csr_matrix((np.ones(int(recent.sum()), np.float32), (e.rows[recent], e.cols[recent])),
-                                  shape=self.shape)
+        label = sparse.csr_matrix(
+            (np.ones(int(recent.sum()), np.float32), (e.rows[recent], e.cols[recent])), shape=self.shape
+        )
         label.sum_duplicates()
         label.data[:] = 1.0
         old = ~recent
         earlier = PurchaseEvents(e.rows[old], e.cols[old], e.orders[old], e.age_days[old] - np.float32(days))
-        return Interactions.from_events(self.users, self.items, earlier, self.as_of - pd.Timedelta(days=days)), label
+        return Interactions.from_events(
+            self.users, self.items, earlier, self.as_of - pd.Timedelta(days=days)
+        ), label
 
     def orders_per_user(self) -> np.ndarray:
         """Distinct orders per customer."""
@@ -199,17 +225,18 @@ class Interactions:
 @dataclass(frozen=True)
 class PurchaseEvents:
     """One entry per (customer row, item column, order): the order's code and its age in days at `as_of`."""
+
     rows: np.ndarray
     cols: np.ndarray
     orders: np.ndarray
     age_days: np.ndarray
 
 
-
 @dataclass(frozen=True)
 class RetailItem:
     """An Online Retail stock code as a catalogue record (name = description, price = median unit
     price), so the content-based model can run on the benchmark; it has no brand or attributes."""
+
     sku: str
     name: str
     price: float
@@ -221,4 +248,6 @@ class RetailItem:
 
 def retail_items(lines: pd.DataFrame, descriptions: dict[str, str]) -> dict[str, RetailItem]:
     prices = lines.groupby("sku")["unit_price"].median()
-    return {sku: RetailItem(sku, descriptions.get(sku, "") or "", float(price)) for sku, price in prices.items()}
+    return {
+        sku: RetailItem(sku, descriptions.get(sku, "") or "", float(price)) for sku, price in prices.items()
+    }

@@ -24,13 +24,14 @@ and produces:
 Output: plain dataclasses (customers, orders with lines) and a JSONL writer/reader. The order
 service loads the records into its tables; the recommender trains on `order_lines_frame(history)`.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -41,22 +42,51 @@ SEED = 20261122
 Compatible = Callable[[ProductLike, ProductLike], bool]
 
 PERSONAS = {  # persona -> share of customers
-    "builder": 0.3, "gamer": 0.25, "office": 0.25, "upgrader": 0.2,
+    "builder": 0.3,
+    "gamer": 0.25,
+    "office": 0.25,
+    "upgrader": 0.2,
 }
 BANDS = {"budget": (0.0, 0.4), "mid": (0.3, 0.75), "premium": (0.65, 1.0)}
 BUILD_CORE = ("cpu", "motherboard", "memory", "internal-hard-drive", "power-supply", "case")
 BUILD_EXTRAS = {"cpu-cooler": 0.6, "video-card": 0.7, "thermal-paste": 0.3, "case-fan": 0.3}
 # persona -> (part type, probability it appears in an order)
 BASKETS = {
-    "gamer": {"video-card": 0.6, "monitor": 0.5, "headphones": 0.4, "keyboard": 0.4, "mouse": 0.5, "speakers": 0.1},
-    "office": {"monitor": 0.6, "keyboard": 0.5, "mouse": 0.5, "webcam": 0.3, "external-hard-drive": 0.3,
-               "headphones": 0.2, "ups": 0.1},
-    "upgrader": {"memory": 0.6, "internal-hard-drive": 0.5, "video-card": 0.3, "cpu-cooler": 0.2, "case-fan": 0.2},
+    "gamer": {
+        "video-card": 0.6,
+        "monitor": 0.5,
+        "headphones": 0.4,
+        "keyboard": 0.4,
+        "mouse": 0.5,
+        "speakers": 0.1,
+    },
+    "office": {
+        "monitor": 0.6,
+        "keyboard": 0.5,
+        "mouse": 0.5,
+        "webcam": 0.3,
+        "external-hard-drive": 0.3,
+        "headphones": 0.2,
+        "ups": 0.1,
+    },
+    "upgrader": {
+        "memory": 0.6,
+        "internal-hard-drive": 0.5,
+        "video-card": 0.3,
+        "cpu-cooler": 0.2,
+        "case-fan": 0.2,
+    },
 }
 CONSUMABLES = {"thermal-paste", "case-fan"}  # the only items a customer buys again
 # a pair (a, b) is checked when both types are in one order (or the upgrader's memory vs. their board)
-CHECKED_PAIRS = {("cpu", "motherboard"), ("memory", "motherboard"), ("case", "motherboard"),
-                 ("cpu-cooler", "cpu"), ("power-supply", "video-card"), ("case", "video-card")}
+CHECKED_PAIRS = {
+    ("cpu", "motherboard"),
+    ("memory", "motherboard"),
+    ("case", "motherboard"),
+    ("cpu-cooler", "cpu"),
+    ("power-supply", "video-card"),
+    ("case", "video-card"),
+}
 
 
 @dataclass(frozen=True)
@@ -81,9 +111,9 @@ class DemoOrder:
     order_ref: str
     customer_id: str
     created_at: datetime
-    fulfilment: str              # "delivery" (online, from the warehouse) or "pickup" (in a store)
-    location_id: int             # 0 = warehouse; a store id for pickups
-    status: str                  # "completed"
+    fulfilment: str  # "delivery" (online, from the warehouse) or "pickup" (in a store)
+    location_id: int  # 0 = warehouse; a store id for pickups
+    status: str  # "completed"
     lines: tuple[DemoLine, ...]
 
     @property
@@ -101,6 +131,7 @@ class DemoHistory:
 def default_compatible(a: ProductLike, b: ProductLike) -> bool:
     """The knowledge graph's compatibility rules (unknown counts as compatible)."""
     from knowledge_graph.compat import check
+
     return check(a, b).compatible is not False
 
 
@@ -116,10 +147,17 @@ class _Pools:
         for t, items in self.by_type.items():
             items.sort(key=lambda p: (p.price, p.sku))
             ranks = rng.permutation(len(items)) + 1
-            self.weights[t] = 1.0 / ranks ** 1.1  # Zipf-like: a few bestsellers per type
+            self.weights[t] = 1.0 / ranks**1.1  # Zipf-like: a few bestsellers per type
 
-    def pick(self, rng: np.random.Generator, part_type: str, band: str, brand: str | None,
-             ok: Callable[[ProductLike], bool] = lambda p: True, loyalty: float = 0.7) -> ProductLike | None:
+    def pick(
+        self,
+        rng: np.random.Generator,
+        part_type: str,
+        band: str,
+        brand: str | None,
+        ok: Callable[[ProductLike], bool] = lambda p: True,
+        loyalty: float = 0.7,
+    ) -> ProductLike | None:
         items = self.by_type.get(part_type)
         if not items:
             return None
@@ -138,10 +176,16 @@ class _Pools:
         return None
 
 
-def generate_demo_history(products: Sequence[ProductLike], n_customers: int = 400, days: int = 365,
-                          end: datetime = datetime(2026, 11, 1, tzinfo=timezone.utc), seed: int = SEED,
-                          store_ids: Sequence[int] = (), extra_customer_ids: Sequence[str] = (),
-                          compatible: Compatible | None = None) -> DemoHistory:
+def generate_demo_history(
+    products: Sequence[ProductLike],
+    n_customers: int = 400,
+    days: int = 365,
+    end: datetime = datetime(2026, 11, 1, tzinfo=UTC),
+    seed: int = SEED,
+    store_ids: Sequence[int] = (),
+    extra_customer_ids: Sequence[str] = (),
+    compatible: Compatible | None = None,
+) -> DemoHistory:
     """Generate `n_customers` synthetic customers (plus `extra_customer_ids`, e.g. the order
     service's demo accounts) and their orders over `days` days before `end`."""
     if n_customers < 0 or days <= 0:
@@ -175,10 +219,18 @@ def _favourite_brand(pools: _Pools, part_type: str, rng: np.random.Generator) ->
     return str(rng.choice(values, p=counts / counts.sum()))
 
 
-def _orders_for(c: DemoCustomer, pools: _Pools, rng: np.random.Generator, end: datetime,
-                compatible: Compatible, store_ids: Sequence[int]) -> list[DemoOrder]:
-    rate_per_month = float(rng.gamma(1.5, 0.6))                  # orders per month while active
-    churn_at = end if rng.random() > 0.25 else c.joined_at + (end - c.joined_at) * float(rng.uniform(0.2, 0.8))
+def _orders_for(
+    c: DemoCustomer,
+    pools: _Pools,
+    rng: np.random.Generator,
+    end: datetime,
+    compatible: Compatible,
+    store_ids: Sequence[int],
+) -> list[DemoOrder]:
+    rate_per_month = float(rng.gamma(1.5, 0.6))  # orders per month while active
+    churn_at = (
+        end if rng.random() > 0.25 else c.joined_at + (end - c.joined_at) * float(rng.uniform(0.2, 0.8))
+    )
     out: list[DemoOrder] = []
     owned_board: ProductLike | None = None
     owned: set[str] = set()
@@ -189,18 +241,40 @@ def _orders_for(c: DemoCustomer, pools: _Pools, rng: np.random.Generator, end: d
             owned.update(p.sku for p in basket if p.part_type not in CONSUMABLES)
             owned_board = next((p for p in basket if p.part_type == "motherboard"), owned_board)
             pickup = bool(store_ids) and rng.random() < 0.3
-            lines = tuple(DemoLine(p.sku, p.name, float(p.price),
-                                   int(rng.choice([1, 2], p=[0.85, 0.15])) if p.part_type in ("case-fan", "thermal-paste", "memory") else 1)
-                          for p in basket)
-            out.append(DemoOrder(f"{c.customer_id}-{len(out) + 1:03d}", c.customer_id, t,
-                                 "pickup" if pickup else "delivery",
-                                 int(rng.choice(store_ids)) if pickup else 0, "completed", lines))
+            lines = tuple(
+                DemoLine(
+                    p.sku,
+                    p.name,
+                    float(p.price),
+                    int(rng.choice([1, 2], p=[0.85, 0.15]))
+                    if p.part_type in ("case-fan", "thermal-paste", "memory")
+                    else 1,
+                )
+                for p in basket
+            )
+            out.append(
+                DemoOrder(
+                    f"{c.customer_id}-{len(out) + 1:03d}",
+                    c.customer_id,
+                    t,
+                    "pickup" if pickup else "delivery",
+                    int(rng.choice(store_ids)) if pickup else 0,
+                    "completed",
+                    lines,
+                )
+            )
         t = t + timedelta(days=float(rng.exponential(30.0 / max(rate_per_month, 0.05))))
     return out
 
 
-def _basket(c: DemoCustomer, pools: _Pools, rng: np.random.Generator, compatible: Compatible,
-            owned_board: ProductLike | None, owned: set[str]) -> list[ProductLike]:
+def _basket(
+    c: DemoCustomer,
+    pools: _Pools,
+    rng: np.random.Generator,
+    compatible: Compatible,
+    owned_board: ProductLike | None,
+    owned: set[str],
+) -> list[ProductLike]:
     if c.persona == "builder" and (owned_board is None or rng.random() < 0.15):
         types = list(BUILD_CORE) + [t for t, p in BUILD_EXTRAS.items() if rng.random() < p]
     else:
@@ -208,13 +282,18 @@ def _basket(c: DemoCustomer, pools: _Pools, rng: np.random.Generator, compatible
         types = [t for t, p in table.items() if rng.random() < p] or [max(table, key=table.get)]
     chosen: list[ProductLike] = []
     for t in types:
-        context = chosen + ([owned_board] if owned_board is not None and c.persona in ("upgrader", "builder") else [])
+        context = chosen + (
+            [owned_board] if owned_board is not None and c.persona in ("upgrader", "builder") else []
+        )
 
-        def fits(p: ProductLike) -> bool:
+        def fits(p: ProductLike, context: list[ProductLike] = context) -> bool:
             if p.sku in owned:  # durable goods are bought once
                 return False
-            return all(compatible(p, q) for q in context
-                       if (p.part_type, q.part_type) in CHECKED_PAIRS or (q.part_type, p.part_type) in CHECKED_PAIRS)
+            return all(
+                compatible(p, q)
+                for q in context
+                if (p.part_type, q.part_type) in CHECKED_PAIRS or (q.part_type, p.part_type) in CHECKED_PAIRS
+            )
 
         item = pools.pick(rng, t, c.price_band, c.favourite_brands.get(t), fits)
         if item is not None and item not in chosen:
@@ -224,9 +303,14 @@ def _basket(c: DemoCustomer, pools: _Pools, rng: np.random.Generator, compatible
 
 def order_lines_frame(history: DemoHistory) -> pd.DataFrame:
     """The canonical order-lines table (recommender.data.ORDER_LINE_COLUMNS) of a history."""
-    rows = [(o.customer_id, o.order_ref, line.sku, line.quantity, line.unit_price, o.created_at)
-            for o in history.orders for line in o.lines]
-    df = pd.DataFrame(rows, columns=["customer_id", "order_id", "sku", "quantity", "unit_price", "ordered_at"])
+    rows = [
+        (o.customer_id, o.order_ref, line.sku, line.quantity, line.unit_price, o.created_at)
+        for o in history.orders
+        for line in o.lines
+    ]
+    df = pd.DataFrame(
+        rows, columns=["customer_id", "order_id", "sku", "quantity", "unit_price", "ordered_at"]
+    )
     df["ordered_at"] = pd.to_datetime(df["ordered_at"], utc=True).dt.tz_localize(None)
     return df
 
@@ -237,11 +321,21 @@ def write_jsonl(history: DemoHistory, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8") as fh:
         for c in history.customers:
-            fh.write(json.dumps({"type": "customer", **asdict(c), "joined_at": c.joined_at.isoformat()},
-                                ensure_ascii=False) + "\n")
+            fh.write(
+                json.dumps(
+                    {"type": "customer", **asdict(c), "joined_at": c.joined_at.isoformat()},
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
         for o in history.orders:
-            fh.write(json.dumps({"type": "order", **asdict(o), "created_at": o.created_at.isoformat(),
-                                 "total": o.total}, ensure_ascii=False) + "\n")
+            fh.write(
+                json.dumps(
+                    {"type": "order", **asdict(o), "created_at": o.created_at.isoformat(), "total": o.total},
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
     return path
 
 

@@ -10,22 +10,34 @@ The protocol is fixed so numbers compare across runs and with published anchors:
 - hyper-parameters and hybrid weights are chosen by the mean score over validation folds inside
   the training period (by default June–July and August–September 2011), never on the test period.
 """
+
 from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Callable, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from recommender.data import Interactions, validate_order_lines
 from recommender.content import ProductLike
-from recommender.models import (ALS, ContentKNN, GlobalPopularity, Hybrid, ItemKNN, Model, RecentPopularity,
-                                RepeatPurchase, UserKNN, blend, normalise_rows)
+from recommender.data import Interactions, validate_order_lines
+from recommender.models import (
+    ALS,
+    ContentKNN,
+    GlobalPopularity,
+    Hybrid,
+    ItemKNN,
+    Model,
+    RecentPopularity,
+    RepeatPurchase,
+    UserKNN,
+    blend,
+    normalise_rows,
+)
 from recommender.ranker import LearnedRanker
 
 VARIANTS = ("A", "B")
@@ -35,11 +47,12 @@ K = 10
 @dataclass
 class Split:
     """A train matrix plus, for each evaluated user, the relevant items and what to exclude."""
+
     variant: str
     train: Interactions
-    user_rows: np.ndarray            # rows of train.strength for the evaluated users
-    relevant: sparse.csr_matrix      # evaluated users × train items: 1 where relevant
-    n_relevant: np.ndarray           # relevant count per user, including items unknown to train
+    user_rows: np.ndarray  # rows of train.strength for the evaluated users
+    relevant: sparse.csr_matrix  # evaluated users × train items: 1 where relevant
+    n_relevant: np.ndarray  # relevant count per user, including items unknown to train
     exclude: sparse.csr_matrix | None  # evaluated users × items to remove from the list (variant B)
 
     @property
@@ -47,8 +60,13 @@ class Split:
         return len(self.user_rows)
 
 
-def make_split(lines: pd.DataFrame, test_start: str | pd.Timestamp, test_end: str | pd.Timestamp | None,
-               variant: str, train_start: str | pd.Timestamp | None = None) -> Split:
+def make_split(
+    lines: pd.DataFrame,
+    test_start: str | pd.Timestamp,
+    test_end: str | pd.Timestamp | None,
+    variant: str,
+    train_start: str | pd.Timestamp | None = None,
+) -> Split:
     """Cut `lines` at `test_start` (exclusive end of training) and build the variant's relevance."""
     validate_order_lines(lines)
     if variant not in VARIANTS:
@@ -76,7 +94,9 @@ def make_split(lines: pd.DataFrame, test_start: str | pd.Timestamp, test_end: st
     known = test_pairs[test_pairs["sku"].isin(train.item_index)]
     rows = known["customer_id"].map(local).to_numpy()
     cols = known["sku"].map(train.item_index).to_numpy()
-    relevant = sparse.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(len(users), len(train.items)))
+    relevant = sparse.csr_matrix(
+        (np.ones(len(rows), np.float32), (rows, cols)), shape=(len(users), len(train.items))
+    )
     exclude = (train.strength[user_rows] > 0).astype(np.float32).tocsr() if variant == "B" else None
     return Split(variant, train, user_rows, relevant, n_rel.loc[users].to_numpy(), exclude)
 
@@ -93,8 +113,9 @@ def top_k(scores: np.ndarray, k: int = K, exclude: sparse.csr_matrix | None = No
     return np.take_along_axis(part, order, axis=1)
 
 
-def ranking_metrics(top: np.ndarray, relevant: sparse.csr_matrix, n_relevant: np.ndarray, n_items: int,
-                    k: int = K) -> dict[str, float]:
+def ranking_metrics(
+    top: np.ndarray, relevant: sparse.csr_matrix, n_relevant: np.ndarray, n_items: int, k: int = K
+) -> dict[str, float]:
     """Recall@k (hits ÷ min(k, relevant)), NDCG@k, MAP@k, hit rate, catalogue coverage.
 
     `n_relevant` counts relevant items the model could not know (absent from training), so they
@@ -119,7 +140,7 @@ def ranking_metrics(top: np.ndarray, relevant: sparse.csr_matrix, n_relevant: np
 
 
 def score_rows(model: Model, rows: np.ndarray, batch: int = 2048) -> np.ndarray:
-    return np.vstack([model.score(rows[i:i + batch]) for i in range(0, len(rows), batch)])
+    return np.vstack([model.score(rows[i : i + batch]) for i in range(0, len(rows), batch)])
 
 
 def evaluate_scores(scores: np.ndarray, split: Split, k: int = K) -> dict[str, float]:
@@ -176,7 +197,7 @@ def _grid(params: dict[str, list]) -> Iterable[dict]:
 
 @dataclass
 class Tuned:
-    params: dict[str, dict] = field(default_factory=dict)        # model -> best params
+    params: dict[str, dict] = field(default_factory=dict)  # model -> best params
     hybrid_weights: dict[str, float] = field(default_factory=dict)
     validation: dict[str, dict[str, float]] = field(default_factory=dict)  # model -> metrics at best params
 
@@ -231,7 +252,9 @@ def mean_metrics(per_fold: Iterable[dict[str, float]]) -> dict[str, float]:
     return {k: float(np.mean([m[k] for m in per_fold])) for k in per_fold[0]}
 
 
-def tune_weights(folds: list[tuple[Mapping[str, np.ndarray], Split]]) -> tuple[dict[str, float], dict[str, float]]:
+def tune_weights(
+    folds: list[tuple[Mapping[str, np.ndarray], Split]],
+) -> tuple[dict[str, float], dict[str, float]]:
     """Coordinate ascent on the blend weights, scored by the mean over the validation folds (each a
     pair of per-user normalised component scores and its split): change one weight at a time to the
     value of HYBRID_WEIGHT_VALUES that scores best, keep any improvement, stop after a round without one."""
@@ -246,7 +269,9 @@ def tune_weights(folds: list[tuple[Mapping[str, np.ndarray], Split]]) -> tuple[d
                 trial = {**weights, key: value}
                 if value == weights[key] or not any(trial.values()):
                     continue
-                candidates = [t + (value - weights[key]) * normalised[key] for t, (normalised, _) in zip(totals, folds)]
+                candidates = [
+                    t + (value - weights[key]) * normalised[key] for t, (normalised, _) in zip(totals, folds)
+                ]
                 metrics = mean_metrics(evaluate_scores(c, split) for c, (_, split) in zip(candidates, folds))
                 if metrics[TUNE_METRIC] > best[TUNE_METRIC] + 1e-6:
                     weights, totals, best, improved = trial, candidates, metrics, True
@@ -267,8 +292,10 @@ def tune(caches: list[FitCache], progress: Callable[[str], None] = lambda _: Non
         for params in _grid(grid):
             fold_scores = [cache.get(name, params)[2] for cache in caches]
             for v in variants:
-                metrics = mean_metrics(evaluate_scores(cache.scores(scores, v), cache.splits[v])
-                                       for cache, scores in zip(caches, fold_scores))
+                metrics = mean_metrics(
+                    evaluate_scores(cache.scores(scores, v), cache.splits[v])
+                    for cache, scores in zip(caches, fold_scores)
+                )
                 if v not in best or metrics[TUNE_METRIC] > best[v][1][TUNE_METRIC]:
                     best[v] = (params, metrics)
         for cache in caches:
@@ -280,7 +307,9 @@ def tune(caches: list[FitCache], progress: Callable[[str], None] = lambda _: Non
                     fold[v][name] = normalise_rows(cache.scores(cache.get(name, params)[2], v))
             progress(f"{v} {name}: {params} {TUNE_METRIC}={metrics[TUNE_METRIC]:.4f}")
     for v in variants:
-        weights, metrics = tune_weights([(fold[v], cache.splits[v]) for fold, cache in zip(best_scores, caches)])
+        weights, metrics = tune_weights(
+            [(fold[v], cache.splits[v]) for fold, cache in zip(best_scores, caches)]
+        )
         tuned[v].hybrid_weights, tuned[v].validation["hybrid"] = weights, metrics
         progress(f"{v} hybrid: {weights} {TUNE_METRIC}={metrics[TUNE_METRIC]:.4f}")
     for v in RANKER_VARIANTS:
@@ -293,7 +322,9 @@ def tune(caches: list[FitCache], progress: Callable[[str], None] = lambda _: Non
 
 def build_ranker(tuned: Tuned, grids: Grid) -> LearnedRanker:
     """A fresh ranker over the components with their tuned parameters."""
-    return LearnedRanker({k: partial(grids[k][0], **tuned.params.get(k, {})) for k in RANKER_COMPONENTS if k in grids})
+    return LearnedRanker(
+        {k: partial(grids[k][0], **tuned.params.get(k, {})) for k in RANKER_COMPONENTS if k in grids}
+    )
 
 
 def ranker_result(cache: FitCache, variant: str, tuned: Tuned) -> tuple[dict[str, float], float]:
@@ -312,8 +343,11 @@ def build_model(name: str, tuned: Tuned, grids: Grid) -> Model:
         return build_ranker(tuned, grids)
     if name != "hybrid":
         return grids[name][0](**tuned.params.get(name, {}))
-    components = {k: grids[k][0](**tuned.params.get(k, {})) for k in hybrid_components(grids)
-                  if tuned.hybrid_weights.get(k, 0.0)}
+    components = {
+        k: grids[k][0](**tuned.params.get(k, {}))
+        for k in hybrid_components(grids)
+        if tuned.hybrid_weights.get(k, 0.0)
+    }
     return Hybrid(components, dict(tuned.hybrid_weights))
 
 
@@ -322,6 +356,7 @@ class ProtocolConfig:
     """Dates of the protocol. Validation folds: one per start in `earlier_val_starts` + `val_start`,
     each training on everything before its start and validating up to the next start (the last
     fold up to `test_start`), so every fold lies inside the training period."""
+
     val_start: str = "2011-08-01"
     test_start: str = "2011-10-01"
     test_end: str | None = "2011-12-09"
@@ -348,30 +383,39 @@ class ProtocolResult:
         return next(r for r in self.results if r.variant == variant and r.model == name)
 
 
-def make_splits(lines: pd.DataFrame, test_start: str | pd.Timestamp, test_end: str | pd.Timestamp | None
-                ) -> dict[str, Split]:
+def make_splits(
+    lines: pd.DataFrame, test_start: str | pd.Timestamp, test_end: str | pd.Timestamp | None
+) -> dict[str, Split]:
     """Both variants of one cut, sharing one training matrix."""
     first = make_split(lines, test_start, test_end, VARIANTS[0])
     splits = {VARIANTS[0]: first}
     for variant in VARIANTS[1:]:
         split = make_split(lines, test_start, test_end, variant)
-        if not (np.array_equal(split.train.users, first.train.users) and np.array_equal(split.train.items, first.train.items)):
+        if not (
+            np.array_equal(split.train.users, first.train.users)
+            and np.array_equal(split.train.items, first.train.items)
+        ):
             raise AssertionError("variants of one cut must have the same training matrix")
         split.train = first.train
         splits[variant] = split
     return splits
 
 
-def run_protocol(lines: pd.DataFrame, config: ProtocolConfig = ProtocolConfig(),
-                 progress: Callable[[str], None] = lambda _: None,
-                 products: Mapping[str, ProductLike] | None = None) -> ProtocolResult:
+def run_protocol(
+    lines: pd.DataFrame,
+    config: ProtocolConfig = ProtocolConfig(),
+    progress: Callable[[str], None] = lambda _: None,
+    products: Mapping[str, ProductLike] | None = None,
+) -> ProtocolResult:
     """Tune on validation, then fit every model on the full training period and score the test period.
     `products` (sku -> catalogue record) adds the content-based model. Each (model, params) is fitted
     once per training period and serves both variants; the hybrid reuses its fitted components, and
     its training time is the sum of theirs."""
     grids = model_grids(products)
-    folds = [FitCache(make_splits(lines[lines["ordered_at"] < end], start, None), grids)
-             for start, end in config.validation_folds()]
+    folds = [
+        FitCache(make_splits(lines[lines["ordered_at"] < end], start, None), grids)
+        for start, end in config.validation_folds()
+    ]
     tuned = tune(folds, progress)
     val_users = {v: [f.splits[v].n_users for f in folds] for v in VARIANTS}
     del folds  # their fits and scores are no longer needed
@@ -389,16 +433,36 @@ def run_protocol(lines: pd.DataFrame, config: ProtocolConfig = ProtocolConfig(),
             if t.hybrid_weights.get(name, 0.0):
                 normalised[name] = normalise_rows(scores)
         hybrid = blend(normalised, t.hybrid_weights, normalised=True)
-        results.append(ModelResult("hybrid", variant, t.hybrid_weights, evaluate_scores(hybrid, split),
-                                   sum(seconds[k] for k in normalised)))
+        results.append(
+            ModelResult(
+                "hybrid",
+                variant,
+                t.hybrid_weights,
+                evaluate_scores(hybrid, split),
+                sum(seconds[k] for k in normalised),
+            )
+        )
         if variant in RANKER_VARIANTS:
             metrics, secs = ranker_result(test, variant, t)
-            params = {"components": list(RANKER_COMPONENTS), "candidates": LearnedRanker.candidates,
-                      "label_days": LearnedRanker.label_days}
+            params = {
+                "components": list(RANKER_COMPONENTS),
+                "candidates": LearnedRanker.candidates,
+                "label_days": LearnedRanker.label_days,
+            }
             results.append(ModelResult("ranker", variant, params, metrics, secs))
-        for r in results[-len(grids) - 1 - (variant in RANKER_VARIANTS):]:
-            progress(f"{variant} {r.model}: recall10={r.metrics['recall10']:.4f} ndcg10={r.metrics['ndcg10']:.4f} "
-                     f"({r.train_seconds:.2f}s)")
-    stats = {v: {"validation_users": val_users[v], "test_users": s.n_users, "train_customers": len(s.train.users), "train_items": len(s.train.items),
-                 "test_relevant_pairs": int(s.n_relevant.sum())} for v, s in test.splits.items()}
+        for r in results[-len(grids) - 1 - (variant in RANKER_VARIANTS) :]:
+            progress(
+                f"{variant} {r.model}: recall10={r.metrics['recall10']:.4f} ndcg10={r.metrics['ndcg10']:.4f} "
+                f"({r.train_seconds:.2f}s)"
+            )
+    stats = {
+        v: {
+            "validation_users": val_users[v],
+            "test_users": s.n_users,
+            "train_customers": len(s.train.users),
+            "train_items": len(s.train.items),
+            "test_relevant_pairs": int(s.n_relevant.sum()),
+        }
+        for v, s in test.splits.items()
+    }
     return ProtocolResult(config, results, tuned, stats)

@@ -4,9 +4,11 @@ The recommender calls its predicates synchronously, candidate by candidate, insi
 Stock should therefore come from a snapshot (the set of SKUs out of stock everywhere, fetched from
 the order service once per request or cached briefly), not from one HTTP call per candidate.
 """
+
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from recommender.shop import CompatibleWithCart, InStock
 
@@ -16,8 +18,9 @@ def in_stock_from_snapshot(out_of_stock_everywhere: Iterable[str]) -> InStock:
     return lambda sku: sku not in gone
 
 
-def cart_compatibility(products: Mapping[str, Any],
-                       check: Callable[[Any, Any], Any] | None = None) -> CompatibleWithCart:
+def cart_compatibility(
+    products: Mapping[str, Any], check: Callable[[Any, Any], Any] | None = None
+) -> CompatibleWithCart:
     """A candidate fits the cart unless the knowledge graph's rules say it conflicts with an item in
     it (`check(a, b).compatible is False`); unknown SKUs and "cannot tell" count as fitting."""
     if check is None:

@@ -4,11 +4,13 @@
 One interface lets the evaluation run every model under the same protocol and lets the hybrid
 blend any of them. Scores are not comparable across models; the hybrid normalises them per user.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping, Protocol
+from typing import Protocol
 
 import numpy as np
 from scipy import sparse
@@ -20,7 +22,7 @@ from recommender.data import Interactions
 class Model(Protocol):
     name: str
 
-    def fit(self, train: Interactions) -> "Model": ...
+    def fit(self, train: Interactions) -> Model: ...
 
     def score(self, user_rows: np.ndarray) -> np.ndarray: ...
 
@@ -44,8 +46,11 @@ def row_product(left: sparse.csr_matrix, row: int, right: sparse.csr_matrix) -> 
     if total == 0:
         return np.zeros(right.shape[1], np.float32)
     positions = np.repeat(starts - np.cumsum(lens) + lens, lens) + np.arange(total)
-    return np.bincount(right.indices[positions], weights=np.repeat(weights, lens) * right.data[positions],
-                       minlength=right.shape[1]).astype(np.float32)
+    return np.bincount(
+        right.indices[positions],
+        weights=np.repeat(weights, lens) * right.data[positions],
+        minlength=right.shape[1],
+    ).astype(np.float32)
 
 
 def product_scores(left: sparse.csr_matrix, user_rows: np.ndarray, right: sparse.csr_matrix) -> np.ndarray:
@@ -58,10 +63,11 @@ def product_scores(left: sparse.csr_matrix, user_rows: np.ndarray, right: sparse
 @dataclass
 class GlobalPopularity:
     """Items bought by the most customers over the whole training period: the floor every model must beat."""
+
     name: str = "pop_global"
     popularity: np.ndarray = field(default=None, repr=False)
 
-    def fit(self, train: Interactions) -> "GlobalPopularity":
+    def fit(self, train: Interactions) -> GlobalPopularity:
         self.popularity = _buyers_per_item(train.strength)
         return self
 
@@ -72,16 +78,19 @@ class GlobalPopularity:
 @dataclass
 class RecentPopularity:
     """Items bought by the most customers in the last `window_days`: follows seasonality (retail has a lot)."""
+
     window_days: float = 30.0
     name: str = "pop_recent"
     popularity: np.ndarray = field(default=None, repr=False)
 
-    def fit(self, train: Interactions) -> "RecentPopularity":
+    def fit(self, train: Interactions) -> RecentPopularity:
         recent = train.days_since.copy()
         recent.data = (recent.data <= self.window_days + 1.0).astype(np.float32)
         # Global popularity breaks ties among items nobody bought in the window.
         glob = _buyers_per_item(train.strength)
-        self.popularity = np.asarray(recent.sum(axis=0)).ravel().astype(np.float32) + 1e-3 * glob / max(glob.max(), 1.0)
+        self.popularity = np.asarray(recent.sum(axis=0)).ravel().astype(np.float32) + 1e-3 * glob / max(
+            glob.max(), 1.0
+        )
         return self
 
     def score(self, user_rows: np.ndarray) -> np.ndarray:
@@ -109,13 +118,14 @@ class RepeatPurchase:
     since the last purchase (half-life in days), times the item's repurchase rate to the power
     `item_prior` (0 = ignore it), on a log scale. Global popularity (tiny weight) fills the rest of
     the list, so a customer with fewer than k past items still gets k recommendations."""
+
     half_life_days: float = 60.0
     item_prior: float = 0.0
     name: str = "repeat"
     _weighted: sparse.csr_matrix = field(default=None, repr=False)
     _pop: np.ndarray = field(default=None, repr=False)
 
-    def fit(self, train: Interactions) -> "RepeatPurchase":
+    def fit(self, train: Interactions) -> RepeatPurchase:
         weighted = recency_weighted(train, self.half_life_days)
         if self.item_prior:
             weighted = weighted.multiply(repurchase_rate(train)[None, :] ** self.item_prior).tocsr()
@@ -141,22 +151,25 @@ class UserKNN:
     """User-to-user collaborative filtering on recency-weighted histories: a customer's score for an
     item sums what their `neighbours` most similar customers (cosine) bought lately. Neighbours are
     found at fit time, so scoring one customer is one small sparse product."""
+
     neighbours: int = 50
     half_life_days: float = 120.0
     name: str = "userknn"
     _profiles: sparse.csr_matrix = field(default=None, repr=False)
     _neighbours: sparse.csr_matrix = field(default=None, repr=False)
 
-    def fit(self, train: Interactions, block: int = 512) -> "UserKNN":
+    def fit(self, train: Interactions, block: int = 512) -> UserKNN:
         weighted = recency_weighted(train, self.half_life_days)
         norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
-        profiles = (sparse.diags((1.0 / np.where(norms > 0, norms, 1.0)).astype(np.float32)) @ weighted).tocsr()
+        profiles = (
+            sparse.diags((1.0 / np.where(norms > 0, norms, 1.0)).astype(np.float32)) @ weighted
+        ).tocsr()
         n = profiles.shape[0]
         k = min(self.neighbours, n - 1)
         rows, cols, vals = [], [], []
         transposed = profiles.T.tocsc()
         for start in range(0, n if k > 0 else 0, block):
-            sims = (profiles[start:start + block] @ transposed).toarray()
+            sims = (profiles[start : start + block] @ transposed).toarray()
             local = np.arange(sims.shape[0])
             sims[local, start + local] = 0.0  # not one's own neighbour
             top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
@@ -166,9 +179,16 @@ class UserKNN:
             cols.append(top[keep])
             vals.append(v[keep])
         self._neighbours = sparse.csr_matrix(
-            (np.concatenate(vals) if vals else np.zeros(0, np.float32),
-             (np.concatenate(rows) if rows else np.zeros(0, int), np.concatenate(cols) if cols else np.zeros(0, int))),
-            shape=(n, n), dtype=np.float32)
+            (
+                np.concatenate(vals) if vals else np.zeros(0, np.float32),
+                (
+                    np.concatenate(rows) if rows else np.zeros(0, int),
+                    np.concatenate(cols) if cols else np.zeros(0, int),
+                ),
+            ),
+            shape=(n, n),
+            dtype=np.float32,
+        )
         self._profiles = profiles
         return self
 
@@ -182,13 +202,14 @@ class ItemKNN:
     """Item-to-item collaborative filtering: cosine similarity between items' buyer vectors (with
     shrinkage against similarities from few co-buyers), top-`neighbours` per item kept; a user's
     score for an item sums its similarity to the items they bought, weighted by strength."""
+
     neighbours: int = 100
     shrink: float = 10.0
     name: str = "itemknn"
     similarity: sparse.csr_matrix = field(default=None, repr=False)
     _user_items: sparse.csr_matrix = field(default=None, repr=False)
 
-    def fit(self, train: Interactions) -> "ItemKNN":
+    def fit(self, train: Interactions) -> ItemKNN:
         binary = (train.strength > 0).astype(np.float32).tocsc()
         self.similarity = item_cosine(binary, self.neighbours, self.shrink)
         self._user_items = train.strength.astype(np.float32)
@@ -224,6 +245,7 @@ def item_cosine(user_item: sparse.spmatrix, neighbours: int, shrink: float = 0.0
 class ALS:
     """Matrix factorisation for implicit feedback (Hu, Koren & Volinsky 2008) via the `implicit`
     library: confidence 1 + alpha × strength, `factors` latent dimensions."""
+
     factors: int = 64
     regularization: float = 0.05
     alpha: float = 10.0
@@ -233,14 +255,20 @@ class ALS:
     user_factors: np.ndarray = field(default=None, repr=False)
     item_factors: np.ndarray = field(default=None, repr=False)
 
-    def fit(self, train: Interactions) -> "ALS":
+    def fit(self, train: Interactions) -> ALS:
         from implicit.cpu.als import AlternatingLeastSquares
         from threadpoolctl import threadpool_limits
 
         with threadpool_limits(1, "blas"):  # implicit's own threads; BLAS threads only contend with them
-            model = AlternatingLeastSquares(factors=self.factors, regularization=self.regularization,
-                                            alpha=self.alpha, iterations=self.iterations,
-                                            random_state=self.seed, num_threads=1, calculate_training_loss=False)
+            model = AlternatingLeastSquares(
+                factors=self.factors,
+                regularization=self.regularization,
+                alpha=self.alpha,
+                iterations=self.iterations,
+                random_state=self.seed,
+                num_threads=1,
+                calculate_training_loss=False,
+            )
             model.fit(train.strength.astype(np.float32).tocsr(), show_progress=False)
         self.user_factors = np.asarray(model.user_factors, dtype=np.float32)
         self.item_factors = np.asarray(model.item_factors, dtype=np.float32)
@@ -266,22 +294,27 @@ def normalise_rows(scores: np.ndarray) -> np.ndarray:
 class Hybrid:
     """Weighted blend of per-user normalised component scores. Weights are tuned on validation
     (never on test); a component with weight 0 is not fitted."""
+
     components: dict[str, Model]
     weights: dict[str, float]
     name: str = "hybrid"
 
-    def fit(self, train: Interactions) -> "Hybrid":
+    def fit(self, train: Interactions) -> Hybrid:
         for key, model in self.components.items():
             if self.weights.get(key, 0.0):
                 model.fit(train)
         return self
 
     def score(self, user_rows: np.ndarray) -> np.ndarray:
-        return blend({k: m.score(user_rows) for k, m in self.components.items() if self.weights.get(k, 0.0)},
-                     self.weights)
+        return blend(
+            {k: m.score(user_rows) for k, m in self.components.items() if self.weights.get(k, 0.0)},
+            self.weights,
+        )
 
 
-def blend(component_scores: dict[str, np.ndarray], weights: dict[str, float], normalised: bool = False) -> np.ndarray:
+def blend(
+    component_scores: dict[str, np.ndarray], weights: dict[str, float], normalised: bool = False
+) -> np.ndarray:
     """Weighted sum of per-user normalised scores (`normalised=True`: the inputs already are)."""
     total = None
     for key, scores in component_scores.items():
@@ -299,13 +332,14 @@ def blend(component_scores: dict[str, np.ndarray], weights: dict[str, float], no
 class ContentKNN:
     """Content-based item-to-item: catalogue-attribute similarity (recommender.content) between the
     items a user bought and every other item; needs no co-purchases, so it covers new items."""
+
     products: Mapping[str, ProductLike] = field(default_factory=dict, repr=False)
     neighbours: int = 50
     name: str = "content"
     similarity: sparse.csr_matrix = field(default=None, repr=False)
     _user_items: sparse.csr_matrix = field(default=None, repr=False)
 
-    def fit(self, train: Interactions) -> "ContentKNN":
+    def fit(self, train: Interactions) -> ContentKNN:
         from recommender.content import ContentIndex
 
         missing = [s for s in train.items if s not in self.products]

@@ -13,10 +13,11 @@ the last `label_days`, and the purchases of those days are the labels. The compo
 fitted again on the whole period, which is what `score` uses. The protocol therefore validates the
 ranker like any other model: fitted on a fold's training data, scored on the fold's next months.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
 
 import numpy as np
 from scipy import sparse
@@ -49,6 +50,7 @@ def ranks_of(normalised: np.ndarray, u: np.ndarray, i: np.ndarray) -> np.ndarray
 @dataclass
 class PairFeatures:
     """What the ranker knows about items and customers, beside the component scores."""
+
     strength: sparse.csr_matrix
     days_since: sparse.csr_matrix
     repurchase: np.ndarray
@@ -58,17 +60,25 @@ class PairFeatures:
     orders: np.ndarray
 
     @classmethod
-    def of(cls, train: Interactions) -> "PairFeatures":
+    def of(cls, train: Interactions) -> PairFeatures:
         def buyers_within(days: float) -> np.ndarray:
             recent = train.days_since.copy()
             recent.data = (recent.data <= days + 1.0).astype(np.float32)
             return np.log1p(np.asarray(recent.sum(axis=0)).ravel())
 
-        return cls(train.strength, train.days_since, repurchase_rate(train),
-                   np.log1p(np.asarray((train.strength > 0).sum(axis=0)).ravel()), buyers_within(30), buyers_within(7),
-                   train.orders_per_user())
+        return cls(
+            train.strength,
+            train.days_since,
+            repurchase_rate(train),
+            np.log1p(np.asarray((train.strength > 0).sum(axis=0)).ravel()),
+            buyers_within(30),
+            buyers_within(7),
+            train.orders_per_user(),
+        )
 
-    def matrix(self, rows: np.ndarray, normalised: list[np.ndarray], u: np.ndarray, i: np.ndarray) -> np.ndarray:
+    def matrix(
+        self, rows: np.ndarray, normalised: list[np.ndarray], u: np.ndarray, i: np.ndarray
+    ) -> np.ndarray:
         """One feature row per candidate pair (u indexes `rows`, i is the item column)."""
         strength = dense_rows(self.strength, rows)
         days = dense_rows(self.days_since, rows)
@@ -80,15 +90,28 @@ class PairFeatures:
         orders = self.orders[rows][u]
         log_orders = np.log1p(orders)
         n_items = np.log1p((strength > 0).sum(axis=1))[u]
-        columns = [*(s[u, i] for s in normalised), *(np.log1p(ranks_of(s, u, i)) for s in normalised),
-                   own, np.log1p(st), log_days, self.repurchase[i], self.log_buyers[i], self.log_recent_30[i],
-                   self.log_recent_7[i],
-                   own * log_orders, own * n_items, own * last_order, own * st / np.maximum(orders, 1.0),
-                   own * log_days * log_orders]
+        columns = [
+            *(s[u, i] for s in normalised),
+            *(np.log1p(ranks_of(s, u, i)) for s in normalised),
+            own,
+            np.log1p(st),
+            log_days,
+            self.repurchase[i],
+            self.log_buyers[i],
+            self.log_recent_30[i],
+            self.log_recent_7[i],
+            own * log_orders,
+            own * n_items,
+            own * last_order,
+            own * st / np.maximum(orders, 1.0),
+            own * log_days * log_orders,
+        ]
         return np.column_stack(columns).astype(np.float32)
 
 
-def within_user_pairs(u: np.ndarray, label: np.ndarray, per_user: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def within_user_pairs(
+    u: np.ndarray, label: np.ndarray, per_user: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Up to `per_user` random (bought, not bought) pairs of candidates per customer."""
     rng = np.random.default_rng(seed)
     order = np.argsort(u, kind="stable")
@@ -113,7 +136,9 @@ def pairwise_logistic(diff: np.ndarray, l2: float, iterations: int = 30) -> np.n
 
     diff = diff.astype(np.float64)
     w = np.zeros(diff.shape[1])
-    with threadpool_limits(1, "blas"):  # these tall, thin products only lose to thread start-up on 2 shared cores
+    with threadpool_limits(
+        1, "blas"
+    ):  # these tall, thin products only lose to thread start-up on 2 shared cores
         for _ in range(iterations):
             p = 1.0 / (1.0 + np.exp(diff @ w))  # chance that the pair is ordered wrongly
             gradient = l2 * w - diff.T @ p
@@ -128,6 +153,7 @@ def pairwise_logistic(diff: np.ndarray, l2: float, iterations: int = 30) -> np.n
 @dataclass
 class LearnedRanker:
     """Pairwise logistic regression over the union of the components' top candidates (module doc)."""
+
     components: Mapping[str, Callable[[], Model]] = field(default_factory=dict, repr=False)
     candidates: int = 20
     label_days: float = 61.0
@@ -153,7 +179,7 @@ class LearnedRanker:
         u, i = np.nonzero(chosen)
         return self._features.matrix(rows, normalised, u, i), u, i
 
-    def fit(self, train: Interactions) -> "LearnedRanker":
+    def fit(self, train: Interactions) -> LearnedRanker:
         if not self.components:
             raise ValueError("a ranker needs components")
         earlier, label = train.before(self.label_days)

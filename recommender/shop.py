@@ -12,15 +12,16 @@ Never recommended: what is out of stock everywhere, what is incompatible with th
 are injectable predicates because stock lives in the order service and compatibility in the
 knowledge graph; by default nothing is filtered.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import pickle
 import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -31,7 +32,7 @@ from recommender.content import ContentIndex, ProductLike
 from recommender.data import Interactions, fingerprint_lines, load_texts, validate_order_lines
 from recommender.models import ALS, ItemKNN, RecentPopularity, RepeatPurchase, normalise_rows
 
-InStock = Callable[[str], bool]                         # sku -> available in at least one place
+InStock = Callable[[str], bool]  # sku -> available in at least one place
 CompatibleWithCart = Callable[[str, Sequence[str]], bool]  # candidate sku, cart skus -> fits
 
 # One line per reason, in both languages (recommender/texts.yaml); params fill the placeholders.
@@ -70,43 +71,49 @@ class ShopConfig:
     """Blend weights for the shop. ALS : item-kNN : popularity : content follow the variant-B tuning
     in docs/recommender.md (0.5 : 0.25 : 0.3 : 0.25, doubled); session context, which the offline
     data cannot measure, weighs most."""
+
     weight_als: float = 1.0
     weight_itemknn: float = 0.5
     weight_popular: float = 0.6
-    weight_repeat: float = 0.0        # > 0 lets the shop suggest buying an item again (consumables)
-    weight_context: float = 1.5       # co-purchase with items viewed / in the cart during the conversation
+    weight_repeat: float = 0.0  # > 0 lets the shop suggest buying an item again (consumables)
+    weight_context: float = 1.5  # co-purchase with items viewed / in the cart during the conversation
     weight_context_content: float = 0.5  # catalogue similarity to those items
-    weight_content: float = 0.5       # catalogue similarity to past purchases
-    exclude_purchased: bool = True    # durable goods: do not suggest what the customer already owns
+    weight_content: float = 0.5  # catalogue similarity to past purchases
+    exclude_purchased: bool = True  # durable goods: do not suggest what the customer already owns
     recent_days: float = 30.0
     knn_neighbours: int = 50
     als_factors: int = 64
-    als_min_customers: int = 20       # below this ALS is not fitted (too little data to factorise)
+    als_min_customers: int = 20  # below this ALS is not fitted (too little data to factorise)
     min_together: int = 2
 
 
 @dataclass
 class ShopModel:
     """Everything trained from one order history (+ catalogue): pickled under the state dir."""
+
     config: ShopConfig
     interactions: Interactions
     repeat: RepeatPurchase
     itemknn: ItemKNN
     als: ALS | None
-    popular: np.ndarray                        # recent popularity per item (interaction axis)
+    popular: np.ndarray  # recent popularity per item (interaction axis)
     baskets: BasketStats
     content: ContentIndex | None
-    names: dict[str, str]                      # sku -> display name
-    categories: dict[str, str]                 # sku -> category id
-    prices: dict[str, float]                   # sku -> price
-    category_names: dict[str, str]             # category id -> display name
+    names: dict[str, str]  # sku -> display name
+    categories: dict[str, str]  # sku -> category id
+    prices: dict[str, float]  # sku -> price
+    category_names: dict[str, str]  # category id -> display name
     fingerprint: str
     trained_at: float
     train_seconds: float
 
 
-def train_shop_model(lines: pd.DataFrame, products: Iterable[ProductLike] | None = None,
-                     category_names: Mapping[str, str] | None = None, config: ShopConfig = ShopConfig()) -> ShopModel:
+def train_shop_model(
+    lines: pd.DataFrame,
+    products: Iterable[ProductLike] | None = None,
+    category_names: Mapping[str, str] | None = None,
+    config: ShopConfig = ShopConfig(),
+) -> ShopModel:
     """Fit every component on the order history; `products` enables content similarity and names."""
     validate_order_lines(lines)
     t0 = time.perf_counter()
@@ -114,26 +121,39 @@ def train_shop_model(lines: pd.DataFrame, products: Iterable[ProductLike] | None
     inter = Interactions.from_lines(lines)
     repeat = RepeatPurchase(half_life_days=120).fit(inter)
     knn = ItemKNN(neighbours=config.knn_neighbours, shrink=0.0).fit(inter)
-    als = ALS(factors=config.als_factors, regularization=0.01, alpha=2.0).fit(inter) \
-        if len(inter.users) >= config.als_min_customers else None
+    als = (
+        ALS(factors=config.als_factors, regularization=0.01, alpha=2.0).fit(inter)
+        if len(inter.users) >= config.als_min_customers
+        else None
+    )
     popular = RecentPopularity(window_days=config.recent_days).fit(inter).popularity
     return ShopModel(
-        config=config, interactions=inter, repeat=repeat, itemknn=knn, als=als, popular=popular,
+        config=config,
+        interactions=inter,
+        repeat=repeat,
+        itemknn=knn,
+        als=als,
+        popular=popular,
         baskets=BasketStats.from_lines(lines),
         content=ContentIndex.build(products) if products else None,
-        names={p.sku: p.name for p in products}, categories={p.sku: p.category_id for p in products},
+        names={p.sku: p.name for p in products},
+        categories={p.sku: p.category_id for p in products},
         prices={p.sku: float(p.price) for p in products},
         category_names=dict(category_names or {}),
-        fingerprint=model_fingerprint(lines, products, config), trained_at=time.time(),
-        train_seconds=time.perf_counter() - t0)
+        fingerprint=model_fingerprint(lines, products, config),
+        trained_at=time.time(),
+        train_seconds=time.perf_counter() - t0,
+    )
 
 
 def model_fingerprint(lines: pd.DataFrame, products: Sequence[ProductLike], config: ShopConfig) -> str:
     h = hashlib.sha256(fingerprint_lines(lines).encode())
     h.update(json.dumps(config.__dict__, sort_keys=True).encode())
     for p in products:
-        h.update(f"{p.sku}|{p.name}|{p.brand}|{p.price}|{p.category_id}|{p.part_type}|"
-                 f"{json.dumps(p.attributes, sort_keys=True, default=str)}".encode())
+        h.update(
+            f"{p.sku}|{p.name}|{p.brand}|{p.price}|{p.category_id}|{p.part_type}|"
+            f"{json.dumps(p.attributes, sort_keys=True, default=str)}".encode()
+        )
     return h.hexdigest()[:16]
 
 
@@ -157,8 +177,12 @@ def load_model(directory: Path) -> ShopModel:
 class ShopRecommender:
     """Serves a ShopModel with stock and compatibility filters. Cheap to call; build once per process."""
 
-    def __init__(self, model: ShopModel, in_stock: InStock | None = None,
-                 compatible_with_cart: CompatibleWithCart | None = None) -> None:
+    def __init__(
+        self,
+        model: ShopModel,
+        in_stock: InStock | None = None,
+        compatible_with_cart: CompatibleWithCart | None = None,
+    ) -> None:
         self.model = model
         self.in_stock = in_stock or (lambda sku: True)
         self.compatible_with_cart = compatible_with_cart or (lambda sku, cart: True)
@@ -166,19 +190,25 @@ class ShopRecommender:
         self._items = inter.items
         # Content similarities live on the catalogue axis; map it onto the interaction axis and
         # keep catalogue-only items (never ordered) reachable for the content-based paths.
-        self._content_pos = (np.array([model.content.sku_index.get(s, -1) for s in inter.items])
-                             if model.content else None)
+        self._content_pos = (
+            np.array([model.content.sku_index.get(s, -1) for s in inter.items]) if model.content else None
+        )
 
     # --- helpers ----------------------------------------------------------------------------
     def name(self, sku: str) -> str:
         return self.model.names.get(sku, sku)
 
     def _admissible(self, sku: str, cart: Sequence[str], exclude: set[str]) -> bool:
-        return (sku not in exclude and sku not in cart and self.in_stock(sku)
-                and (not cart or self.compatible_with_cart(sku, cart)))
+        return (
+            sku not in exclude
+            and sku not in cart
+            and self.in_stock(sku)
+            and (not cart or self.compatible_with_cart(sku, cart))
+        )
 
-    def _take(self, ranked: Iterable[tuple[str, float, Reason]], k: int, cart: Sequence[str],
-              exclude: set[str]) -> list[Recommendation]:
+    def _take(
+        self, ranked: Iterable[tuple[str, float, Reason]], k: int, cart: Sequence[str], exclude: set[str]
+    ) -> list[Recommendation]:
         out: list[Recommendation] = []
         # Variants sold under one name (capacities, colours) count as the same product: once is enough.
         seen_names = {self.model.names[s] for s in [*exclude, *cart] if s in self.model.names}
@@ -198,7 +228,9 @@ class ShopRecommender:
         if self.model.content is None:
             return np.zeros(len(self._items), np.float32)
         sims = self.model.content.similarities(skus)
-        return np.where(self._content_pos >= 0, sims[np.maximum(self._content_pos, 0)], 0.0).astype(np.float32)
+        return np.where(self._content_pos >= 0, sims[np.maximum(self._content_pos, 0)], 0.0).astype(
+            np.float32
+        )
 
     def _group(self, sku: str) -> str | None:
         """Part type (or category) of an item: items of one group are alternatives to each other."""
@@ -207,7 +239,9 @@ class ShopRecommender:
 
     def _knn_from(self, skus: Sequence[str]) -> np.ndarray:
         """Item-kNN scores from a set of source items (the session context or a single item)."""
-        rows = [self.model.interactions.item_index[s] for s in skus if s in self.model.interactions.item_index]
+        rows = [
+            self.model.interactions.item_index[s] for s in skus if s in self.model.interactions.item_index
+        ]
         if not rows:
             return np.zeros(len(self._items), np.float32)
         return np.asarray(self.model.itemknn.similarity[rows].sum(axis=0)).ravel().astype(np.float32)
@@ -226,15 +260,24 @@ class ShopRecommender:
         in_catalogue = [s for s in sources if s in c.sku_index]
         if not in_catalogue:
             return None
-        sims = (c.matrix[[c.sku_index[s] for s in in_catalogue]] @ c.matrix[self._content_pos[target]].T).toarray().ravel()
+        sims = (
+            (c.matrix[[c.sku_index[s] for s in in_catalogue]] @ c.matrix[self._content_pos[target]].T)
+            .toarray()
+            .ravel()
+        )
         return in_catalogue[int(np.argmax(sims))] if sims.max() > 0 else None
 
     # --- the three questions ----------------------------------------------------------------
-    def recommend_for_customer(self, customer_id: str | None = None, viewed: Sequence[str] = (),
-                               cart: Sequence[str] = (), k: int = 5,
-                               category_id: str | None = None,
-                               among: Sequence[str] | None = None) -> list[Recommendation]:
-        """"Recommend me something": blend of the customer's history model (ALS, item-kNN, repeat),
+    def recommend_for_customer(
+        self,
+        customer_id: str | None = None,
+        viewed: Sequence[str] = (),
+        cart: Sequence[str] = (),
+        k: int = 5,
+        category_id: str | None = None,
+        among: Sequence[str] | None = None,
+    ) -> list[Recommendation]:
+        """ "Recommend me something": blend of the customer's history model (ALS, item-kNN, repeat),
         the conversation's context (viewed + cart) and recent popularity; popularity alone for an
         unknown shopper without context. `category_id` restricts the list to one category, `among`
         to the given items ("which of these would you recommend?": those ever ordered, ranked)."""
@@ -255,14 +298,24 @@ class ShopRecommender:
         context = list(dict.fromkeys([*cart, *viewed]))
         if context:
             parts["context"] = self._knn_from(context)[None, :]
-        if viewed:  # catalogue similarity finds alternatives: useful for what they looked at, not for the cart
+        if (
+            viewed
+        ):  # catalogue similarity finds alternatives: useful for what they looked at, not for the cart
             parts["context_content"] = self._content_on_items(list(viewed))[None, :]
         if history and self.model.content is not None:
             parts["content"] = self._content_on_items(history[-20:])[None, :]
-        weights = {"popular": cfg.weight_popular, "itemknn": cfg.weight_itemknn, "als": cfg.weight_als,
-                   "repeat": cfg.weight_repeat, "context": cfg.weight_context, "content": cfg.weight_content,
-                   "context_content": cfg.weight_context_content}
-        contributions = {key: weights[key] * normalise_rows(value)[0] for key, value in parts.items() if weights[key]}
+        weights = {
+            "popular": cfg.weight_popular,
+            "itemknn": cfg.weight_itemknn,
+            "als": cfg.weight_als,
+            "repeat": cfg.weight_repeat,
+            "context": cfg.weight_context,
+            "content": cfg.weight_content,
+            "context_content": cfg.weight_context_content,
+        }
+        contributions = {
+            key: weights[key] * normalise_rows(value)[0] for key, value in parts.items() if weights[key]
+        }
         if not contributions:
             raise ValueError("every blend weight is zero; set at least weight_popular")
         total = np.sum(list(contributions.values()), axis=0)
@@ -272,21 +325,35 @@ class ShopRecommender:
             index = self.model.interactions.item_index
             candidates = sorted((index[s] for s in set(among) if s in index), key=lambda j: (-total[j], j))
         elif category_id is not None:
-            candidates = [j for j in candidates if self.model.categories.get(str(self._items[j])) == category_id]
+            candidates = [
+                j for j in candidates if self.model.categories.get(str(self._items[j])) == category_id
+            ]
         elif cart:  # the cart already has one of those: suggest what completes it, not alternatives
             cart_groups = {self._group(s) for s in cart} - {None}
             candidates = [j for j in candidates if self._group(str(self._items[j])) not in cart_groups]
-        ranked = ((str(self._items[j]), total[j], self._reason(j, contributions, row, history, viewed, cart))
-                  for j in candidates[: 50 * k + 100])
+        ranked = (
+            (str(self._items[j]), total[j], self._reason(j, contributions, row, history, viewed, cart))
+            for j in candidates[: 50 * k + 100]
+        )
         result = self._take(ranked, k, cart, exclude)
         if len(result) < k and category_id is not None and self.model.content is not None:
-            result += self._category_floor(category_id, k - len(result), cart, exclude | {r.sku for r in result})
+            result += self._category_floor(
+                category_id, k - len(result), cart, exclude | {r.sku for r in result}
+            )
         return result
 
-    def _reason(self, j: int, contributions: dict[str, np.ndarray], row: int | None, history: Sequence[str],
-                viewed: Sequence[str], cart: Sequence[str]) -> Reason:
+    def _reason(
+        self,
+        j: int,
+        contributions: dict[str, np.ndarray],
+        row: int | None,
+        history: Sequence[str],
+        viewed: Sequence[str],
+        cart: Sequence[str],
+    ) -> Reason:
         """The most concrete true reason: a named source item when one links to the candidate
         (context first, then history), else repeat, similar taste, popularity."""
+
         def has(*keys: str) -> bool:
             return any(contributions.get(k, np.zeros(1))[j] > 0.05 for k in keys if k in contributions)
 
@@ -308,39 +375,55 @@ class ShopRecommender:
             return Reason("popular_in_category", {"category": self.model.category_names[category]})
         return Reason("popular_now")
 
-    def _category_floor(self, category_id: str, k: int, cart: Sequence[str], exclude: set[str]) -> list[Recommendation]:
+    def _category_floor(
+        self, category_id: str, k: int, cart: Sequence[str], exclude: set[str]
+    ) -> list[Recommendation]:
         """Catalogue items of the category that the models did not rank (never ordered), cheapest first."""
         name = self.model.category_names.get(category_id)
         reason = Reason("popular_in_category", {"category": name}) if name else Reason("popular_now")
-        skus = sorted((s for s, c in self.model.categories.items() if c == category_id),
-                      key=lambda s: (self.model.prices.get(s, 0.0), s))
+        skus = sorted(
+            (s for s, c in self.model.categories.items() if c == category_id),
+            key=lambda s: (self.model.prices.get(s, 0.0), s),
+        )
         return self._take(((s, 0.0, reason) for s in skus), k, cart, exclude)
 
     def similar_items(self, sku: str, k: int = 5, cart: Sequence[str] = ()) -> list[Recommendation]:
-        """"Similar to X": same part type / category; co-purchase similarity where the item has
+        """ "Similar to X": same part type / category; co-purchase similarity where the item has
         buyers, catalogue similarity always (so new items work)."""
         content = self.model.content
-        if sku not in self.model.interactions.item_index and (content is None or sku not in content.sku_index):
+        if sku not in self.model.interactions.item_index and (
+            content is None or sku not in content.sku_index
+        ):
             raise KeyError(f"unknown sku {sku!r}")
         scores: dict[str, tuple[float, str]] = {}
         if content is not None and sku in content.sku_index:
             for other, sim in content.similar(sku, k=10 * k + 20):
                 scores[other] = (sim, "similar_to")
         knn = self._knn_from([sku])
-        group = content.groups[content.sku_index[sku]] if content is not None and sku in content.sku_index else None
+        group = (
+            content.groups[content.sku_index[sku]]
+            if content is not None and sku in content.sku_index
+            else None
+        )
         for j in np.flatnonzero(knn > 0):
             other = str(self._items[j])
-            if group is not None and (other not in content.sku_index or content.groups[content.sku_index[other]] != group):
+            if group is not None and (
+                other not in content.sku_index or content.groups[content.sku_index[other]] != group
+            ):
                 continue  # "similar" means an alternative, not an accessory
             prev = scores.get(other, (0.0, "similar_to"))[0]
-            scores[other] = (prev + float(knn[j]), "bought_by_same_customers" if float(knn[j]) > prev else "similar_to")
+            scores[other] = (
+                prev + float(knn[j]),
+                "bought_by_same_customers" if float(knn[j]) > prev else "similar_to",
+            )
         ranked = sorted(scores.items(), key=lambda kv: (-kv[1][0], kv[0]))
         params = {"item": self.name(sku), "sku": sku}
         return self._take(((s, v, Reason(key, params)) for s, (v, key) in ranked), k, cart, {sku})
 
-    def bought_together(self, sku: str, k: int = 5, cart: Sequence[str] = (),
-                        by: str = "lift") -> list[BoughtTogether]:
-        """"Customers who bought X also bought" / "what goes with this?": basket rules X → Y with
+    def bought_together(
+        self, sku: str, k: int = 5, cart: Sequence[str] = (), by: str = "lift"
+    ) -> list[BoughtTogether]:
+        """ "Customers who bought X also bought" / "what goes with this?": basket rules X → Y with
         support, confidence and lift; only pairs seen in at least `min_together` orders. The
         compatibility filter checks Y against the cart plus X itself."""
         if by not in ("lift", "confidence"):
@@ -351,13 +434,25 @@ class ShopRecommender:
         basket = list(dict.fromkeys([*cart, sku]))
         out = []
         for r in rules:
-            if r.consequent in basket or not self.in_stock(r.consequent) \
-                    or not self.compatible_with_cart(r.consequent, basket):
+            if (
+                r.consequent in basket
+                or not self.in_stock(r.consequent)
+                or not self.compatible_with_cart(r.consequent, basket)
+            ):
                 continue
-            out.append(BoughtTogether(r.consequent, round(r.support, 6), round(r.confidence, 4), round(r.lift, 3),
-                                      r.together, Reason("often_bought_with", {
-                                          "item": self.name(sku), "sku": sku,
-                                          "confidence": str(round(100 * r.confidence))})))
+            out.append(
+                BoughtTogether(
+                    r.consequent,
+                    round(r.support, 6),
+                    round(r.confidence, 4),
+                    round(r.lift, 3),
+                    r.together,
+                    Reason(
+                        "often_bought_with",
+                        {"item": self.name(sku), "sku": sku, "confidence": str(round(100 * r.confidence))},
+                    ),
+                )
+            )
             if len(out) == k:
                 break
         return out
@@ -365,15 +460,18 @@ class ShopRecommender:
 
 def model_dir() -> Path:
     from daogou.config import get_settings
+
     return get_settings().state_dir / "recommender"
 
 
 _LOADED: dict[Path, tuple[str, ShopModel]] = {}
 
 
-def get_shop_recommender(in_stock: InStock | None = None,
-                         compatible_with_cart: CompatibleWithCart | None = None,
-                         directory: Path | None = None) -> ShopRecommender:
+def get_shop_recommender(
+    in_stock: InStock | None = None,
+    compatible_with_cart: CompatibleWithCart | None = None,
+    directory: Path | None = None,
+) -> ShopRecommender:
     """The action server's entry point: loads the trained model once per process and wraps it with
     the given filters (the order service's stock check, the knowledge graph's compatibility).
     A retrained model (`daogou recommend train`) is picked up on the next call, without a restart."""

@@ -3,6 +3,7 @@
 The order service's database is the source of truth (orders + order_lines tables); a JSONL file
 written by the demo generator serves when the service has not loaded it yet, and for tests.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -4,6 +4,7 @@
 Build one `CustomerAnalytics` from the order lines (the service's database or any table) and reuse
 it; RFM is computed once, CLV on first use.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -40,14 +41,15 @@ class Overview:
 class CustomerValue:
     customer_id: str
     p_alive: float
-    expected_orders: float      # over the CLV horizon
+    expected_orders: float  # over the CLV horizon
     expected_order_value: float
     clv: float
 
 
 class CustomerAnalytics:
-    def __init__(self, lines: pd.DataFrame, as_of: pd.Timestamp | None = None,
-                 clv_config: A.CLVConfig = A.CLVConfig()) -> None:
+    def __init__(
+        self, lines: pd.DataFrame, as_of: pd.Timestamp | None = None, clv_config: A.CLVConfig = A.CLVConfig()
+    ) -> None:
         self.lines = lines
         self.rfm = A.rfm(lines, as_of)
         self.as_of = as_of
@@ -59,17 +61,35 @@ class CustomerAnalytics:
 
     def customers_in(self, segment: str, limit: int = 20) -> list[A.CustomerProfile]:
         """Customers of a segment, highest spend first; ValueError for an unknown segment key."""
-        return [A.customer_profile(self.rfm, cid) for cid in A.customers_in_segment(self.rfm, segment, limit).index]
+        return [
+            A.customer_profile(self.rfm, cid)
+            for cid in A.customers_in_segment(self.rfm, segment, limit).index
+        ]
 
     def overview(self) -> Overview:
         o = A.orders(self.lines)
         summary = A.segment_summary(self.rfm)
-        segments = tuple(SegmentCount(k, A.SEGMENT_LABELS[k]["en"], A.SEGMENT_LABELS[k]["zh"], int(r.customers),
-                                      round(float(r.customer_share), 4), round(float(r.revenue_share), 4),
-                                      A.SEGMENT_ACTIONS[k]["en"], A.SEGMENT_ACTIONS[k]["zh"])
-                         for k, r in summary.iterrows())
-        return Overview(int(o["customer_id"].nunique()), len(o), round(float(o["value"].sum()), 2),
-                        round(float(o["value"].mean()), 2), round(A.repurchase_rate(self.lines), 4), segments)
+        segments = tuple(
+            SegmentCount(
+                k,
+                A.SEGMENT_LABELS[k]["en"],
+                A.SEGMENT_LABELS[k]["zh"],
+                int(r.customers),
+                round(float(r.customer_share), 4),
+                round(float(r.revenue_share), 4),
+                A.SEGMENT_ACTIONS[k]["en"],
+                A.SEGMENT_ACTIONS[k]["zh"],
+            )
+            for k, r in summary.iterrows()
+        )
+        return Overview(
+            int(o["customer_id"].nunique()),
+            len(o),
+            round(float(o["value"].sum()), 2),
+            round(float(o["value"].mean()), 2),
+            round(A.repurchase_rate(self.lines), 4),
+            segments,
+        )
 
     @cached_property
     def _clv(self) -> pd.DataFrame:
@@ -80,5 +100,10 @@ class CustomerAnalytics:
         if key not in self._clv.index:
             raise KeyError(f"customer {customer_id} has no orders")
         row = self._clv.loc[key]
-        return CustomerValue(key, round(float(row["p_alive"]), 4), round(float(row["expected_orders"]), 3),
-                             round(float(row["expected_value"]), 2), round(float(row["clv"]), 2))
+        return CustomerValue(
+            key,
+            round(float(row["p_alive"]), 4),
+            round(float(row["expected_orders"]), 3),
+            round(float(row["expected_value"]), 2),
+            round(float(row["clv"]), 2),
+        )

@@ -1,5 +1,6 @@
 """Shared fixtures. Tests that need PostgreSQL or Redis run whenever the server answers; otherwise they
 skip with the reason shown. CI sets DAOGOU_REQUIRE_SERVICES=1, which turns such a skip into a failure."""
+
 from __future__ import annotations
 
 import os
@@ -45,8 +46,10 @@ def postgres_url():
         yield f"{base}/{name}"
     finally:
         with admin.connect() as conn:
-            conn.execute(sa.text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name})
+            conn.execute(
+                sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+                {"n": name},
+            )
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
 

@@ -4,32 +4,33 @@ The actions put product cards in ``custom``; channels that cannot show rich cont
 into news articles or text with links. Reading is lenient about where the list sits (``products``,
 ``cards`` or ``items``) and about field names, so that a card the actions add a field to still renders.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 LIST_KEYS = ("products", "cards", "items", "elements")
 
 
 @dataclass
 class Card:
-    name: Text
-    sku: Text = ""
-    price: Optional[float] = None
-    currency: Text = ""
-    image: Text = ""
-    url: Text = ""
-    specs: List[Text] = field(default_factory=list)
+    name: str
+    sku: str = ""
+    price: float | None = None
+    currency: str = ""
+    image: str = ""
+    url: str = ""
+    specs: list[str] = field(default_factory=list)
 
-    def price_text(self) -> Text:
+    def price_text(self) -> str:
         if self.price is None:
             return ""
         symbol = {"USD": "$", "CNY": "¥", "RMB": "¥", "EUR": "€"}.get(self.currency.upper(), "")
         amount = f"{self.price:,.2f}"
         return f"{symbol}{amount}" if symbol else f"{amount} {self.currency}".strip()
 
-    def link(self, url_template: Text = "") -> Text:
+    def link(self, url_template: str = "") -> str:
         if self.url:
             return self.url
         if url_template and self.sku:
@@ -37,7 +38,7 @@ class Card:
         return ""
 
 
-def _first(data: Dict[Text, Any], *keys: Text) -> Any:
+def _first(data: dict[str, Any], *keys: str) -> Any:
     for key in keys:
         value = data.get(key)
         if value not in (None, ""):
@@ -45,7 +46,7 @@ def _first(data: Dict[Text, Any], *keys: Text) -> Any:
     return None
 
 
-def _specs(value: Any) -> List[Text]:
+def _specs(value: Any) -> list[str]:
     if isinstance(value, dict):
         return [f"{k}: {v}" for k, v in value.items() if v not in (None, "")]
     if isinstance(value, list):
@@ -60,7 +61,7 @@ def _specs(value: Any) -> List[Text]:
     return [str(value)] if value else []
 
 
-def parse_card(data: Dict[Text, Any]) -> Optional[Card]:
+def parse_card(data: dict[str, Any]) -> Card | None:
     name = _first(data, "name", "title")
     if not name:
         return None
@@ -74,13 +75,18 @@ def parse_card(data: Dict[Text, Any]) -> Optional[Card]:
         price = float(price) if price is not None else None
     except (TypeError, ValueError):
         price = None
-    return Card(name=str(name), sku=str(_first(data, "sku", "id") or ""), price=price,
-                currency=currency, image=str(_first(data, "image", "image_url", "img") or ""),
-                url=str(_first(data, "url", "link", "product_url") or ""),
-                specs=_specs(_first(data, "key_specs", "specs", "subtitle", "summary")))
+    return Card(
+        name=str(name),
+        sku=str(_first(data, "sku", "id") or ""),
+        price=price,
+        currency=currency,
+        image=str(_first(data, "image", "image_url", "img") or ""),
+        url=str(_first(data, "url", "link", "product_url") or ""),
+        specs=_specs(_first(data, "key_specs", "specs", "subtitle", "summary")),
+    )
 
 
-def cards_in(custom: Any) -> List[Card]:
+def cards_in(custom: Any) -> list[Card]:
     """Every product card found in a ``custom`` payload (empty when it carries none)."""
     if isinstance(custom, list):
         items = custom
@@ -93,7 +99,7 @@ def cards_in(custom: Any) -> List[Card]:
     return [card for card in (parse_card(i) for i in items if isinstance(i, dict)) if card]
 
 
-def text_of(custom: Any) -> Text:
+def text_of(custom: Any) -> str:
     """Plain text a ``custom`` payload carries besides its cards (a heading, a note)."""
     if isinstance(custom, dict):
         value = _first(custom, "text", "title_text", "heading")

@@ -14,6 +14,7 @@ Staff intents must never fire for a shopper. Three things could make them fire, 
 The signing key is random per process unless ``DAOGOU_STAFF_CLAIMS_KEY`` is set: claims are signed
 and checked inside the same Rasa process while one message is handled, so no key has to be shared.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -22,7 +23,7 @@ import json
 import os
 import re
 import secrets
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 STAFF_INTENT_PREFIX = "staff_"
 FALLBACK_INTENT = "nlu_fallback"
@@ -40,19 +41,19 @@ _KEY = (os.environ.get("DAOGOU_STAFF_CLAIMS_KEY") or "").encode() or secrets.tok
 _TRIGGER = re.compile(r"^\s*/+\s*(?=" + re.escape(STAFF_INTENT_PREFIX) + ")", re.IGNORECASE)
 
 
-def _digest(claims: Dict[Text, Any]) -> Text:
+def _digest(claims: dict[str, Any]) -> str:
     body = json.dumps({k: claims.get(k) for k in STAFF_FIELDS}, sort_keys=True, ensure_ascii=False)
     return hmac.new(_KEY, body.encode(), hashlib.sha256).hexdigest()
 
 
-def sign_staff_claims(claims: Dict[Text, Any]) -> Dict[Text, Any]:
+def sign_staff_claims(claims: dict[str, Any]) -> dict[str, Any]:
     """Staff claims as the staff channel puts them in metadata, with a signature over the fields."""
     signed = {k: claims.get(k) for k in STAFF_FIELDS}
     signed[SIGNATURE_KEY] = _digest(signed)
     return signed
 
 
-def verified_staff(metadata: Optional[Dict[Text, Any]]) -> Optional[Dict[Text, Any]]:
+def verified_staff(metadata: dict[str, Any] | None) -> dict[str, Any] | None:
     """The staff claims of a message if they were signed by this process, else None."""
     if not isinstance(metadata, dict):
         return None
@@ -64,11 +65,11 @@ def verified_staff(metadata: Optional[Dict[Text, Any]]) -> Optional[Dict[Text, A
     return {k: claims.get(k) for k in STAFF_FIELDS}
 
 
-def shopper_metadata(client: Any, allowed: tuple = ("language",), **trusted: Any) -> Dict[Text, Any]:
+def shopper_metadata(client: Any, allowed: tuple = ("language",), **trusted: Any) -> dict[str, Any]:
     """Metadata for a shopper's message: the few harmless client keys in ``allowed`` (short strings only)
     plus what the channel itself established (``trusted``). Anything else the client sent, staff
     claims above all, is dropped."""
-    result: Dict[Text, Any] = {}
+    result: dict[str, Any] = {}
     if isinstance(client, dict):
         for key in allowed:
             value = client.get(key)
@@ -79,24 +80,24 @@ def shopper_metadata(client: Any, allowed: tuple = ("language",), **trusted: Any
     return result
 
 
-def defuse_staff_trigger(text: Optional[Text]) -> Text:
+def defuse_staff_trigger(text: str | None) -> str:
     """Shopper text that would trigger a staff intent directly loses its leading slash, so it goes
     through the classifier (and the guard) like any other words."""
     text = text or ""
     return _TRIGGER.sub("", text, count=1)
 
 
-def is_staff_intent(name: Optional[Text]) -> bool:
+def is_staff_intent(name: str | None) -> bool:
     return bool(name) and name.lower().startswith(STAFF_INTENT_PREFIX)
 
 
-def guard_parse(data: Dict[Text, Any]) -> bool:
+def guard_parse(data: dict[str, Any]) -> bool:
     """Rewrites a parsed message in place so a non-staff message cannot carry a staff intent.
     Returns True when something was removed."""
     if verified_staff(data.get("metadata")):
         return False
     changed = False
-    ranking: List[Dict[Text, Any]] = data.get("intent_ranking") or []
+    ranking: list[dict[str, Any]] = data.get("intent_ranking") or []
     kept = [r for r in ranking if not is_staff_intent(r.get("name"))]
     if len(kept) != len(ranking):
         data["intent_ranking"] = kept
@@ -122,14 +123,22 @@ try:  # the component exists only where Rasa is installed (the Rasa process and 
         a staff intent survives only on a message with signed staff claims."""
 
         @classmethod
-        def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-                   execution_context: ExecutionContext) -> "StaffIntentGuard":
+        def create(
+            cls,
+            config: dict[str, Any],
+            model_storage: ModelStorage,
+            resource: Resource,
+            execution_context: ExecutionContext,
+        ) -> StaffIntentGuard:
             return cls()
 
-        def process(self, messages: List[Message]) -> List[Message]:
+        def process(self, messages: list[Message]) -> list[Message]:
             for message in messages:
-                data = {"metadata": message.get("metadata"), "intent": message.get("intent"),
-                        "intent_ranking": message.get("intent_ranking")}
+                data = {
+                    "metadata": message.get("metadata"),
+                    "intent": message.get("intent"),
+                    "intent_ranking": message.get("intent_ranking"),
+                }
                 if guard_parse(data):
                     message.set("intent", data["intent"], add_to_output=True)
                     if data.get(REFUSED_KEY):

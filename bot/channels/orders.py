@@ -4,13 +4,13 @@ Channels run inside the Rasa process (sanic + aiohttp), so this is a small aioht
 the application's httpx client. A shopper's customer id never changes, so it is cached; a staff token is
 re-checked after ``staff_ttl_s`` so that a revoked token stops working quickly.
 """
+
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections import OrderedDict
-from typing import Any, Dict, Optional, Text, Tuple
+from typing import Any
 
 import aiohttp
 
@@ -24,7 +24,7 @@ class OrderServiceError(Exception):
 class _TTLCache:
     def __init__(self, size: int, ttl_s: float) -> None:
         self.size, self.ttl_s = size, ttl_s
-        self._items: "OrderedDict[Any, Tuple[float, Any]]" = OrderedDict()
+        self._items: OrderedDict[Any, tuple[float, Any]] = OrderedDict()
 
     def get(self, key: Any) -> Any:
         item = self._items.get(key)
@@ -42,25 +42,31 @@ class _TTLCache:
 
 
 class OrderServiceClient:
-    def __init__(self, base_url: Text, service_token: Text = "", timeout_s: float = 3.0,
-                 staff_ttl_s: float = 30.0, customer_ttl_s: float = 3600.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        service_token: str = "",
+        timeout_s: float = 3.0,
+        staff_ttl_s: float = 30.0,
+        customer_ttl_s: float = 3600.0,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.service_token = service_token
         self.timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._customers = _TTLCache(10_000, customer_ttl_s)
         self._staff = _TTLCache(1_000, staff_ttl_s)
 
-    async def _request(self, method: Text, path: Text, token: Optional[Text], **kwargs: Any) -> Tuple[int, Any]:
+    async def _request(self, method: str, path: str, token: str | None, **kwargs: Any) -> tuple[int, Any]:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         try:
             async with aiohttp.ClientSession(timeout=self.timeout) as session:
                 async with session.request(method, self.base_url + path, headers=headers, **kwargs) as resp:
                     body = await resp.json(content_type=None) if resp.status < 500 else None
                     return resp.status, body
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+        except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
             raise OrderServiceError(f"{method} {path}: {exc!r}") from exc
 
-    async def resolve_customer(self, channel: Text, external_id: Text) -> Optional[int]:
+    async def resolve_customer(self, channel: str, external_id: str) -> int | None:
         """The customer id for a channel identity (web session, WeChat openid), created on first contact.
         None when the order service is down: the conversation goes on without a customer."""
         key = (channel, external_id)
@@ -68,18 +74,24 @@ class OrderServiceClient:
         if cached is not None:
             return cached
         try:
-            status, body = await self._request("POST", "/customers/resolve", self.service_token,
-                                               json={"channel": channel, "external_id": external_id})
+            status, body = await self._request(
+                "POST",
+                "/customers/resolve",
+                self.service_token,
+                json={"channel": channel, "external_id": external_id},
+            )
         except OrderServiceError as exc:
             logger.warning("customer lookup failed: %s", exc)
             return None
-        if status not in (200, 201) or not isinstance(body, dict) or "customer_id" not in body:  # 201: created
+        if (
+            status not in (200, 201) or not isinstance(body, dict) or "customer_id" not in body
+        ):  # 201: created
             logger.warning("customer lookup answered %s: %r", status, body)
             return None
         self._customers.put(key, body["customer_id"])
         return body["customer_id"]
 
-    async def staff_member(self, token: Text) -> Optional[Dict[Text, Any]]:
+    async def staff_member(self, token: str) -> dict[str, Any] | None:
         """The staff member a token belongs to ({staff_id, username, role, store_id}), None if the order
         service refuses the token. Raises OrderServiceError when it cannot tell (down, 5xx)."""
         if not token:

@@ -8,10 +8,12 @@ the list of bot messages, as Rasa's REST channel returns it. The claims are sign
 itself. The claims carry the token too: the staff actions call the order service with it, so the order
 service authorises every staff request itself (actions.common.identity).
 """
+
 from __future__ import annotations
 
 import logging
-from typing import Any, Awaitable, Callable, Dict, Optional, Text
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from sanic import Blueprint, response
@@ -31,11 +33,11 @@ class StaffInput(InputChannel):
     before it is checked again; default 30)."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "staff"
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
         c = credentials or {}
         url = str(c.get("order_service_url") or "")
         if not url:
@@ -75,8 +77,15 @@ class StaffInput(InputChannel):
             metadata = shopper_metadata(body.get("metadata"))
             metadata[STAFF_KEY] = sign_staff_claims({**member, "token": token})
             collector = CollectingOutputChannel()
-            await on_new_message(UserMessage(text[:MAX_MESSAGE_CHARS], collector, f"staff-{member['staff_id']}",
-                                             input_channel=self.name(), metadata=metadata))
+            await on_new_message(
+                UserMessage(
+                    text[:MAX_MESSAGE_CHARS],
+                    collector,
+                    f"staff-{member['staff_id']}",
+                    input_channel=self.name(),
+                    metadata=metadata,
+                )
+            )
             return response.json(collector.messages)
 
         return bp

@@ -12,12 +12,14 @@ A drop-in replacement for Rasa's ``socketio`` channel (same name, events and set
 * accepts only session ids that look like the ones it issues, so a client cannot write into another
   channel's conversation (``wechat-…``, ``staff-…``).
 """
+
 from __future__ import annotations
 
 import logging
 import re
 import uuid
-from typing import Any, Awaitable, Callable, Dict, Optional, Text
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
@@ -45,7 +47,7 @@ def _sanic_websockets_on_python_311() -> None:
     if getattr(original, "wraps_in_task", False):
         return
 
-    def get(self: Any, timeout: Optional[float] = None) -> "asyncio.Future":
+    def get(self: Any, timeout: float | None = None) -> asyncio.Future:
         return asyncio.ensure_future(original(self, timeout))
 
     get.wraps_in_task = True  # type: ignore[attr-defined]
@@ -59,7 +61,7 @@ MAX_MESSAGE_CHARS = 2000
 
 
 class WebChatOutput(SocketIOOutput):
-    async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any) -> None:
+    async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
         await self._send_message(recipient_id, {"custom": json_message})
 
 
@@ -70,11 +72,15 @@ class WebChatInput(SocketIOInput):
     order_service_url and service_token (to map sessions to customers; empty: no mapping)."""
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "WebChatInput":
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> WebChatInput:
         c = credentials or {}
-        channel = cls(c.get("user_message_evt", "user_uttered"), c.get("bot_message_evt", "bot_uttered"),
-                      c.get("namespace"), bool(c.get("session_persistence", True)),
-                      c.get("socketio_path", "/socket.io"))
+        channel = cls(
+            c.get("user_message_evt", "user_uttered"),
+            c.get("bot_message_evt", "bot_uttered"),
+            c.get("namespace"),
+            bool(c.get("session_persistence", True)),
+            c.get("socketio_path", "/socket.io"),
+        )
         # [] leaves CORS to Rasa's --cors (sanic-cors): two layers would send the header twice
         cors = c.get("cors_allowed_origins") or []
         channel.cors_allowed_origins = cors
@@ -83,12 +89,12 @@ class WebChatInput(SocketIOInput):
         return channel
 
     cors_allowed_origins: Any = []
-    orders: Optional[OrderServiceClient] = None
+    orders: OrderServiceClient | None = None
 
-    def get_output_channel(self) -> Optional[WebChatOutput]:
+    def get_output_channel(self) -> WebChatOutput | None:
         return WebChatOutput(self.sio, self.bot_message_evt) if self.sio else None
 
-    async def metadata_for(self, session_id: Text, client_metadata: Any) -> Dict[Text, Any]:
+    async def metadata_for(self, session_id: str, client_metadata: Any) -> dict[str, Any]:
         customer_id = await self.orders.resolve_customer("web", session_id) if self.orders else None
         return shopper_metadata(client_metadata, customer_id=customer_id)
 
@@ -103,21 +109,22 @@ class WebChatInput(SocketIOInput):
             return response.json({"status": "ok"})
 
         @sio.on("connect", namespace=ns)
-        async def connect(sid: Text, environ: Dict, auth: Optional[Dict] = None) -> bool:
+        async def connect(sid: str, environ: dict, auth: dict | None = None) -> bool:
             return True
 
         @sio.on("session_request", namespace=ns)
-        async def session_request(sid: Text, data: Optional[Dict]) -> None:
+        async def session_request(sid: str, data: dict | None) -> None:
             requested = (data or {}).get("session_id") if isinstance(data, dict) else None
-            session_id = requested if isinstance(requested, str) and SESSION_ID.match(requested) \
-                else uuid.uuid4().hex
+            session_id = (
+                requested if isinstance(requested, str) and SESSION_ID.match(requested) else uuid.uuid4().hex
+            )
             if self.session_persistence:
                 await sio.enter_room(sid, session_id, namespace=ns)
             await sio.save_session(sid, {"session_id": session_id}, namespace=ns)
             await sio.emit("session_confirm", session_id, room=sid, namespace=ns)
 
         @sio.on(self.user_message_evt, namespace=ns)
-        async def handle_message(sid: Text, data: Any) -> None:
+        async def handle_message(sid: str, data: Any) -> None:
             if not isinstance(data, dict):
                 return
             if self.session_persistence:
@@ -130,7 +137,14 @@ class WebChatInput(SocketIOInput):
                 sender_id = sid
             text = str(data.get("message") or "")[:MAX_MESSAGE_CHARS]
             metadata = await self.metadata_for(sender_id, data.get(self.metadata_key))
-            await on_new_message(UserMessage(defuse_staff_trigger(text), WebChatOutput(sio, self.bot_message_evt),
-                                             sender_id, input_channel=self.name(), metadata=metadata))
+            await on_new_message(
+                UserMessage(
+                    defuse_staff_trigger(text),
+                    WebChatOutput(sio, self.bot_message_evt),
+                    sender_id,
+                    input_channel=self.name(),
+                    metadata=metadata,
+                )
+            )
 
         return bp

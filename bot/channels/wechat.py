@@ -16,6 +16,7 @@ retries the same MsgId (up to three times), so:
 The openid is mapped to a customer by the order service; product cards become a news (图文) message
 when there is one, text with links when there are several.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -26,8 +27,9 @@ import logging
 import re
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+from typing import Any
 
 import aiohttp
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
@@ -54,12 +56,12 @@ _TOKEN_ERRORS = {40001, 40014, 42001}
 class RejectedRequest(Exception):
     """A request that did not come from WeChat or cannot be read; answered with ``status``."""
 
-    def __init__(self, status: int, reason: Text) -> None:
+    def __init__(self, status: int, reason: str) -> None:
         super().__init__(reason)
         self.status = status
 
 
-def wechat_signature(*parts: Text) -> Text:
+def wechat_signature(*parts: str) -> str:
     """WeChat's signature: SHA-1 of the sorted parts, concatenated."""
     return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()
 
@@ -73,7 +75,7 @@ def safe_xml(body: bytes) -> bytes:
     return body
 
 
-def cdata_safe(value: Any) -> Text:
+def cdata_safe(value: Any) -> str:
     """Text that stays inside its CDATA section: "]]>" is split across two sections."""
     return str(value or "").replace("]]>", "]]]]><![CDATA[>")
 
@@ -82,21 +84,22 @@ def cdata_safe(value: Any) -> Text:
 @dataclass
 class Outgoing:
     """One message for the user: text, or a news message with one article (WeChat's current limit)."""
-    kind: Text  # "text" | "news"
-    text: Text = ""
-    article: Dict[Text, Text] = field(default_factory=dict)
 
-    def as_text(self) -> Text:
+    kind: str  # "text" | "news"
+    text: str = ""
+    article: dict[str, str] = field(default_factory=dict)
+
+    def as_text(self) -> str:
         if self.kind == "text":
             return self.text
         a = self.article
         return "\n".join(p for p in (a.get("title"), a.get("description"), a.get("url")) if p)
 
 
-def render(bot_messages: List[Dict[Text, Any]], url_template: Text = "") -> List[Outgoing]:
+def render(bot_messages: list[dict[str, Any]], url_template: str = "") -> list[Outgoing]:
     """Bot messages (as collected from Rasa) → WeChat messages. Buttons become a numbered list the user
     answers with the number (see ``WeChatInput._choices``)."""
-    out: List[Outgoing] = []
+    out: list[Outgoing] = []
     for message in bot_messages:
         parts = []
         if message.get("text"):
@@ -121,8 +124,17 @@ def render(bot_messages: List[Dict[Text, Any]], url_template: Text = "") -> List
         if len(cards) == 1 and cards[0].link(url_template):
             card = cards[0]
             title = f"{card.name} {card.price_text()}".strip()
-            out.append(Outgoing("news", article={"title": title, "description": "；".join(card.specs[:4]),
-                                                 "image": card.image, "url": card.link(url_template)}))
+            out.append(
+                Outgoing(
+                    "news",
+                    article={
+                        "title": title,
+                        "description": "；".join(card.specs[:4]),
+                        "image": card.image,
+                        "url": card.link(url_template),
+                    },
+                )
+            )
         elif cards:
             lines = []
             for i, card in enumerate(cards, 1):
@@ -138,7 +150,7 @@ def render(bot_messages: List[Dict[Text, Any]], url_template: Text = "") -> List
     return out
 
 
-def merge(messages: List[Outgoing]) -> Optional[Outgoing]:
+def merge(messages: list[Outgoing]) -> Outgoing | None:
     """A passive reply carries one message: several become one text (nothing dropped)."""
     if not messages:
         return None
@@ -147,8 +159,8 @@ def merge(messages: List[Outgoing]) -> Optional[Outgoing]:
     return Outgoing("text", "\n\n".join(m.as_text() for m in messages))
 
 
-def buttons_of(bot_messages: List[Dict[Text, Any]]) -> List[Text]:
-    payloads: List[Text] = []
+def buttons_of(bot_messages: list[dict[str, Any]]) -> list[str]:
+    payloads: list[str] = []
     for message in bot_messages:
         for b in message.get("buttons") or message.get("quick_replies") or []:
             payloads.append(str(b.get("payload") or b.get("title") or ""))
@@ -159,26 +171,39 @@ def buttons_of(bot_messages: List[Dict[Text, Any]]) -> List[Text]:
 class WeChatAPI:
     """Access token (cached until shortly before it expires) and customer-service messages."""
 
-    def __init__(self, app_id: Text, app_secret: Text, base_url: Text = "https://api.weixin.qq.com",
-                 timeout_s: float = 5.0, attempts: int = 3) -> None:
+    def __init__(
+        self,
+        app_id: str,
+        app_secret: str,
+        base_url: str = "https://api.weixin.qq.com",
+        timeout_s: float = 5.0,
+        attempts: int = 3,
+    ) -> None:
         self.app_id, self.app_secret = app_id, app_secret
         self.base_url = base_url.rstrip("/")
         self.timeout = aiohttp.ClientTimeout(total=timeout_s)
         self.attempts = attempts
-        self._token: Optional[Text] = None
+        self._token: str | None = None
         self._expires = 0.0
         self._lock = asyncio.Lock()
 
-    async def _get_json(self, method: Text, path: Text, **kwargs: Any) -> Dict[Text, Any]:
+    async def _get_json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         async with aiohttp.ClientSession(timeout=self.timeout) as session:
             async with session.request(method, self.base_url + path, **kwargs) as resp:
                 return await resp.json(content_type=None)
 
-    async def access_token(self, refresh: bool = False) -> Text:
+    async def access_token(self, refresh: bool = False) -> str:
         async with self._lock:
             if refresh or not self._token or time.monotonic() >= self._expires:
-                data = await self._get_json("GET", "/cgi-bin/token", params={
-                    "grant_type": "client_credential", "appid": self.app_id, "secret": self.app_secret})
+                data = await self._get_json(
+                    "GET",
+                    "/cgi-bin/token",
+                    params={
+                        "grant_type": "client_credential",
+                        "appid": self.app_id,
+                        "secret": self.app_secret,
+                    },
+                )
                 if "access_token" not in data:
                     raise RuntimeError(f"WeChat refused the access token: {data}")
                 self._token = data["access_token"]
@@ -186,15 +211,26 @@ class WeChatAPI:
             return self._token
 
     @staticmethod
-    def payload(openid: Text, message: Outgoing) -> Dict[Text, Any]:
+    def payload(openid: str, message: Outgoing) -> dict[str, Any]:
         if message.kind == "news":
             a = message.article
-            return {"touser": openid, "msgtype": "news", "news": {"articles": [{
-                "title": a.get("title", ""), "description": a.get("description", ""),
-                "url": a.get("url", ""), "picurl": a.get("image", "")}]}}
+            return {
+                "touser": openid,
+                "msgtype": "news",
+                "news": {
+                    "articles": [
+                        {
+                            "title": a.get("title", ""),
+                            "description": a.get("description", ""),
+                            "url": a.get("url", ""),
+                            "picurl": a.get("image", ""),
+                        }
+                    ]
+                },
+            }
         return {"touser": openid, "msgtype": "text", "text": {"content": message.text}}
 
-    async def send(self, openid: Text, message: Outgoing) -> bool:
+    async def send(self, openid: str, message: Outgoing) -> bool:
         """Sends one customer-service message; retries network failures and a stale token."""
         body = self.payload(openid, message)
         refresh = False
@@ -202,12 +238,15 @@ class WeChatAPI:
             try:
                 token = await self.access_token(refresh=refresh)
                 data = await self._get_json(
-                    "POST", "/cgi-bin/message/custom/send", params={"access_token": token},
+                    "POST",
+                    "/cgi-bin/message/custom/send",
+                    params={"access_token": token},
                     data=json.dumps(body, ensure_ascii=False).encode(),
-                    headers={"Content-Type": "application/json; charset=utf-8"})
-            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError, RuntimeError) as exc:
+                    headers={"Content-Type": "application/json; charset=utf-8"},
+                )
+            except (TimeoutError, aiohttp.ClientError, ValueError, RuntimeError) as exc:
                 logger.warning("WeChat send attempt %d failed: %r", attempt + 1, exc)
-                await asyncio.sleep(0.5 * 2 ** attempt)
+                await asyncio.sleep(0.5 * 2**attempt)
                 continue
             code = int(data.get("errcode", 0))
             if code == 0:
@@ -227,10 +266,11 @@ PENDING, PASSIVE, DEFERRED, RESENT = "pending", "passive", "deferred", "resent"
 @dataclass
 class _Exchange:
     """One incoming WeChat message and what became of its answer."""
-    openid: Text
-    task: "asyncio.Task[List[Dict[Text, Any]]]"
+
+    openid: str
+    task: asyncio.Task[list[dict[str, Any]]]
     created: float = field(default_factory=time.monotonic)
-    state: Text = PENDING
+    state: str = PENDING
 
 
 class WeChatInput(InputChannel):
@@ -240,14 +280,15 @@ class WeChatInput(InputChannel):
     pending_reply, unsupported_reply."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "wechat"
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
         c = credentials or {}
         return cls(
-            token=str(c.get("token") or ""), app_id=str(c.get("app_id") or ""),
+            token=str(c.get("token") or ""),
+            app_id=str(c.get("app_id") or ""),
             app_secret=str(c.get("app_secret") or ""),
             encoding_aes_key=str(c.get("encoding_aes_key") or ""),
             api_base=str(c.get("api_base") or "https://api.weixin.qq.com"),
@@ -258,16 +299,29 @@ class WeChatInput(InputChannel):
             product_url_template=str(c.get("product_url_template") or ""),
             subscribe_message=str(c.get("subscribe_message") or '/greet{"language":"zh"}'),
             pending_reply=str(c.get("pending_reply") or ""),
-            unsupported_reply=str(c.get("unsupported_reply") or
-                                  "目前我只能看懂文字消息，请用文字描述您的需要。\n"
-                                  "Sorry, I can only read text messages for now."),
+            unsupported_reply=str(
+                c.get("unsupported_reply")
+                or "目前我只能看懂文字消息，请用文字描述您的需要。\n"
+                "Sorry, I can only read text messages for now."
+            ),
         )
 
-    def __init__(self, token: Text, app_id: Text = "", app_secret: Text = "", encoding_aes_key: Text = "",
-                 api_base: Text = "https://api.weixin.qq.com", reply_window_s: float = 4.0,
-                 max_clock_skew_s: float = 300, order_service_url: Text = "", service_token: Text = "",
-                 product_url_template: Text = "", subscribe_message: Text = '/greet{"language":"zh"}',
-                 pending_reply: Text = "", unsupported_reply: Text = "") -> None:
+    def __init__(
+        self,
+        token: str,
+        app_id: str = "",
+        app_secret: str = "",
+        encoding_aes_key: str = "",
+        api_base: str = "https://api.weixin.qq.com",
+        reply_window_s: float = 4.0,
+        max_clock_skew_s: float = 300,
+        order_service_url: str = "",
+        service_token: str = "",
+        product_url_template: str = "",
+        subscribe_message: str = '/greet{"language":"zh"}',
+        pending_reply: str = "",
+        unsupported_reply: str = "",
+    ) -> None:
         self.token = token
         self.app_id = app_id
         self.crypto = WeChatCrypto(token, encoding_aes_key, app_id) if encoding_aes_key else None
@@ -279,18 +333,22 @@ class WeChatInput(InputChannel):
         self.subscribe_message = subscribe_message
         self.pending_reply = pending_reply
         self.unsupported_reply = unsupported_reply
-        self._exchanges: Dict[Text, _Exchange] = {}
-        self._choices: "OrderedDict[Text, List[Text]]" = OrderedDict()  # openid → last buttons' payloads
+        self._exchanges: dict[str, _Exchange] = {}
+        self._choices: OrderedDict[str, list[str]] = OrderedDict()  # openid → last buttons' payloads
         self._background: set = set()
         if not token:
             logger.warning("WeChat channel has no token: every request will be refused")
 
     # -- checks --------------------------------------------------------------------------------------
-    def verify(self, args: Dict[Text, Text], now: Optional[float] = None) -> None:
+    def verify(self, args: dict[str, str], now: float | None = None) -> None:
         """Signature over (token, timestamp, nonce) and a timestamp within ``max_clock_skew_s``."""
         if not self.token:
             raise RejectedRequest(503, "channel not configured")
-        signature, timestamp, nonce = args.get("signature", ""), args.get("timestamp", ""), args.get("nonce", "")
+        signature, timestamp, nonce = (
+            args.get("signature", ""),
+            args.get("timestamp", ""),
+            args.get("nonce", ""),
+        )
         if not (signature and timestamp and nonce):
             raise RejectedRequest(403, "missing signature")
         if not hmac.compare_digest(wechat_signature(self.token, timestamp, nonce), signature):
@@ -302,7 +360,7 @@ class WeChatInput(InputChannel):
         if skew > self.max_clock_skew_s:
             raise RejectedRequest(403, "stale timestamp")
 
-    def read_message(self, body: bytes, args: Dict[Text, Text]) -> Any:
+    def read_message(self, body: bytes, args: dict[str, str]) -> Any:
         """The wechatpy message of a verified request, decrypted in safe mode."""
         xml = safe_xml(body)
         if args.get("encrypt_type", "raw") == "aes":
@@ -312,12 +370,17 @@ class WeChatInput(InputChannel):
                 envelope = parse_message_envelope(xml)
             except Exception:
                 raise RejectedRequest(400, "malformed XML") from None
-            expected = wechat_signature(self.token, args.get("timestamp", ""), args.get("nonce", ""), envelope)
+            expected = wechat_signature(
+                self.token, args.get("timestamp", ""), args.get("nonce", ""), envelope
+            )
             if not hmac.compare_digest(expected, args.get("msg_signature", "")):
                 raise RejectedRequest(403, "bad message signature")
             try:
-                xml = safe_xml(self.crypto.decrypt_message(xml, args["msg_signature"], args["timestamp"],
-                                                           args["nonce"]).encode())
+                xml = safe_xml(
+                    self.crypto.decrypt_message(
+                        xml, args["msg_signature"], args["timestamp"], args["nonce"]
+                    ).encode()
+                )
             except RejectedRequest:
                 raise
             except Exception:
@@ -328,7 +391,7 @@ class WeChatInput(InputChannel):
             raise RejectedRequest(400, "malformed XML") from None
 
     # -- conversation ----------------------------------------------------------------------------------
-    def _user_text(self, msg: Any) -> Optional[Text]:
+    def _user_text(self, msg: Any) -> str | None:
         """What the user said, or None when there is nothing for the bot (unsupported type, unsubscribe)."""
         if msg.type == "text":
             text = (msg.content or "").strip()
@@ -342,16 +405,18 @@ class WeChatInput(InputChannel):
             return self.subscribe_message
         return None
 
-    async def _ask_bot(self, on_new_message: Callable[[UserMessage], Awaitable[Any]],
-                       openid: Text, text: Text) -> List[Dict[Text, Any]]:
-        metadata: Dict[Text, Any] = {"wechat": {"openid": openid}}
+    async def _ask_bot(
+        self, on_new_message: Callable[[UserMessage], Awaitable[Any]], openid: str, text: str
+    ) -> list[dict[str, Any]]:
+        metadata: dict[str, Any] = {"wechat": {"openid": openid}}
         if self.orders:
             customer_id = await self.orders.resolve_customer("wechat", openid)
             if customer_id is not None:
                 metadata["customer_id"] = customer_id
         collector = CollectingOutputChannel()
-        await on_new_message(UserMessage(text, collector, f"wechat-{openid}", input_channel=self.name(),
-                                         metadata=metadata))
+        await on_new_message(
+            UserMessage(text, collector, f"wechat-{openid}", input_channel=self.name(), metadata=metadata)
+        )
         payloads = buttons_of(collector.messages)
         self._choices.pop(openid, None)  # a number answers only the latest question
         if payloads:
@@ -379,7 +444,9 @@ class WeChatInput(InputChannel):
         for message in render(bot_messages, self.product_url_template):
             await self.api.send(exchange.openid, message)
 
-    async def handle(self, msg: Any, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Optional[Outgoing]:
+    async def handle(
+        self, msg: Any, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> Outgoing | None:
         """The passive reply for a verified message (None: reply "success", nothing to show now)."""
         self._forget_old()
         key = str(msg.id) if getattr(msg, "id", None) else f"{msg.source}:{msg.create_time}:{msg.type}"
@@ -397,11 +464,13 @@ class WeChatInput(InputChannel):
             if msg.type in ("event",):
                 return None
             return Outgoing("text", self.unsupported_reply)
-        exchange = _Exchange(msg.source, asyncio.ensure_future(self._ask_bot(on_new_message, msg.source, text)))
+        exchange = _Exchange(
+            msg.source, asyncio.ensure_future(self._ask_bot(on_new_message, msg.source, text))
+        )
         self._exchanges[key] = exchange
         try:
             bot_messages = await asyncio.wait_for(asyncio.shield(exchange.task), self.reply_window_s)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             if exchange.state == PENDING:
                 exchange.state = DEFERRED
                 self._spawn(self._deliver_later(exchange))
@@ -414,7 +483,7 @@ class WeChatInput(InputChannel):
         exchange.state = PASSIVE
         return merge(render(bot_messages, self.product_url_template))
 
-    def reply_xml(self, msg: Any, outgoing: Outgoing) -> Text:
+    def reply_xml(self, msg: Any, outgoing: Outgoing) -> str:
         """The passive reply. wechatpy writes values into CDATA sections verbatim, so every value is made
         CDATA-safe first: a bot answer echoing "]]><MsgType>…" must not rewrite the reply."""
         ends = {"source": cdata_safe(msg.target), "target": cdata_safe(msg.source)}
@@ -462,7 +531,7 @@ class WeChatInput(InputChannel):
         return bp
 
 
-def parse_message_envelope(xml: bytes) -> Text:
+def parse_message_envelope(xml: bytes) -> str:
     """The ``Encrypt`` field of a safe-mode envelope."""
     import xmltodict
 

@@ -6,6 +6,7 @@ Callers are one of three kinds:
 - a staff member with a token from `POST /auth/staff/token`;
 - nobody: only /health, the docs and the login are open.
 """
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -24,8 +25,11 @@ from order_service.services import auth
 from order_service.services.errors import Forbidden, Unauthorized
 from order_service.services.stock import Directory
 
-bearer = HTTPBearer(auto_error=False, description="The service token (with X-Customer-Id to act for a customer) "
-                                                   "or a staff token from POST /auth/staff/token.")
+bearer = HTTPBearer(
+    auto_error=False,
+    description="The service token (with X-Customer-Id to act for a customer) "
+    "or a staff token from POST /auth/staff/token.",
+)
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
@@ -88,11 +92,13 @@ class Principal:
         return f"customer:{self.customer_id}" if self.customer_id else "service"
 
 
-async def get_principal(request: Request,
-                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-                  x_customer_id: Annotated[str | None, Header(pattern=CUSTOMER_ID_PATTERN,
-                                                              description="The customer the service acts for.")] = None,
-                  ) -> Principal:
+async def get_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    x_customer_id: Annotated[
+        str | None, Header(pattern=CUSTOMER_ID_PATTERN, description="The customer the service acts for.")
+    ] = None,
+) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("missing bearer token")
     token = credentials.credentials

@@ -7,11 +7,12 @@ crash of the machine, not only of the process.
 PostgreSQL: a pool sized from settings; correctness under concurrency comes from conditional UPDATEs,
 which READ COMMITTED re-checks after waiting on a row lock.
 """
+
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -33,14 +34,19 @@ def make_engine(url: str | None = None, *, pool_size: int | None = None) -> Engi
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60},
-                               pool_size=pool_size or settings.db_pool_size, max_overflow=60)
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 60},
+            pool_size=pool_size or settings.db_pool_size,
+            max_overflow=60,
+        )
         _serialise_sqlite_writers(engine)
         return engine
     # No overflow: connections beyond the pool would be opened and closed per request (a backend
     # fork each on PostgreSQL); requests beyond the pool queue for a connection instead.
-    return create_engine(url, pool_size=pool_size or settings.db_pool_size, max_overflow=0,
-                         pool_pre_ping=True, pool_timeout=60)
+    return create_engine(
+        url, pool_size=pool_size or settings.db_pool_size, max_overflow=0, pool_pre_ping=True, pool_timeout=60
+    )
 
 
 def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:

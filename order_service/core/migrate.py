@@ -1,4 +1,5 @@
 """Run the Alembic migrations programmatically (no alembic.ini to keep in sync)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,6 +24,7 @@ def upgrade(url: str, revision: str = "head") -> None:
 def current_revision(url: str) -> str | None:
     from alembic.runtime.migration import MigrationContext
     from sqlalchemy import create_engine, pool
+
     engine = create_engine(url, poolclass=pool.NullPool)
     with engine.connect() as conn:
         rev = MigrationContext.configure(conn).get_current_revision()

@@ -1,4 +1,5 @@
 """Start the service as a real uvicorn process and wait until it is healthy (restart tests, benchmark)."""
+
 from __future__ import annotations
 
 import os
@@ -19,13 +20,30 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def spawn(db_url: str, port: int, *, env: dict[str, str] | None = None, workers: int = 1,
-          timeout_s: float = 90) -> subprocess.Popen:
+def spawn(
+    db_url: str, port: int, *, env: dict[str, str] | None = None, workers: int = 1, timeout_s: float = 90
+) -> subprocess.Popen:
     """`uvicorn order_service.main:app` on `db_url`; returns once GET /health answers 200."""
     full_env = {**os.environ, "DATABASE_URL": db_url, **(env or {})}
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "order_service.main:app", "--host", "127.0.0.1",
-                             "--port", str(port), "--workers", str(workers), "--no-access-log",
-                             "--log-level", "warning"], cwd=ROOT, env=full_env)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "order_service.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=full_env,
+    )
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -1,4 +1,5 @@
 """Passwords and tokens with the standard library only (PBKDF2, SHA-256, constant-time compares)."""
+
 from __future__ import annotations
 
 import hashlib

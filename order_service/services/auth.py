@@ -1,4 +1,5 @@
 """Staff login and tokens, customers and their channel identities."""
+
 from __future__ import annotations
 
 import secrets
@@ -43,8 +44,11 @@ def login(session: Session, username: str, password: str, ttl_s: int) -> tuple[s
 
 
 def staff_for_token(session: Session, token: str) -> StaffMe:
-    row = session.execute(select(StaffToken, StaffUser).join(StaffUser, StaffUser.id == StaffToken.staff_id)
-                          .where(StaffToken.token_hash == token_digest(token))).first()
+    row = session.execute(
+        select(StaffToken, StaffUser)
+        .join(StaffUser, StaffUser.id == StaffToken.staff_id)
+        .where(StaffToken.token_hash == token_digest(token))
+    ).first()
     if row is None:
         raise Unauthorized("invalid token")
     tok, user = row
@@ -59,15 +63,18 @@ def require_customer(session: Session, customer_id: str, known: set[str] | None 
     if known is not None and customer_id in known:
         return
     if session.get(Customer, customer_id) is None:
-        raise Forbidden(f"unknown customer {customer_id}: resolve the channel identity first (POST /customers/resolve)")
+        raise Forbidden(
+            f"unknown customer {customer_id}: resolve the channel identity first (POST /customers/resolve)"
+        )
     if known is not None and len(known) < 1_000_000:
         known.add(customer_id)
 
 
 def resolve(session: Session, channel: str, external_id: str, display_name: str) -> tuple[str, bool]:
     """The customer behind a channel identity, created on first contact (safe under concurrency)."""
-    stmt = select(CustomerIdentity.customer_id).where(CustomerIdentity.channel == channel,
-                                                      CustomerIdentity.external_id == external_id)
+    stmt = select(CustomerIdentity.customer_id).where(
+        CustomerIdentity.channel == channel, CustomerIdentity.external_id == external_id
+    )
     existing = session.scalar(stmt)
     if existing is not None:
         return existing, False

@@ -1,4 +1,5 @@
 """Domain errors; `main` maps each to one HTTP status so handlers never build responses by hand."""
+
 from __future__ import annotations
 
 
@@ -24,16 +25,20 @@ class Unauthorized(ServiceError):
 
 class Conflict(ServiceError):
     """The request is valid but the current state refuses it (out of stock, wrong order status)."""
+
     status_code = 409
 
 
 class Invalid(ServiceError):
     """Well-formed input that names things that do not fit together (unknown SKU, store without pick-up)."""
+
     status_code = 422
 
 
 class OutOfStock(Conflict):
     def __init__(self, sku: str, location_id: int, requested: int, available: int):
-        super().__init__(f"not enough stock of {sku} at location {location_id}: "
-                         f"requested {requested}, available {available}")
+        super().__init__(
+            f"not enough stock of {sku} at location {location_id}: "
+            f"requested {requested}, available {available}"
+        )
         self.sku, self.location_id, self.requested, self.available = sku, location_id, requested, available

@@ -5,6 +5,7 @@ numerically nearest store ZIP with the same 3-digit prefix (the USPS sectional c
 few dozen km), else at the numerically nearest store ZIP anywhere. The answer says which method was
 used, so a caller can tell an exact match from an approximation.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -56,7 +57,10 @@ class StoreGeo:
         for point in points:
             if point.zip:
                 by_zip.setdefault(point.zip, []).append(point)
-        self._by_zip = {z: (sum(p.lat for p in ps) / len(ps), sum(p.lon for p in ps) / len(ps)) for z, ps in by_zip.items()}
+        self._by_zip = {
+            z: (sum(p.lat for p in ps) / len(ps), sum(p.lon for p in ps) / len(ps))
+            for z, ps in by_zip.items()
+        }
         self._zips = sorted(self._by_zip)
         self._zip_ints = [int(z) for z in self._zips]
 
@@ -81,6 +85,8 @@ class StoreGeo:
 
     def by_distance(self, lat: float, lon: float, ids: set[int] | None = None) -> list[tuple[float, int]]:
         """(km, store id) nearest first, optionally restricted to `ids`."""
-        rows = [(haversine_km(lat, lon, p.lat, p.lon), p.id) for p in self.points if ids is None or p.id in ids]
+        rows = [
+            (haversine_km(lat, lon, p.lat, p.lon), p.id) for p in self.points if ids is None or p.id in ids
+        ]
         rows.sort()
         return rows

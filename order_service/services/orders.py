@@ -6,6 +6,7 @@ once sold, puts the units back through the ledger; a return is requested by the 
 received by staff, which also goes through the ledger. Every status change is a compare-and-set on
 the order row, so two concurrent transitions cannot both apply.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -35,9 +36,15 @@ TRANSITIONS: dict[str, set[str]] = {
     "completed": {"return_requested"},
     "return_requested": {"returned"},
 }
-STAMP = {"confirmed": "confirmed_at", "ready_for_pickup": "ready_at", "shipped": "shipped_at",
-         "completed": "completed_at", "cancelled": "cancelled_at", "return_requested": "return_requested_at",
-         "returned": "returned_at"}
+STAMP = {
+    "confirmed": "confirmed_at",
+    "ready_for_pickup": "ready_at",
+    "shipped": "shipped_at",
+    "completed": "completed_at",
+    "cancelled": "cancelled_at",
+    "return_requested": "return_requested_at",
+    "returned": "returned_at",
+}
 CUSTOMER_MAY = {"confirmed", "cancelled", "return_requested"}
 # Statuses in which the order's units have left the shelf (a sale is in the ledger).
 SOLD = {"confirmed", "ready_for_pickup", "shipped", "completed", "return_requested"}
@@ -61,13 +68,24 @@ def _replay(order: Order, digest: str) -> tuple[Order, bool]:
 # The order path's statements, built once (values are bound at execution).
 _products = Product.__table__
 _PRODUCTS = select(_products.c.sku, _products.c.name, _products.c.price).where(
-    _products.c.sku.in_(bindparam("skus", expanding=True)))
+    _products.c.sku.in_(bindparam("skus", expanding=True))
+)
 _INSERT_ORDER = insert(Order.__table__).returning(Order.__table__.c.id)
-_INSERT_LINE, _INSERT_RESERVATION, _INSERT_EVENT = (insert(m.__table__) for m in (OrderLine, Reservation, OrderEvent))
+_INSERT_LINE, _INSERT_RESERVATION, _INSERT_EVENT = (
+    insert(m.__table__) for m in (OrderLine, Reservation, OrderEvent)
+)
 
 
-def create_order(session: Session, directory: Directory, customer_id: str, body: OrderCreate,
-                 idempotency_key: str | None, reservation_ttl_s: int, *, actor: str) -> tuple[OrderOut, bool]:
+def create_order(
+    session: Session,
+    directory: Directory,
+    customer_id: str,
+    body: OrderCreate,
+    idempotency_key: str | None,
+    reservation_ttl_s: int,
+    *,
+    actor: str,
+) -> tuple[OrderOut, bool]:
     """Create a pending order holding its stock, or return the order an earlier identical request made.
 
     Returns (order, created). Raises OutOfStock (409) without keeping anything if any line cannot be held.
@@ -76,8 +94,9 @@ def create_order(session: Session, directory: Directory, customer_id: str, body:
     """
     digest = request_hash(body)
     try:
-        order = _insert_order(session, directory, customer_id, body, idempotency_key, digest,
-                              reservation_ttl_s, actor)
+        order = _insert_order(
+            session, directory, customer_id, body, idempotency_key, digest, reservation_ttl_s, actor
+        )
         session.commit()
         return order, True
     except (IntegrityError, OutOfStock):
@@ -88,8 +107,16 @@ def create_order(session: Session, directory: Directory, customer_id: str, body:
         return OrderOut.model_validate(_replay(existing, digest)[0]), False
 
 
-def _insert_order(session: Session, directory: Directory, customer_id: str, body: OrderCreate,
-                  idempotency_key: str | None, digest: str, reservation_ttl_s: int, actor: str) -> OrderOut:
+def _insert_order(
+    session: Session,
+    directory: Directory,
+    customer_id: str,
+    body: OrderCreate,
+    idempotency_key: str | None,
+    digest: str,
+    reservation_ttl_s: int,
+    actor: str,
+) -> OrderOut:
     """Plain INSERTs (no ORM unit of work: it cost more CPU than the rest of the request) in an order
     that keeps contention short: the order and its rows first (a repeated Idempotency-Key fails
     here, before any stock is touched), the stock rows last, so their row locks are held only
@@ -110,26 +137,61 @@ def _insert_order(session: Session, directory: Directory, customer_id: str, body
         raise Invalid(f"unknown SKU: {', '.join(unknown)}")
     now = utcnow()
     expires = now + timedelta(seconds=reservation_ttl_s)
-    lines = [{"sku": sku, "name": products[sku][0], "unit_price": products[sku][1], "quantity": quantities[sku],
-              "line_total": products[sku][1] * quantities[sku]} for sku in skus]
+    lines = [
+        {
+            "sku": sku,
+            "name": products[sku][0],
+            "unit_price": products[sku][1],
+            "quantity": quantities[sku],
+            "line_total": products[sku][1] * quantities[sku],
+        }
+        for sku in skus
+    ]
     subtotal = sum((line["line_total"] for line in lines), Decimal("0.00"))
-    shipping = SHIPPING_FEE if body.fulfilment == "delivery" and subtotal < FREE_SHIPPING_FROM else Decimal("0.00")
-    header = {"customer_id": customer_id, "status": "pending", "fulfilment": body.fulfilment,
-              "location_id": location_id, "delivery_address": body.delivery_address, "subtotal": subtotal,
-              "shipping": shipping, "total": subtotal + shipping, "currency": "USD", "created_at": now,
-              "updated_at": now, "reserved_until": expires}
-    order_id = conn.execute(_INSERT_ORDER, {**header, "idempotency_key": idempotency_key,
-                                            "request_hash": digest}).scalar_one()
+    shipping = (
+        SHIPPING_FEE if body.fulfilment == "delivery" and subtotal < FREE_SHIPPING_FROM else Decimal("0.00")
+    )
+    header = {
+        "customer_id": customer_id,
+        "status": "pending",
+        "fulfilment": body.fulfilment,
+        "location_id": location_id,
+        "delivery_address": body.delivery_address,
+        "subtotal": subtotal,
+        "shipping": shipping,
+        "total": subtotal + shipping,
+        "currency": "USD",
+        "created_at": now,
+        "updated_at": now,
+        "reserved_until": expires,
+    }
+    order_id = conn.execute(
+        _INSERT_ORDER, {**header, "idempotency_key": idempotency_key, "request_hash": digest}
+    ).scalar_one()
     conn.execute(_INSERT_LINE, [{**line, "order_id": order_id} for line in lines])
-    conn.execute(_INSERT_RESERVATION, [{"order_id": order_id, "location_id": location_id, "sku": sku,
-                                        "quantity": quantities[sku], "expires_at": expires, "status": "active"}
-                                       for sku in skus])
-    conn.execute(_INSERT_EVENT, {"order_id": order_id, "from_status": None, "to_status": "pending", "actor": actor,
-                                 "at": now})
+    conn.execute(
+        _INSERT_RESERVATION,
+        [
+            {
+                "order_id": order_id,
+                "location_id": location_id,
+                "sku": sku,
+                "quantity": quantities[sku],
+                "expires_at": expires,
+                "status": "active",
+            }
+            for sku in skus
+        ],
+    )
+    conn.execute(
+        _INSERT_EVENT,
+        {"order_id": order_id, "from_status": None, "to_status": "pending", "actor": actor, "at": now},
+    )
     for sku in skus:
         stock.reserve(session, location_id, sku, quantities[sku])
-    return OrderOut(id=order_id, lines=[OrderLineOut(**line) for line in lines], **header,
-                    **dict.fromkeys(STAMP.values()))
+    return OrderOut(
+        id=order_id, lines=[OrderLineOut(**line) for line in lines], **header, **dict.fromkeys(STAMP.values())
+    )
 
 
 def get_for_customer(session: Session, customer_id: str, order_id: int) -> Order:
@@ -153,8 +215,15 @@ def get_for_staff(session: Session, staff: StaffMe, order_id: int) -> Order:
     return order
 
 
-def list_orders(session: Session, *, customer_id: str | None = None, location_id: int | None = None,
-                status: str | None = None, limit: int = 20, offset: int = 0) -> tuple[list[Order], int]:
+def list_orders(
+    session: Session,
+    *,
+    customer_id: str | None = None,
+    location_id: int | None = None,
+    status: str | None = None,
+    limit: int = 20,
+    offset: int = 0,
+) -> tuple[list[Order], int]:
     stmt = select(Order)
     if customer_id is not None:
         stmt = stmt.where(Order.customer_id == customer_id)
@@ -167,8 +236,15 @@ def list_orders(session: Session, *, customer_id: str | None = None, location_id
     return list(rows), total
 
 
-def transition(session: Session, order: Order, target: str, *, actor: str, staff_id: int | None = None,
-               now: datetime | None = None) -> Order:
+def transition(
+    session: Session,
+    order: Order,
+    target: str,
+    *,
+    actor: str,
+    staff_id: int | None = None,
+    now: datetime | None = None,
+) -> Order:
     """Move an order to `target`, applying the stock effect in the same transaction."""
     now = now or utcnow()
     current = order.status
@@ -183,12 +259,20 @@ def transition(session: Session, order: Order, target: str, *, actor: str, staff
     if target == "confirmed" and order.reserved_until is not None and order.reserved_until < now:
         _expire(session, order, now)
         session.commit()
-        raise Conflict(f"order {order.id} was not confirmed in time: its reservation expired and it is cancelled")
+        raise Conflict(
+            f"order {order.id} was not confirmed in time: its reservation expired and it is cancelled"
+        )
     changed = session.execute(
-        update(Order).where(Order.id == order.id, Order.status == current)
-        .values(status=target, updated_at=now, **{STAMP[target]: now},
-                **({"reserved_until": None} if current == "pending" else {}))
-        .execution_options(synchronize_session=False)).rowcount
+        update(Order)
+        .where(Order.id == order.id, Order.status == current)
+        .values(
+            status=target,
+            updated_at=now,
+            **{STAMP[target]: now},
+            **({"reserved_until": None} if current == "pending" else {}),
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
     if changed != 1:
         session.rollback()
         raise Conflict(f"order {order.id} changed while this request ran; read it again")
@@ -199,39 +283,79 @@ def transition(session: Session, order: Order, target: str, *, actor: str, staff
     return order
 
 
-def _stock_effect(session: Session, order: Order, current: str, target: str, staff_id: int | None,
-                  now: datetime) -> None:
+def _stock_effect(
+    session: Session, order: Order, current: str, target: str, staff_id: int | None, now: datetime
+) -> None:
     if current == "pending" and target in ("confirmed", "cancelled"):
-        held = list(session.scalars(select(Reservation).where(Reservation.order_id == order.id,
-                                                              Reservation.status == "active").order_by(Reservation.sku)))
+        held = list(
+            session.scalars(
+                select(Reservation)
+                .where(Reservation.order_id == order.id, Reservation.status == "active")
+                .order_by(Reservation.sku)
+            )
+        )
         for res in held:
             if target == "confirmed":
-                stock.move(session, location_id=res.location_id, sku=res.sku, quantity=-res.quantity, kind="sale",
-                           release_reserved=res.quantity, order_id=order.id, at=now)
+                stock.move(
+                    session,
+                    location_id=res.location_id,
+                    sku=res.sku,
+                    quantity=-res.quantity,
+                    kind="sale",
+                    release_reserved=res.quantity,
+                    order_id=order.id,
+                    at=now,
+                )
             else:
                 stock.release(session, res.location_id, res.sku, res.quantity)
             res.status = "consumed" if target == "confirmed" else "released"
     elif target == "cancelled" and current in SOLD:
-        for line in sorted(order.lines, key=lambda l: l.sku):
-            stock.move(session, location_id=order.location_id, sku=line.sku, quantity=line.quantity,
-                       kind="cancellation", order_id=order.id, staff_id=staff_id, at=now,
-                       note=f"order {order.id} cancelled")
+        for line in sorted(order.lines, key=lambda line: line.sku):
+            stock.move(
+                session,
+                location_id=order.location_id,
+                sku=line.sku,
+                quantity=line.quantity,
+                kind="cancellation",
+                order_id=order.id,
+                staff_id=staff_id,
+                at=now,
+                note=f"order {order.id} cancelled",
+            )
     elif target == "returned":
-        for line in sorted(order.lines, key=lambda l: l.sku):
-            stock.move(session, location_id=order.location_id, sku=line.sku, quantity=line.quantity, kind="return",
-                       order_id=order.id, staff_id=staff_id, at=now, note=f"order {order.id} returned")
+        for line in sorted(order.lines, key=lambda line: line.sku):
+            stock.move(
+                session,
+                location_id=order.location_id,
+                sku=line.sku,
+                quantity=line.quantity,
+                kind="return",
+                order_id=order.id,
+                staff_id=staff_id,
+                at=now,
+                note=f"order {order.id} returned",
+            )
 
 
 def _expire(session: Session, order: Order, now: datetime) -> bool:
     changed = session.execute(
-        update(Order).where(Order.id == order.id, Order.status == "pending")
+        update(Order)
+        .where(Order.id == order.id, Order.status == "pending")
         .values(status="cancelled", cancelled_at=now, updated_at=now, reserved_until=None)
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False)
+    ).rowcount
     if changed != 1:
         return False
     _stock_effect(session, order, "pending", "cancelled", None, now)
-    session.add(OrderEvent(order_id=order.id, from_status="pending", to_status="cancelled",
-                           actor="system:reservation-expired", at=now))
+    session.add(
+        OrderEvent(
+            order_id=order.id,
+            from_status="pending",
+            to_status="cancelled",
+            actor="system:reservation-expired",
+            at=now,
+        )
+    )
     return True
 
 
@@ -241,8 +365,14 @@ def expire_pending(session: Session, now: datetime | None = None, batch: int = 2
     now = now or utcnow()
     expired = 0
     while True:
-        ids = list(session.scalars(select(Order.id).where(Order.status == "pending", Order.reserved_until < now)
-                                   .order_by(Order.id).limit(batch)))
+        ids = list(
+            session.scalars(
+                select(Order.id)
+                .where(Order.status == "pending", Order.reserved_until < now)
+                .order_by(Order.id)
+                .limit(batch)
+            )
+        )
         session.commit()
         if not ids:
             return expired

@@ -6,6 +6,7 @@ its spread is the standard deviation of the one-step-ahead forecast errors. Then
     reorder point  = forecast · lead_time + safety stock
     EOQ            = √(2 · annual demand · order cost / (holding rate · unit price))
 """
+
 from __future__ import annotations
 
 import math
@@ -51,9 +52,14 @@ def eoq(annual_demand: float, order_cost: float, unit_holding_cost: float) -> in
 def daily_sales(session: Session, location_id: int, sku: str, since: datetime, days: int) -> list[float]:
     """Units sold per day for `days` days from `since` (zero-filled)."""
     series = [0.0] * days
-    rows = session.execute(select(StockMovement.created_at, StockMovement.quantity)
-                           .where(StockMovement.location_id == location_id, StockMovement.sku == sku,
-                                  StockMovement.kind == "sale", StockMovement.created_at >= since))
+    rows = session.execute(
+        select(StockMovement.created_at, StockMovement.quantity).where(
+            StockMovement.location_id == location_id,
+            StockMovement.sku == sku,
+            StockMovement.kind == "sale",
+            StockMovement.created_at >= since,
+        )
+    )
     for at, qty in rows:
         day = (at - since) // timedelta(days=1)
         if 0 <= day < days:
@@ -77,8 +83,13 @@ def plan(series: list[float], price: float, params: ReplenishmentParams) -> Repl
     forecast, std = ses(series, params.alpha)
     annual = forecast * 365
     safety = params.service_z * std * math.sqrt(params.lead_time_days)
-    return Replenishment(history_days=len(series), units_sold=int(sum(series)), daily_forecast=round(forecast, 3),
-                         daily_std=round(std, 3), annual_demand=round(annual, 1),
-                         eoq=eoq(annual, params.order_cost, params.holding_rate * price),
-                         safety_stock=math.ceil(round(safety, 6)),  # no unit for floating-point dust
-                         reorder_point=math.ceil(round(forecast * params.lead_time_days + safety, 6)))
+    return Replenishment(
+        history_days=len(series),
+        units_sold=int(sum(series)),
+        daily_forecast=round(forecast, 3),
+        daily_std=round(std, 3),
+        annual_demand=round(annual, 1),
+        eoq=eoq(annual, params.order_cost, params.holding_rate * price),
+        safety_stock=math.ceil(round(safety, 6)),  # no unit for floating-point dust
+        reorder_point=math.ceil(round(forecast * params.lead_time_days + safety, 6)),
+    )

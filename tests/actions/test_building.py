@@ -2,6 +2,7 @@
 stock: a request, a change, "what changed", the whole build into the cart, and a request whose
 purpose comes in the next message. Budgets are checked against the catalogue's prices and
 compatibility against knowledge_graph.compat, not against what the reply says."""
+
 from __future__ import annotations
 
 import itertools
@@ -19,12 +20,14 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def graph():
     from knowledge_graph.graph import load_graph
+
     return load_graph(source="files")
 
 
 @pytest.fixture(autouse=True)
 def everything_in_stock(graph, monkeypatch):
     from build_planner import Planner
+
     planner = Planner(graph.products.values(), lambda location: frozenset(graph.products))
     monkeypatch.setattr(building, "get_planner", lambda: planner)
     monkeypatch.setattr(building.services, "graph", lambda: graph)
@@ -32,6 +35,7 @@ def everything_in_stock(graph, monkeypatch):
 
 async def say(text, intent, slots, entities=None):
     from rasa_sdk.executor import CollectingDispatcher
+
     dispatcher = CollectingDispatcher()
     events = await building.build_answer(dispatcher, tracker(text, intent, entities, slots=slots))
     return dispatcher.messages, {**slots, **slots_of(events)}
@@ -42,8 +46,12 @@ def bought(slots):
 
 
 async def test_plan_change_and_cart(graph):
-    messages, slots = await say("could you plan an AMD gaming rig for me, 1500 dollars", "plan_build", {},
-                                [ent("price", "1500", "price_max")])
+    messages, slots = await say(
+        "could you plan an AMD gaming rig for me, 1500 dollars",
+        "plan_build",
+        {},
+        [ent("price", "1500", "price_max")],
+    )
     assert responses(messages) == ["utter_build"]
     skus = bought(slots)
     assert sum(graph.products[s].price for s in skus) <= 1500
@@ -87,14 +95,17 @@ async def test_a_budget_in_yuan_is_converted(graph):
     assert request["conversion"]["amount"] == 8000
 
 
-@pytest.mark.parametrize("text,kind,value", [
-    ("more graphics power and less processor", "emphasis", {"video-card": 1, "cpu": -1}),
-    ("显卡好一点，CPU差一点", "emphasis", {"video-card": 1, "cpu": -1}),
-    ("can it be cheaper", "cheaper", None),
-    ("lower it to $1100 please", "budget", 1100.0),
-    ("everything in white", "colour", "white"),
-    ("换成英特尔", "brand", "Intel"),
-])
+@pytest.mark.parametrize(
+    "text,kind,value",
+    [
+        ("more graphics power and less processor", "emphasis", {"video-card": 1, "cpu": -1}),
+        ("显卡好一点，CPU差一点", "emphasis", {"video-card": 1, "cpu": -1}),
+        ("can it be cheaper", "cheaper", None),
+        ("lower it to $1100 please", "budget", 1100.0),
+        ("everything in white", "colour", "white"),
+        ("换成英特尔", "brand", "Intel"),
+    ],
+)
 def test_changes_from_the_wording(graph, text, kind, value):
     changes = building.find_changes(graph, text, "refine_build", [])
     assert changes and changes[0].kind == kind
@@ -111,8 +122,9 @@ def test_a_named_part_is_used(graph):
 async def test_add_to_cart_after_a_build_means_all_of_it(graph):
     _, slots = await say("an office pc please, $700", "plan_build", {})
     assert building.means_whole_build(tracker("可以，这套都加到购物车里", "add_to_cart", slots=slots))
-    assert not building.means_whole_build(tracker("add the second one", "add_to_cart", slots=slots,
-                                                  entities=[ent("ordinal", "2")]))
+    assert not building.means_whole_build(
+        tracker("add the second one", "add_to_cart", slots=slots, entities=[ent("ordinal", "2")])
+    )
 
 
 def test_one_part_is_a_search_not_a_build():

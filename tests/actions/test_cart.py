@@ -1,10 +1,20 @@
 """Cart and checkout against the real order service."""
+
 from __future__ import annotations
 
 import pytest
 
-from actions.cart import (ActionAddToCart, ActionAskCheckoutConfirmed, ActionChangeCart, ActionPlaceOrder,
-                          ActionStopCheckout, ActionViewCart, ValidateCheckoutForm, checkout_key, store_in_text)
+from actions.cart import (
+    ActionAddToCart,
+    ActionAskCheckoutConfirmed,
+    ActionChangeCart,
+    ActionPlaceOrder,
+    ActionStopCheckout,
+    ActionViewCart,
+    ValidateCheckoutForm,
+    checkout_key,
+    store_in_text,
+)
 from order_service.services.geo import haversine_km
 from tests.actions.action_harness import STORES, ent, responses, run, slots_of, tracker
 
@@ -15,53 +25,83 @@ CHECKOUT_STARTED = {"event": "active_loop", "name": "checkout_form", "timestamp"
 
 async def test_add_by_ordinal_merge_view_change_and_remove(shop):
     shown = {"shown_skus": ["SKU-CPU", "SKU-RAM"]}
-    messages, events = await run(ActionAddToCart(), tracker("add the second one", "add_to_cart",
-                                                            [ent("ordinal", "2")], shown))
+    messages, events = await run(
+        ActionAddToCart(), tracker("add the second one", "add_to_cart", [ent("ordinal", "2")], shown)
+    )
     assert responses(messages) == ["utter_cart_added"]
     cart = slots_of(events)["cart"]
     assert cart == [{"sku": "SKU-RAM", "qty": 1}]
 
-    messages, events = await run(ActionAddToCart(), tracker("two more of it", "add_to_cart", [ent("quantity", "2")],
-                                                            {**shown, "cart": cart, "product_sku": "SKU-RAM"}))
+    messages, events = await run(
+        ActionAddToCart(),
+        tracker(
+            "two more of it",
+            "add_to_cart",
+            [ent("quantity", "2")],
+            {**shown, "cart": cart, "product_sku": "SKU-RAM"},
+        ),
+    )
     cart = slots_of(events)["cart"]
     assert cart == [{"sku": "SKU-RAM", "qty": 3}] and messages[0]["items"] == 3
 
-    _, events = await run(ActionAddToCart(), tracker("add the first one", "add_to_cart", [ent("ordinal", "1")],
-                                                     {**shown, "cart": cart}))
+    _, events = await run(
+        ActionAddToCart(),
+        tracker("add the first one", "add_to_cart", [ent("ordinal", "1")], {**shown, "cart": cart}),
+    )
     cart = slots_of(events)["cart"]
     messages, _ = await run(ActionViewCart(), tracker("show my cart", "view_cart", slots={"cart": cart}))
     assert responses(messages) == ["utter_cart_contents"]
     assert "3 × DDR5 32 GB kit — $268.50" in messages[0]["lines"] and messages[0]["total"] == "$568.49"
 
-    messages, events = await run(ActionChangeCart(), tracker("make the first one 2", "change_cart_quantity",
-                                                             [ent("ordinal", "1"), ent("quantity", "2")],
-                                                             {"cart": cart}))
+    messages, events = await run(
+        ActionChangeCart(),
+        tracker(
+            "make the first one 2",
+            "change_cart_quantity",
+            [ent("ordinal", "1"), ent("quantity", "2")],
+            {"cart": cart},
+        ),
+    )
     cart = slots_of(events)["cart"]
     assert responses(messages) == ["utter_cart_updated"] and cart[0] == {"sku": "SKU-RAM", "qty": 2}
 
-    messages, events = await run(ActionChangeCart(), tracker("remove the cpu", "remove_from_cart",
-                                                             [ent("sku", "sku-cpu")], {"cart": cart}))
+    messages, events = await run(
+        ActionChangeCart(),
+        tracker("remove the cpu", "remove_from_cart", [ent("sku", "sku-cpu")], {"cart": cart}),
+    )
     assert responses(messages) == ["utter_cart_removed"]
     assert slots_of(events)["cart"] == [{"sku": "SKU-RAM", "qty": 2}]
 
 
 async def test_a_quantity_said_in_words_changes_the_line(shop):
-    """"make it just one": the NLU reads "one" as a position, the words still set the quantity."""
+    """ "make it just one": the NLU reads "one" as a position, the words still set the quantity."""
     cart = {"cart": [{"sku": "SKU-CPU", "qty": 2}]}
-    for text, qty in [("actually make it just one", 1), ("只要一个", 1), ("改成两个", 2), ("only three please", 3)]:
-        messages, events = await run(ActionChangeCart(), tracker(text, "change_cart_quantity", [ent("ordinal", "1")],
-                                                                 cart))
-        assert responses(messages) == ["utter_cart_updated"] and slots_of(events)["cart"][0]["qty"] == qty, text
-    messages, _ = await run(ActionChangeCart(), tracker("make the first one different", "change_cart_quantity",
-                                                        [ent("ordinal", "1")], cart))
+    for text, qty in [
+        ("actually make it just one", 1),
+        ("只要一个", 1),
+        ("改成两个", 2),
+        ("only three please", 3),
+    ]:
+        messages, events = await run(
+            ActionChangeCart(), tracker(text, "change_cart_quantity", [ent("ordinal", "1")], cart)
+        )
+        assert responses(messages) == ["utter_cart_updated"] and slots_of(events)["cart"][0]["qty"] == qty, (
+            text
+        )
+    messages, _ = await run(
+        ActionChangeCart(),
+        tracker("make the first one different", "change_cart_quantity", [ent("ordinal", "1")], cart),
+    )
     assert responses(messages) == ["utter_ask_cart_quantity"]
 
 
 async def test_cart_refusals(shop):
     messages, events = await run(ActionAddToCart(), tracker("add it to my cart", "add_to_cart"))
     assert responses(messages) == ["utter_ask_which_product"] and events == []
-    messages, _ = await run(ActionAddToCart(), tracker("add 500", "add_to_cart", [ent("quantity", "500")],
-                                                      {"product_sku": "SKU-HP"}))
+    messages, _ = await run(
+        ActionAddToCart(),
+        tracker("add 500", "add_to_cart", [ent("quantity", "500")], {"product_sku": "SKU-HP"}),
+    )
     assert responses(messages) == ["utter_cart_bad_quantity"]
     two = {"cart": [{"sku": "SKU-HP", "qty": 1}, {"sku": "SKU-CPU", "qty": 1}]}
     messages, _ = await run(ActionChangeCart(), tracker("remove it", "remove_from_cart", slots=two))
@@ -73,12 +113,16 @@ async def test_cart_refusals(shop):
 async def test_required_slots_follow_the_way_of_receiving(shop):
     form, cart = ValidateCheckoutForm(), [{"sku": "SKU-CPU", "qty": 1}]
     assert await form.required_slots([], None, tracker(slots={"cart": []}), {}) == []
-    assert await form.required_slots([], None, tracker(slots={"cart": cart}), {}) == \
-        ["checkout_fulfilment", "checkout_confirmed"]
-    assert await form.required_slots([], None, tracker(slots={"cart": cart, "checkout_fulfilment": "pickup"}), {}) == \
-        ["checkout_fulfilment", "checkout_store", "checkout_confirmed"]
-    assert await form.required_slots([], None, tracker(slots={"cart": cart, "checkout_fulfilment": "delivery"}), {}) \
-        == ["checkout_fulfilment", "delivery_address", "checkout_confirmed"]
+    assert await form.required_slots([], None, tracker(slots={"cart": cart}), {}) == [
+        "checkout_fulfilment",
+        "checkout_confirmed",
+    ]
+    assert await form.required_slots(
+        [], None, tracker(slots={"cart": cart, "checkout_fulfilment": "pickup"}), {}
+    ) == ["checkout_fulfilment", "checkout_store", "checkout_confirmed"]
+    assert await form.required_slots(
+        [], None, tracker(slots={"cart": cart, "checkout_fulfilment": "delivery"}), {}
+    ) == ["checkout_fulfilment", "delivery_address", "checkout_confirmed"]
 
 
 async def test_pickup_store_must_hand_out_every_item(shop):
@@ -94,28 +138,43 @@ async def test_pickup_store_must_hand_out_every_item(shop):
     assert ok["pickup_store_id"] == 281.0 and "Richfield" in ok["checkout_store"] and d.messages == []
     assert BY_ID[281].address in ok["checkout_store"]  # the label tells stores of the same name apart
     d = CollectingDispatcher()
-    out = await form.validate_checkout_store("the mall one", d, tracker(
-        "Mall of America", "inform", [ent("store", "Mall of America")], pickup), {})
+    out = await form.validate_checkout_store(
+        "the mall one", d, tracker("Mall of America", "inform", [ent("store", "Mall of America")], pickup), {}
+    )
     assert out["checkout_store"] is None
     assert responses(d.messages) == ["utter_store_cannot_supply", "utter_pickup_stores_nearby"]
     assert [b["payload"] for b in d.messages[1]["buttons"]] == ['/inform{"store": "#281"}']
     d = CollectingDispatcher()
-    out = await form.validate_checkout_store("MSP Airport", d, tracker("MSP Airport", "inform", slots=pickup), {})
+    out = await form.validate_checkout_store(
+        "MSP Airport", d, tracker("MSP Airport", "inform", slots=pickup), {}
+    )
     assert out["checkout_store"] is None
     assert responses(d.messages) == ["utter_store_no_pickup", "utter_pickup_stores_nearby"]
     d = CollectingDispatcher()
     out = await form.validate_checkout_store("Atlantis", d, tracker("Atlantis", "inform", slots=pickup), {})
-    assert out["checkout_store"] is None and responses(d.messages)[0] in ("utter_store_not_found",
-                                                                          "utter_store_not_found_suggest")
+    assert out["checkout_store"] is None and responses(d.messages)[0] in (
+        "utter_store_not_found",
+        "utter_store_not_found_suggest",
+    )
     # a store button's payload picks that store directly
     d = CollectingDispatcher()
-    ok = await form.validate_checkout_store("#281", d, tracker("", "inform", [ent("store", "#281")], pickup), {})
+    ok = await form.validate_checkout_store(
+        "#281", d, tracker("", "inform", [ent("store", "#281")], pickup), {}
+    )
     assert ok["pickup_store_id"] == 281.0
     # the shopper switched to delivery at the store question: no store, no complaint
     d = CollectingDispatcher()
-    out = await form.validate_checkout_store("deliver it instead", d, tracker(
-        "deliver it instead", "inform", [ent("fulfilment", "delivery")], {"cart": cart, "checkout_fulfilment": "delivery"}),
-        {})
+    out = await form.validate_checkout_store(
+        "deliver it instead",
+        d,
+        tracker(
+            "deliver it instead",
+            "inform",
+            [ent("fulfilment", "delivery")],
+            {"cart": cart, "checkout_fulfilment": "delivery"},
+        ),
+        {},
+    )
     assert out["checkout_store"] is None and d.messages == []
 
 
@@ -127,17 +186,33 @@ async def test_nearest_stores_that_can_hand_out_the_whole_cart(shop):
     for sid, (cpu, ram) in stock.items():
         shop.set_stock(sid, "SKU-CPU", cpu)
         shop.set_stock(sid, "SKU-RAM", ram)
-    able = [sid for sid, (cpu, ram) in stock.items()
-            if cpu >= 2 and ram >= 1 and (await shop.client.get_store(sid)).pickup]
+    able = [
+        sid
+        for sid, (cpu, ram) in stock.items()
+        if cpu >= 2 and ram >= 1 and (await shop.client.get_store(sid)).pickup
+    ]
     origin = BY_ID[1000]
-    expected = sorted(able, key=lambda sid: haversine_km(origin.lat, origin.lon, BY_ID[sid].lat, BY_ID[sid].lon))
+    expected = sorted(
+        able, key=lambda sid: haversine_km(origin.lat, origin.lon, BY_ID[sid].lat, BY_ID[sid].lon)
+    )
     assert len(expected) >= 2
     d = CollectingDispatcher()
-    out = await ValidateCheckoutForm().validate_checkout_store("Mall of America", d, tracker(
-        "Mall of America", "inform", [ent("store", "Mall of America")],
-        {"cart": cart, "checkout_fulfilment": "pickup"}), {})
+    out = await ValidateCheckoutForm().validate_checkout_store(
+        "Mall of America",
+        d,
+        tracker(
+            "Mall of America",
+            "inform",
+            [ent("store", "Mall of America")],
+            {"cart": cart, "checkout_fulfilment": "pickup"},
+        ),
+        {},
+    )
     assert out["pickup_store_id"] is None
-    assert d.messages[0]["response"] == "utter_store_cannot_supply" and d.messages[0]["products"] == "Ryzen 7 test CPU"
+    assert (
+        d.messages[0]["response"] == "utter_store_cannot_supply"
+        and d.messages[0]["products"] == "Ryzen 7 test CPU"
+    )
     message = d.messages[1]
     assert message["response"] == "utter_pickup_stores_nearby"
     lines = message["stores"].splitlines()
@@ -159,7 +234,9 @@ async def test_unknown_and_shared_store_names(shop):
     # "MN" matches every Minnesota store (as "City, MN"): the shopper picks one, told apart by
     # address and city, with the distance from the store talked about last
     d = CollectingDispatcher()
-    await form.validate_checkout_store("MN", d, tracker("MN", "inform", slots={**slots, "store_id": 1000.0}), {})
+    await form.validate_checkout_store(
+        "MN", d, tracker("MN", "inform", slots={**slots, "store_id": 1000.0}), {}
+    )
     assert responses(d.messages) == ["utter_ask_which_store_of"]
     minnesota = [s for s in BY_ID.values() if s.state == "MN"]
     lines = d.messages[0]["stores"].splitlines()
@@ -174,19 +251,31 @@ def test_address_says_what_is_missing():
     from rasa_sdk.executor import CollectingDispatcher
 
     form, slots = ValidateCheckoutForm(), {"checkout_fulfilment": "delivery"}
-    for text, missing in [("Elm Street, Denver CO 80202", "utter_address_no_number"),
-                          ("南京路，上海", "utter_address_no_number"), ("4217", "utter_address_no_street"),
-                          ("my house", "utter_address_no_number"), ("asdf", "utter_address_no_number"),
-                          ("Main St 123号", "utter_address_no_city"), ("42 Elm Street", "utter_address_no_city"),
-                          ("北京路88号", "utter_address_no_city")]:
+    for text, missing in [
+        ("Elm Street, Denver CO 80202", "utter_address_no_number"),
+        ("南京路，上海", "utter_address_no_number"),
+        ("4217", "utter_address_no_street"),
+        ("my house", "utter_address_no_number"),
+        ("asdf", "utter_address_no_number"),
+        ("Main St 123号", "utter_address_no_city"),
+        ("42 Elm Street", "utter_address_no_city"),
+        ("北京路88号", "utter_address_no_city"),
+    ]:
         d = CollectingDispatcher()
-        assert form.validate_delivery_address(text, d, tracker(text, "inform", slots=slots), {}) == \
-            {"delivery_address": None}
+        assert form.validate_delivery_address(text, d, tracker(text, "inform", slots=slots), {}) == {
+            "delivery_address": None
+        }
         assert responses(d.messages) == ["utter_address_invalid", missing], text
     d = CollectingDispatcher()
-    for text in ["1 Main Street, Springfield 62701", "1000 Lakeshore Dr, Chicago, IL 60611", "上海市北京路88号",
-                 "350 5th Ave New York NY 10118"]:
-        assert form.validate_delivery_address(f" {text} ", d, tracker(slots=slots), {}) == {"delivery_address": text}
+    for text in [
+        "1 Main Street, Springfield 62701",
+        "1000 Lakeshore Dr, Chicago, IL 60611",
+        "上海市北京路88号",
+        "350 5th Ave New York NY 10118",
+    ]:
+        assert form.validate_delivery_address(f" {text} ", d, tracker(slots=slots), {}) == {
+            "delivery_address": text
+        }
     assert d.messages == []
 
 
@@ -195,17 +284,29 @@ async def test_answers_the_nlu_took_for_something_else_answer_the_open_question(
     form asks for the store or the address, they are the answer; a question never is."""
     form = ValidateCheckoutForm()
     at_store = {"requested_slot": "checkout_store", "checkout_fulfilment": "pickup"}
-    assert await form.extract_checkout_store(None, tracker("Blossom Hill", "store_hours", slots=at_store), {}) == \
-        {"checkout_store": "Blossom Hill"}
-    assert await form.extract_checkout_store(None, tracker("SFO机场那个店", "nlu_fallback", slots=at_store), {}) == \
-        {"checkout_store": "SFO"}
-    for text, intent in [("when does Blossom Hill open?", "store_hours"), ("送货要运费吗", "faq"),
-                         ("结账先取消掉", "stop"), ("Blossom Hill", "inform")]:
+    assert await form.extract_checkout_store(
+        None, tracker("Blossom Hill", "store_hours", slots=at_store), {}
+    ) == {"checkout_store": "Blossom Hill"}
+    assert await form.extract_checkout_store(
+        None, tracker("SFO机场那个店", "nlu_fallback", slots=at_store), {}
+    ) == {"checkout_store": "SFO"}
+    for text, intent in [
+        ("when does Blossom Hill open?", "store_hours"),
+        ("送货要运费吗", "faq"),
+        ("结账先取消掉", "stop"),
+        ("Blossom Hill", "inform"),
+    ]:
         assert await form.extract_checkout_store(None, tracker(text, intent, slots=at_store), {}) == {}, text
     at_address = {"requested_slot": "delivery_address", "checkout_fulfilment": "delivery"}
-    assert await form.extract_delivery_address(None, tracker("my house", "out_of_scope", slots=at_address), {}) == \
-        {"delivery_address": "my house"}
-    assert await form.extract_delivery_address(None, tracker("找个真人帮我", "request_human", slots=at_address), {}) == {}
+    assert await form.extract_delivery_address(
+        None, tracker("my house", "out_of_scope", slots=at_address), {}
+    ) == {"delivery_address": "my house"}
+    assert (
+        await form.extract_delivery_address(
+            None, tracker("找个真人帮我", "request_human", slots=at_address), {}
+        )
+        == {}
+    )
 
 
 async def test_the_way_of_receiving_changes_and_a_named_store_comes_with_it(shop):
@@ -214,26 +315,44 @@ async def test_the_way_of_receiving_changes_and_a_named_store_comes_with_it(shop
     # a question about shipping is not the answer "delivery"
     for text, intent in [("wait how much do you charge for shipping?", "faq"), ("送货要运费吗", "faq")]:
         assert await form.extract_checkout_fulfilment(None, tracker(text, intent, slots=asked), {}) == {}
-    assert await form.extract_checkout_fulfilment(None, tracker("ok delivery then", "inform", slots=asked), {}) == \
-        {"checkout_fulfilment": "delivery"}
-    assert await form.extract_checkout_fulfilment(None, tracker("结账，自提，Blossom Hill", "checkout", slots={}), {}) == \
-        {"checkout_fulfilment": "pickup"}  # the message that starts the form
+    assert await form.extract_checkout_fulfilment(
+        None, tracker("ok delivery then", "inform", slots=asked), {}
+    ) == {"checkout_fulfilment": "delivery"}
+    assert await form.extract_checkout_fulfilment(
+        None, tracker("结账，自提，Blossom Hill", "checkout", slots={}), {}
+    ) == {"checkout_fulfilment": "pickup"}  # the message that starts the form
     assert await form.extract_checkout_fulfilment(None, tracker("is pickup free", "faq", slots={}), {}) == {}
     at_address = {**asked, "requested_slot": "delivery_address", "checkout_fulfilment": "delivery"}
     text = "hmm no, I'd rather pick it up at Mall of America"
-    assert await form.extract_checkout_fulfilment(None, tracker(text, "inform", slots=at_address), {}) == \
-        {"checkout_fulfilment": "pickup"}
-    assert await form.extract_checkout_fulfilment(None, tracker("deliver to 42 Elm St, Denver 80202", "inform",
-                                                                slots=at_address), {}) == {}
+    assert await form.extract_checkout_fulfilment(None, tracker(text, "inform", slots=at_address), {}) == {
+        "checkout_fulfilment": "pickup"
+    }
+    assert (
+        await form.extract_checkout_fulfilment(
+            None, tracker("deliver to 42 Elm St, Denver 80202", "inform", slots=at_address), {}
+        )
+        == {}
+    )
     assert store_in_text(text) == "Mall of America"
-    assert store_in_text("结账，自提，Blossom Hill") == "Blossom Hill" and store_in_text("我要在Flushing自提") == "Flushing"
+    assert (
+        store_in_text("结账，自提，Blossom Hill") == "Blossom Hill"
+        and store_in_text("我要在Flushing自提") == "Flushing"
+    )
     assert store_in_text("结账，到店取") is None and store_in_text("pick it up in store") is None
     from rasa_sdk.executor import CollectingDispatcher
+
     shop.set_stock(281, "SKU-HP", 5)
     d = CollectingDispatcher()
-    out = await form.validate_checkout_fulfilment("pickup", d, tracker(
-        "结账，自提，Richfield", "checkout", slots={"cart": [{"sku": "SKU-HP", "qty": 1}], "checkout_fulfilment": "pickup"}),
-        {})  # rasa_sdk puts the value being validated in the tracker's slots
+    out = await form.validate_checkout_fulfilment(
+        "pickup",
+        d,
+        tracker(
+            "结账，自提，Richfield",
+            "checkout",
+            slots={"cart": [{"sku": "SKU-HP", "qty": 1}], "checkout_fulfilment": "pickup"},
+        ),
+        {},
+    )  # rasa_sdk puts the value being validated in the tracker's slots
     store = next(s for s in STORES if s.name == "Richfield")
     assert out["checkout_fulfilment"] == "pickup" and out["pickup_store_id"] == float(store.id), d.messages
     assert out["delivery_address"] is None
@@ -243,8 +362,19 @@ async def test_the_way_of_receiving_changes_and_a_named_store_comes_with_it(shop
 
 async def test_stop_keeps_the_cart_and_forgets_the_answers(shop):
     cart = [{"sku": "SKU-HP", "qty": 2}, {"sku": "SKU-CPU", "qty": 1}]
-    messages, events = await run(ActionStopCheckout(), tracker("不买了", "stop", slots={
-        "cart": cart, "checkout_fulfilment": "pickup", "checkout_store": "Richfield", "pickup_store_id": 281.0}))
+    messages, events = await run(
+        ActionStopCheckout(),
+        tracker(
+            "不买了",
+            "stop",
+            slots={
+                "cart": cart,
+                "checkout_fulfilment": "pickup",
+                "checkout_store": "Richfield",
+                "pickup_store_id": 281.0,
+            },
+        ),
+    )
     assert responses(messages) == ["utter_checkout_stopped"] and messages[0]["items"] == 3
     after = slots_of(events)
     assert "cart" not in after and after["checkout_fulfilment"] is None and after["pickup_store_id"] is None
@@ -256,24 +386,39 @@ async def test_add_it_after_a_list_asks_which(shop):
     shown = {"shown_skus": ["SKU-CPU", "SKU-RAM", "SKU-HP"]}
     messages, events = await run(ActionAddToCart(), tracker("add it to my cart", "add_to_cart", slots=shown))
     assert "cart" not in slots_of(events)
-    assert [b["payload"] for b in messages[0]["buttons"]] == \
-        [f'/add_to_cart{{"sku": "{sku}"}}' for sku in shown["shown_skus"]]
+    assert [b["payload"] for b in messages[0]["buttons"]] == [
+        f'/add_to_cart{{"sku": "{sku}"}}' for sku in shown["shown_skus"]
+    ]
     # the button's payload then adds that one
-    messages, events = await run(ActionAddToCart(), tracker("", "add_to_cart", [ent("sku", "SKU-RAM")], shown))
-    assert responses(messages) == ["utter_cart_added"] and slots_of(events)["cart"] == [{"sku": "SKU-RAM", "qty": 1}]
+    messages, events = await run(
+        ActionAddToCart(), tracker("", "add_to_cart", [ent("sku", "SKU-RAM")], shown)
+    )
+    assert responses(messages) == ["utter_cart_added"] and slots_of(events)["cart"] == [
+        {"sku": "SKU-RAM", "qty": 1}
+    ]
 
 
 async def test_summary_then_pickup_order_placed_once_even_when_retried(shop):
     shop.set_stock(281, "SKU-CPU", 5)
-    slots = {"cart": [{"sku": "SKU-CPU", "qty": 2}], "checkout_fulfilment": "pickup", "checkout_store": "Richfield",
-             "pickup_store_id": 281.0}
-    messages, _ = await run(ActionAskCheckoutConfirmed(), tracker("店里自提", "inform", slots=slots,
-                                                                  events=[CHECKOUT_STARTED]))
+    slots = {
+        "cart": [{"sku": "SKU-CPU", "qty": 2}],
+        "checkout_fulfilment": "pickup",
+        "checkout_store": "Richfield",
+        "pickup_store_id": 281.0,
+    }
+    messages, _ = await run(
+        ActionAskCheckoutConfirmed(), tracker("店里自提", "inform", slots=slots, events=[CHECKOUT_STARTED])
+    )
     assert responses(messages) == ["utter_checkout_summary_pickup"]
     assert messages[0]["total"] == "599.98美元" and messages[0]["store"] == "Richfield"
 
-    confirmed = tracker("yes", "affirm", slots={**slots, "checkout_confirmed": True}, sender_id="web-retry",
-                        events=[CHECKOUT_STARTED])
+    confirmed = tracker(
+        "yes",
+        "affirm",
+        slots={**slots, "checkout_confirmed": True},
+        sender_id="web-retry",
+        events=[CHECKOUT_STARTED],
+    )
     first_messages, first_events = await run(ActionPlaceOrder(), confirmed)
     second_messages, _ = await run(ActionPlaceOrder(), confirmed)  # Rasa retrying the same call
     assert responses(first_messages) == ["utter_order_placed_pickup", "utter_ask_feedback"]
@@ -282,26 +427,50 @@ async def test_summary_then_pickup_order_placed_once_even_when_retried(shop):
     orders = await shop.client.list_orders(customer)
     assert len(orders) == 1 and orders[0].status == "confirmed" and orders[0].location_id == 281
     after = slots_of(first_events)
-    assert after["cart"] == [] and after["checkout_fulfilment"] is None and after["order_id"] == float(orders[0].id)
+    assert (
+        after["cart"] == []
+        and after["checkout_fulfilment"] is None
+        and after["order_id"] == float(orders[0].id)
+    )
 
     # the next checkout of the same conversation is a different order
     later = dict(CHECKOUT_STARTED, timestamp=CHECKOUT_STARTED["timestamp"] + 60)
-    assert checkout_key(confirmed) != checkout_key(tracker("yes", "affirm", slots={**slots, "checkout_confirmed": True},
-                                                           sender_id="web-retry", events=[later]))
+    assert checkout_key(confirmed) != checkout_key(
+        tracker(
+            "yes",
+            "affirm",
+            slots={**slots, "checkout_confirmed": True},
+            sender_id="web-retry",
+            events=[later],
+        )
+    )
 
 
 async def test_delivery_order_for_the_channel_customer_and_no_order_without_yes(shop):
     shop.set_stock(0, "SKU-HP", 10)
-    slots = {"cart": [{"sku": "SKU-HP", "qty": 1}], "checkout_fulfilment": "delivery",
-             "delivery_address": "1 Main Street, Springfield 62701"}
-    no = tracker("no", "deny", slots={**slots, "checkout_confirmed": False}, metadata={"customer_id": "cust-alice"},
-                 events=[CHECKOUT_STARTED])
+    slots = {
+        "cart": [{"sku": "SKU-HP", "qty": 1}],
+        "checkout_fulfilment": "delivery",
+        "delivery_address": "1 Main Street, Springfield 62701",
+    }
+    no = tracker(
+        "no",
+        "deny",
+        slots={**slots, "checkout_confirmed": False},
+        metadata={"customer_id": "cust-alice"},
+        events=[CHECKOUT_STARTED],
+    )
     messages, events = await run(ActionPlaceOrder(), no)
     assert responses(messages) == ["utter_checkout_cancelled"] and "cart" not in slots_of(events)
     assert await shop.client.list_orders("cust-alice") == []
 
-    yes = tracker("yes", "affirm", slots={**slots, "checkout_confirmed": True}, metadata={"customer_id": "cust-alice"},
-                  events=[CHECKOUT_STARTED])
+    yes = tracker(
+        "yes",
+        "affirm",
+        slots={**slots, "checkout_confirmed": True},
+        metadata={"customer_id": "cust-alice"},
+        events=[CHECKOUT_STARTED],
+    )
     messages, _ = await run(ActionPlaceOrder(), yes)
     assert responses(messages)[0] == "utter_order_placed_delivery"
     orders = await shop.client.list_orders("cust-alice")
@@ -310,17 +479,33 @@ async def test_delivery_order_for_the_channel_customer_and_no_order_without_yes(
 
 async def test_out_of_stock_at_checkout_keeps_the_cart(shop):
     shop.set_stock(0, "SKU-RAM", 1)
-    slots = {"cart": [{"sku": "SKU-RAM", "qty": 3}], "checkout_fulfilment": "delivery",
-             "delivery_address": "1 Main Street, Springfield 62701", "checkout_confirmed": True}
-    messages, events = await run(ActionPlaceOrder(), tracker("yes", "affirm", slots=slots, events=[CHECKOUT_STARTED]))
+    slots = {
+        "cart": [{"sku": "SKU-RAM", "qty": 3}],
+        "checkout_fulfilment": "delivery",
+        "delivery_address": "1 Main Street, Springfield 62701",
+        "checkout_confirmed": True,
+    }
+    messages, events = await run(
+        ActionPlaceOrder(), tracker("yes", "affirm", slots=slots, events=[CHECKOUT_STARTED])
+    )
     assert responses(messages) == ["utter_order_out_of_stock"] and "cart" not in slots_of(events)
 
 
-@pytest.mark.parametrize("text,way", [("pickup in store", "pickup"), ("ok delivery then", "delivery"),
-                                      ("那就自提吧", "pickup"), ("寄到家里", "delivery"), ("hmm not sure", None)])
+@pytest.mark.parametrize(
+    "text,way",
+    [
+        ("pickup in store", "pickup"),
+        ("ok delivery then", "delivery"),
+        ("那就自提吧", "pickup"),
+        ("寄到家里", "delivery"),
+        ("hmm not sure", None),
+    ],
+)
 async def test_fulfilment_read_from_the_words_when_no_entity_was_tagged(text, way):
-    from actions.cart import ValidateCheckoutForm
     from rasa_sdk.executor import CollectingDispatcher
+
+    from actions.cart import ValidateCheckoutForm
+
     t = tracker(text, "inform", slots={"requested_slot": "checkout_fulfilment"})
     found = await ValidateCheckoutForm().extract_checkout_fulfilment(CollectingDispatcher(), t, {})
     assert found == ({"checkout_fulfilment": way} if way else {})

@@ -1,6 +1,7 @@
 """References against the real catalogue: positions in English and Chinese wording, "the cheaper
 one", pronouns after one product or after a list, named products (clear or ambiguous). Expected
 products are taken from the list the test itself puts in `shown_skus` or from the catalogue."""
+
 from __future__ import annotations
 
 import pytest
@@ -13,6 +14,7 @@ from tests.actions.action_harness import ent, tracker
 @pytest.fixture(scope="module")
 def graph():
     from knowledge_graph.graph import load_graph
+
     return load_graph(source="files")
 
 
@@ -30,17 +32,29 @@ def shown(graph):
     return picked
 
 
-@pytest.mark.parametrize("text,position", [
-    ("is the first one in stock", 1), ("add the 2nd to my cart", 2), ("how about number 3", 3),
-    ("the last one please", -1), ("第一款多少钱", 1), ("第二个有货吗", 2), ("第3款的参数", 3), ("最后一款呢", -1),
-    ("第二款 in stock?", 2)])
+@pytest.mark.parametrize(
+    "text,position",
+    [
+        ("is the first one in stock", 1),
+        ("add the 2nd to my cart", 2),
+        ("how about number 3", 3),
+        ("the last one please", -1),
+        ("第一款多少钱", 1),
+        ("第二个有货吗", 2),
+        ("第3款的参数", 3),
+        ("最后一款呢", -1),
+        ("第二款 in stock?", 2),
+    ],
+)
 def test_positions_from_the_wording(text, position):
     assert ordinal_positions(tracker(text, "ask_stock")) == [position]
 
 
 def test_ordinal_entities_come_first_and_the_wording_adds_what_the_nlu_missed():
     assert ordinal_positions(tracker("the second one", "ask_stock", [ent("ordinal", "2")])) == [2]
-    assert ordinal_positions(tracker("the first and the second", "compare_products", [ent("ordinal", "2")])) == [2, 1]
+    assert ordinal_positions(
+        tracker("the first and the second", "compare_products", [ent("ordinal", "2")])
+    ) == [2, 1]
 
 
 def test_a_position_resolves_into_the_list(graph, shown):
@@ -94,8 +108,9 @@ def test_ask_which_offers_one_button_per_candidate_and_remembers_them(graph, sho
 
 def test_a_store_named_in_the_text_is_found_without_the_nlu():
     """Store names come from the shop's store data; one-word names count only capitalised in English."""
-    from catalog import load_stores
     from actions.references import store_mentioned
+    from catalog import load_stores
+
     two_words = next(s.name for s in load_stores() if " " in s.name and s.name.isascii())
     assert store_mentioned(tracker(f"is it in stock at {two_words}?", "ask_stock")) == two_words
     assert store_mentioned(tracker(f"{two_words}店有货吗", "ask_stock")) == two_words
@@ -103,31 +118,50 @@ def test_a_store_named_in_the_text_is_found_without_the_nlu():
     assert store_mentioned(tracker("x", "ask_stock", [ent("store", "Richfield")])) == "Richfield"
 
 
-@pytest.mark.parametrize("text,entities,positions", [
-    ("比较下第一和第二个", [ent("ordinal", "2")], [2, 1]), ("can you compare the first two", [], [1, 2]),
-    ("前两个哪个好", [], [1, 2]), ("the 1st and the 3rd", [], [1, 3])])
+@pytest.mark.parametrize(
+    "text,entities,positions",
+    [
+        ("比较下第一和第二个", [ent("ordinal", "2")], [2, 1]),
+        ("can you compare the first two", [], [1, 2]),
+        ("前两个哪个好", [], [1, 2]),
+        ("the 1st and the 3rd", [], [1, 3]),
+    ],
+)
 def test_several_positions(text, entities, positions):
     assert sorted(ordinal_positions(tracker(text, "compare_products", entities))) == sorted(positions)
 
 
 def test_a_position_and_a_name_make_a_pair(graph, shown):
-    other = next(graph.products[s] for s in graph.columns.skus if graph.products[s].part_type == "motherboard"
-                 and sum(p.name == graph.products[s].name for p in graph.products.values()) == 1)
+    other = next(
+        graph.products[s]
+        for s in graph.columns.skus
+        if graph.products[s].part_type == "motherboard"
+        and sum(p.name == graph.products[s].name for p in graph.products.values()) == 1
+    )
     t = tracker(f"第一个和 {other.name} 兼容吗", "check_compatibility", slots={"shown_skus": shown})
     assert resolve_products(t, graph, limit=2).skus == [shown[0], other.sku]
 
 
 def test_an_amount_picks_among_same_named_products(graph):
-    """"the 2TB one" after the bot asked which of several products of one name: the one whose specs
+    """ "the 2TB one" after the bot asked which of several products of one name: the one whose specs
     carry that amount (capacities read from the catalogue's spec line)."""
     from collections import Counter
+
     from knowledge_graph import api
-    names = Counter(graph.products[s].name for s in graph.columns.skus if graph.products[s].part_type == "internal-hard-drive")
+
+    names = Counter(
+        graph.products[s].name
+        for s in graph.columns.skus
+        if graph.products[s].part_type == "internal-hard-drive"
+    )
     name = next(n for n, k in names.most_common() if k >= 2)
     same = [s for s in graph.columns.skus if graph.products[s].name == name][:4]
     lines = {s: api.spec_line(graph.products[s], "en", limit=6) for s in same}
-    target, line = next((s, line) for s, line in lines.items()
-                        if sum(line.split("capacity ")[-1].split(",")[0] in other for other in lines.values()) == 1)
-    amount = line.split("capacity ")[1].split(",")[0]          # e.g. "2 TB"
+    target, line = next(
+        (s, line)
+        for s, line in lines.items()
+        if sum(line.split("capacity ")[-1].split(",")[0] in other for other in lines.values()) == 1
+    )
+    amount = line.split("capacity ")[1].split(",")[0]  # e.g. "2 TB"
     found = resolve_products(tracker(f"the {amount} one", "nlu_fallback", slots={"shown_skus": same}), graph)
     assert found.skus == [target]

@@ -1,6 +1,7 @@
 """The understanding step for messages the NLU could not place (actions/understand.py): a product
 named, a reference with an attribute word, a store named as a follow-up, or nothing to go on.
 Expected products and prices come from the catalogue / the test shop, not from the code under test."""
+
 from __future__ import annotations
 
 import time
@@ -16,6 +17,7 @@ from tests.actions.action_harness import ent, responses, run, slots_of, tracker
 @pytest.fixture(scope="module")
 def real_graph():
     from knowledge_graph.graph import load_graph
+
     return load_graph(source="files")
 
 
@@ -29,9 +31,13 @@ def _unique(graph, part_type: str):
     names: dict[str, int] = {}
     for p in graph.products.values():
         names[p.name] = names.get(p.name, 0) + 1
-    return next(graph.products[s] for s in graph.columns.skus
-                if graph.products[s].part_type == part_type and names[graph.products[s].name] == 1
-                and any(c.isdigit() for c in graph.products[s].name))
+    return next(
+        graph.products[s]
+        for s in graph.columns.skus
+        if graph.products[s].part_type == part_type
+        and names[graph.products[s].name] == 1
+        and any(c.isdigit() for c in graph.products[s].name)
+    )
 
 
 async def test_a_bare_product_name_shows_that_product(catalogue):
@@ -43,7 +49,9 @@ async def test_a_bare_product_name_shows_that_product(catalogue):
 
 async def test_a_position_and_a_price_word_answer_the_price(catalogue):
     shown = [s for s in catalogue.columns.skus if catalogue.products[s].part_type == "cpu"][:3]
-    messages, _ = await run(ActionUnderstandUnclear(), tracker("第二款要多少钱", "nlu_fallback", slots={"shown_skus": shown}))
+    messages, _ = await run(
+        ActionUnderstandUnclear(), tracker("第二款要多少钱", "nlu_fallback", slots={"shown_skus": shown})
+    )
     assert responses(messages) == ["utter_product_attribute"]
     assert messages[0]["product"] == catalogue.products[shown[1]].name
 
@@ -54,10 +62,21 @@ async def test_nothing_to_go_on_asks_to_rephrase(catalogue):
 
 
 async def test_a_store_named_after_a_stock_question_answers_stock_there(shop):
-    earlier = [{"event": "user", "timestamp": time.time(), "text": "is the ryzen in stock at Roseville?",
-                "parse_data": {"intent": {"name": "ask_stock"}, "entities": []}}]
-    t = tracker("what about at Richfield", "nlu_fallback", [ent("store", "Richfield")],
-                slots={"product_sku": "SKU-CPU"}, events=earlier)
+    earlier = [
+        {
+            "event": "user",
+            "timestamp": time.time(),
+            "text": "is the ryzen in stock at Roseville?",
+            "parse_data": {"intent": {"name": "ask_stock"}, "entities": []},
+        }
+    ]
+    t = tracker(
+        "what about at Richfield",
+        "nlu_fallback",
+        [ent("store", "Richfield")],
+        slots={"product_sku": "SKU-CPU"},
+        events=earlier,
+    )
     messages, events = await run(ActionUnderstandUnclear(), t)
     assert responses(messages)[0] in ("utter_stock_in_stock", "utter_stock_low", "utter_stock_out")
     assert messages[0]["store"] == "Richfield" and slots_of(events)["store_id"] == 281.0
@@ -65,8 +84,15 @@ async def test_a_store_named_after_a_stock_question_answers_stock_there(shop):
 
 async def test_a_follow_up_to_a_stock_question_answers_stock_for_the_new_product(shop):
     from actions import answers
-    earlier = [{"event": "user", "timestamp": time.time(), "text": "is the ryzen in stock at Richfield?",
-                "parse_data": {"intent": {"name": "ask_stock"}, "entities": []}}]
+
+    earlier = [
+        {
+            "event": "user",
+            "timestamp": time.time(),
+            "text": "is the ryzen in stock at Richfield?",
+            "parse_data": {"intent": {"name": "ask_stock"}, "entities": []},
+        }
+    ]
     t = tracker("and the corsair kit?", "product_details", slots={"store_id": 281.0}, events=earlier)
     dispatcher = CollectingDispatcher()
     graph = services.graph()
@@ -75,14 +101,16 @@ async def test_a_follow_up_to_a_stock_question_answers_stock_for_the_new_product
     assert dispatcher.messages[0]["store"] == "Richfield"
     # without the stock question before it, the same words ask for the product's details
     dispatcher = CollectingDispatcher()
-    await answers.product_answer(dispatcher, tracker("and the corsair kit?", "product_details"), graph,
-                                 graph.products["SKU-RAM"], "en")
+    await answers.product_answer(
+        dispatcher, tracker("and the corsair kit?", "product_details"), graph, graph.products["SKU-RAM"], "en"
+    )
     assert responses(dispatcher.messages) == ["utter_product_details"]
 
 
 async def test_a_faq_question_the_faq_does_not_know_that_points_at_a_product(catalogue):
-    """"那第二款多少钱？" taken for a FAQ: the FAQ is not sure, the position points into the last list."""
+    """ "那第二款多少钱？" taken for a FAQ: the FAQ is not sure, the position points into the last list."""
     from actions.faq import ActionAnswerFaq
+
     shown = [s for s in catalogue.columns.skus if catalogue.products[s].part_type == "monitor"][:3]
     dispatcher = CollectingDispatcher()
     t = tracker("那第二款多少钱？", "faq", slots={"shown_skus": shown})
@@ -90,4 +118,7 @@ async def test_a_faq_question_the_faq_does_not_know_that_points_at_a_product(cat
     assert responses(dispatcher.messages) == ["utter_product_attribute"]
     assert dispatcher.messages[0]["product"] == catalogue.products[shown[1]].name
     dispatcher = CollectingDispatcher()
-    assert await ActionAnswerFaq.product_question(dispatcher, tracker("运费怎么算", "faq"), "zh", "运费怎么算") is None
+    assert (
+        await ActionAnswerFaq.product_question(dispatcher, tracker("运费怎么算", "faq"), "zh", "运费怎么算")
+        is None
+    )

@@ -1,5 +1,6 @@
 """bot/intent_classifier.py: trains, ranks with calibrated confidences, survives a save and load, and
 refuses a model file that would construct anything but scikit-learn, NumPy or SciPy objects."""
+
 from __future__ import annotations
 
 import pytest
@@ -16,19 +17,43 @@ from rasa.shared.nlu.training_data.message import Message  # noqa: E402
 from rasa.shared.nlu.training_data.training_data import TrainingData  # noqa: E402
 
 from bot.intent_classifier import (  # noqa: E402
-    LinearIntentClassifier, UntrustedModelError, load_model, predict_proba, rows, words_of)
+    LinearIntentClassifier,
+    UntrustedModelError,
+    load_model,
+    predict_proba,
+    rows,
+    words_of,
+)
 
 EXAMPLES = {
     "greet": ["hello there", "hi", "hey bot", "good morning", "你好", "早上好", "嗨", "hello again"],
-    "order_status": ["where is my order", "track order 12", "has my parcel shipped", "my order status",
-                     "我的订单到哪了", "查一下订单", "订单发货了吗", "where's my package"],
-    "search_products": ["show me graphics cards", "i need a cpu", "find an ssd under 100", "any 4k monitors",
-                        "我想买显卡", "找一个固态硬盘", "有没有机械键盘", "looking for ram"],
+    "order_status": [
+        "where is my order",
+        "track order 12",
+        "has my parcel shipped",
+        "my order status",
+        "我的订单到哪了",
+        "查一下订单",
+        "订单发货了吗",
+        "where's my package",
+    ],
+    "search_products": [
+        "show me graphics cards",
+        "i need a cpu",
+        "find an ssd under 100",
+        "any 4k monitors",
+        "我想买显卡",
+        "找一个固态硬盘",
+        "有没有机械键盘",
+        "looking for ram",
+    ],
 }
 
 
-LOOKUPS = [{"name": "brand", "elements": ["Western Digital", "Seasonic", "西部数据"]},
-           {"name": "category", "elements": "graphics card\nSSD\n"}]
+LOOKUPS = [
+    {"name": "brand", "elements": ["Western Digital", "Seasonic", "西部数据"]},
+    {"name": "category", "elements": "graphics card\nSSD\n"},
+]
 
 
 def message(text: str, intent: str | None = None) -> Message:
@@ -55,8 +80,9 @@ def context() -> ExecutionContext:
 
 def trained(storage, resource: Resource) -> LinearIntentClassifier:
     component = LinearIntentClassifier.create({}, storage, resource, context())
-    data = TrainingData([message(text, intent) for intent, texts in EXAMPLES.items() for text in texts],
-                        lookup_tables=LOOKUPS)
+    data = TrainingData(
+        [message(text, intent) for intent, texts in EXAMPLES.items() for text in texts], lookup_tables=LOOKUPS
+    )
     component.train(data)
     return component
 

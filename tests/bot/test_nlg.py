@@ -1,4 +1,5 @@
 """Runs in the Rasa environment: the response generator picks the variation in the shopper's language."""
+
 import asyncio
 
 from rasa.shared.core.domain import Domain

@@ -1,4 +1,5 @@
 """The Rasa server patches of bot/server.py, in the Rasa environment (no processes started)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -23,19 +24,24 @@ def test_install_replaces_the_schema_check(action: RemoteAction) -> None:
 
 
 def test_a_valid_response_passes_with_one_cached_validator(action: RemoteAction) -> None:
-    response = {"events": [{"event": "slot", "name": "cart", "value": [{"sku": "A1", "qty": 2}]}],
-                "responses": [{"text": "Added.", "buttons": [{"title": "Checkout", "payload": "/checkout"}]}]}
+    response = {
+        "events": [{"event": "slot", "name": "cart", "value": [{"sku": "A1", "qty": 2}]}],
+        "responses": [{"text": "Added.", "buttons": [{"title": "Checkout", "payload": "/checkout"}]}],
+    }
     assert action._validate_action_result(response)
     assert action._validate_action_result({"events": [], "responses": []})
     assert server.response_validator.cache_info().currsize == 1
 
 
-@pytest.mark.parametrize("response", [
-    {"events": [{"event": "slot", "name": "cart"}]},           # a slot event without its value
-    {"events": [{"timestamp": 1.0}]},                          # an event without a type
-    {"events": "not a list"},
-    {"responses": [["not", "an", "object"]]},
-])
+@pytest.mark.parametrize(
+    "response",
+    [
+        {"events": [{"event": "slot", "name": "cart"}]},  # a slot event without its value
+        {"events": [{"timestamp": 1.0}]},  # an event without a type
+        {"events": "not a list"},
+        {"responses": [["not", "an", "object"]]},
+    ],
+)
 def test_an_invalid_response_gets_rasas_own_error(action: RemoteAction, response: dict) -> None:
     with pytest.raises(ValidationError, match="Failed to validate Action server response"):
         action._validate_action_result(response)
@@ -45,7 +51,12 @@ def test_event_types_resolve_as_rasa_resolves_them() -> None:
     from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
 
     server.install()
-    for name, cls in [("user", UserUttered), ("slot", SlotSet), ("action", ActionExecuted), ("slot", SlotSet)]:
+    for name, cls in [
+        ("user", UserUttered),
+        ("slot", SlotSet),
+        ("action", ActionExecuted),
+        ("slot", SlotSet),
+    ]:
         assert Event.resolve_by_type(name) is cls
     assert server._event_types["slot"] is SlotSet
     event = Event.from_parameters({"event": "slot", "name": "cart", "value": [1]})
@@ -57,12 +68,15 @@ def test_event_types_resolve_as_rasa_resolves_them() -> None:
         Event.resolve_by_type("no-such-event")
 
 
-@pytest.mark.parametrize("url, pooled", [
-    ("sqlite:////tmp/daogou/conversations.db", True),
-    ("sqlite://", False),                       # in memory: one connection must hold the data
-    ("sqlite:///:memory:", False),
-    ("postgresql://user@127.0.0.1:5432/daogou", False),  # Rasa's own pool settings stay
-])
+@pytest.mark.parametrize(
+    "url, pooled",
+    [
+        ("sqlite:////tmp/daogou/conversations.db", True),
+        ("sqlite://", False),  # in memory: one connection must hold the data
+        ("sqlite:///:memory:", False),
+        ("postgresql://user@127.0.0.1:5432/daogou", False),  # Rasa's own pool settings stay
+    ],
+)
 def test_sqlite_tracker_store_connections_are_pooled(url: str, pooled: bool) -> None:
     from sqlalchemy.pool import QueuePool
 
@@ -70,7 +84,7 @@ def test_sqlite_tracker_store_connections_are_pooled(url: str, pooled: bool) -> 
     kwargs = server.tracker_engine_kwargs(url)
     assert (kwargs.get("poolclass") is QueuePool) is pooled
     if url.startswith("postgresql"):
-        assert "pool_size" in kwargs   # Rasa's PostgreSQL defaults pass through
+        assert "pool_size" in kwargs  # Rasa's PostgreSQL defaults pass through
 
 
 def test_sqlite_tracker_store_keeps_and_reuses_a_connection(tmp_path) -> None:
@@ -93,7 +107,7 @@ def test_sqlite_tracker_store_keeps_and_reuses_a_connection(tmp_path) -> None:
 
     tracker = asyncio.run(turns())
     assert [e.text for e in tracker.events if isinstance(e, UserUttered)] == ["hello 0", "hello 1", "hello 2"]
-    assert store.engine.pool.checkedin() >= 1   # the connection went back to the pool, not closed
+    assert store.engine.pool.checkedin() >= 1  # the connection went back to the pool, not closed
     with store.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
 
@@ -127,7 +141,9 @@ def _tracker_after(intent: str):
 def test_a_paused_conversation_answers_each_message_once(intent: str) -> None:
     from rasa.shared.core.domain import Domain
 
-    domain = Domain.load([str(p) for p in sorted((Path(__file__).resolve().parents[2] / "bot" / "domain").glob("*.yml"))])
+    domain = Domain.load(
+        [str(p) for p in sorted((Path(__file__).resolve().parents[2] / "bot" / "domain").glob("*.yml"))]
+    )
     processor = _PausedProcessor(domain, paused=True)
     tracker = _tracker_after(intent)
     asyncio.run(server.prediction_loop_answering_when_paused(processor, None, tracker))

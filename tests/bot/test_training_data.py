@@ -1,6 +1,7 @@
 """The bot's training and test data meet the issue's bar: every intent has at least 20 examples per
 language, price entities carry their role, and the test stories exercise every intent in English and
 in Chinese. Plain YAML checks (no model), so they run in a second."""
+
 from __future__ import annotations
 
 import re
@@ -28,8 +29,11 @@ def nlu_examples() -> dict[str, list[str]]:
     for path in sorted((ROOT / "data" / "nlu").glob("*.yml")):
         for item in yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu", []):
             if "intent" in item:
-                examples[item["intent"]] += [line.strip()[2:] for line in item["examples"].splitlines()
-                                             if line.strip().startswith("- ")]
+                examples[item["intent"]] += [
+                    line.strip()[2:]
+                    for line in item["examples"].splitlines()
+                    if line.strip().startswith("- ")
+                ]
     return examples
 
 
@@ -60,9 +64,13 @@ def test_every_domain_intent_has_training_examples():
 
 def test_prices_carry_a_role():
     """A bare price entity would leave the search unable to tell a budget from a minimum."""
-    bare = [line for lines in nlu_examples().values() for line in lines
-            for m in ANNOTATION.finditer(line)
-            if m.group(2) == "(price)" or ('"price"' in m.group(2) and '"role"' not in m.group(2))]
+    bare = [
+        line
+        for lines in nlu_examples().values()
+        for line in lines
+        for m in ANNOTATION.finditer(line)
+        if m.group(2) == "(price)" or ('"price"' in m.group(2) and '"role"' not in m.group(2))
+    ]
     assert not bare
 
 
@@ -88,7 +96,9 @@ def test_test_stories_cover_every_intent_in_both_languages():
                     if lang:
                         seen[step["intent"]].add(lang)
     assert stories >= 40
-    missing = {i: sorted({"en", "zh"} - seen.get(i, set())) for i in domain_intents() if seen.get(i) != {"en", "zh"}}
+    missing = {
+        i: sorted({"en", "zh"} - seen.get(i, set())) for i in domain_intents() if seen.get(i) != {"en", "zh"}
+    }
     assert not missing, f"intents without an English or Chinese test-story turn: {missing}"
 
 

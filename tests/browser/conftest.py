@@ -1,5 +1,6 @@
 """Headless Chromium (Debian's package, /usr/bin/chromium: Playwright never downloads a browser here)
 driven by Playwright for Python, against the widget test server or the running stack."""
+
 from __future__ import annotations
 
 import os
@@ -17,8 +18,16 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 REQUIRE = os.environ.get("DAOGOU_REQUIRE_SERVICES", "") not in ("", "0", "false")
 WIDGET_JS = ROOT / "bot" / "web" / "widget" / "daogou-widget.js"
 # Flags for a root user on a machine without a network beyond the package registries.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 
 
 def _missing(reason: str) -> None:
@@ -67,13 +76,24 @@ class WidgetServer:
     def start(self) -> None:
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "RASA_TELEMETRY_ENABLED": "false"}
         self.log = open(tempfile.mktemp(prefix="widget-server-", suffix=".log"), "w")
-        self.proc = subprocess.Popen([str(ROOT / ".venv-rasa/bin/python"), str(ROOT / "tests/browser/widget_server.py"),
-                                      "--port", str(self.port)], cwd=ROOT, env=env, stdout=self.log,
-                                     stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [
+                str(ROOT / ".venv-rasa/bin/python"),
+                str(ROOT / "tests/browser/widget_server.py"),
+                "--port",
+                str(self.port),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + 120
         while not port_open(self.port):
             if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError("widget server did not start: " + Path(self.log.name).read_text()[-3000:])
+                raise AssertionError(
+                    "widget server did not start: " + Path(self.log.name).read_text()[-3000:]
+                )
             time.sleep(0.3)
 
     def stop(self) -> None:

@@ -5,6 +5,7 @@ Runs against STACK_WEB_URL when it is set (it must answer), otherwise against a 
 `make run` does (the ``stack`` fixture of tests/stack), with the widget's channel
 (``bot.channels.web.WebChatInput``) from bot/credentials.yml.
 """
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """The widget in headless Chromium against the real socket.io channel (tests/browser/widget_server.py)."""
+
 from __future__ import annotations
 
 import os
@@ -46,7 +47,9 @@ def test_cards_buttons_history_and_escaping(page: Page, widget_server):
     first = cards.nth(0)
     expect(first.locator(".dg-card-name")).to_have_text("AMD Ryzen 5 7600X")
     expect(first.locator(".dg-card-price")).to_have_text("$170.49")
-    expect(first.locator(".dg-card-specs li")).to_have_text(["cores: 6", "boost clock: 5.3 GHz", "socket: AM5"])
+    expect(first.locator(".dg-card-specs li")).to_have_text(
+        ["cores: 6", "boost clock: 5.3 GHz", "socket: AM5"]
+    )
     expect(first.get_by_role("button", name="Add to cart")).to_be_visible()
     expect(first.locator(".dg-card-name a")).to_have_attribute("href", "https://shop.example/p/6501")
     shoot(page, "widget-carousel.png")
@@ -78,7 +81,9 @@ def test_cards_buttons_history_and_escaping(page: Page, widget_server):
     expect(page.locator(".dg-carousel .dg-card")).to_have_count(3)
     say(page, "still there?")
     expect(page.locator(".dg-bot .dg-text").last).to_contain_text("You said: still there?")
-    page.wait_for_function("() => window.DaogouWidget.instance.socket.io.engine.transport.name === 'websocket'")
+    page.wait_for_function(
+        "() => window.DaogouWidget.instance.socket.io.engine.transport.name === 'websocket'"
+    )
     senders = {m["sender_id"] for m in widget_server.received()}
     assert len(senders) == 1, senders
     assert page.errors == []
@@ -110,7 +115,9 @@ def test_quick_replies_language_switch_and_keyboard_only(page: Page, widget_serv
     start = track.evaluate("t => t.scrollLeft")
     page.keyboard.press("ArrowRight")
     # one card further (smooth scrolling: wait until it got there)
-    page.wait_for_function("start => document.querySelector('.dg-carousel-track').scrollLeft > start + 100", arg=start)
+    page.wait_for_function(
+        "start => document.querySelector('.dg-carousel-track').scrollLeft > start + 100", arg=start
+    )
     page.keyboard.press("Escape")
     expect(page.locator(".dg-panel")).to_be_hidden()
     expect(launcher).to_be_focused()
@@ -124,7 +131,9 @@ def test_quick_replies_language_switch_and_keyboard_only(page: Page, widget_serv
     expect(page.locator(".dg-send")).to_have_text("发送")
     say(page, "处理器")
     expect(page.locator(".dg-carousel")).to_have_count(2)
-    expect(page.locator(".dg-carousel").last.locator(".dg-card").first.get_by_role("button", name="加入购物车")).to_be_visible()
+    expect(
+        page.locator(".dg-carousel").last.locator(".dg-card").first.get_by_role("button", name="加入购物车")
+    ).to_be_visible()
     shoot(page, "widget-chinese.png")
     assert widget_server.received()[-1]["metadata"].get("language") == "zh"
     page.reload()

@@ -8,6 +8,7 @@ against the real stack is tests/browser/test_stack_widget.py.
 
     .venv-rasa/bin/python tests/browser/widget_server.py --port 5099
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,23 +28,56 @@ from bot.channels.web import WebChatInput  # noqa: E402
 
 WEB = ROOT / "bot" / "web"
 PRODUCTS = [
-    {"sku": "6501", "name": "AMD Ryzen 5 7600X", "brand": "AMD", "kind": "CPU", "price": 170.49,
-     "price_text": "$170.49", "specs": [{"name": "cores", "value": "6"}, {"name": "boost clock", "value": "5.3 GHz"},
-                                        {"name": "socket", "value": "AM5"}], "image": "/widget/none.png",
-     "url": "https://shop.example/p/6501"},
-    {"sku": "6502", "name": "AMD Ryzen 7 7700X", "brand": "AMD", "kind": "CPU", "price": 249.0,
-     "price_text": "$249.00", "specs": [{"name": "cores", "value": "8"}, {"name": "socket", "value": "AM5"}],
-     "image": None, "url": None},
-    {"sku": "6503", "name": "AMD Ryzen 5 5600", "brand": "AMD", "kind": "CPU", "price": 99.0,
-     "price_text": "$99.00", "specs": [{"name": "cores", "value": "6"}, {"name": "socket", "value": "AM4"}],
-     "image": None, "url": None},
+    {
+        "sku": "6501",
+        "name": "AMD Ryzen 5 7600X",
+        "brand": "AMD",
+        "kind": "CPU",
+        "price": 170.49,
+        "price_text": "$170.49",
+        "specs": [
+            {"name": "cores", "value": "6"},
+            {"name": "boost clock", "value": "5.3 GHz"},
+            {"name": "socket", "value": "AM5"},
+        ],
+        "image": "/widget/none.png",
+        "url": "https://shop.example/p/6501",
+    },
+    {
+        "sku": "6502",
+        "name": "AMD Ryzen 7 7700X",
+        "brand": "AMD",
+        "kind": "CPU",
+        "price": 249.0,
+        "price_text": "$249.00",
+        "specs": [{"name": "cores", "value": "8"}, {"name": "socket", "value": "AM5"}],
+        "image": None,
+        "url": None,
+    },
+    {
+        "sku": "6503",
+        "name": "AMD Ryzen 5 5600",
+        "brand": "AMD",
+        "kind": "CPU",
+        "price": 99.0,
+        "price_text": "$99.00",
+        "specs": [{"name": "cores", "value": "6"}, {"name": "socket", "value": "AM4"}],
+        "image": None,
+        "url": None,
+    },
 ]
 
 
 def card(product: dict) -> dict:
     sku = json.dumps({"sku": product["sku"]})
-    return dict(product, currency="USD", buttons=[{"title": "Details", "payload": f"/product_details{sku}"},
-                                                  {"title": "Similar", "payload": f"/show_similar{sku}"}])
+    return dict(
+        product,
+        currency="USD",
+        buttons=[
+            {"title": "Details", "payload": f"/product_details{sku}"},
+            {"title": "Similar", "payload": f"/show_similar{sku}"},
+        ],
+    )
 
 
 class ScriptedAgent:
@@ -64,11 +98,20 @@ class ScriptedAgent:
         elif re.search(r"(?i)cpu|处理器", text):
             await asyncio.sleep(0.8)  # long enough to see the typing indicator
             await out.send_response(to, {"text": "Here are AMD CPUs under $300:"})
-            await out.send_response(to, {"custom": {"type": "product_cards",
-                                                    "products": [card(p) for p in PRODUCTS]}})
+            await out.send_response(
+                to, {"custom": {"type": "product_cards", "products": [card(p) for p in PRODUCTS]}}
+            )
         elif re.search(r"(?i)help|帮助", text):
-            await out.send_response(to, {"text": "What would you like?", "buttons": [
-                {"title": "CPUs", "payload": "show me a cpu"}, {"title": "Returns", "payload": "returns"}]})
+            await out.send_response(
+                to,
+                {
+                    "text": "What would you like?",
+                    "buttons": [
+                        {"title": "CPUs", "payload": "show me a cpu"},
+                        {"title": "Returns", "payload": "returns"},
+                    ],
+                },
+            )
         else:
             await out.send_response(to, {"text": f"You said: {text} — see https://shop.example/help"})
 
@@ -90,8 +133,9 @@ def main() -> None:
     @app.get("/config.js")
     async def config_js(request):
         rasa = f"http://127.0.0.1:{args.port}"
-        return response.text(f"window.DAOGOU_CONFIG = {json.dumps({'rasaUrl': rasa})};",
-                             content_type="text/javascript")
+        return response.text(
+            f"window.DAOGOU_CONFIG = {json.dumps({'rasaUrl': rasa})};", content_type="text/javascript"
+        )
 
     @app.get("/test/log")
     async def log(_):

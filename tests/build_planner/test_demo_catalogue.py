@@ -1,5 +1,6 @@
 """The planner over the demo shop: the real catalogue (knowledge graph) and the order database's
 stock. Slow: loads the graph and reads the stock table."""
+
 from __future__ import annotations
 
 import pytest
@@ -18,19 +19,22 @@ def demo():
 
     try:
         online = sellable_skus(0)
-    except Exception as exc:                     # no demo database in this checkout
+    except Exception as exc:  # no demo database in this checkout
         pytest.skip(f"order database not readable: {exc}")
     if not online:
         pytest.skip("the demo shop is not loaded (daogou db load-demo)")
     return Planner(load_graph().products.values(), sellable_skus), online
 
 
-@pytest.mark.parametrize("budget,purpose,constraints", [
-    (1500, "gaming", Constraints()),
-    (700, "office", Constraints()),
-    (2000, "sff", Constraints(colour="white")),
-    (2500, "video", Constraints(brands={"cpu": "AMD", "video-card": "NVIDIA"})),
-])
+@pytest.mark.parametrize(
+    "budget,purpose,constraints",
+    [
+        (1500, "gaming", Constraints()),
+        (700, "office", Constraints()),
+        (2000, "sff", Constraints(colour="white")),
+        (2500, "video", Constraints(brands={"cpu": "AMD", "video-card": "NVIDIA"})),
+    ],
+)
 def test_demo_builds_are_valid_and_within_budget(demo, budget, purpose, constraints):
     planner, online = demo
     build = planner.plan(request(budget, purpose, constraints))
@@ -47,9 +51,13 @@ def test_demo_refine_and_upgrade(demo):
     cheaper = planner.refine(build, Change("cheaper"))
     assert cheaper.total < build.total
     assert {c.role for c in diff(build, cheaper).changes}
-    owned = {r: p.product.sku for r, p in ((r, build.part(r)) for r in ("cpu", "motherboard", "memory", "case"))}
-    weakest_psu = min((p for p in planner.by_role["power-supply"] if (p.attributes.get("wattage") or 0) >= 450),
-                      key=lambda p: (p.attributes["wattage"], p.price))
+    owned = {
+        r: p.product.sku for r, p in ((r, build.part(r)) for r in ("cpu", "motherboard", "memory", "case"))
+    }
+    weakest_psu = min(
+        (p for p in planner.by_role["power-supply"] if (p.attributes.get("wattage") or 0) >= 450),
+        key=lambda p: (p.attributes["wattage"], p.price),
+    )
     have = (*owned.values(), weakest_psu.sku)
     try:
         upgraded = planner.plan(request(400, "gaming", Constraints(have=have), upgrade_role="video-card"))

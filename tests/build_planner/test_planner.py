@@ -1,6 +1,7 @@
 """The planner on the hand-made catalogue: every build valid (checked by the benchmark's validator,
 which reads only the catalogue records and knowledge_graph/compat.py), within budget, the best one
 an exhaustive search finds, and constraints, refinements, diffs and upgrades honoured."""
+
 from __future__ import annotations
 
 import itertools
@@ -23,8 +24,14 @@ def _bought_total(build) -> float:
 
 def _check(build, budget: float, location: int = 0) -> None:
     owned = set(build.request.constraints.have)
-    problems = validate(build.products(), owned, set(build.request.constraints.fixed), build.request.purpose,
-                        stock(location), build.request.upgrade_role)
+    problems = validate(
+        build.products(),
+        owned,
+        set(build.request.constraints.fixed),
+        build.request.purpose,
+        stock(location),
+        build.request.upgrade_role,
+    )
     assert problems == []
     assert _bought_total(build) == pytest.approx(build.total)
     assert build.total <= budget
@@ -47,10 +54,20 @@ def _exhaustive_best(purpose_key: str, budget: float) -> float:
             if not (fits(board, ram) and fits(board, case)):
                 continue
             base = cpu.price + board.price + ram.price + case.price
-            for drive, gpu, psu, cooler in itertools.product(by_type["internal-hard-drive"], by_type["video-card"] + [None],
-                                                             by_type["power-supply"], by_type["cpu-cooler"] + [None]):
-                parts = {"cpu": cpu, "motherboard": board, "memory": ram, "case": case, "storage": drive,
-                         "power-supply": psu}
+            for drive, gpu, psu, cooler in itertools.product(
+                by_type["internal-hard-drive"],
+                by_type["video-card"] + [None],
+                by_type["power-supply"],
+                by_type["cpu-cooler"] + [None],
+            ):
+                parts = {
+                    "cpu": cpu,
+                    "motherboard": board,
+                    "memory": ram,
+                    "case": case,
+                    "storage": drive,
+                    "power-supply": psu,
+                }
                 if gpu is not None:
                     parts["video-card"] = gpu
                 if cooler is not None:
@@ -70,11 +87,13 @@ def test_every_build_is_valid_within_budget_and_the_best(planner, purpose_key, b
     try:
         build = planner.plan(request(budget, purpose_key))
     except NoBuild:
-        assert _exhaustive_best(purpose_key, budget) < 0      # only when nothing valid exists
+        assert _exhaustive_best(purpose_key, budget) < 0  # only when nothing valid exists
         return
     _check(build, budget)
     assert build.score == pytest.approx(build_score(build.products(), purpose(purpose_key)), abs=1e-3)
-    assert build.score - build.total / SCORE_SCALE == pytest.approx(_exhaustive_best(purpose_key, budget), abs=0.002)
+    assert build.score - build.total / SCORE_SCALE == pytest.approx(
+        _exhaustive_best(purpose_key, budget), abs=0.002
+    )
     assert all(p.reason_en and p.reason_zh for p in build.parts)
 
 
@@ -100,7 +119,7 @@ def test_brand_constraints(planner):
 
 
 def test_an_owned_part_is_kept_free_and_still_binds(planner, parts):
-    case = parts["T-CASE-2"]                                  # a Mini ITX case the shopper has
+    case = parts["T-CASE-2"]  # a Mini ITX case the shopper has
     build = planner.plan(request(1500, "gaming", Constraints(have=(case.sku,))))
     _check(build, 1500)
     owned = build.part("case")
@@ -150,7 +169,9 @@ def test_a_budget_in_yuan_is_converted_at_the_configured_rate(planner):
     assert build.request.conversion.amount == 10000 and build.request.conversion.rate == rate
     assert build.request.budget_usd == pytest.approx(10000 / rate, abs=0.01)
     assert build.total <= 10000 / rate
-    assert str(rate) in build.request.conversion.text("en") or f"{rate:g}" in build.request.conversion.text("en")
+    assert str(rate) in build.request.conversion.text("en") or f"{rate:g}" in build.request.conversion.text(
+        "en"
+    )
 
 
 def test_too_small_a_budget_says_what_the_cheapest_build_costs(planner):
@@ -158,7 +179,7 @@ def test_too_small_a_budget_says_what_the_cheapest_build_costs(planner):
         planner.plan(request(300, "gaming"))
     cheapest = error.value.cheapest_usd
     assert cheapest is not None and cheapest > 300
-    planner.plan(request(cheapest, "gaming"))                  # and that build exists
+    planner.plan(request(cheapest, "gaming"))  # and that build exists
 
 
 def test_refine_cheaper_more_gpu_brand_use_and_swap(planner):
@@ -197,14 +218,26 @@ def test_diff_lists_exactly_the_roles_that_changed(planner):
 
 
 def test_upgrade_picks_the_best_graphics_card_the_power_supply_can_carry(planner, parts):
-    have = ("T-CPU-I1", "T-MB-I1", "T-RAM-2", "T-PSU-1", "T-CASE-3")   # a 450 W power supply
+    have = ("T-CPU-I1", "T-MB-I1", "T-RAM-2", "T-PSU-1", "T-CASE-3")  # a 450 W power supply
     build = planner.plan(request(2000, "gaming", Constraints(have=have), upgrade_role="video-card"))
     _check(build, 2000)
     assert build.bought == (build.part("video-card").product.sku,)
     goal = purpose("gaming")
-    fitting = [g for g in catalogue() if g.part_type == "video-card" and g.sku in ONLINE and g.price <= 2000
-               and not validate({**{k: v for k, v in build.products().items() if k != "video-card"}, "video-card": g},
-                                set(have), set(), "gaming", ONLINE, "video-card")]
+    fitting = [
+        g
+        for g in catalogue()
+        if g.part_type == "video-card"
+        and g.sku in ONLINE
+        and g.price <= 2000
+        and not validate(
+            {**{k: v for k, v in build.products().items() if k != "video-card"}, "video-card": g},
+            set(have),
+            set(),
+            "gaming",
+            ONLINE,
+            "video-card",
+        )
+    ]
     best = max(part_score(g, "video-card", goal) for g in fitting)
     assert part_score(build.part("video-card").product, "video-card", goal) == best
     assert len(fitting) < len([g for g in catalogue() if g.part_type == "video-card" and g.sku in ONLINE])

@@ -1,4 +1,5 @@
 """The catalogue import on the real shop data."""
+
 from __future__ import annotations
 
 import gzip
@@ -25,6 +26,7 @@ def by_name(products):
 
 def test_every_priced_part_is_imported_once(products):
     from daogou.config import get_settings
+
     raw = [json.loads(line) for line in gzip.open(get_settings().data_dir / pcparts.PC_PARTS_FILE, "rt")]
     priced = {pcparts.stable_sku(r) for r in raw if r.get("price")}
     pc = [p for p in products if p.part_type]
@@ -56,11 +58,13 @@ def test_typed_attributes_in_canonical_units(products, by_name):
     cpu = by_name["AMD Ryzen 7 9800X3D"]
     assert cpu.part_type == "cpu" and cpu.category_id == "abcat0507010"
     assert cpu.attributes["core_count"] == 8
-    assert cpu.attributes["boost_clock"] == 5200          # MHz
+    assert cpu.attributes["boost_clock"] == 5200  # MHz
     assert cpu.attributes["socket"] == "AM5"
     board = by_name["Asus PRIME B650-PLUS WIFI"]
     assert board.attributes["socket"] == "AM5" and board.attributes["memory_type"] == "DDR5"
-    ram = next(p for p in products if p.name == "Corsair Vengeance RGB 32 GB" and p.attributes["speed"] == 6000)
+    ram = next(
+        p for p in products if p.name == "Corsair Vengeance RGB 32 GB" and p.attributes["speed"] == 6000
+    )
     assert ram.attributes["memory_type"] == "DDR5" and ram.attributes["capacity"] == 32
     assert ram.attributes["speed"] == 6000
     monitor = by_name["KOORUI 24E3"]
@@ -71,7 +75,7 @@ def test_categories_placed_in_best_buy_tree(products):
     categories = catalog.load_categories()
     assert all(p.category_id in categories for p in products)
     counts = Counter(p.category_id for p in products if p.part_type == "internal-hard-drive")
-    assert set(counts) == {"pcmcat201300050005", "pcmcat270900050001"}   # SSD / HDD
+    assert set(counts) == {"pcmcat201300050005", "pcmcat270900050001"}  # SSD / HDD
     assert categories["abcat0507010"].path_ids == ("abcat0500000", "abcat0507000", "abcat0507010")
 
 

@@ -1,5 +1,6 @@
 """Places said the way shoppers say them pick the right stores of the shop data. Expected stores are
 found in the stores data by their own fields (state, address), never typed in as ids."""
+
 from __future__ import annotations
 
 import re
@@ -45,7 +46,7 @@ def test_a_state_tells_stores_sharing_a_name_apart(stores):
 
 def test_a_street_number_picks_the_store_on_that_street(stores):
     checked = 0
-    for name, group in shared_names(stores, at_least=1).items():
+    for _name, group in shared_names(stores, at_least=1).items():
         if len(group) < 2:
             continue
         for store in group:

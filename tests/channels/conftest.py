@@ -5,6 +5,7 @@ service) is a real aiohttp server on a free local port that records what it rece
 The agent behind the channels is a scripted bot: the channels' job is transport and identity, so the
 tests need a bot whose answers and delays they control (a slow action, a card, buttons).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -12,7 +13,7 @@ import contextlib
 import socket
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Dict, List
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -26,16 +27,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-CARD = {"sku": "CPU-R7-7800X3D", "name": "AMD Ryzen 7 7800X3D", "price": 449.0, "currency": "USD",
-        "image": "/img/cpu.png", "url": "https://shop.example/p/CPU-R7-7800X3D",
-        "specs": {"cores": 8, "socket": "AM5"}}
+CARD = {
+    "sku": "CPU-R7-7800X3D",
+    "name": "AMD Ryzen 7 7800X3D",
+    "price": 449.0,
+    "currency": "USD",
+    "image": "/img/cpu.png",
+    "url": "https://shop.example/p/CPU-R7-7800X3D",
+    "specs": {"cores": 8, "socket": "AM5"},
+}
 
 
 @dataclass
 class ScriptedBot:
     """Answers like Rasa's agent would, through the message's output channel."""
+
     delay_s: float = 0.0
-    received: List[UserMessage] = field(default_factory=list)
+    received: list[UserMessage] = field(default_factory=list)
 
     async def handle_message(self, message: UserMessage) -> None:
         self.received.append(message)
@@ -46,13 +54,22 @@ class ScriptedBot:
             await out.send_response(to, {"text": "Here it is:"})
             await out.send_response(to, {"custom": {"products": [CARD]}})
         elif "cards" in text:
-            cards = [dict(CARD, sku=f"SKU-{i}", name=f"Product {i}", url=f"https://shop.example/p/{i}")
-                     for i in range(3)]
+            cards = [
+                dict(CARD, sku=f"SKU-{i}", name=f"Product {i}", url=f"https://shop.example/p/{i}")
+                for i in range(3)
+            ]
             await out.send_response(to, {"custom": {"products": cards}})
         elif "buttons" in text:
-            await out.send_response(to, {"text": "Which one?", "buttons": [
-                {"title": "Cheapest", "payload": '/choose{"rank":"cheapest"}'},
-                {"title": "Fastest", "payload": '/choose{"rank":"fastest"}'}]})
+            await out.send_response(
+                to,
+                {
+                    "text": "Which one?",
+                    "buttons": [
+                        {"title": "Cheapest", "payload": '/choose{"rank":"cheapest"}'},
+                        {"title": "Fastest", "payload": '/choose{"rank":"fastest"}'},
+                    ],
+                },
+            )
         else:
             await out.send_response(to, {"text": f"echo: {text}"})
 
@@ -60,12 +77,13 @@ class ScriptedBot:
 @dataclass
 class Outside:
     """Stand-in for WeChat's API and the order service, with what they received."""
+
     url: str = ""
     token_requests: int = 0
     expire_first_token: bool = False
-    sent: List[Dict[str, Any]] = field(default_factory=list)
-    resolved: List[Dict[str, Any]] = field(default_factory=list)
-    staff_tokens: Dict[str, Dict[str, Any]] = field(default_factory=dict)
+    sent: list[dict[str, Any]] = field(default_factory=list)
+    resolved: list[dict[str, Any]] = field(default_factory=list)
+    staff_tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
     staff_checks: int = 0
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -100,7 +118,9 @@ class Outside:
         known = any(r["external_id"] == body["external_id"] for r in self.resolved)
         self.resolved.append(body)
         # like the order service: 201 when the customer is created, 200 when it already existed
-        return web.json_response({"customer_id": 1000 + len(body["external_id"])}, status=200 if known else 201)
+        return web.json_response(
+            {"customer_id": 1000 + len(body["external_id"])}, status=200 if known else 201
+        )
 
     async def _staff_me(self, request: web.Request) -> web.Response:
         self.staff_checks += 1
@@ -110,11 +130,12 @@ class Outside:
             return web.json_response({"detail": "invalid token"}, status=401)
         return web.json_response(member)
 
-    async def wait_sent(self, count: int, timeout: float = 10.0) -> List[Dict[str, Any]]:
+    async def wait_sent(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
         async def until() -> None:
             while len(self.sent) < count:
                 self.arrived.clear()
                 await self.arrived.wait()
+
         await asyncio.wait_for(until(), timeout)
         return self.sent
 
@@ -138,12 +159,15 @@ async def rasa_like_server(channels: list, bot: ScriptedBot):
     """A Sanic app with the channels registered under /webhooks/ as ``rasa run`` does; yields its URL."""
     app = Sanic(f"test-{uuid.uuid4().hex[:8]}")
     app.config.GRACEFUL_SHUTDOWN_TIMEOUT = 1.0  # socket.io long-polls would hold the close for 15 s
-    Sanic.test_mode = True  # else sanic 21.12 rewrites its protocol class again for a second app and breaks it
+    Sanic.test_mode = (
+        True  # else sanic 21.12 rewrites its protocol class again for a second app and breaks it
+    )
     app.ctx.agent = bot
     register(channels, app, "/webhooks/")
     port = free_port()
-    server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True,
-                                     access_log=False)
+    server = await app.create_server(
+        host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False
+    )
     await server.startup()
     await server.before_start()
     await server.after_start()

@@ -5,6 +5,7 @@ built-in ``rest`` and ``socketio`` channels pass client metadata through untouch
 them enabled a shopper could act as another customer by sending ``{"customer_id": ...}``; the built-in
 ``socketio`` also loses every reply with session persistence (see bot/channels/web.py).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,14 +14,25 @@ import pytest
 from rasa.core.run import create_http_input_channels
 
 CREDENTIALS = Path(__file__).resolve().parents[2] / "bot" / "credentials.yml"
-UNSAFE = {"rest", "socketio", "rasa.core.channels.rest.RestInput", "rasa.core.channels.socketio.SocketIOInput"}
+UNSAFE = {
+    "rest",
+    "socketio",
+    "rasa.core.channels.rest.RestInput",
+    "rasa.core.channels.socketio.SocketIOInput",
+}
 
 
 @pytest.fixture
 def channels(monkeypatch):
     # the values `daogou config --env` exports; empty ones are what a shop without WeChat has
-    for name in ("WECHAT_TOKEN", "WECHAT_ENCODING_AES_KEY", "WECHAT_APP_ID", "WECHAT_APP_SECRET",
-                 "WECHAT_PRODUCT_URL_TEMPLATE", "SERVICE_TOKEN"):
+    for name in (
+        "WECHAT_TOKEN",
+        "WECHAT_ENCODING_AES_KEY",
+        "WECHAT_APP_ID",
+        "WECHAT_APP_SECRET",
+        "WECHAT_PRODUCT_URL_TEMPLATE",
+        "SERVICE_TOKEN",
+    ):
         monkeypatch.setenv(name, "")
     monkeypatch.setenv("WECHAT_API_BASE", "https://api.weixin.qq.com")
     monkeypatch.setenv("ORDER_SERVICE_URL", "http://127.0.0.1:8000")
@@ -32,7 +44,13 @@ def test_no_channel_passes_client_metadata_through(channels):
 
     configured = set((yaml.safe_load(CREDENTIALS.read_text()) or {}).keys())
     assert not configured & UNSAFE, (
-        f"replace {sorted(configured & UNSAFE)} in bot/credentials.yml by bot.channels.* (docs/channels.md)")
+        f"replace {sorted(configured & UNSAFE)} in bot/credentials.yml by bot.channels.* (docs/channels.md)"
+    )
     modules = {type(c).__module__ for c in channels}
-    assert modules <= {"bot.channels.web", "bot.channels.rest", "bot.channels.staff", "bot.channels.wechat"}, modules
+    assert modules <= {
+        "bot.channels.web",
+        "bot.channels.rest",
+        "bot.channels.staff",
+        "bot.channels.wechat",
+    }, modules
     assert "bot.channels.web" in modules  # the widget's channel

@@ -2,6 +2,7 @@
 classifier, seconds), then messages parsed by Rasa's own processor with the metadata each channel sets.
 It also shows why the channels must defuse "/staff_…": Rasa's RegexMessageHandler runs after every
 pipeline component, the guard included."""
+
 from __future__ import annotations
 
 import asyncio
@@ -50,7 +51,9 @@ def agent(tmp_path_factory):
     (d / "config.yml").write_text(CONFIG)
     (d / "nlu.yml").write_text(textwrap.dedent(NLU))
     (d / "domain.yml").write_text(DOMAIN)
-    model = train_nlu(str(d / "config.yml"), str(d / "nlu.yml"), str(d / "models"), domain=str(d / "domain.yml"))
+    model = train_nlu(
+        str(d / "config.yml"), str(d / "nlu.yml"), str(d / "models"), domain=str(d / "domain.yml")
+    )
     assert model, "training the tiny NLU model failed"
     return Agent.load(model)
 

@@ -1,12 +1,18 @@
 """No shopper message reaches a staff intent; a staff token accepted by the order service does."""
+
 from __future__ import annotations
 
 import aiohttp
 import socketio
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.channels.guard import (StaffIntentGuard, defuse_staff_trigger, guard_parse, sign_staff_claims,
-                                verified_staff)
+from bot.channels.guard import (
+    StaffIntentGuard,
+    defuse_staff_trigger,
+    guard_parse,
+    sign_staff_claims,
+    verified_staff,
+)
 from bot.channels.rest import ShopperRestInput
 from bot.channels.staff import StaffInput
 from bot.channels.web import WebChatInput
@@ -19,9 +25,14 @@ FORGED = {"staff": dict(MANAGER, signature="0" * 64), "language": "zh", "custome
 def staff_prediction(message) -> dict:
     """What the NLU would hand to the policies: a classifier that *does* pick the staff intent for
     these words, followed by the guard."""
-    parse = {"metadata": message.metadata, "intent": {"name": "staff_stock_report", "confidence": 0.97},
-             "intent_ranking": [{"name": "staff_stock_report", "confidence": 0.97},
-                                {"name": "ask_stock", "confidence": 0.03}]}
+    parse = {
+        "metadata": message.metadata,
+        "intent": {"name": "staff_stock_report", "confidence": 0.97},
+        "intent_ranking": [
+            {"name": "staff_stock_report", "confidence": 0.97},
+            {"name": "ask_stock", "confidence": 0.03},
+        ],
+    }
     guard_parse(parse)
     return parse
 
@@ -37,7 +48,7 @@ def test_signed_claims_verify_and_tampering_is_detected():
 
 
 def test_intent_shortcuts_to_staff_intents_are_defused():
-    for text in ("/staff_stock_report", "  /staff_x{\"store\":1}", "//STAFF_adjust", "/ staff_y"):
+    for text in ("/staff_stock_report", '  /staff_x{"store":1}', "//STAFF_adjust", "/ staff_y"):
         assert not defuse_staff_trigger(text).lstrip().startswith("/"), text
     assert defuse_staff_trigger('/choose{"rank":"cheapest"}') == '/choose{"rank":"cheapest"}'
     assert defuse_staff_trigger("what is /staff_ about?") == "what is /staff_ about?"
@@ -49,8 +60,11 @@ def test_guard_component_demotes_staff_intents_without_signed_claims():
     def message(metadata):
         m = Message(data={"text": "stock report", "metadata": metadata})
         m.set("intent", {"name": "staff_stock_report", "confidence": 0.9}, add_to_output=True)
-        m.set("intent_ranking", [{"name": "staff_stock_report", "confidence": 0.9},
-                                 {"name": "greet", "confidence": 0.1}], add_to_output=True)
+        m.set(
+            "intent_ranking",
+            [{"name": "staff_stock_report", "confidence": 0.9}, {"name": "greet", "confidence": 0.1}],
+            add_to_output=True,
+        )
         return m
 
     shopper, forged, staff = message({}), message(FORGED), message({"staff": sign_staff_claims(MANAGER)})
@@ -90,9 +104,13 @@ def test_staff_channel_checks_the_token_with_the_order_service(run):
             # the order service is down: refuse rather than guess
             staff_down = StaffInput.from_credentials({"order_service_url": "http://127.0.0.1:9"})
             async with rasa_like_server([staff_down], bot) as (url, _), aiohttp.ClientSession() as s:
-                async with s.post(url + "/webhooks/staff/webhook", json={"message": "hi"},
-                                  headers={"Authorization": "Bearer good-token"}) as resp:
+                async with s.post(
+                    url + "/webhooks/staff/webhook",
+                    json={"message": "hi"},
+                    headers={"Authorization": "Bearer good-token"},
+                ) as resp:
                     assert resp.status == 503
+
     run(scenario())
 
 
@@ -102,9 +120,10 @@ def test_shopper_channels_never_carry_staff_claims(run):
         channels = [ShopperRestInput(), WebChatInput.from_credentials({"session_persistence": True})]
         async with rasa_like_server(channels, bot) as (url, _), aiohttp.ClientSession() as s:
             for text in ("stock report", "/staff_stock_report"):
-                async with s.post(url + "/webhooks/rest/webhook",
-                                  json={"sender": "staff-7", "message": text, "metadata": FORGED,
-                                        "input_channel": "staff"}) as resp:
+                async with s.post(
+                    url + "/webhooks/rest/webhook",
+                    json={"sender": "staff-7", "message": text, "metadata": FORGED, "input_channel": "staff"},
+                ) as resp:
                     assert resp.status == 200
             client = socketio.AsyncClient()
             confirmed = []
@@ -115,8 +134,10 @@ def test_shopper_channels_never_carry_staff_claims(run):
             await client.emit("session_request", {"session_id": None})
             while not confirmed:
                 await client.sleep(0.05)
-            await client.emit("user_uttered", {"session_id": confirmed[0], "message": "/staff_stock_report",
-                                               "metadata": FORGED})
+            await client.emit(
+                "user_uttered",
+                {"session_id": confirmed[0], "message": "/staff_stock_report", "metadata": FORGED},
+            )
             while not answers:
                 await client.sleep(0.05)
             await client.eio.disconnect(abort=True)  # see tests/channels/test_web.py
@@ -128,21 +149,30 @@ def test_shopper_channels_never_carry_staff_claims(run):
             assert staff_prediction(message)["intent"]["name"] == "nlu_fallback"
         assert bot.received[0].sender_id == "rest-staff-7"
         assert "customer_id" not in bot.received[0].metadata  # only a channel sets it, never the client
+
     run(scenario())
 
 
 def test_rest_refuses_sender_ids_that_cannot_key_a_conversation(run):
     """A lone surrogate, a NUL or an over-long id would break the tracker store's row key: 400, not a crash."""
+
     async def scenario():
         bot = ScriptedBot()
         async with rasa_like_server([ShopperRestInput()], bot) as (url, _), aiohttp.ClientSession() as s:
-            for body in (b'{"sender": "\\ud800", "message": "hi"}', b'{"sender": "a\\u0000b", "message": "hi"}',
-                         ('{"sender": "%s", "message": "hi"}' % ("x" * 300)).encode()):
-                async with s.post(url + "/webhooks/rest/webhook", data=body,
-                                  headers={"Content-Type": "application/json"}) as resp:
+            for body in (
+                b'{"sender": "\\ud800", "message": "hi"}',
+                b'{"sender": "a\\u0000b", "message": "hi"}',
+                ('{"sender": "%s", "message": "hi"}' % ("x" * 300)).encode(),
+            ):
+                async with s.post(
+                    url + "/webhooks/rest/webhook", data=body, headers={"Content-Type": "application/json"}
+                ) as resp:
                     assert resp.status == 400, (body[:40], resp.status)
                     assert "invalid sender" in await resp.text()
-            async with s.post(url + "/webhooks/rest/webhook", json={"sender": "ok-ünï", "message": "hi"}) as resp:
+            async with s.post(
+                url + "/webhooks/rest/webhook", json={"sender": "ok-ünï", "message": "hi"}
+            ) as resp:
                 assert resp.status == 200
         assert [m.sender_id for m in bot.received] == ["ok-ünï"]
+
     run(scenario())

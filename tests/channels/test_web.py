@@ -1,4 +1,5 @@
 """The widget's socket.io channel, spoken to by a real socket.io client over HTTP."""
+
 from __future__ import annotations
 
 import asyncio
@@ -40,6 +41,7 @@ class Browser:
         async def poll():
             while not condition():
                 await asyncio.sleep(0.02)
+
         await asyncio.wait_for(poll(), timeout)
 
 
@@ -47,14 +49,20 @@ def test_session_persists_cards_arrive_and_sessions_map_to_customers(run):
     async def scenario():
         bot = ScriptedBot()
         async with outside_world() as outside:
-            web = WebChatInput.from_credentials({"session_persistence": True, "order_service_url": outside.url,
-                                                 "service_token": "service-secret"})
+            web = WebChatInput.from_credentials(
+                {
+                    "session_persistence": True,
+                    "order_service_url": outside.url,
+                    "service_token": "service-secret",
+                }
+            )
             async with rasa_like_server([web], bot) as (url, _):
                 browser = Browser()
                 session = await browser.open(url)
                 assert len(session) == 32
-                answers = await browser.say(session, "show me one card", count=2,
-                                            metadata={"language": "en", "customer_id": 1})
+                answers = await browser.say(
+                    session, "show me one card", count=2, metadata={"language": "en", "customer_id": 1}
+                )
                 assert answers == [{"text": "Here it is:"}, {"custom": {"products": [CARD]}}]
                 await browser.close()
 
@@ -73,19 +81,24 @@ def test_session_persists_cards_arrive_and_sessions_map_to_customers(run):
         assert all(m.metadata["customer_id"] == 1000 + len(session) for m in bot.received)
         assert bot.received[0].metadata["language"] == "en"
         assert outside.resolved == [{"channel": "web", "external_id": session}]  # cached afterwards
+
     run(scenario())
 
 
 def test_message_before_session_request_is_ignored(run):
     async def scenario():
         bot = ScriptedBot()
-        async with rasa_like_server([WebChatInput.from_credentials({"session_persistence": True})], bot) as (url, _):
+        async with rasa_like_server([WebChatInput.from_credentials({"session_persistence": True})], bot) as (
+            url,
+            _,
+        ):
             client = socketio.AsyncClient(reconnection=False)
             await client.connect(url, socketio_path="/socket.io", transports=["polling"])
             await client.emit("user_uttered", {"session_id": "0" * 32, "message": "hi"})
             await asyncio.sleep(0.5)
             await client.eio.disconnect(abort=True)
         assert bot.received == []
+
     run(scenario())
 
 
@@ -98,23 +111,31 @@ def test_websocket_transport_works_on_this_python(run):
 
     async def scenario():
         bot = ScriptedBot()
-        async with rasa_like_server([WebChatInput.from_credentials({"session_persistence": True})], bot) as (url, _):
+        async with rasa_like_server([WebChatInput.from_credentials({"session_persistence": True})], bot) as (
+            url,
+            _,
+        ):
             ws_url = url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
             async with websockets.connect(ws_url) as ws:
+
                 async def packet(prefix: str) -> str:
                     while True:  # skip pings and anything else until the expected packet type
                         data = await asyncio.wait_for(ws.recv(), 5)
                         if data == "2":
                             await ws.send("3")
                         elif data.startswith(prefix):
-                            return data[len(prefix):]
+                            return data[len(prefix) :]
+
                 assert json.loads(await packet("0"))["sid"]  # engine.io open
                 await ws.send("40")  # socket.io connect
                 await packet("40")
                 await ws.send('42["session_request",{"session_id":null}]')
                 event, session = json.loads(await packet("42"))
                 assert event == "session_confirm"
-                await ws.send("42" + json.dumps(["user_uttered", {"session_id": session, "message": "over ws"}]))
+                await ws.send(
+                    "42" + json.dumps(["user_uttered", {"session_id": session, "message": "over ws"}])
+                )
                 assert json.loads(await packet("42")) == ["bot_uttered", {"text": "echo: over ws"}]
         assert [m.sender_id for m in bot.received] == [session]
+
     run(scenario())

@@ -1,4 +1,5 @@
 """WeChat channel over real HTTP with requests signed (and encrypted) the way WeChat does it."""
+
 from __future__ import annotations
 
 import asyncio
@@ -27,23 +28,32 @@ def signed_args(timestamp: int | None = None, token: str = TOKEN) -> dict:
 
 
 def text_xml(content: str, msg_id: int, openid: str = OPENID) -> str:
-    return (f"<xml><ToUserName><![CDATA[gh_shop]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
-            f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-            f"<Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId></xml>")
+    return (
+        f"<xml><ToUserName><![CDATA[gh_shop]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
+        f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+        f"<Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId></xml>"
+    )
 
 
 def channel(outside_url: str, **overrides) -> WeChatInput:
-    credentials = {"token": TOKEN, "app_id": APP_ID, "app_secret": "app-secret", "api_base": outside_url,
-                   "order_service_url": outside_url, "service_token": "service-secret",
-                   "reply_window_s": 1.0}
+    credentials = {
+        "token": TOKEN,
+        "app_id": APP_ID,
+        "app_secret": "app-secret",
+        "api_base": outside_url,
+        "order_service_url": outside_url,
+        "service_token": "service-secret",
+        "reply_window_s": 1.0,
+    }
     credentials.update(overrides)
     return WeChatInput.from_credentials(credentials)
 
 
 async def post(url: str, args: dict, body: str | bytes) -> tuple[int, str]:
     async with aiohttp.ClientSession() as session:
-        async with session.post(url + PATH, params=args, data=body,
-                                headers={"Content-Type": "text/xml"}) as resp:
+        async with session.post(
+            url + PATH, params=args, data=body, headers={"Content-Type": "text/xml"}
+        ) as resp:
             return resp.status, await resp.text()
 
 
@@ -53,7 +63,10 @@ def reply_of(xml: str) -> dict:
 
 def test_url_verification_echoes_only_for_a_valid_signature(run):
     async def scenario():
-        async with outside_world() as outside, rasa_like_server([channel(outside.url)], ScriptedBot()) as (url, _):
+        async with (
+            outside_world() as outside,
+            rasa_like_server([channel(outside.url)], ScriptedBot()) as (url, _),
+        ):
             async with aiohttp.ClientSession() as s:
                 good = dict(signed_args(), echostr="echo-4711")
                 async with s.get(url + PATH, params=good) as resp:
@@ -64,6 +77,7 @@ def test_url_verification_echoes_only_for_a_valid_signature(run):
                 stale = dict(signed_args(timestamp=int(time.time()) - 3600), echostr="echo-4711")
                 async with s.get(url + PATH, params=stale) as resp:
                     assert resp.status == 403
+
     run(scenario())
 
 
@@ -80,6 +94,7 @@ def test_text_message_gets_passive_reply_with_customer_identity(run):
             assert message.sender_id == f"wechat-{OPENID}" and message.input_channel == "wechat"
             assert message.metadata["customer_id"] == 1000 + len(OPENID)
             assert outside.resolved == [{"channel": "wechat", "external_id": OPENID}]
+
     run(scenario())
 
 
@@ -95,6 +110,7 @@ def test_hostile_text_cannot_break_out_of_the_reply_xml(run):
             assert status == 200
             parsed = reply_of(reply)
             assert parsed["MsgType"] == "text" and parsed["Content"] == "echo: " + hostile
+
     run(scenario())
 
 
@@ -111,15 +127,20 @@ def test_forged_signature_and_stale_timestamp_never_reach_the_bot(run):
             future = signed_args(timestamp=int(time.time()) + 3600)
             assert (await post(url, future, text_xml("hi", 4)))[0] == 403
             assert bot.received == []
+
     run(scenario())
 
 
 def test_malformed_xml_and_xxe_are_refused(run):
-    xxe = ('<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY leak SYSTEM "file:///etc/passwd">]>'
-           f'<xml><ToUserName>gh</ToUserName><FromUserName>{OPENID}</FromUserName><CreateTime>1</CreateTime>'
-           '<MsgType>text</MsgType><Content>&leak;</Content><MsgId>9</MsgId></xml>')
-    laughs = ('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;">]>'
-              '<xml><Content>&b;</Content></xml>')
+    xxe = (
+        '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY leak SYSTEM "file:///etc/passwd">]>'
+        f"<xml><ToUserName>gh</ToUserName><FromUserName>{OPENID}</FromUserName><CreateTime>1</CreateTime>"
+        "<MsgType>text</MsgType><Content>&leak;</Content><MsgId>9</MsgId></xml>"
+    )
+    laughs = (
+        '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;">]>'
+        "<xml><Content>&b;</Content></xml>"
+    )
 
     async def scenario():
         bot = ScriptedBot()
@@ -131,6 +152,7 @@ def test_malformed_xml_and_xxe_are_refused(run):
             assert (await post(url, signed_args(), laughs))[0] == 400
             assert (await post(url, signed_args(), b"<xml>" + b"a" * 70_000 + b"</xml>"))[0] == 413
             assert bot.received == []
+
     run(scenario())
 
 
@@ -148,15 +170,20 @@ def test_retried_msgid_reaches_the_bot_once_and_the_answer_is_resent_once(run):
             sent = await outside.wait_sent(1)
             await asyncio.sleep(0.3)
             assert len(bot.received) == 1
-            assert sent == [{"touser": OPENID, "msgtype": "text", "text": {"content": "echo: where is my order"}}]
+            assert sent == [
+                {"touser": OPENID, "msgtype": "text", "text": {"content": "echo: where is my order"}}
+            ]
+
     run(scenario())
 
 
 def test_slow_answer_is_acknowledged_at_once_and_delivered_by_customer_service_api(run):
     async def scenario():
         bot = ScriptedBot(delay_s=2.0)
-        async with outside_world() as outside, \
-                rasa_like_server([channel(outside.url, reply_window_s=0.5)], bot) as (url, _):
+        async with (
+            outside_world() as outside,
+            rasa_like_server([channel(outside.url, reply_window_s=0.5)], bot) as (url, _),
+        ):
             outside.expire_first_token = True  # the first token is refused: the channel must renew it
             started = time.monotonic()
             status, body = await post(url, signed_args(), text_xml("slow stock check", 3003))
@@ -166,8 +193,11 @@ def test_slow_answer_is_acknowledged_at_once_and_delivered_by_customer_service_a
             assert await post(url, signed_args(), text_xml("slow stock check", 3003)) == (200, "success")
             sent = await outside.wait_sent(1)
             await asyncio.sleep(0.3)
-            assert sent == [{"touser": OPENID, "msgtype": "text", "text": {"content": "echo: slow stock check"}}]
+            assert sent == [
+                {"touser": OPENID, "msgtype": "text", "text": {"content": "echo: slow stock check"}}
+            ]
             assert outside.token_requests == 2 and len(bot.received) == 1
+
     run(scenario())
 
 
@@ -186,28 +216,37 @@ def test_safe_mode_decrypts_the_request_and_encrypts_the_reply(run):
             assert status == 200
             outer = reply_of(body)
             assert "Content" not in outer and outer["Encrypt"]
-            inner = reply_of(crypto.decrypt_message(body, outer["MsgSignature"], outer["TimeStamp"], outer["Nonce"]))
+            inner = reply_of(
+                crypto.decrypt_message(body, outer["MsgSignature"], outer["TimeStamp"], outer["Nonce"])
+            )
             assert inner["Content"] == "echo: 加密的消息"
             # a tampered envelope, or a message signature that does not match it, is refused
             bad = dict(aes_args, msg_signature="f" * 40)
             assert (await post(url, dict(bad, nonce=args["nonce"]), envelope))[0] == 403
-            inner_xxe = '<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><xml><Content>&e;</Content></xml>'
+            inner_xxe = (
+                '<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><xml><Content>&e;</Content></xml>'
+            )
             args2 = signed_args()
             env2 = crypto.encrypt_message(inner_xxe, args2["nonce"], args2["timestamp"])
             args2.update(encrypt_type="aes", msg_signature=reply_of(env2)["MsgSignature"])
             assert (await post(url, args2, env2))[0] == 400
             assert [m.text for m in bot.received] == ["加密的消息"]
+
     run(scenario())
 
 
 def test_subscribe_event_greets_and_cards_become_news_or_linked_text(run):
     async def scenario():
         bot = ScriptedBot()
-        async with outside_world() as outside, \
-                rasa_like_server([channel(outside.url, subscribe_message="show me one card")], bot) as (url, _):
-            subscribe = (f"<xml><ToUserName>gh_shop</ToUserName><FromUserName>{OPENID}</FromUserName>"
-                         f"<CreateTime>{int(time.time())}</CreateTime><MsgType>event</MsgType>"
-                         "<Event>subscribe</Event></xml>")
+        async with (
+            outside_world() as outside,
+            rasa_like_server([channel(outside.url, subscribe_message="show me one card")], bot) as (url, _),
+        ):
+            subscribe = (
+                f"<xml><ToUserName>gh_shop</ToUserName><FromUserName>{OPENID}</FromUserName>"
+                f"<CreateTime>{int(time.time())}</CreateTime><MsgType>event</MsgType>"
+                "<Event>subscribe</Event></xml>"
+            )
             status, body = await post(url, signed_args(), subscribe)
             # a text and a card: one passive reply can hold one message, so the two become one text
             content = reply_of(body)["Content"]
@@ -218,6 +257,7 @@ def test_subscribe_event_greets_and_cards_become_news_or_linked_text(run):
             assert reply["MsgType"] == "text"
             assert all(f"https://shop.example/p/{i}" in reply["Content"] for i in range(3))
             assert bot.received[0].text == "show me one card"
+
     run(scenario())
 
 
@@ -228,7 +268,9 @@ def test_single_card_is_a_news_message(run):
         async def card_only(message):
             bot.received.append(message)
             from tests.channels.conftest import CARD
+
             await message.output_channel.send_response(message.sender_id, {"custom": {"products": [CARD]}})
+
         bot.handle_message = card_only
         async with outside_world() as outside, rasa_like_server([channel(outside.url)], bot) as (url, _):
             status, body = await post(url, signed_args(), text_xml("7800x3d", 6006))
@@ -236,7 +278,11 @@ def test_single_card_is_a_news_message(run):
             assert reply["MsgType"] == "news" and reply["ArticleCount"] == "1"
             item = reply["Articles"]["item"]
             assert item["Title"] == "AMD Ryzen 7 7800X3D $449.00"
-            assert item["Url"] == "https://shop.example/p/CPU-R7-7800X3D" and "socket: AM5" in item["Description"]
+            assert (
+                item["Url"] == "https://shop.example/p/CPU-R7-7800X3D"
+                and "socket: AM5" in item["Description"]
+            )
+
     run(scenario())
 
 
@@ -248,8 +294,13 @@ def test_numbered_buttons_and_staff_shortcut(run):
             assert "1. Cheapest\n2. Fastest" in reply_of(body)["Content"]
             await post(url, signed_args(), text_xml("2", 7002))
             await post(url, signed_args(), text_xml("/staff_stock_report", 7003))
-            assert [m.text for m in bot.received] == ["buttons", '/choose{"rank":"fastest"}', "staff_stock_report"]
+            assert [m.text for m in bot.received] == [
+                "buttons",
+                '/choose{"rank":"fastest"}',
+                "staff_stock_report",
+            ]
             assert all("staff" not in m.metadata for m in bot.received)
+
     run(scenario())
 
 
@@ -259,4 +310,5 @@ def test_unconfigured_channel_refuses_everything(run):
         async with rasa_like_server([WeChatInput.from_credentials({"token": ""})], bot) as (url, _):
             assert (await post(url, signed_args(token=""), text_xml("hi", 1)))[0] == 503
             assert bot.received == []
+
     run(scenario())

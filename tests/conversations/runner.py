@@ -11,6 +11,7 @@ what the bot happens to do. README.md documents the format and each check.
 The held-out set (heldout/) is a measure nobody tunes on: a run of it is logged in its SCORING_LOG.md
 and reports counts and specification errors only, never which conversations failed or how.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,10 +21,11 @@ import sqlite3
 import sys
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterable, Protocol
+from typing import Any, Protocol
 
 import httpx
 import yaml
@@ -36,32 +38,66 @@ SCORING_LOG = HELDOUT / "SCORING_LOG.md"
 
 LANGS = ("en", "zh", "mixed")
 CHANNELS = ("shopper", "staff")
-CHECKS = ("response", "not_response", "product", "not_product", "products", "not_products", "price", "store",
-          "stock", "nearest_with_stock", "buttons", "asks", "lang", "order_placed", "cart_size", "handoff",
-          "no_repeats", "faq", "build")
-PRODUCT_CONSTRAINTS = ("category_has", "part_type", "brand", "name_has", "min_price", "max_price",
-                       "min_price_cny", "max_price_cny", "min_count", "attributes", "cheaper_than", "order")
+CHECKS = (
+    "response",
+    "not_response",
+    "product",
+    "not_product",
+    "products",
+    "not_products",
+    "price",
+    "store",
+    "stock",
+    "nearest_with_stock",
+    "buttons",
+    "asks",
+    "lang",
+    "order_placed",
+    "cart_size",
+    "handoff",
+    "no_repeats",
+    "faq",
+    "build",
+)
+PRODUCT_CONSTRAINTS = (
+    "category_has",
+    "part_type",
+    "brand",
+    "name_has",
+    "min_price",
+    "max_price",
+    "min_price_cny",
+    "max_price_cny",
+    "min_count",
+    "attributes",
+    "cheaper_than",
+    "order",
+)
 STORE_KEYS = ("name_has", "city", "state", "zip", "id", "staff_store")
-LIST_MARK = re.compile(r"^(\d{1,2}\s*[.)、．]|[-•*·])\s*")   # "1. " or "- " before a list line
+LIST_MARK = re.compile(r"^(\d{1,2}\s*[.)、．]|[-•*·])\s*")  # "1. " or "- " before a list line
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 NUMBERED = re.compile(r"^\s*(\d{1,2})\s*[.)、．]\s*(.+?)\s+[—–]\s+(.*)$")
-ASKING = re.compile(r"\?(\s|$)|？")   # a sentence that ends with a question mark
+ASKING = re.compile(r"\?(\s|$)|？")  # a sentence that ends with a question mark
 FALLBACK = "utter_default"
 HANDOFF = "utter_handoff"
 STAFF_STOCK_RESPONSES = ("utter_staff_stock_here", "utter_staff_stock_nearby", "utter_staff_stock_everywhere")
-LEVEL_RESPONSES = {"in_stock": ("utter_stock_in_stock",), "low": ("utter_stock_low", "utter_stock_in_stock"),
-                   "out": ("utter_stock_out",)}
-MANAGER = ("manager", "manager-demo")   # order_service.demo: the demo manager sees every store
+LEVEL_RESPONSES = {
+    "in_stock": ("utter_stock_in_stock",),
+    "low": ("utter_stock_low", "utter_stock_in_stock"),
+    "out": ("utter_stock_out",),
+}
+MANAGER = ("manager", "manager-demo")  # order_service.demo: the demo manager sees every store
 TURN_TIMEOUT_S = 60.0
 
 
 # --- the suite files ----------------------------------------------------------------------------------
 
+
 @dataclass
 class Turn:
-    text: str | None                 # what the shopper types (None when the turn clicks a button)
-    click: str | None = None         # the title of a button of the previous reply to click
+    text: str | None  # what the shopper types (None when the turn clicks a button)
+    click: str | None = None  # the title of a button of the previous reply to click
     expect: dict[str, Any] = field(default_factory=dict)
 
 
@@ -93,7 +129,11 @@ def _conversation(raw: Any, source: str) -> Conversation:
     unknown = set(raw) - {"id", "lang", "channel", "flow", "customer", "staff_user", "turns"}
     if not isinstance(cid, str) or not cid or unknown:
         raise ValueError(f"{where}: needs a string id; unknown keys {sorted(unknown)}")
-    if raw.get("lang") not in LANGS or raw.get("channel") not in CHANNELS or not isinstance(raw.get("flow"), str):
+    if (
+        raw.get("lang") not in LANGS
+        or raw.get("channel") not in CHANNELS
+        or not isinstance(raw.get("flow"), str)
+    ):
         raise ValueError(f"{where}: lang must be one of {LANGS}, channel one of {CHANNELS}, flow a name")
     if "staff_user" in raw and raw["channel"] != "staff":
         raise ValueError(f"{where}: staff_user is for staff conversations")
@@ -111,8 +151,16 @@ def _conversation(raw: Any, source: str) -> Conversation:
         turns.append(Turn(str(text) if text is not None else None, t.get("click"), expect))
     if not turns:
         raise ValueError(f"{where}: no turns")
-    return Conversation(cid, raw["lang"], raw["channel"], raw["flow"], turns, source,
-                        bool(raw.get("customer", False)), str(raw.get("staff_user", "manager")))
+    return Conversation(
+        cid,
+        raw["lang"],
+        raw["channel"],
+        raw["flow"],
+        turns,
+        source,
+        bool(raw.get("customer", False)),
+        str(raw.get("staff_user", "manager")),
+    )
 
 
 def load_conversations(folder: Path = FOLDER) -> list[Conversation]:
@@ -145,6 +193,7 @@ def load_known_failures(path: Path = KNOWN_FAILURES) -> dict[str, str]:
 
 # --- the shop data the checks resolve selectors from --------------------------------------------------
 
+
 def normalise_space(text: str) -> str:
     return re.sub(r"\s+", " ", text or "").strip()
 
@@ -159,6 +208,7 @@ class ShopData:
     @cached_property
     def products(self) -> list[Any]:
         from catalog import load_products
+
         return load_products(self.data_dir)
 
     @cached_property
@@ -175,11 +225,13 @@ class ShopData:
     @cached_property
     def categories(self) -> dict[str, Any]:
         from catalog import load_categories
+
         return load_categories(self.data_dir)
 
     @cached_property
     def stores(self) -> list[Any]:
         from catalog import load_stores
+
         return load_stores(self.data_dir)
 
     @cached_property
@@ -189,12 +241,15 @@ class ShopData:
         for path in sorted((ROOT / "data" / "faq" / "entries").glob("*.yaml")):
             for entry in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
                 if isinstance(entry, dict) and entry.get("id"):
-                    answers[str(entry["id"])] = [normalise_space(a) for a in (entry.get("answer") or {}).values() if a]
+                    answers[str(entry["id"])] = [
+                        normalise_space(a) for a in (entry.get("answer") or {}).values() if a
+                    ]
         return answers
 
     @cached_property
     def cny_per_usd(self) -> float:
         from daogou.config import get_settings
+
         return float(get_settings().kg_cny_per_usd)
 
     @cached_property
@@ -215,7 +270,9 @@ class ShopData:
         then cannot make the checks disagree with the bot under test."""
         found: dict[str, list[str]] = {}
         for name, variations in (domain.get("responses") or {}).items():
-            found[name] = [v["text"] for v in variations or [] if isinstance(v, dict) and isinstance(v.get("text"), str)]
+            found[name] = [
+                v["text"] for v in variations or [] if isinstance(v, dict) and isinstance(v.get("text"), str)
+            ]
         if found:
             self.__dict__["responses"] = found
             self.__dict__.pop("_patterns", None)
@@ -254,7 +311,9 @@ class ShopData:
             result = [s for s in result if all(w in s.name.casefold() for w in words)]
         for key in ("city", "state", "zip"):
             if key in selector:
-                result = [s for s in result if str(getattr(s, key)).casefold() == str(selector[key]).casefold()]
+                result = [
+                    s for s in result if str(getattr(s, key)).casefold() == str(selector[key]).casefold()
+                ]
         return result
 
 
@@ -264,7 +323,7 @@ def template_pattern(template: str) -> re.Pattern[str]:
     parts, names, pos = [], set(), 0
     text = normalise_space(template)
     for m in PLACEHOLDER.finditer(text):
-        parts.append(re.escape(text[pos:m.start()]))
+        parts.append(re.escape(text[pos : m.start()]))
         name = re.sub(r"\W", "_", m.group(1))
         if name and name.isidentifier() and name not in names:
             names.add(name)
@@ -282,9 +341,11 @@ def _as_list(value: Any) -> list[Any]:
 
 # --- a reply ------------------------------------------------------------------------------------------
 
+
 @dataclass
 class Reply:
     """The bot messages answering one turn, as the REST/staff channel returns them."""
+
     messages: list[dict[str, Any]]
 
     @property
@@ -307,8 +368,14 @@ class Reply:
             if isinstance(custom, list):
                 items = custom
             elif isinstance(custom, dict):
-                items = next((custom[k] for k in ("products", "cards", "items", "elements")
-                              if isinstance(custom.get(k), list)), None)
+                items = next(
+                    (
+                        custom[k]
+                        for k in ("products", "cards", "items", "elements")
+                        if isinstance(custom.get(k), list)
+                    ),
+                    None,
+                )
             found += [c for c in items or [] if isinstance(c, dict) and (c.get("name") or c.get("title"))]
         return found
 
@@ -332,8 +399,10 @@ def listed_products(reply: Reply, data: ShopData) -> list[Any]:
         if product is None:
             same = data.by_name.get(str(card.get("name") or card.get("title") or "").casefold(), [])
             price = card.get("price")
-            product = next((p for p in same if price is not None and abs(p.price - float(price)) < 0.005),
-                           same[0] if same else None)
+            product = next(
+                (p for p in same if price is not None and abs(p.price - float(price)) < 0.005),
+                same[0] if same else None,
+            )
         if product is not None:
             shown.append(product)
     if shown:
@@ -361,11 +430,15 @@ def price_in(price: float, text: str) -> bool:
 def names_product(reply_text: str, card_names: list[str], product: Any) -> bool:
     """The reply names the product: its catalogue name (text or card) or its SKU (staff replies)."""
     name = product.name.casefold()
-    return (name in reply_text.casefold() or any(name == c.casefold() for c in card_names)
-            or re.search(r"(?<![\w-])" + re.escape(product.sku) + r"(?![\w-])", reply_text) is not None)
+    return (
+        name in reply_text.casefold()
+        or any(name == c.casefold() for c in card_names)
+        or re.search(r"(?<![\w-])" + re.escape(product.sku) + r"(?![\w-])", reply_text) is not None
+    )
 
 
 # --- services the checks ask --------------------------------------------------------------------------
+
 
 class Services(Protocol):
     def stock(self, sku: str, store_id: int) -> dict[str, Any] | None: ...
@@ -377,15 +450,17 @@ class Services(Protocol):
 @dataclass
 class State:
     """What the checks know about the conversation so far."""
+
     sender: str
     customer_id: str | None = None
     orders_before: set[int] = field(default_factory=set)
     staff_store: int | None = None
-    last_list: list[Any] = field(default_factory=list)     # products of the last reply that listed >= 2
+    last_list: list[Any] = field(default_factory=list)  # products of the last reply that listed >= 2
     last_reply: Reply | None = None
 
 
 # --- the checks ---------------------------------------------------------------------------------------
+
 
 class Checker:
     """Evaluates the `expect` of one turn against a reply; each check returns None or why it failed."""
@@ -424,7 +499,7 @@ class Checker:
     def products(self, selector: Any, state: State) -> list[Any]:
         if not isinstance(selector, dict) or len(selector) != 1:
             raise ValueError(f"product selector {selector!r}: one of name_has, sku, shown")
-        (key, value), = selector.items()
+        ((key, value),) = selector.items()
         if key == "name_has":
             return self.data.products_named(_as_list(value))
         if key == "sku":
@@ -452,10 +527,11 @@ class Checker:
         for key, value in constraints.items():
             if key in ("min_count", "order"):
                 continue
-            if key == "attributes" and any(str(product.attributes.get(k, "")).casefold()
-                                           not in {str(w).casefold() for w in _as_list(v)}
-                                           for k, v in dict(value).items()):
-                return False   # a list of values: any of them (a chip and its Ti variant)
+            if key == "attributes" and any(
+                str(product.attributes.get(k, "")).casefold() not in {str(w).casefold() for w in _as_list(v)}
+                for k, v in dict(value).items()
+            ):
+                return False  # a list of values: any of them (a chip and its Ti variant)
             if key == "cheaper_than":
                 reference = self.products(value, state or State(""))
                 if not reference or product.price >= max(p.price for p in reference) - 0.005:
@@ -466,7 +542,9 @@ class Checker:
                 return False
             if key == "brand" and (product.brand or "").casefold() != str(value).casefold():
                 return False
-            if key == "name_has" and not all(str(w).casefold() in product.name.casefold() for w in _as_list(value)):
+            if key == "name_has" and not all(
+                str(w).casefold() in product.name.casefold() for w in _as_list(value)
+            ):
                 return False
             if key == "min_price" and product.price < float(value) - 0.005:
                 return False
@@ -501,7 +579,9 @@ class Checker:
             return next((p for p in (self.check_product(a, reply, state) for a in arg) if p), None)
         candidates = self.products(arg, state)
         if not candidates:
-            return f"product: {arg} selects no product" + (" (no list shown before)" if "shown" in arg else "")
+            return f"product: {arg} selects no product" + (
+                " (no list shown before)" if "shown" in arg else ""
+            )
         cards = [str(c.get("name") or c.get("title")) for c in reply.cards()]
         if any(names_product(reply.text, cards, p) for p in candidates):
             return None
@@ -593,7 +673,9 @@ class Checker:
             raise ValueError("nearest_with_stock needs product and store selectors")
         products, stores = self.products(arg["product"], state), self.stores(arg["store"], state)
         if not products or not stores:
-            return f"nearest_with_stock: the selectors select {len(products)} product(s), {len(stores)} store(s)"
+            return (
+                f"nearest_with_stock: the selectors select {len(products)} product(s), {len(stores)} store(s)"
+            )
         if self.services is None:
             raise ValueError("nearest_with_stock needs the order service")
         limit = int(arg.get("limit", 3))
@@ -602,8 +684,11 @@ class Checker:
         expected: set[str] = set()
         for p in products[:8]:
             for s in stores[:3]:
-                expected |= {by_id[i].name for i in self.services.nearest(p.sku, s.lat, s.lon, limit + 1)
-                             if i in by_id and i != s.id}
+                expected |= {
+                    by_id[i].name
+                    for i in self.services.nearest(p.sku, s.lat, s.lon, limit + 1)
+                    if i in by_id and i != s.id
+                }
         expected = {n for n in expected if n.casefold() not in origin_names}
         if not expected:
             return "nearest_with_stock: the order service knows no other store with it"
@@ -621,7 +706,9 @@ class Checker:
 
     def check_asks(self, arg: Any, reply: Reply, state: State) -> str | None:
         asks = bool(reply.buttons()) or any(ASKING.search(t) for t in reply.texts)
-        return None if asks == bool(arg) else ("asks: the reply asks nothing" if arg else "asks: the reply asks")
+        return (
+            None if asks == bool(arg) else ("asks: the reply asks nothing" if arg else "asks: the reply asks")
+        )
 
     def check_lang(self, arg: Any, reply: Reply, state: State) -> str | None:
         has_cjk = bool(CJK.search(reply.text))
@@ -649,7 +736,9 @@ class Checker:
         arg = arg if isinstance(arg, dict) else {}
         parts = listed_products(reply, self.data)
         kinds = {p.part_type for p in parts}
-        missing = sorted({"cpu", "motherboard", "memory", "internal-hard-drive", "power-supply", "case"} - kinds)
+        missing = sorted(
+            {"cpu", "motherboard", "memory", "internal-hard-drive", "power-supply", "case"} - kinds
+        )
         if missing:
             return f"build: no {', '.join(missing)} among {len(parts)} listed part(s)"
         budget = arg.get("max_total")
@@ -659,9 +748,9 @@ class Checker:
         if budget is not None and total > float(budget) + 0.005:
             return f"build: total {total} over the budget {float(budget):.2f}"
         for i, a in enumerate(parts):
-            for b in parts[i + 1:]:
+            for b in parts[i + 1 :]:
                 if "power-supply" in (a.part_type, b.part_type):
-                    continue   # power is a rule of the whole build (below), not of one pair
+                    continue  # power is a rule of the whole build (below), not of one pair
                 if compat.check(a, b).compatible is False:
                     return f"build: {a.name} and {b.name} do not fit together"
         psu = next((p for p in parts if p.part_type == "power-supply"), None)
@@ -677,19 +766,30 @@ class Checker:
     def check_cart_size(self, arg: Any, reply: Reply, state: State) -> str | None:
         if self.services is None:
             raise ValueError("cart_size needs the tracker")
-        lines = [line for line in self.services.cart(state.sender)
-                 if isinstance(line, dict) and line.get("sku") and int(line.get("qty") or 0) > 0]
+        lines = [
+            line
+            for line in self.services.cart(state.sender)
+            if isinstance(line, dict) and line.get("sku") and int(line.get("qty") or 0) > 0
+        ]
         return None if len(lines) == int(arg) else f"cart_size: {len(lines)} line(s), expected {arg}"
 
     def check_handoff(self, arg: Any, reply: Reply, state: State) -> str | None:
         handed = bool(self.matching([HANDOFF], reply))
-        return None if handed == bool(arg) else ("handoff: not handed to a person" if arg else "handoff: handed off")
+        return (
+            None
+            if handed == bool(arg)
+            else ("handoff: not handed to a person" if arg else "handoff: handed off")
+        )
 
     def check_no_repeats(self, arg: Any, reply: Reply, state: State) -> str | None:
-        lines = [LIST_MARK.sub("", normalise_space(line)) for t in reply.texts for line in t.splitlines() if line.strip()]
+        lines = [
+            LIST_MARK.sub("", normalise_space(line))
+            for t in reply.texts
+            for line in t.splitlines()
+            if line.strip()
+        ]
         repeated = sorted({line for line in lines if lines.count(line) > 1})
         return f"no_repeats: repeated line {repeated[0]!r}" if repeated and arg else None
-
 
     def check_faq(self, arg: Any, reply: Reply, state: State) -> str | None:
         ids = [str(i) for i in _as_list(arg)]
@@ -712,6 +812,7 @@ def _one(product: Any, data: ShopData) -> str:
 
 
 # --- the live services ----------------------------------------------------------------------------
+
 
 class LiveServices:
     """The order service (as the demo manager and as the action server) and Rasa's tracker API."""
@@ -738,17 +839,22 @@ class LiveServices:
         """(token, store id) of the demo manager, the first demo associate, or a named demo account."""
         if who not in self._tokens:
             from order_service.demo import DEMO_PASSWORDS
+
             username = who
             if who == "associate":
                 with sqlite3.connect(self.database) as db:
-                    row = db.execute("SELECT username FROM staff_users WHERE role = 'associate' AND active "
-                                     "ORDER BY store_id LIMIT 1").fetchone()
+                    row = db.execute(
+                        "SELECT username FROM staff_users WHERE role = 'associate' AND active "
+                        "ORDER BY store_id LIMIT 1"
+                    ).fetchone()
                 if row is None:
                     raise RuntimeError("the demo database has no associate")
                 username = row[0]
             role = "associate" if username.startswith("assoc-") else username
             password = MANAGER[1] if username == MANAGER[0] else DEMO_PASSWORDS.get(role, "")
-            r = self.http.post(f"{self.orders_url}/auth/staff/token", json={"username": username, "password": password})
+            r = self.http.post(
+                f"{self.orders_url}/auth/staff/token", json={"username": username, "password": password}
+            )
             r.raise_for_status()
             body = r.json()
             self._tokens[who] = (body["access_token"], (body.get("staff") or {}).get("store_id"))
@@ -766,12 +872,17 @@ class LiveServices:
         return self._stock[key]
 
     def nearest(self, sku: str, lat: float, lon: float, limit: int) -> list[int]:
-        r = self.http.get(f"{self.orders_url}/stock/{sku}/nearest", headers=self._manager(),
-                          params={"lat": lat, "lon": lon, "limit": min(limit, 50)})
+        r = self.http.get(
+            f"{self.orders_url}/stock/{sku}/nearest",
+            headers=self._manager(),
+            params={"lat": lat, "lon": lon, "limit": min(limit, 50)},
+        )
         if r.status_code != 200:
             return []
-        return [int(s.get("id") or s.get("location_id") or (s.get("store") or {}).get("id") or -1)
-                for s in r.json().get("stores", [])]
+        return [
+            int(s.get("id") or s.get("location_id") or (s.get("store") or {}).get("id") or -1)
+            for s in r.json().get("stores", [])
+        ]
 
     def order_ids(self, customer_id: str) -> set[int]:
         headers = {"Authorization": f"Bearer {self.service_token}", "X-Customer-Id": customer_id}
@@ -787,8 +898,11 @@ class LiveServices:
     # customers ---------------------------------------------------------------------------------------
     def resolve_customer(self, sender: str) -> str:
         """The customer the actions will act for on this REST sender (created on first contact)."""
-        r = self.http.post(f"{self.orders_url}/customers/resolve", json={"channel": "web", "external_id": sender},
-                           headers={"Authorization": f"Bearer {self.service_token}"})
+        r = self.http.post(
+            f"{self.orders_url}/customers/resolve",
+            json={"channel": "web", "external_id": sender},
+            headers={"Authorization": f"Bearer {self.service_token}"},
+        )
         r.raise_for_status()
         return str(r.json()["customer_id"])
 
@@ -800,8 +914,11 @@ class LiveServices:
             for status in ("pending", "confirmed", "ready_for_pickup", "shipped", "completed"):
                 offset = 0
                 while offset < 3000:
-                    r = self.http.get(f"{self.orders_url}/staff/orders", headers=self._manager(),
-                                      params={"status": status, "limit": 100, "offset": offset})
+                    r = self.http.get(
+                        f"{self.orders_url}/staff/orders",
+                        headers=self._manager(),
+                        params={"status": status, "limit": 100, "offset": offset},
+                    )
                     r.raise_for_status()
                     rows = r.json().get("orders", [])
                     for o in rows:
@@ -815,6 +932,7 @@ class LiveServices:
                 cid, s = item
                 cancellable = bool(s.get("pending") or s.get("confirmed"))
                 return (-(cancellable + bool(s.get("completed"))), -sum(s.values()), cid)
+
             self._customers = [cid for cid, _ in sorted(stats.items(), key=rank)[:25]]
             if not self._customers:
                 raise RuntimeError("the order service lists no customer with orders")
@@ -827,30 +945,40 @@ class LiveServices:
         customer = customers[self._next_customer % len(customers)]
         self._next_customer += 1
         with sqlite3.connect(self.database, timeout=30) as db:
-            db.execute("INSERT INTO customer_identities (id, channel, external_id, customer_id) "
-                       "VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM customer_identities), 'web', ?, ?)",
-                       (sender, customer))
+            db.execute(
+                "INSERT INTO customer_identities (id, channel, external_id, customer_id) "
+                "VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM customer_identities), 'web', ?, ?)",
+                (sender, customer),
+            )
         return customer
 
     # the channels ------------------------------------------------------------------------------------
     def say(self, convo: Conversation, sender: str, text: str) -> Reply:
         if convo.channel == "staff":
             token = self.staff_login(convo.staff_user)[0]
-            r = self.http.post(f"{self.rasa_url}/webhooks/staff/webhook", json={"message": text},
-                               headers={"Authorization": f"Bearer {token}"})
+            r = self.http.post(
+                f"{self.rasa_url}/webhooks/staff/webhook",
+                json={"message": text},
+                headers={"Authorization": f"Bearer {token}"},
+            )
         else:
-            r = self.http.post(f"{self.rasa_url}/webhooks/rest/webhook", json={"sender": sender, "message": text})
+            r = self.http.post(
+                f"{self.rasa_url}/webhooks/rest/webhook", json={"sender": sender, "message": text}
+            )
         r.raise_for_status()
         return Reply(r.json() or [])
 
     def staff_sender(self, convo: Conversation) -> str:
-        r = self.http.get(f"{self.orders_url}/auth/staff/me",
-                          headers={"Authorization": f"Bearer {self.staff_login(convo.staff_user)[0]}"})
+        r = self.http.get(
+            f"{self.orders_url}/auth/staff/me",
+            headers={"Authorization": f"Bearer {self.staff_login(convo.staff_user)[0]}"},
+        )
         r.raise_for_status()
         return f"staff-{r.json()['staff_id']}"
 
 
 # --- running a conversation -------------------------------------------------------------------------
+
 
 @dataclass
 class TurnResult:
@@ -870,7 +998,7 @@ class ConversationResult:
     flow: str
     source: str
     passed: bool
-    failed_turn: int | None = None        # 1-based
+    failed_turn: int | None = None  # 1-based
     failed_user: str | None = None
     reasons: list[str] = field(default_factory=list)
     reply: str | None = None
@@ -879,12 +1007,16 @@ class ConversationResult:
     def explain(self) -> str:
         if self.passed:
             return f"{self.id}: passed"
-        return (f"{self.id} ({self.source}) failed at turn {self.failed_turn}: {self.failed_user!r}\n  why: "
-                + "\n       ".join(self.reasons) + "\n  bot: " + (self.reply or "").replace("\n", "\n       "))
+        return (
+            f"{self.id} ({self.source}) failed at turn {self.failed_turn}: {self.failed_user!r}\n  why: "
+            + "\n       ".join(self.reasons)
+            + "\n  bot: "
+            + (self.reply or "").replace("\n", "\n       ")
+        )
 
 
 def _click(reply: Reply | None, title: str) -> str | None:
-    for buttons in (reply.buttons() if reply else []):
+    for buttons in reply.buttons() if reply else []:
         for b in buttons:
             if title.casefold() in str(b.get("title", "")).casefold() and b.get("payload"):
                 return str(b["payload"])
@@ -892,15 +1024,21 @@ def _click(reply: Reply | None, title: str) -> str | None:
 
 
 def run_conversation(convo: Conversation, services: LiveServices, checker: Checker) -> ConversationResult:
-    result = ConversationResult(convo.id, convo.lang, convo.language, convo.channel, convo.flow, convo.source, True)
+    result = ConversationResult(
+        convo.id, convo.lang, convo.language, convo.channel, convo.flow, convo.source, True
+    )
     try:
         if convo.channel == "staff":
             sender = services.staff_sender(convo)
-            services.say(convo, sender, "/restart")   # the staff channel keys the conversation by the member
+            services.say(convo, sender, "/restart")  # the staff channel keys the conversation by the member
             state = State(sender, staff_store=services.staff_login(convo.staff_user)[1])
         else:
             sender = f"conv-{uuid.uuid4().hex[:16]}"
-            customer = services.map_sender_to_customer(sender) if convo.customer else services.resolve_customer(sender)
+            customer = (
+                services.map_sender_to_customer(sender)
+                if convo.customer
+                else services.resolve_customer(sender)
+            )
             state = State(sender, customer, services.order_ids(customer))
     except (httpx.HTTPError, RuntimeError, sqlite3.Error) as exc:
         result.passed, result.failed_turn, result.reasons = False, 0, [f"setup failed: {exc!r}"]
@@ -916,8 +1054,15 @@ def run_conversation(convo: Conversation, services: LiveServices, checker: Check
                 failures = checker.evaluate(turn.expect, reply, state)
             except httpx.HTTPError as exc:
                 reply, failures = Reply([]), [f"the channel failed: {exc!r}"]
-        result.turns.append(TurnResult(text or f"[click {turn.click}]", not failures, failures, reply.summary(),
-                                       round(time.perf_counter() - started, 3)))
+        result.turns.append(
+            TurnResult(
+                text or f"[click {turn.click}]",
+                not failures,
+                failures,
+                reply.summary(),
+                round(time.perf_counter() - started, 3),
+            )
+        )
         if failures:
             result.passed, result.failed_turn, result.failed_user = False, n, text or f"[click {turn.click}]"
             result.reasons, result.reply = failures, reply.summary()
@@ -929,8 +1074,14 @@ def run_conversation(convo: Conversation, services: LiveServices, checker: Check
     return result
 
 
-WARM_UP = ("hello", "an AMD CPU under $300", "is the first one in stock at Mall of America?", "how do returns work?",
-           "你好", "300美元以下的AMD处理器")
+WARM_UP = (
+    "hello",
+    "an AMD CPU under $300",
+    "is the first one in stock at Mall of America?",
+    "how do returns work?",
+    "你好",
+    "300美元以下的AMD处理器",
+)
 
 
 def warm_up(services: LiveServices) -> None:
@@ -945,13 +1096,15 @@ def warm_up(services: LiveServices) -> None:
             pass
 
 
-def run_suite(conversations: list[Conversation] | None = None, stack: Any = None,
-              progress: bool = True) -> list[ConversationResult]:
+def run_suite(
+    conversations: list[Conversation] | None = None, stack: Any = None, progress: bool = True
+) -> list[ConversationResult]:
     """Run conversations (default: the whole suite) against `stack` (a stack.LiveStack; default: start
     one for the run and stop it afterwards)."""
     conversations = load_conversations() if conversations is None else conversations
     if stack is None:
         from tests.conversations.stack import live_stack
+
         with live_stack() as started:
             return run_suite(conversations, started, progress)
     services = LiveServices(stack.rasa_url, stack.orders_url, stack.service_token, stack.database)
@@ -974,15 +1127,20 @@ def run_suite(conversations: list[Conversation] | None = None, stack: Any = None
 def known_failure_reason(result: ConversationResult) -> str:
     """One line for known_failures.yml: where the conversation breaks, why, and what the bot said."""
     said = normalise_space((result.reply or "").splitlines()[0] if result.reply else "")
-    return (f"turn {result.failed_turn} {result.failed_user!r}: {result.reasons[0] if result.reasons else '?'}"
-            f" | bot: {said[:90]}")
+    return (
+        f"turn {result.failed_turn} {result.failed_user!r}: {result.reasons[0] if result.reasons else '?'}"
+        f" | bot: {said[:90]}"
+    )
 
 
 def write_known_failures(results: list[ConversationResult], path: Path = KNOWN_FAILURES) -> None:
     """known_failures.yml from a run: every failing conversation with the reason it fails today."""
-    lines = ["# Conversations that fail today (strict xfail in test_conversations.py): id -> where and why.",
-             "# Written from a run of the suite (`python -m tests.conversations.runner --write-known-failures`);",
-             "# take an entry off when its conversation passes.", ""]
+    lines = [
+        "# Conversations that fail today (strict xfail in test_conversations.py): id -> where and why.",
+        "# Written from a run of the suite (`python -m tests.conversations.runner --write-known-failures`);",
+        "# take an entry off when its conversation passes.",
+        "",
+    ]
     for r in sorted((r for r in results if not r.passed), key=lambda r: (r.source, r.id)):
         lines.append(f"{r.id}: {json.dumps(known_failure_reason(r), ensure_ascii=False)}")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -999,17 +1157,27 @@ def log_heldout_scoring(results: list[ConversationResult], how: str, log: Path =
     """Append a scoring of the held-out set to its log (date, commit, counts) and return its number: every
     look at the set is counted, so its figures say how much it can still be trusted."""
     import subprocess
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                            text=True).stdout.strip() or "?"
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                           capture_output=True, text=True).stdout.strip()
+
+    commit = (
+        subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        or "?"
+    )
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
     number = heldout_scored(log)
-    groups = {"en": [r for r in results if r.channel == "shopper" and r.language == "en"],
-              "zh": [r for r in results if r.channel == "shopper" and r.language == "zh"],
-              "staff": [r for r in results if r.channel == "staff"]}
+    groups = {
+        "en": [r for r in results if r.channel == "shopper" and r.language == "en"],
+        "zh": [r for r in results if r.channel == "shopper" and r.language == "zh"],
+        "staff": [r for r in results if r.channel == "staff"],
+    }
     counts = " ".join(f"{k} {sum(r.passed for r in v)}/{len(v)}" for k, v in groups.items())
-    row = (f"| {number} | {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} | {commit}{'+' if dirty else ''} "
-           f"| {sum(r.passed for r in results)}/{len(results)} ({counts}) | {how} |")
+    row = (
+        f"| {number} | {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} | {commit}{'+' if dirty else ''} "
+        f"| {sum(r.passed for r in results)}/{len(results)} ({counts}) | {how} |"
+    )
     with log.open("a", encoding="utf-8") as out:
         out.write(row + "\n")
     return number
@@ -1033,7 +1201,7 @@ def main(argv: list[str]) -> int:
         if i + 1 >= len(argv):
             raise SystemExit("--folder needs a folder of conversation files")
         folder = Path(argv[i + 1]).resolve()
-        argv = argv[:i] + argv[i + 2:]
+        argv = argv[:i] + argv[i + 2 :]
     heldout = folder == HELDOUT.resolve()
     if write_known and (argv or folder != FOLDER):
         raise SystemExit("--write-known-failures needs the whole main suite (no filters, no --folder)")
@@ -1044,9 +1212,16 @@ def main(argv: list[str]) -> int:
     stack = None
     if held:  # a stack held up by `python -m tests.conversations.stack FILE`
         from tests.conversations.stack import LiveStack
+
         raw = json.loads(Path(held).read_text(encoding="utf-8"))
-        stack = LiveStack(raw["rasa_url"], raw["orders_url"], Path(raw["database"]), Path(raw["workdir"]),
-                          raw["service_token"], float(raw["startup_s"]))
+        stack = LiveStack(
+            raw["rasa_url"],
+            raw["orders_url"],
+            Path(raw["database"]),
+            Path(raw["workdir"]),
+            raw["service_token"],
+            float(raw["startup_s"]),
+        )
     results = run_suite(convos, stack, progress=not heldout)
     for r in results:
         if heldout:  # only what is the set's own fault: the assistant's failures stay unseen

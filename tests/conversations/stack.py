@@ -1,6 +1,7 @@
 """The live stack the conversation suite talks to: benchmarks.chat.Stack (the Procfile's order service,
 action server and Rasa on free ports, a copy of the order database, a fresh tracker store), so the
 suite never touches a running `make run`, and what the runner needs to know about it."""
+
 from __future__ import annotations
 
 import os
@@ -21,6 +22,7 @@ from daogou.config import ROOT, get_settings
 @dataclass
 class LiveStack:
     """URLs of the running processes and the path of its private order database."""
+
     rasa_url: str
     orders_url: str
     database: Path
@@ -77,10 +79,14 @@ def live_stack(train: bool = True, keep_logs: bool | None = None) -> Iterator[Li
             if isinstance(exc, SystemExit):
                 raise RuntimeError(str(exc)) from exc
             raise
-        yield LiveStack(rasa_url=stack.url("RASA_PORT", ""), orders_url=stack.url("ORDERS_PORT", ""),
-                        database=workdir / "daogou.db", workdir=workdir,
-                        service_token=stack.env.get("SERVICE_TOKEN") or get_settings().service_token,
-                        startup_s=round(time.perf_counter() - started, 1))
+        yield LiveStack(
+            rasa_url=stack.url("RASA_PORT", ""),
+            orders_url=stack.url("ORDERS_PORT", ""),
+            database=workdir / "daogou.db",
+            workdir=workdir,
+            service_token=stack.env.get("SERVICE_TOKEN") or get_settings().service_token,
+            startup_s=round(time.perf_counter() - started, 1),
+        )
     finally:
         stack.stop()
         if failed:

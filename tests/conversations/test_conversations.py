@@ -4,6 +4,7 @@ known_failures.yml, which are expected failures with their reason: not strict, b
 conversations depend on which demo customer or which store's stock they meet, and a landing must
 not hang on one of those passing by chance; pytest reports a known failure that passed as XPASS
 (`-ra`), and bench-conversations lists both, so the list is pruned from the report."""
+
 from __future__ import annotations
 
 import pytest
@@ -29,6 +30,7 @@ def _params() -> list:
 @pytest.fixture(scope="module")
 def results() -> dict[str, ConversationResult]:
     from tests.conversations.stack import live_stack
+
     with live_stack() as stack:
         return {r.id: r for r in run_suite(CONVERSATIONS, stack, progress=False)}
 

@@ -1,6 +1,7 @@
 """Fast checks of the held-out conversation set (no stack): it parses, it is the size and mix it claims,
 and every check, flow, selector, response and FAQ entry it names is real. A spec error found only when
 the set is scored would cost a scoring; nothing here runs the assistant or reads how it answers."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -8,8 +9,16 @@ from typing import Any
 
 import pytest
 
-from tests.conversations.runner import (HELDOUT, ROOT, SCORING_LOG, Checker, ConversationResult, heldout_scored,
-                                        load_conversations, log_heldout_scoring)
+from tests.conversations.runner import (
+    HELDOUT,
+    ROOT,
+    SCORING_LOG,
+    Checker,
+    ConversationResult,
+    heldout_scored,
+    load_conversations,
+    log_heldout_scoring,
+)
 from tests.conversations.test_checks import assert_expectations_are_real
 from tests.unit.test_no_test_leak import normalise
 
@@ -55,8 +64,10 @@ def test_scorings_are_counted(tmp_path: Any) -> None:
     """Each scoring adds a numbered row; the count is the rows, starting at #0."""
     log = tmp_path / "SCORING_LOG.md"
     log.write_text("| # | date | commit | passed | by |\n|---|---|---|---|---|\n", encoding="utf-8")
-    results = [ConversationResult("a", "en", "en", "shopper", "search", "x.yml", True),
-               ConversationResult("b", "zh", "zh", "staff", "staff_stock", "x.yml", False)]
+    results = [
+        ConversationResult("a", "en", "en", "shopper", "search", "x.yml", True),
+        ConversationResult("b", "zh", "zh", "staff", "staff_stock", "x.yml", False),
+    ]
     assert heldout_scored(log) == 0
     assert log_heldout_scoring(results, "test", log) == 0
     assert log_heldout_scoring(results, "test", log) == 1

@@ -1,5 +1,6 @@
 """Fixtures for the FAQ tests: the real content, and a retriever built into a temporary state dir
 (with the real bundled model: the slow tests exercise exactly what ships)."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """action_answer_faq against the real retriever (slow: loads the embedding model)."""
+
 from __future__ import annotations
 
 import pytest
@@ -51,6 +52,8 @@ async def test_human_button_uses_the_handoff_intent_when_the_domain_has_it(actio
 
 
 async def test_button_payload_answers_the_chosen_entry(action, retriever):
-    tracker = tracker_for('/faq{"faq_id": "pickup-time-limit"}', [{"entity": "faq_id", "value": "pickup-time-limit"}])
+    tracker = tracker_for(
+        '/faq{"faq_id": "pickup-time-limit"}', [{"entity": "faq_id", "value": "pickup-time-limit"}]
+    )
     messages, _ = await run(action, tracker)
     assert messages[0]["text"] == retriever.entry("pickup-time-limit").answers["en"]

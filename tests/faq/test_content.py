@@ -53,15 +53,18 @@ def _edit_first_entry(faq_dir, change):
     path.write_text(yaml.safe_dump(entries, allow_unicode=True), encoding="utf-8")
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda e: e.update(topic="shipping.nowhere"), "not listed in topics.yaml"),
-    (lambda e: e["questions"].update(zh=["运费多少钱？"]), "at least 3"),
-    (lambda e: e["questions"]["zh"].append("How much is it?"), "another language"),
-    (lambda e: e["answer"].pop("zh"), "answer.zh is missing"),
-    (lambda e: e.update(id="Bad Id"), "id must be"),
-    (lambda e: e.update(id="shipping-free-threshold"), "id also used"),
-    (lambda e: e.update(links=[{"title": "x", "url": "ftp://x"}]), "link"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda e: e.update(topic="shipping.nowhere"), "not listed in topics.yaml"),
+        (lambda e: e["questions"].update(zh=["运费多少钱？"]), "at least 3"),
+        (lambda e: e["questions"]["zh"].append("How much is it?"), "another language"),
+        (lambda e: e["answer"].pop("zh"), "answer.zh is missing"),
+        (lambda e: e.update(id="Bad Id"), "id must be"),
+        (lambda e: e.update(id="shipping-free-threshold"), "id also used"),
+        (lambda e: e.update(links=[{"title": "x", "url": "ftp://x"}]), "link"),
+    ],
+)
 def test_validation_reports_each_problem(faq_copy, change, message):
     _edit_first_entry(faq_copy, change)
     with pytest.raises(FaqContentError) as err:
@@ -71,8 +74,9 @@ def test_validation_reports_each_problem(faq_copy, change, message):
 
 def test_dev_set_must_name_existing_entries(faq_copy, content):
     path = faq_copy / "dev" / "paraphrases.yaml"
-    path.write_text(path.read_text(encoding="utf-8") + '- {q: "where is my stuff", id: no-such-entry}\n',
-                    encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8") + '- {q: "where is my stuff", id: no-such-entry}\n', encoding="utf-8"
+    )
     with pytest.raises(FaqContentError, match="no-such-entry"):
         load_dev_queries(faq_copy, set(content.by_id()))
 

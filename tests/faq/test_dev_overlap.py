@@ -2,6 +2,7 @@
 indexed variant (benchmarks.faq.near_duplicates: normalised identical, cosine >= 0.85 with the FAQ's
 embedding model where it knows the language, character ratio >= 0.85). Otherwise top-1 measures the
 index remembering its own questions."""
+
 from __future__ import annotations
 
 import pytest
@@ -15,7 +16,7 @@ from tests.faq.conftest import FAQ_DIR
 def test_normalise_ignores_case_width_punctuation_and_spaces():
     assert normalise("What's  the RETURN policy?") == normalise("what s the return policy")
     assert normalise("退款什么时候到账？") == normalise("退款什么时候到账") == "退款什么时候到账"
-    assert normalise("ＧＰＵ保修几年！") == normalise("gpu保修几年!")           # full-width forms
+    assert normalise("ＧＰＵ保修几年！") == normalise("gpu保修几年!")  # full-width forms
     assert normalise("“优惠码”在哪里填。") == normalise('"优惠码"在哪里填.')
     assert normalise("return policy") != normalise("refund policy")
 
@@ -25,9 +26,11 @@ def test_the_check_finds_planted_near_duplicates(content):
     """The check must be able to fail: copies of indexed variants, cosmetically changed, are caught."""
     en = next(e for e in content.entries if len(e.questions["en"][0]) > 20)
     zh = next(e for e in content.entries if len(e.questions["zh"][0]) > 6)
-    planted = [DevQuery(en.questions["en"][0].upper() + " !!", "en", (en.id,)),
-               DevQuery(en.questions["en"][0] + " please", "en", (en.id,)),
-               DevQuery(zh.questions["zh"][0].rstrip("？?") + "。", "zh", (zh.id,))]
+    planted = [
+        DevQuery(en.questions["en"][0].upper() + " !!", "en", (en.id,)),
+        DevQuery(en.questions["en"][0] + " please", "en", (en.id,)),
+        DevQuery(zh.questions["zh"][0].rstrip("？?") + "。", "zh", (zh.id,)),
+    ]
     found, how = near_duplicates(content, planted)
     assert {d.query for d in found} == {q.text for q in planted}
     assert how["cosine_min"] == NEAR_COSINE and how["ratio_min"] == NEAR_RATIO
@@ -37,7 +40,12 @@ def test_the_check_finds_planted_near_duplicates(content):
 def test_no_dev_paraphrase_is_a_near_duplicate_of_an_indexed_variant(content):
     dev = load_dev_queries(FAQ_DIR, set(content.by_id()))
     found, how = near_duplicates(content, dev)
-    leaked = [f"{d.lang}: {d.query!r} ~ {d.variant!r} ({d.entry}; cosine {d.cosine}, ratio {d.ratio})"
-              for d in found if d.in_scope]
+    leaked = [
+        f"{d.lang}: {d.query!r} ~ {d.variant!r} ({d.entry}; cosine {d.cosine}, ratio {d.ratio})"
+        for d in found
+        if d.in_scope
+    ]
     assert how["en"]["embedding_criterion"], "the shipped model should cover English"
-    assert not leaked, "dev paraphrases too close to indexed variants (remove or reword them):\n  " + "\n  ".join(leaked)
+    assert not leaked, (
+        "dev paraphrases too close to indexed variants (remove or reword them):\n  " + "\n  ".join(leaked)
+    )

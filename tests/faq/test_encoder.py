@@ -1,4 +1,5 @@
 """The fast query encoder must reproduce the model's own encode() (slow: loads the model)."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-import yaml
-
 import pytest
+import yaml
 
 from daogou.config import ROOT
 from faq.content import FaqContentError, load_content, load_dev_queries
@@ -16,8 +15,13 @@ def _examples(nlu: str) -> list[str]:
 
 def test_nlu_examples_are_the_variants_and_never_the_dev_set(content):
     examples = _examples(nlu_yaml(content))
-    variants = {v for e in content.entries for lang, vs in e.questions.items() for v in vs
-                if (lang, v) not in content.rasa_intents}
+    variants = {
+        v
+        for e in content.entries
+        for lang, vs in e.questions.items()
+        for v in vs
+        if (lang, v) not in content.rasa_intents
+    }
     assert set(examples) == variants
     dev = {q.text for q in load_dev_queries(FAQ_DIR, set(content.by_id()))}
     assert not dev & set(examples)
@@ -25,7 +29,9 @@ def test_nlu_examples_are_the_variants_and_never_the_dev_set(content):
 
 def test_rules_resume_every_declared_form(tmp_path):
     (tmp_path / "a.yml").write_text("forms:\n  checkout_form:\n    required_slots: [x]\n", encoding="utf-8")
-    (tmp_path / "b.yml").write_text("forms:\n  return_form:\n    required_slots: [y]\nintents: [faq]\n", encoding="utf-8")
+    (tmp_path / "b.yml").write_text(
+        "forms:\n  return_form:\n    required_slots: [y]\nintents: [faq]\n", encoding="utf-8"
+    )
     forms = domain_forms(tmp_path)
     assert forms == ["checkout_form", "return_form"]
     rules = yaml.safe_load(rules_yaml(forms))["rules"]
@@ -41,7 +47,9 @@ def test_rules_without_forms_answer_anywhere():
 
 def _faq_dir(tmp_path, entries: str):
     (tmp_path / "entries").mkdir()
-    (tmp_path / "topics.yaml").write_text("order.track: tracking\nreturns.policy: returns\n", encoding="utf-8")
+    (tmp_path / "topics.yaml").write_text(
+        "order.track: tracking\nreturns.policy: returns\n", encoding="utf-8"
+    )
     (tmp_path / "entries" / "a.yaml").write_text(entries, encoding="utf-8")
     return tmp_path
 
@@ -76,7 +84,12 @@ def test_variants_owned_by_a_transactional_intent_stay_in_retrieval_but_leave_fa
     assert content.rasa_intents[("zh", "我要退掉订单123")] == "return_order"
     assert ("en", "what is your return policy") not in content.rasa_intents
     examples = _examples(nlu_yaml(content, {"order_status", "return_order"}))
-    assert examples == ["what is your return policy", "how long do refunds take", "退货政策是什么", "退款要多久"]
+    assert examples == [
+        "what is your return policy",
+        "how long do refunds take",
+        "退货政策是什么",
+        "退款要多久",
+    ]
 
 
 def test_routing_to_an_intent_the_domain_lacks_is_refused(tmp_path):

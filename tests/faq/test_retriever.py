@@ -1,4 +1,5 @@
 """End-to-end retrieval with the bundled model (slow: loads sentence-transformers)."""
+
 from __future__ import annotations
 
 import json
@@ -14,20 +15,25 @@ from tests.faq.conftest import FAQ_DIR
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.parametrize("query, expected", [
-    ("how can I send back a blender I bought online", "returns-how"),
-    ("do you guys ship to Germany", "shipping-international"),
-    ("my gift card - how do i spend it on the website", "giftcard-use"),
-    ("退款一般几天能收到", "returns-refund-time"),
-    ("可以找真人客服吗", "contact-human"),
-])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("how can I send back a blender I bought online", "returns-how"),
+        ("do you guys ship to Germany", "shipping-international"),
+        ("my gift card - how do i spend it on the website", "giftcard-use"),
+        ("退款一般几天能收到", "returns-refund-time"),
+        ("可以找真人客服吗", "contact-human"),
+    ],
+)
 def test_paraphrases_rank_the_right_entry_first(retriever, query, expected):
     result = retriever.search(query)
     assert result.best.entry.id == expected, [(c.entry.id, round(c.fused, 3)) for c in result.candidates]
 
 
-@pytest.mark.parametrize("query", ["what's the best budget graphics card for 1080p", "讲个笑话吧",
-                                   "how do I return a library book"])
+@pytest.mark.parametrize(
+    "query",
+    ["what's the best budget graphics card for 1080p", "讲个笑话吧", "how do I return a library book"],
+)
 def test_out_of_scope_is_not_answered_confidently(retriever, query):
     result = retriever.search(query)
     assert not result.confident
@@ -79,7 +85,9 @@ def test_search_cli_json_lines(retriever, monkeypatch):
     from faq import cli
 
     monkeypatch.setattr("faq.retriever.FaqRetriever.load", classmethod(lambda cls, *a, **k: retriever))
-    out = CliRunner().invoke(cli.app, ["search", "--json"], input="how long does shipping take\n\n怎么申请保修\n")
+    out = CliRunner().invoke(
+        cli.app, ["search", "--json"], input="how long does shipping take\n\n怎么申请保修\n"
+    )
     assert out.exit_code == 0, out.output
     lines = [json.loads(line) for line in out.output.splitlines()]
     assert [line["query"] for line in lines] == ["how long does shipping take", "怎么申请保修"]

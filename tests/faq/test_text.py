@@ -32,7 +32,9 @@ def test_typo_corrector_fixes_one_edit_and_leaves_unknown_words():
 
 
 def test_spelling_of_the_text_the_encoder_sees():
-    corrector = TypoCorrector.for_texts(["How do I return an item?", "Wall mount for a TV", "Shipping and warranty"])
+    corrector = TypoCorrector.for_texts(
+        ["How do I return an item?", "Wall mount for a TV", "Shipping and warranty"]
+    )
     assert corrector.correct_text("how to retrun a product") == "how to return a product"
     assert corrector.correct_text("whats the warrenty on shiping") == "whats the warranty on shipping"
     assert corrector.correct_text("what amount") == "what amount"  # never "mount": first letters differ

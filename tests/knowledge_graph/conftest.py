@@ -7,6 +7,7 @@ import pytest
 def graph():
     """The graph of the real catalogue (from the state-dir cache when current)."""
     from knowledge_graph.graph import load_graph
+
     return load_graph(source="files")
 
 

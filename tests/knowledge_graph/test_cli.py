@@ -1,4 +1,5 @@
 """`daogou kg …` and `daogou catalog …` on the real data."""
+
 from __future__ import annotations
 
 import json
@@ -26,8 +27,15 @@ def test_kg_product_compat_compare_ask(graph, by_name):
     shown = runner.invoke(app, ["product", cpu.sku, "--fits", "--alternatives"])
     assert shown.exit_code == 0 and "AM5" in shown.output and "cheaper:" in shown.output
     assert "compatible" in runner.invoke(app, ["compat", cpu.sku, board.sku]).output
-    assert "boost clock" in runner.invoke(app, ["compare", cpu.sku, by_name["AMD Ryzen 7 7800X3D"].sku]).output
-    assert "8" in runner.invoke(app, ["ask", "how", "many", "cores", "does", "the", "Ryzen", "7", "9800X3D", "have?"]).output
+    assert (
+        "boost clock" in runner.invoke(app, ["compare", cpu.sku, by_name["AMD Ryzen 7 7800X3D"].sku]).output
+    )
+    assert (
+        "8"
+        in runner.invoke(
+            app, ["ask", "how", "many", "cores", "does", "the", "Ryzen", "7", "9800X3D", "have?"]
+        ).output
+    )
 
 
 def test_bad_input_is_a_clear_error():

@@ -1,4 +1,5 @@
 """Graph structure on the real catalogue."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -22,7 +23,9 @@ def test_every_product_is_a_typed_node_with_category_and_brand(graph):
 
 def test_category_parent_chain_is_in_the_graph(graph):
     g = graph.graph
-    chain = [v for _, v, k in g.out_edges(node("category", "abcat0507010"), keys=True) if k == "subcategory_of"]
+    chain = [
+        v for _, v, k in g.out_edges(node("category", "abcat0507010"), keys=True) if k == "subcategory_of"
+    ]
     assert chain == [node("category", "abcat0507000")]
     assert graph.by_category["abcat0500000"]  # root holds all its descendants' products
     assert set(graph.by_category["abcat0507010"]) <= set(graph.by_category["abcat0507000"])
@@ -30,9 +33,19 @@ def test_category_parent_chain_is_in_the_graph(graph):
 
 def test_compatibility_edges(graph):
     edges = Counter(k for _, _, k in graph.graph.edges(keys=True))
-    for kind in ("requires_socket", "provides_socket", "requires_memory", "supports_memory", "has_form_factor",
-                 "accepts_form_factor", "cooler_fits_socket", "needs_power", "supplies_power", "accessory_for",
-                 "similar_to"):
+    for kind in (
+        "requires_socket",
+        "provides_socket",
+        "requires_memory",
+        "supports_memory",
+        "has_form_factor",
+        "accepts_form_factor",
+        "cooler_fits_socket",
+        "needs_power",
+        "supplies_power",
+        "accessory_for",
+        "similar_to",
+    ):
         assert edges[kind] > 0, kind
     assert edges["requires_socket"] == len(graph.by_part_type["cpu"])
 

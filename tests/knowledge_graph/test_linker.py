@@ -1,6 +1,7 @@
 """Catalogue mention linking over the real catalogue. Expected products come from the catalogue
 itself (a product's own name, its model-number word, a word with two letters swapped), never from
 the linker."""
+
 from __future__ import annotations
 
 import random
@@ -49,12 +50,21 @@ def test_a_model_number_alone_links(graph):
     checked = 0
     for product in _unique_names(graph, "cpu", 30) + _unique_names(graph, "power-supply", 30):
         # model words, not resolutions ("1200p" says a format, not which product)
-        words = [w for w in tokens(product.name) if any(c.isdigit() for c in w) and any(c.isalpha() for c in w)
-                 and graph.token_df.get(w, 0) <= 3 and not re.fullmatch(r"\d+p", w)]
+        words = [
+            w
+            for w in tokens(product.name)
+            if any(c.isdigit() for c in w)
+            and any(c.isalpha() for c in w)
+            and graph.token_df.get(w, 0) <= 3
+            and not re.fullmatch(r"\d+p", w)
+        ]
         if not words:
             continue
         mentions = link(graph, f"how much is the {words[0]}")
-        assert mentions and all(words[0] in graph.name_tokens[s] for s in mentions[0].candidates), (words[0], mentions)
+        assert mentions and all(words[0] in graph.name_tokens[s] for s in mentions[0].candidates), (
+            words[0],
+            mentions,
+        )
         checked += 1
     assert checked >= 10
 
@@ -63,12 +73,16 @@ def test_typos_in_a_product_word_are_corrected(graph):
     rng = random.Random(3)
     fixed = tried = 0
     for product in _unique_names(graph, "cpu-cooler", 40):
-        words = [w for w in tokens(product.name) if w.isalpha() and len(w) >= 6 and w in linker(graph)._by_length.get(len(w), [])]
+        words = [
+            w
+            for w in tokens(product.name)
+            if w.isalpha() and len(w) >= 6 and w in linker(graph)._by_length.get(len(w), [])
+        ]
         if not words:
             continue
         word = words[0]
         i = rng.randrange(1, len(word) - 2)
-        typo = word[:i] + word[i + 1] + word[i] + word[i + 2:]
+        typo = word[:i] + word[i + 1] + word[i] + word[i + 2 :]
         if typo == word:
             continue
         tried += 1
@@ -77,8 +91,17 @@ def test_typos_in_a_product_word_are_corrected(graph):
 
 
 def test_ordinary_words_are_not_products(graph):
-    for text in ["is the first one in stock", "add it to my cart", "where is my order", "cancel it",
-                 "talk to a person", "what are your opening hours", "thanks a lot", "我要退货", "第一款多少钱"]:
+    for text in [
+        "is the first one in stock",
+        "add it to my cart",
+        "where is my order",
+        "cancel it",
+        "talk to a person",
+        "what are your opening hours",
+        "thanks a lot",
+        "我要退货",
+        "第一款多少钱",
+    ]:
         assert link(graph, text) == [], text
 
 
@@ -88,11 +111,16 @@ def test_request_words_are_not_corrected_into_products(graph):
 
 
 def test_chinese_brand_names_link(graph):
-    lex_pairs = [(zh, brand) for zh, brand in linker(graph)._brand_zh if brand in ("Samsung", "Corsair", "AMD")]
+    lex_pairs = [
+        (zh, brand) for zh, brand in linker(graph)._brand_zh if brand in ("Samsung", "Corsair", "AMD")
+    ]
     assert lex_pairs
     zh, brand = lex_pairs[0]
-    product = next(graph.products[s] for s in graph.columns.skus
-                   if graph.products[s].brand == brand and any(c.isdigit() for c in graph.products[s].name))
+    product = next(
+        graph.products[s]
+        for s in graph.columns.skus
+        if graph.products[s].brand == brand and any(c.isdigit() for c in graph.products[s].name)
+    )
     model = [w for w in product.name.split() if any(c.isdigit() for c in w)][0]
     mentions = link(graph, f"{zh}{model}有货吗")
     assert mentions and any(graph.products[s].brand == brand for s in mentions[0].candidates)
@@ -110,7 +138,7 @@ def test_equal_readings_are_candidates_not_a_guess(graph):
 
 
 def test_a_variant_ruled_out_is_dropped_from_the_candidates(graph):
-    """"<name> (not Ti)" / "<name>，不是Ti": the pairs are found in the catalogue (a name and the same
+    """ "<name> (not Ti)" / "<name>，不是Ti": the pairs are found in the catalogue (a name and the same
     name with " Ti" after the model number), so the two share every other word."""
     names = {p.name for p in graph.products.values()}
     pairs = sorted(n for n in names if n.endswith(")") and n[:-1] + " Ti)" in names)[:10]

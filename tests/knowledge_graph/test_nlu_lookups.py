@@ -1,4 +1,5 @@
 """The generated NLU lookup tables follow the catalogue, and every synonym means what the text means."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -13,7 +14,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _module():
-    spec = importlib.util.spec_from_file_location("generate_nlu_lookups", ROOT / "scripts" / "generate_nlu_lookups.py")
+    spec = importlib.util.spec_from_file_location(
+        "generate_nlu_lookups", ROOT / "scripts" / "generate_nlu_lookups.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -23,7 +26,9 @@ def _synonyms(text: str) -> dict[str, list[str]]:
     out = {}
     for item in yaml.safe_load(text)["nlu"]:
         if "synonym" in item:
-            out[str(item["synonym"])] = [line[2:] for line in item["examples"].splitlines() if line.startswith("- ")]
+            out[str(item["synonym"])] = [
+                line[2:] for line in item["examples"].splitlines() if line.startswith("- ")
+            ]
     return out
 
 

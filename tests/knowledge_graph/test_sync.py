@@ -1,4 +1,5 @@
 """The graph follows the order database's catalogue (new products, price changes) without a restart."""
+
 from __future__ import annotations
 
 import threading
@@ -30,20 +31,44 @@ def test_rows_from_the_order_database_drive_the_graph(order_db):
     cpu = next(p for p in files if p.name == "AMD Ryzen 7 9800X3D")
     board = next(p for p in files if p.name == "Asus PRIME B650-PLUS WIFI")
     with Session(engine) as session, session.begin():
-        session.add(models.Product(sku=cpu.sku, name=cpu.name, brand=cpu.brand, price=Decimal("399.00"),
-                                   category_id=cpu.category_id, part_type="cpu"))
-        session.add(models.Product(sku=board.sku, name=board.name, brand=board.brand, price=Decimal(str(board.price)),
-                                   category_id=board.category_id, part_type="motherboard"))
-        session.add(models.Product(sku="NEW-1", name="Daogou Test Cable", brand="", price=Decimal("5.00"),
-                                   category_id=None, part_type=None))
+        session.add(
+            models.Product(
+                sku=cpu.sku,
+                name=cpu.name,
+                brand=cpu.brand,
+                price=Decimal("399.00"),
+                category_id=cpu.category_id,
+                part_type="cpu",
+            )
+        )
+        session.add(
+            models.Product(
+                sku=board.sku,
+                name=board.name,
+                brand=board.brand,
+                price=Decimal(str(board.price)),
+                category_id=board.category_id,
+                part_type="motherboard",
+            )
+        )
+        session.add(
+            models.Product(
+                sku="NEW-1",
+                name="Daogou Test Cable",
+                brand="",
+                price=Decimal("5.00"),
+                category_id=None,
+                part_type=None,
+            )
+        )
     rows = sync.database_rows(url)
     assert {r.sku for r in rows} == {cpu.sku, board.sku, "NEW-1"}
     merged = sync.merge(files, rows)
     graph = build_graph(merged, catalog.load_categories())
-    assert graph.products[cpu.sku].price == 399.0                         # the database's price wins
-    assert graph.products[cpu.sku].attributes["socket"] == "AM5"          # attributes come from the files
+    assert graph.products[cpu.sku].price == 399.0  # the database's price wins
+    assert graph.products[cpu.sku].attributes["socket"] == "AM5"  # attributes come from the files
     assert graph.products["NEW-1"].brand is None and graph.products["NEW-1"].category_id == "abcat0500000"
-    assert len(graph.products) == 3                                       # only what the database sells
+    assert len(graph.products) == 3  # only what the database sells
     before = sync.rows_fingerprint(rows)
     with Session(engine) as session, session.begin():
         session.get(models.Product, cpu.sku).price = Decimal("389.00")
@@ -65,10 +90,10 @@ def test_refresher_checks_at_most_once_per_interval(monkeypatch):
 
     monkeypatch.setattr(sync.Refresher, "_run", fake_run)
     refresher = sync.Refresher(interval_s=60)
-    refresher._last -= 120                  # the interval has passed
+    refresher._last -= 120  # the interval has passed
     refresher.maybe_start("abc")
     assert done.wait(2)
-    refresher.maybe_start("abc")            # within the interval: no second check
+    refresher.maybe_start("abc")  # within the interval: no second check
     assert calls == ["abc"]
     sync.Refresher(interval_s=0).maybe_start("abc")
     assert calls == ["abc"]
@@ -90,11 +115,21 @@ def test_price_change_reaches_the_running_graph(order_db, tmp_path, monkeypatch)
     try:
         cpu = next(p for p in catalog.load_products() if p.name == "AMD Ryzen 7 9800X3D")
         with Session(engine) as session, session.begin():
-            session.add(models.Product(sku=cpu.sku, name=cpu.name, brand=cpu.brand, price=Decimal("399.00"),
-                                       category_id=cpu.category_id, part_type="cpu"))
+            session.add(
+                models.Product(
+                    sku=cpu.sku,
+                    name=cpu.name,
+                    brand=cpu.brand,
+                    price=Decimal("399.00"),
+                    category_id=cpu.category_id,
+                    part_type="cpu",
+                )
+            )
         running = graph_module.load_graph()
         graph_module.set_graph(running)
-        assert len(list((tmp_path / "state" / "kg").glob("import-*.pkl"))) == 1   # the refresh reuses the file import
+        assert (
+            len(list((tmp_path / "state" / "kg").glob("import-*.pkl"))) == 1
+        )  # the refresh reuses the file import
         with Session(engine) as session, session.begin():
             session.get(models.Product, cpu.sku).price = Decimal("349.00")
         refresher = sync.Refresher(interval_s=60)
@@ -105,6 +140,6 @@ def test_price_change_reaches_the_running_graph(order_db, tmp_path, monkeypatch)
                 thread.join(60)
         current = graph_module._current
         assert current is not running and current.products[cpu.sku].price == 349.0
-        assert running.products[cpu.sku].price == 399.0          # queries in flight kept the old graph
+        assert running.products[cpu.sku].price == 399.0  # queries in flight kept the old graph
     finally:
         get_settings.cache_clear()

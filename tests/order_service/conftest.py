@@ -1,5 +1,6 @@
 """A small, hand-made shop (so tests do not depend on the demo generator's dice) on SQLite or on the
 real PostgreSQL: every fixture built on `db_url` runs the test once per database."""
+
 from __future__ import annotations
 
 import contextlib
@@ -7,8 +8,8 @@ import itertools
 import uuid
 
 import pytest
-from fastapi.testclient import TestClient
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from catalog.models import Product, Store
@@ -25,12 +26,90 @@ HOURS = {d: ("10:00", "21:00") for d in ("mon", "tue", "wed", "thu", "fri", "sat
 
 # Minneapolis area (three big boxes, one kiosk, one mobile store) and one store far away in Seattle.
 STORES = [
-    Store(1000, "BigBox", "Mall of America", "340 W Market", "Bloomington", "MN", "55425", 44.85466, -93.24565, "", HOURS, ("Geek Squad Services",)),
-    Store(7, "BigBox", "Roseville", "1643 County Road B2", "Roseville", "MN", "55113", 45.0125, -93.1649, "", HOURS, ()),
-    Store(281, "BigBox", "Richfield", "1000 W 78th St", "Richfield", "MN", "55423", 44.8631, -93.2917, "", HOURS, ()),
-    Store(8108, "Express", "MSP Airport", "Terminal 1", "Saint Paul", "MN", "55111", 44.8820, -93.2218, "", HOURS, ()),
-    Store(2001, "Mobile", "Rosedale Mobile", "10 Rosedale Ctr", "Roseville", "MN", "55113", 45.0130, -93.1700, "", HOURS, ()),
-    Store(498, "BigBox", "Northgate", "302 NE Northgate Way", "Seattle", "WA", "98125", 47.7060, -122.3250, "", {}, ()),
+    Store(
+        1000,
+        "BigBox",
+        "Mall of America",
+        "340 W Market",
+        "Bloomington",
+        "MN",
+        "55425",
+        44.85466,
+        -93.24565,
+        "",
+        HOURS,
+        ("Geek Squad Services",),
+    ),
+    Store(
+        7,
+        "BigBox",
+        "Roseville",
+        "1643 County Road B2",
+        "Roseville",
+        "MN",
+        "55113",
+        45.0125,
+        -93.1649,
+        "",
+        HOURS,
+        (),
+    ),
+    Store(
+        281,
+        "BigBox",
+        "Richfield",
+        "1000 W 78th St",
+        "Richfield",
+        "MN",
+        "55423",
+        44.8631,
+        -93.2917,
+        "",
+        HOURS,
+        (),
+    ),
+    Store(
+        8108,
+        "Express",
+        "MSP Airport",
+        "Terminal 1",
+        "Saint Paul",
+        "MN",
+        "55111",
+        44.8820,
+        -93.2218,
+        "",
+        HOURS,
+        (),
+    ),
+    Store(
+        2001,
+        "Mobile",
+        "Rosedale Mobile",
+        "10 Rosedale Ctr",
+        "Roseville",
+        "MN",
+        "55113",
+        45.0130,
+        -93.1700,
+        "",
+        HOURS,
+        (),
+    ),
+    Store(
+        498,
+        "BigBox",
+        "Northgate",
+        "302 NE Northgate Way",
+        "Seattle",
+        "WA",
+        "98125",
+        47.7060,
+        -122.3250,
+        "",
+        {},
+        (),
+    ),
 ]
 PRODUCTS = [
     Product("SKU-CPU", "Ryzen 7 test CPU", "AMD", 299.99, "cat1", "cpu", {}),
@@ -52,6 +131,7 @@ def module_postgres():
     """A fresh PostgreSQL database that lives as long as the block (for module-scoped fixtures; the
     shared `postgres_url` fixture is per test)."""
     from tests.conftest import POSTGRES_ADMIN_URL, _need
+
     _need("PostgreSQL", "127.0.0.1", 5432)
     name = f"daogou_fuzz_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
@@ -87,18 +167,31 @@ def engine(db_url):
 def set_stock(engine, location_id: int, sku: str, quantity: int) -> None:
     """Bring a level to `quantity` with an adjustment in the ledger (as a stock count would)."""
     with make_sessionmaker(engine)() as session:
-        current = session.scalar(select(StockLevel.on_hand).where(StockLevel.location_id == location_id,
-                                                                  StockLevel.sku == sku)) or 0
+        current = (
+            session.scalar(
+                select(StockLevel.on_hand).where(StockLevel.location_id == location_id, StockLevel.sku == sku)
+            )
+            or 0
+        )
         if quantity != current:
-            stock.move(session, location_id=location_id, sku=sku, quantity=quantity - current, kind="adjustment",
-                       note="test setup")
+            stock.move(
+                session,
+                location_id=location_id,
+                sku=sku,
+                quantity=quantity - current,
+                kind="adjustment",
+                note="test setup",
+            )
         session.commit()
 
 
 def level(engine, location_id: int, sku: str) -> tuple[int, int]:
     with make_sessionmaker(engine)() as session:
-        row = session.execute(select(StockLevel.on_hand, StockLevel.reserved)
-                              .where(StockLevel.location_id == location_id, StockLevel.sku == sku)).first()
+        row = session.execute(
+            select(StockLevel.on_hand, StockLevel.reserved).where(
+                StockLevel.location_id == location_id, StockLevel.sku == sku
+            )
+        ).first()
         return (row[0], row[1]) if row else (0, 0)
 
 
@@ -139,8 +232,11 @@ _keys = itertools.count()
 def order_body(sku: str = "SKU-CPU", quantity: int = 1, *, store_id: int | None = None) -> dict:
     if store_id is not None:
         return {"lines": [{"sku": sku, "quantity": quantity}], "fulfilment": "pickup", "store_id": store_id}
-    return {"lines": [{"sku": sku, "quantity": quantity}], "fulfilment": "delivery",
-            "delivery_address": "1 Main Street, Springfield"}
+    return {
+        "lines": [{"sku": sku, "quantity": quantity}],
+        "fulfilment": "delivery",
+        "delivery_address": "1 Main Street, Springfield",
+    }
 
 
 def place(client: TestClient, who: str = "cust-alice", key: str | None = None, **kw) -> dict:

@@ -1,5 +1,6 @@
 """The async client: typed results against the real app, retries with backoff on idempotent calls
 only, the same Idempotency-Key on every attempt, timeouts turned into OrderServiceError."""
+
 from __future__ import annotations
 
 import sys
@@ -29,10 +30,12 @@ async def test_client_against_the_app(api, engine, app):
         nearest = await api.nearest_stores_with_stock("SKU-RAM", zip="55113")
         assert nearest[0].store.id == 7 and nearest[0].level == "in_stock"
         customer = await api.resolve_customer("wechat", "openid-xyz", "小王")
-        order = await api.create_order(customer, [("SKU-RAM", 2)], fulfilment="pickup", store_id=7,
-                                       idempotency_key="checkout-1")
-        again = await api.create_order(customer, [("SKU-RAM", 2)], fulfilment="pickup", store_id=7,
-                                       idempotency_key="checkout-1")
+        order = await api.create_order(
+            customer, [("SKU-RAM", 2)], fulfilment="pickup", store_id=7, idempotency_key="checkout-1"
+        )
+        again = await api.create_order(
+            customer, [("SKU-RAM", 2)], fulfilment="pickup", store_id=7, idempotency_key="checkout-1"
+        )
         assert again.id == order.id
         assert (await api.confirm_order(customer, order.id)).status == "confirmed"
         assert [o.id for o in await api.list_orders(customer)] == [order.id]
@@ -63,17 +66,37 @@ def _flaky(failures: int, status: int = 503):
     return httpx.MockTransport(handler), seen
 
 
-ORDER = {"id": 1, "customer_id": "c", "status": "pending", "fulfilment": "delivery", "location_id": 0,
-         "delivery_address": "1 Main Street", "lines": [], "subtotal": 1, "shipping": 0, "total": 1, "currency": "USD",
-         "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z", "reserved_until": None,
-         "confirmed_at": None, "ready_at": None, "shipped_at": None, "completed_at": None, "cancelled_at": None,
-         "return_requested_at": None, "returned_at": None}
+ORDER = {
+    "id": 1,
+    "customer_id": "c",
+    "status": "pending",
+    "fulfilment": "delivery",
+    "location_id": 0,
+    "delivery_address": "1 Main Street",
+    "lines": [],
+    "subtotal": 1,
+    "shipping": 0,
+    "total": 1,
+    "currency": "USD",
+    "created_at": "2026-01-01T00:00:00Z",
+    "updated_at": "2026-01-01T00:00:00Z",
+    "reserved_until": None,
+    "confirmed_at": None,
+    "ready_at": None,
+    "shipped_at": None,
+    "completed_at": None,
+    "cancelled_at": None,
+    "return_requested_at": None,
+    "returned_at": None,
+}
 
 
 async def test_idempotent_calls_are_retried_with_the_same_key():
     transport, seen = _flaky(2, status=0)
     async with OrderServiceClient("http://x", token="t", retries=2, transport=transport) as api:
-        order = await api.create_order("c", [("SKU-1", 1)], fulfilment="delivery", delivery_address="1 Main Street")
+        order = await api.create_order(
+            "c", [("SKU-1", 1)], fulfilment="delivery", delivery_address="1 Main Street"
+        )
     assert order.id == 1 and len(seen) == 3
     assert len({r.headers["Idempotency-Key"] for r in seen}) == 1
     assert seen[0].headers["X-Customer-Id"] == "c" and seen[0].headers["Authorization"] == "Bearer t"
@@ -105,6 +128,7 @@ async def test_client_errors_are_not_retried():
 
 async def test_timeout_becomes_an_error_and_health_is_false():
     import socket
+
     with socket.socket() as silent:  # accepts connections (backlog) but never answers
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)
@@ -118,6 +142,7 @@ async def test_timeout_becomes_an_error_and_health_is_false():
 
 def test_client_does_not_import_sqlalchemy():
     import subprocess
+
     code = "import sys, order_service.client; print('sqlalchemy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

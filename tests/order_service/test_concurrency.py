@@ -1,4 +1,5 @@
 """No oversell, concurrent idempotent retries, and atomicity when a request fails half-way."""
+
 from __future__ import annotations
 
 import asyncio
@@ -10,7 +11,6 @@ from sqlalchemy import func, select
 from order_service.core.db import make_sessionmaker
 from order_service.models import Order, OrderLine, Reservation
 from order_service.services import stock as stock_service
-
 from tests.order_service.conftest import customer, level, order_body, set_stock
 
 
@@ -19,7 +19,9 @@ async def _race(app, requests: list[tuple[dict, dict]]) -> list[httpx.Response]:
     database sees real concurrent transactions."""
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test", timeout=120) as http:
-        return await asyncio.gather(*(http.post("/orders", json=body, headers=headers) for body, headers in requests))
+        return await asyncio.gather(
+            *(http.post("/orders", json=body, headers=headers) for body, headers in requests)
+        )
 
 
 @pytest.mark.slow
@@ -27,9 +29,13 @@ async def _race(app, requests: list[tuple[dict, dict]]) -> list[httpx.Response]:
 def test_fifty_buyers_for_ten_units_buy_exactly_ten(app, client, engine, fulfilment_store):
     location = fulfilment_store or 0
     set_stock(engine, location, "SKU-GPU", 10)
-    buyers = [(order_body("SKU-GPU", store_id=fulfilment_store), {**customer("cust-alice" if i % 2 else "cust-bob"),
-                                                                   "Idempotency-Key": f"race-{i}"})
-              for i in range(50)]
+    buyers = [
+        (
+            order_body("SKU-GPU", store_id=fulfilment_store),
+            {**customer("cust-alice" if i % 2 else "cust-bob"), "Idempotency-Key": f"race-{i}"},
+        )
+        for i in range(50)
+    ]
     responses = asyncio.run(_race(app, buyers))
     statuses = [r.status_code for r in responses]
     assert statuses.count(201) == 10, statuses
@@ -70,14 +76,24 @@ def test_failure_mid_request_leaves_no_partial_order(app, engine, monkeypatch):
 
     monkeypatch.setattr(stock_service, "reserve", reserve_then_crash)
     from fastapi.testclient import TestClient
-    body = {"lines": [{"sku": "SKU-CPU", "quantity": 1}, {"sku": "SKU-RAM", "quantity": 1}],
-            "fulfilment": "delivery", "delivery_address": "1 Main Street"}
+
+    body = {
+        "lines": [{"sku": "SKU-CPU", "quantity": 1}, {"sku": "SKU-RAM", "quantity": 1}],
+        "fulfilment": "delivery",
+        "delivery_address": "1 Main Street",
+    }
     with TestClient(app, raise_server_exceptions=False) as c:
-        assert c.post("/orders", json=body, headers={**customer(), "Idempotency-Key": "crash"}).status_code == 500
+        assert (
+            c.post("/orders", json=body, headers={**customer(), "Idempotency-Key": "crash"}).status_code
+            == 500
+        )
     with make_sessionmaker(engine)() as session:
         for model in (Order, OrderLine, Reservation):
             assert session.scalar(select(func.count()).select_from(model)) == 0
     assert level(engine, 0, "SKU-CPU") == (5, 0)
     monkeypatch.setattr(stock_service, "reserve", real_reserve)
     with TestClient(app) as c:  # the same key works once the fault is gone
-        assert c.post("/orders", json=body, headers={**customer(), "Idempotency-Key": "crash"}).status_code == 201
+        assert (
+            c.post("/orders", json=body, headers={**customer(), "Idempotency-Key": "crash"}).status_code
+            == 201
+        )

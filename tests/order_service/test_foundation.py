@@ -1,7 +1,7 @@
 """Schema migrations, the `daogou db` commands and the demo generator."""
+
 from __future__ import annotations
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, func, select
@@ -12,7 +12,7 @@ from order_service import demo
 from order_service.cli import app as db_cli
 from order_service.core.db import make_engine, make_sessionmaker
 from order_service.core.migrate import current_revision, upgrade
-from order_service.models import Base, Location, StaffUser, StockLevel, StockMovement, WAREHOUSE_ID
+from order_service.models import WAREHOUSE_ID, Base, Location, StaffUser, StockLevel, StockMovement
 from order_service.services import stock
 from tests.order_service.conftest import PRODUCTS, STORES
 
@@ -34,7 +34,9 @@ def test_cli_upgrade_and_idempotent_load_demo(db_url, monkeypatch):
     assert result.exit_code == 0 and "revision 0001" in result.output
     first = runner.invoke(db_cli, ["load-demo", "--url", db_url])
     assert first.exit_code == 0, first.output
-    assert f"loaded {len(STORES) + 1} locations" in first.output and f"{len(PRODUCTS)} products" in first.output
+    assert (
+        f"loaded {len(STORES) + 1} locations" in first.output and f"{len(PRODUCTS)} products" in first.output
+    )
     again = runner.invoke(db_cli, ["load-demo", "--url", db_url])
     assert again.exit_code == 0 and "nothing loaded" in again.output
     forced = runner.invoke(db_cli, ["load-demo", "--force", "--url", db_url])
@@ -42,28 +44,41 @@ def test_cli_upgrade_and_idempotent_load_demo(db_url, monkeypatch):
     engine = make_engine(db_url, pool_size=1)
     with make_sessionmaker(engine)() as session:
         assert session.scalar(select(func.count()).select_from(Location)) == len(STORES) + 1
-        assert session.scalar(select(func.count()).select_from(StaffUser)) == 6  # admin, manager, 4 associates
+        assert (
+            session.scalar(select(func.count()).select_from(StaffUser)) == 6
+        )  # admin, manager, 4 associates
     engine.dispose()
     audit = runner.invoke(db_cli, ["audit", "--url", db_url])
     assert audit.exit_code == 0 and "0 on-hand and 0 reserved mismatches" in audit.output
 
 
 def test_demo_stock_is_plausible_and_recorded_in_the_ledger(sqlite_url):
-    products = [catalog.Product(f"SKU-{i}", f"Part {i}", "Brand", 10.0 + i, "cat", pt, {})
-                for i, pt in enumerate(["cpu", "memory", "headphones", "mouse", "video-card", None] * 200)]
+    products = [
+        catalog.Product(f"SKU-{i}", f"Part {i}", "Brand", 10.0 + i, "cat", pt, {})
+        for i, pt in enumerate(["cpu", "memory", "headphones", "mouse", "video-card", None] * 200)
+    ]
     upgrade(sqlite_url)
     engine = make_engine(sqlite_url, pool_size=1)
     summary = demo.load(engine, products, STORES)
     with make_sessionmaker(engine)() as session:
-        counts = dict(session.execute(select(StockLevel.location_id, func.count()).group_by(StockLevel.location_id)).all())
+        counts = dict(
+            session.execute(
+                select(StockLevel.location_id, func.count()).group_by(StockLevel.location_id)
+            ).all()
+        )
         assert counts[WAREHOUSE_ID] == len(products)  # the warehouse carries everything
         assert counts[1000] > 3 * counts[8108]  # big box ≫ express kiosk
-        kiosk_types = {p.part_type for p in products if p.sku in set(session.scalars(
-            select(StockLevel.sku).where(StockLevel.location_id == 8108)))}
+        kiosk_types = {
+            p.part_type
+            for p in products
+            if p.sku in set(session.scalars(select(StockLevel.sku).where(StockLevel.location_id == 8108)))
+        }
         assert kiosk_types <= {"headphones", "mouse", "memory", None}  # no CPUs or graphics cards in a kiosk
         checked, on_hand_bad, reserved_bad = stock.audit(session)
         assert checked == summary.stock_rows and not on_hand_bad and not reserved_bad
-        sales = session.scalar(select(func.count()).select_from(StockMovement).where(StockMovement.kind == "sale"))
+        sales = session.scalar(
+            select(func.count()).select_from(StockMovement).where(StockMovement.kind == "sale")
+        )
         assert sales > 0
     assert 0 < summary.out_of_stock_rows < summary.stock_rows / 3 and summary.low_rows > 0
     engine.dispose()
@@ -80,7 +95,9 @@ def test_health(client):
 
 def test_health_reports_a_dead_database(tmp_path, settings):
     from fastapi.testclient import TestClient
+
     from order_service.main import create_app
+
     engine = make_engine(f"sqlite:///{tmp_path / 'missing' / 'x.db'}")
     (tmp_path / "missing").rmdir()  # the directory vanishes: SQLite cannot open the file
     with TestClient(create_app(settings, engine, sweeper=False)) as c:

@@ -5,6 +5,7 @@ endpoints, a manager on staff endpoints), so the fuzzer reaches the handlers ins
 
 The schemathesis pytest plugin does not run under pytest 9 here, so each operation's hypothesis
 strategy is driven directly."""
+
 from __future__ import annotations
 
 import pytest
@@ -47,11 +48,14 @@ def fuzz_app(request, tmp_path_factory):
 
 def _fuzz_app(url: str):
     from order_service.core.config import get_settings
+
     engine = build_shop(url)
     for location in (0, 7, 281, 1000):
         for sku in ("SKU-CPU", "SKU-RAM", "SKU-HP", "SKU-GPU"):
             set_stock(engine, location, sku, 100_000)
-    app = create_app(get_settings().model_copy(update={"service_token": SERVICE_TOKEN}), engine, sweeper=False)
+    app = create_app(
+        get_settings().model_copy(update={"service_token": SERVICE_TOKEN}), engine, sweeper=False
+    )
     with TestClient(app) as c:
         token = c.post("/auth/staff/token", json={"username": "manager", "password": "manager-demo"}).json()
     app.state.manager_token = token["access_token"]
@@ -76,7 +80,9 @@ def test_no_server_errors(api_schema, fuzz_app, label, mode):
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     def run(case):
-        checks = [not_a_server_error] + ([response_schema_conformance] if mode is GenerationMode.POSITIVE else [])
+        checks = [not_a_server_error] + (
+            [response_schema_conformance] if mode is GenerationMode.POSITIVE else []
+        )
         statuses.append(case.call_and_validate(headers=headers, checks=checks).status_code)
 
     run()

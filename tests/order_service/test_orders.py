@@ -1,4 +1,5 @@
 """Order life cycle, idempotency, status machine and its stock effects, on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -10,7 +11,6 @@ from order_service.core.db import make_sessionmaker
 from order_service.models import Order, OrderLine, Reservation, StockMovement
 from order_service.services import orders as order_service
 from order_service.services.stock import utcnow
-
 from tests.order_service.conftest import customer, level, order_body, place, set_stock, staff_headers
 
 
@@ -20,7 +20,9 @@ def count(engine, model) -> int:
 
 
 def audit_ok(client, location_id: int) -> bool:
-    body = client.get("/staff/audit", params={"location_id": location_id}, headers=staff_headers(client, "admin")).json()
+    body = client.get(
+        "/staff/audit", params={"location_id": location_id}, headers=staff_headers(client, "admin")
+    ).json()
     return body["ok"]
 
 
@@ -68,8 +70,11 @@ def test_keys_are_per_customer(client, engine):
 def test_out_of_stock_keeps_nothing(client, engine):
     set_stock(engine, 0, "SKU-CPU", 3)
     set_stock(engine, 0, "SKU-RAM", 1)
-    body = {"lines": [{"sku": "SKU-CPU", "quantity": 2}, {"sku": "SKU-RAM", "quantity": 2}],
-            "fulfilment": "delivery", "delivery_address": "1 Main Street"}
+    body = {
+        "lines": [{"sku": "SKU-CPU", "quantity": 2}, {"sku": "SKU-RAM", "quantity": 2}],
+        "fulfilment": "delivery",
+        "delivery_address": "1 Main Street",
+    }
     response = client.post("/orders", json=body, headers={**customer(), "Idempotency-Key": "k"})
     assert response.status_code == 409
     assert "SKU-RAM" in response.json()["detail"]
@@ -104,7 +109,11 @@ def test_full_pickup_life_cycle_and_ledger(client, engine):
     order = place(client, sku="SKU-CPU", quantity=3, store_id=7)
     oid = order["id"]
     confirmed = client.post(f"/orders/{oid}/confirm", headers=customer()).json()
-    assert confirmed["status"] == "confirmed" and confirmed["confirmed_at"] and confirmed["reserved_until"] is None
+    assert (
+        confirmed["status"] == "confirmed"
+        and confirmed["confirmed_at"]
+        and confirmed["reserved_until"] is None
+    )
     assert level(engine, 7, "SKU-CPU") == (1, 0)
     assoc = staff_headers(client, "assoc-7")
     for status in ("ready_for_pickup", "completed"):
@@ -116,8 +125,12 @@ def test_full_pickup_life_cycle_and_ledger(client, engine):
     assert r.json()["status"] == "returned" and r.json()["returned_at"]
     assert level(engine, 7, "SKU-CPU") == (4, 0)
     with make_sessionmaker(engine)() as session:
-        kinds = [m.kind for m in session.scalars(select(StockMovement).where(StockMovement.order_id == oid)
-                                                 .order_by(StockMovement.id))]
+        kinds = [
+            m.kind
+            for m in session.scalars(
+                select(StockMovement).where(StockMovement.order_id == oid).order_by(StockMovement.id)
+            )
+        ]
     assert kinds == ["sale", "return"]
     assert audit_ok(client, 7)
 
@@ -148,7 +161,9 @@ def test_retried_transition_is_a_no_op(client, engine):
     set_stock(engine, 0, "SKU-HP", 5)
     order = place(client, sku="SKU-HP")
     for _ in range(2):
-        assert client.post(f"/orders/{order['id']}/confirm", headers=customer()).json()["status"] == "confirmed"
+        assert (
+            client.post(f"/orders/{order['id']}/confirm", headers=customer()).json()["status"] == "confirmed"
+        )
     assert level(engine, 0, "SKU-HP") == (4, 0)
 
 
@@ -157,10 +172,13 @@ def test_delivery_cannot_be_made_ready_for_pickup(client, engine):
     order = place(client, sku="SKU-HP")
     client.post(f"/orders/{order['id']}/confirm", headers=customer())
     manager = staff_headers(client, "manager")
-    r = client.post(f"/staff/orders/{order['id']}/status", json={"status": "ready_for_pickup"}, headers=manager)
+    r = client.post(
+        f"/staff/orders/{order['id']}/status", json={"status": "ready_for_pickup"}, headers=manager
+    )
     assert r.status_code == 409
-    assert client.post(f"/staff/orders/{order['id']}/status", json={"status": "shipped"},
-                       headers=manager).json()["shipped_at"]
+    assert client.post(
+        f"/staff/orders/{order['id']}/status", json={"status": "shipped"}, headers=manager
+    ).json()["shipped_at"]
 
 
 def test_expired_reservation_is_released(client, engine):

@@ -1,5 +1,6 @@
 """Every accepted order survives a hard restart: the service is killed with SIGKILL right after
 answering 201, started again, and the orders are all there with their stock still held."""
+
 from __future__ import annotations
 
 import signal
@@ -26,7 +27,11 @@ def test_accepted_orders_survive_sigkill(engine, db_url):
         ids = []
         with httpx.Client(base_url=base, trust_env=False, timeout=10) as http:
             for i in range(5):
-                r = http.post("/orders", json=order_body("SKU-HP", 2), headers={**customer(), "Idempotency-Key": f"r{i}"})
+                r = http.post(
+                    "/orders",
+                    json=order_body("SKU-HP", 2),
+                    headers={**customer(), "Idempotency-Key": f"r{i}"},
+                )
                 assert r.status_code == 201, r.text
                 ids.append(r.json()["id"])
     finally:
@@ -38,7 +43,9 @@ def test_accepted_orders_survive_sigkill(engine, db_url):
             for order_id in ids:
                 r = http.get(f"/orders/{order_id}", headers=customer())
                 assert r.status_code == 200 and r.json()["status"] == "pending"
-            replay = http.post("/orders", json=order_body("SKU-HP", 2), headers={**customer(), "Idempotency-Key": "r0"})
+            replay = http.post(
+                "/orders", json=order_body("SKU-HP", 2), headers={**customer(), "Idempotency-Key": "r0"}
+            )
             assert replay.status_code == 200 and replay.json()["id"] == ids[0]
     finally:
         proc.terminate()

@@ -21,7 +21,7 @@ def test_segment_rules_cover_every_cell_once():
 
 def test_rfm_orders_and_scores(toy_lines):
     table = A.rfm(toy_lines, as_of=pd.Timestamp("2011-05-01"))
-    assert table.loc["u1", "frequency"] == 4          # o1, o2, o3, o8
+    assert table.loc["u1", "frequency"] == 4  # o1, o2, o3, o8
     assert table.loc["u1", "monetary"] == pytest.approx(200 + 120 + 10 + 5 + 5 + 60)
     assert table.loc["u2", "recency_days"] == (pd.Timestamp("2011-05-01") - pd.Timestamp("2011-03-02")).days
     # u2 is the least recent, u1 the most frequent
@@ -35,15 +35,21 @@ def test_rfm_orders_and_scores(toy_lines):
 
 
 def test_cohort_retention_and_rates():
-    lines = make_lines([
-        ("a", "1", "x", 1, 10.0, "2011-01-03"), ("a", "2", "x", 1, 30.0, "2011-02-03"),
-        ("b", "3", "x", 2, 10.0, "2011-01-09"),
-        ("c", "4", "x", 1, 10.0, "2011-02-10"), ("c", "5", "y", 1, 10.0, "2011-03-10"),
-    ])
+    lines = make_lines(
+        [
+            ("a", "1", "x", 1, 10.0, "2011-01-03"),
+            ("a", "2", "x", 1, 30.0, "2011-02-03"),
+            ("b", "3", "x", 2, 10.0, "2011-01-09"),
+            ("c", "4", "x", 1, 10.0, "2011-02-10"),
+            ("c", "5", "y", 1, 10.0, "2011-03-10"),
+        ]
+    )
     retention, sizes = A.cohort_retention(lines)
     assert sizes.to_dict() == {"2011-01": 2, "2011-02": 1}
     assert retention.loc["2011-01", 1] == 0.5 and retention.loc["2011-01", 2] == 0.0
-    assert retention.loc["2011-02", 1] == 1.0 and np.isnan(retention.loc["2011-02", 2])  # after the data's end
+    assert retention.loc["2011-02", 1] == 1.0 and np.isnan(
+        retention.loc["2011-02", 2]
+    )  # after the data's end
     assert A.average_order_value(lines) == pytest.approx((10 + 30 + 20 + 10 + 10) / 5)
     assert A.repurchase_rate(lines) == pytest.approx(2 / 3)
     with pytest.raises(ValueError):
@@ -96,9 +102,16 @@ def test_gamma_gamma_recovers_spend():
 
 
 def test_clv_table(toy_lines):
-    lines = pd.concat([toy_lines.assign(customer_id=toy_lines["customer_id"] + f"-{i}",
-                                        ordered_at=toy_lines["ordered_at"] + pd.Timedelta(days=3 * i))
-                       for i in range(12)], ignore_index=True)
+    lines = pd.concat(
+        [
+            toy_lines.assign(
+                customer_id=toy_lines["customer_id"] + f"-{i}",
+                ordered_at=toy_lines["ordered_at"] + pd.Timedelta(days=3 * i),
+            )
+            for i in range(12)
+        ],
+        ignore_index=True,
+    )
     table, bg, gg = A.customer_lifetime_value(lines, A.CLVConfig(horizon_weeks=26))
     assert set(table.columns) >= {"p_alive", "expected_orders", "expected_value", "clv"}
     assert (table["clv"] >= 0).all() and (table["expected_orders"] > 0).all()
@@ -107,9 +120,16 @@ def test_clv_table(toy_lines):
 def test_staff_answers(toy_lines):
     from recommender.staff import CustomerAnalytics
 
-    lines = pd.concat([toy_lines.assign(customer_id=toy_lines["customer_id"] + f"-{i}",
-                                        ordered_at=toy_lines["ordered_at"] + pd.Timedelta(days=5 * i))
-                       for i in range(10)], ignore_index=True)
+    lines = pd.concat(
+        [
+            toy_lines.assign(
+                customer_id=toy_lines["customer_id"] + f"-{i}",
+                ordered_at=toy_lines["ordered_at"] + pd.Timedelta(days=5 * i),
+            )
+            for i in range(10)
+        ],
+        ignore_index=True,
+    )
     staff = CustomerAnalytics(lines)
     profile = staff.segment_of("u1-9")
     assert profile.segment in A.SEGMENT_LABELS and profile.orders == 4

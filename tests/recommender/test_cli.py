@@ -28,8 +28,11 @@ def test_demo_history_train_and_ask(state_dir):
     assert list((state_dir / "recommender").glob("shop-model-*.pkl"))
     assert "up to date" in runner.invoke(app, ["train", "--history", str(history)]).output
 
-    first = next(json.loads(line) for line in history.read_text(encoding="utf-8").splitlines()
-                 if json.loads(line)["type"] == "order")
+    first = next(
+        json.loads(line)
+        for line in history.read_text(encoding="utf-8").splitlines()
+        if json.loads(line)["type"] == "order"
+    )
     customer, sku = first["customer_id"], first["lines"][0]["sku"]
     out = runner.invoke(app, ["for", customer, "--k", "3", "--lang", "zh"])
     assert out.exit_code == 0 and len(out.output.strip().splitlines()) == 3, out.output

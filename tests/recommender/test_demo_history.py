@@ -7,22 +7,57 @@ from collections import Counter
 import pandas as pd
 import pytest
 
-from recommender.data import ORDER_LINE_COLUMNS
-from recommender.demo_history import (DemoHistory, generate_demo_history, order_lines_frame, read_jsonl,
-                                      write_jsonl)
-from recommender.sources import order_lines_from_database, order_lines_from_jsonl
 from catalog.models import Product as P
+from recommender.data import ORDER_LINE_COLUMNS
+from recommender.demo_history import (
+    DemoHistory,
+    generate_demo_history,
+    order_lines_frame,
+    read_jsonl,
+    write_jsonl,
+)
+from recommender.sources import order_lines_from_database, order_lines_from_jsonl
 
 BRANDS = ["Acme", "Bolt", "Core"]
 PRODUCTS = (
-    [P(f"cpu-{s}-{b}-{i}", f"{b} CPU {i}", b, 100 + 40 * i, "c1", "cpu", {"socket": s})
-     for s in ("AM5", "LGA1700") for b in BRANDS for i in range(5)]
-    + [P(f"mb-{s}-{b}-{i}", f"{b} board {i}", b, 80 + 30 * i, "c2", "motherboard", {"socket": s, "memory_type": "DDR5"})
-       for s in ("AM5", "LGA1700") for b in BRANDS for i in range(5)]
-    + [P(f"{t}-{b}-{i}", f"{b} {t} {i}", b, 20 + 25 * i, f"c-{t}", t, {})
-       for t in ("memory", "internal-hard-drive", "power-supply", "case", "video-card", "monitor", "keyboard",
-                 "mouse", "headphones", "webcam", "cpu-cooler")
-       for b in BRANDS for i in range(6)]
+    [
+        P(f"cpu-{s}-{b}-{i}", f"{b} CPU {i}", b, 100 + 40 * i, "c1", "cpu", {"socket": s})
+        for s in ("AM5", "LGA1700")
+        for b in BRANDS
+        for i in range(5)
+    ]
+    + [
+        P(
+            f"mb-{s}-{b}-{i}",
+            f"{b} board {i}",
+            b,
+            80 + 30 * i,
+            "c2",
+            "motherboard",
+            {"socket": s, "memory_type": "DDR5"},
+        )
+        for s in ("AM5", "LGA1700")
+        for b in BRANDS
+        for i in range(5)
+    ]
+    + [
+        P(f"{t}-{b}-{i}", f"{b} {t} {i}", b, 20 + 25 * i, f"c-{t}", t, {})
+        for t in (
+            "memory",
+            "internal-hard-drive",
+            "power-supply",
+            "case",
+            "video-card",
+            "monitor",
+            "keyboard",
+            "mouse",
+            "headphones",
+            "webcam",
+            "cpu-cooler",
+        )
+        for b in BRANDS
+        for i in range(6)
+    ]
 )
 
 
@@ -33,13 +68,27 @@ def socket_rule(a, b) -> bool:
 
 @pytest.fixture(scope="module")
 def history() -> DemoHistory:
-    return generate_demo_history(PRODUCTS, n_customers=150, days=300, seed=5, store_ids=[11, 12],
-                                 extra_customer_ids=["cust-alice"], compatible=socket_rule)
+    return generate_demo_history(
+        PRODUCTS,
+        n_customers=150,
+        days=300,
+        seed=5,
+        store_ids=[11, 12],
+        extra_customer_ids=["cust-alice"],
+        compatible=socket_rule,
+    )
 
 
 def test_deterministic_for_a_seed(history):
-    again = generate_demo_history(PRODUCTS, n_customers=150, days=300, seed=5, store_ids=[11, 12],
-                                  extra_customer_ids=["cust-alice"], compatible=socket_rule)
+    again = generate_demo_history(
+        PRODUCTS,
+        n_customers=150,
+        days=300,
+        seed=5,
+        store_ids=[11, 12],
+        extra_customer_ids=["cust-alice"],
+        compatible=socket_rule,
+    )
     assert again == history
     other = generate_demo_history(PRODUCTS, n_customers=150, days=300, seed=6, compatible=socket_rule)
     assert other.orders != history.orders
@@ -56,7 +105,7 @@ def test_builds_are_compatible_and_complete(history):
             builds += 1
             assert cpus[0].attributes["socket"] == boards[0].attributes["socket"]
             if order.customer_id not in builders:  # a first build is complete (later ones may lack an
-                builders.add(order.customer_id)     # item the builder already owns in this tiny catalogue)
+                builders.add(order.customer_id)  # item the builder already owns in this tiny catalogue)
                 assert {"memory", "power-supply", "case"} <= {p.part_type for p in items}
     assert builds >= 10
 

@@ -7,24 +7,40 @@ from scipy import sparse
 
 from recommender.data import Interactions, clean_online_retail
 from recommender.evaluation import make_split, ranking_metrics, top_k
-from recommender.models import (ALS, ContentKNN, GlobalPopularity, Hybrid, ItemKNN, RecentPopularity, RepeatPurchase, UserKNN,
-                                repurchase_rate)
+from recommender.models import (
+    ALS,
+    ContentKNN,
+    GlobalPopularity,
+    Hybrid,
+    ItemKNN,
+    RecentPopularity,
+    RepeatPurchase,
+    UserKNN,
+    repurchase_rate,
+)
 
 
 def test_cleaning_drops_each_rule_and_counts_it():
-    raw = pd.DataFrame({
-        "InvoiceNo": ["1", "2", "C3", "4", "5", "6", "7"],
-        "StockCode": ["85123A", "85123A", "85123A", "85123A", "85123A", "POST", "gift_0001_10"],
-        "Description": ["x"] * 7,
-        "Quantity": [1, 1, -1, 0, 1, 1, 1],
-        "InvoiceDate": ["2011-01-01 10:00:00"] * 7,
-        "UnitPrice": [1.0, 1.0, 1.0, 1.0, 0.0, 1.0, 1.0],
-        "CustomerID": [1.0, None, 1.0, 1.0, 1.0, 1.0, 1.0],
-    })
+    raw = pd.DataFrame(
+        {
+            "InvoiceNo": ["1", "2", "C3", "4", "5", "6", "7"],
+            "StockCode": ["85123A", "85123A", "85123A", "85123A", "85123A", "POST", "gift_0001_10"],
+            "Description": ["x"] * 7,
+            "Quantity": [1, 1, -1, 0, 1, 1, 1],
+            "InvoiceDate": ["2011-01-01 10:00:00"] * 7,
+            "UnitPrice": [1.0, 1.0, 1.0, 1.0, 0.0, 1.0, 1.0],
+            "CustomerID": [1.0, None, 1.0, 1.0, 1.0, 1.0, 1.0],
+        }
+    )
     lines, report = clean_online_retail(raw)
     assert list(lines["order_id"]) == ["1"]
-    assert (report.no_customer, report.cancellations, report.non_positive_quantity,
-            report.non_positive_price, report.non_product) == (1, 1, 1, 1, 2)
+    assert (
+        report.no_customer,
+        report.cancellations,
+        report.non_positive_quantity,
+        report.non_positive_price,
+        report.non_product,
+    ) == (1, 1, 1, 1, 2)
     assert lines["customer_id"].iat[0] == "1"
 
 
@@ -68,7 +84,9 @@ def test_split_variants(toy_lines):
 
 
 def test_models_rank_sensibly(toy_lines):
-    train = Interactions.from_lines(toy_lines[toy_lines["ordered_at"] < "2011-04-01"], as_of=pd.Timestamp("2011-04-01"))
+    train = Interactions.from_lines(
+        toy_lines[toy_lines["ordered_at"] < "2011-04-01"], as_of=pd.Timestamp("2011-04-01")
+    )
     items = list(train.items)
     u3 = np.array([train.user_index["u3"]])
     # u3 bought cpu only: item-kNN must put board (always bought with cpu) first
@@ -89,10 +107,19 @@ def test_models_rank_sensibly(toy_lines):
     assert s3[items.index("board")] > s3[items.index("paper")] > 0
     # the repurchase prior favours items people buy again: paper (u1, 2 orders) over one-off board
     assert repurchase_rate(train)[items.index("paper")] > repurchase_rate(train)[items.index("board")]
-    prior = RepeatPurchase(half_life_days=1e6, item_prior=1.0).fit(train).score(np.array([train.user_index["u1"]]))[0]
+    prior = (
+        RepeatPurchase(half_life_days=1e6, item_prior=1.0)
+        .fit(train)
+        .score(np.array([train.user_index["u1"]]))[0]
+    )
     flat = RepeatPurchase(half_life_days=1e6).fit(train).score(np.array([train.user_index["u1"]]))[0]
-    assert prior[items.index("board")] / prior[items.index("paper")] < flat[items.index("board")] / flat[items.index("paper")]
-    hybrid = Hybrid({"repeat": RepeatPurchase(), "itemknn": ItemKNN()}, {"repeat": 1.0, "itemknn": 1.0}).fit(train)
+    assert (
+        prior[items.index("board")] / prior[items.index("paper")]
+        < flat[items.index("board")] / flat[items.index("paper")]
+    )
+    hybrid = Hybrid({"repeat": RepeatPurchase(), "itemknn": ItemKNN()}, {"repeat": 1.0, "itemknn": 1.0}).fit(
+        train
+    )
     s = hybrid.score(u3)
     assert s.max() <= 2.0 + 1e-6 and s.min() >= 0.0
     with pytest.raises(ValueError):
@@ -110,33 +137,54 @@ def _grouped_history(seed: int = 0) -> pd.DataFrame:
             if rng.random() < 0.6:
                 n += 1
                 for item in rng.choice(15, size=3, replace=False):
-                    rows.append((f"c{c}", f"o{n}", f"g{group}-{item}", 1, 1.0, f"2011-{month:02d}-{rng.integers(1, 28):02d}"))
-    df = pd.DataFrame(rows, columns=["customer_id", "order_id", "sku", "quantity", "unit_price", "ordered_at"])
+                    rows.append(
+                        (
+                            f"c{c}",
+                            f"o{n}",
+                            f"g{group}-{item}",
+                            1,
+                            1.0,
+                            f"2011-{month:02d}-{rng.integers(1, 28):02d}",
+                        )
+                    )
+    df = pd.DataFrame(
+        rows, columns=["customer_id", "order_id", "sku", "quantity", "unit_price", "ordered_at"]
+    )
     df["ordered_at"] = pd.to_datetime(df["ordered_at"])
     return df
 
 
 @pytest.mark.slow
 def test_run_protocol_end_to_end():
-    from recommender.evaluation import ProtocolConfig, run_protocol
-
     from recommender.data import RetailItem
+    from recommender.evaluation import ProtocolConfig, run_protocol
 
     lines = _grouped_history()
     products = {s: RetailItem(s, f"{s.split('-')[0]} collection piece", 1.0) for s in lines["sku"].unique()}
-    result = run_protocol(lines, ProtocolConfig(val_start="2011-07-01", test_start="2011-10-01", test_end=None),
-                          products=products)
+    result = run_protocol(
+        lines,
+        ProtocolConfig(val_start="2011-07-01", test_start="2011-10-01", test_end=None),
+        products=products,
+    )
     assert len(result.results) == 17 and {r.variant for r in result.results} == {"A", "B"}
     for r in result.results:
         assert all(0.0 <= v <= 1.0 for v in r.metrics.values()), r
     by = {(r.variant, r.model): r.metrics["ndcg10"] for r in result.results}
     # group structure: collaborative models must beat global popularity in discovery
     assert max(by["B", "itemknn"], by["B", "als"], by["B", "hybrid"]) > by["B", "pop_global"] + 0.05
-    assert set(result.tuned["B"].hybrid_weights) == {"repeat", "itemknn", "userknn", "als", "pop_recent", "content"}
+    assert set(result.tuned["B"].hybrid_weights) == {
+        "repeat",
+        "itemknn",
+        "userknn",
+        "als",
+        "pop_recent",
+        "content",
+    }
     # "best" is chosen on validation and reported from the test run of that same model
     best = result.tuned["B"].best_model
     assert result.best("B").model == best and result.tuned["B"].validation[best]["ndcg10"] == max(
-        m["ndcg10"] for m in result.tuned["B"].validation.values())
+        m["ndcg10"] for m in result.tuned["B"].validation.values()
+    )
     # the item names carry the group: content-based alone must find the group's other items
     assert by["B", "content"] > by["B", "pop_global"] + 0.05
     assert result.split_stats["A"]["test_users"] > 0
@@ -150,8 +198,13 @@ def test_single_customer_path_matches_the_batch_path(toy_lines):
     train = Interactions.from_lines(toy_lines)
     products = {s: RetailItem(s, f"{s} part", 10.0) for s in train.items}
     rows = np.arange(len(train.users))
-    for model in (RepeatPurchase(half_life_days=30, item_prior=1.0), ItemKNN(neighbours=3), UserKNN(neighbours=2),
-                  ContentKNN(products, neighbours=3), ALS(factors=4, iterations=2)):
+    for model in (
+        RepeatPurchase(half_life_days=30, item_prior=1.0),
+        ItemKNN(neighbours=3),
+        UserKNN(neighbours=2),
+        ContentKNN(products, neighbours=3),
+        ALS(factors=4, iterations=2),
+    ):
         model.fit(train)
         batch = model.score(rows)
         for r in rows:
@@ -162,7 +215,10 @@ def test_validation_folds_lie_before_the_test_period():
     from recommender.evaluation import ProtocolConfig
 
     folds = ProtocolConfig().validation_folds()
-    assert [(str(a.date()), str(b.date())) for a, b in folds] == [("2011-06-01", "2011-08-01"), ("2011-08-01", "2011-10-01")]
+    assert [(str(a.date()), str(b.date())) for a, b in folds] == [
+        ("2011-06-01", "2011-08-01"),
+        ("2011-08-01", "2011-10-01"),
+    ]
     with pytest.raises(ValueError):
         ProtocolConfig(val_start="2011-10-15").validation_folds()
 
@@ -180,7 +236,10 @@ def test_interactions_before_match_the_earlier_lines(toy_lines):
     bought_late = {(inter.users[r], inter.items[c]) for r, c in zip(*label.nonzero())}
     assert bought_late == {("u3", "paper"), ("u1", "paper"), ("u1", "ram"), ("u3", "board"), ("u3", "ram")}
     assert set(label.data) == {1.0}
-    assert inter.orders_per_user()[inter.user_index["u1"]] == 4 and earlier.orders_per_user()[inter.user_index["u3"]] == 1
+    assert (
+        inter.orders_per_user()[inter.user_index["u1"]] == 4
+        and earlier.orders_per_user()[inter.user_index["u3"]] == 1
+    )
 
 
 def test_pairwise_logistic_orders_pairs_by_the_informative_feature():
@@ -204,8 +263,14 @@ def test_ranker_learns_rebuying_and_serves_one_customer_as_the_batch():
     scores = ranker.score(split.user_rows)
     assert ((scores > NOT_CANDIDATE).sum(axis=1) >= 5).all()
     rank = ranking_metrics(top_k(scores), split.relevant, split.n_relevant, len(split.train.items))
-    pop = ranking_metrics(top_k(GlobalPopularity().fit(split.train).score(split.user_rows)), split.relevant,
-                          split.n_relevant, len(split.train.items))
+    pop = ranking_metrics(
+        top_k(GlobalPopularity().fit(split.train).score(split.user_rows)),
+        split.relevant,
+        split.n_relevant,
+        len(split.train.items),
+    )
     assert rank["ndcg10"] > pop["ndcg10"] + 0.1
     for r in split.user_rows[:5]:
-        np.testing.assert_allclose(ranker.score(np.array([r]))[0], scores[list(split.user_rows).index(r)], rtol=1e-5)
+        np.testing.assert_allclose(
+            ranker.score(np.array([r]))[0], scores[list(split.user_rows).index(r)], rtol=1e-5
+        )

@@ -3,27 +3,52 @@ from __future__ import annotations
 import re
 import string
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from catalog.models import Product as P
 from recommender.baskets import BasketStats
 from recommender.content import ContentIndex
-from recommender.shop import (REASON_TEMPLATES, Reason, ShopConfig, ShopRecommender, get_shop_recommender,
-                              load_model, save_model, train_shop_model)
+from recommender.shop import (
+    REASON_TEMPLATES,
+    Reason,
+    ShopConfig,
+    ShopRecommender,
+    get_shop_recommender,
+    load_model,
+    save_model,
+    train_shop_model,
+)
 from tests.recommender.conftest import make_lines
 
 PRODUCTS = [
     P("cpu-a", "Acme X5 CPU", "Acme", 200, "c-cpu", "cpu", {"socket": "AM5", "core_count": 8}),
     P("cpu-b", "Acme X7 CPU", "Acme", 320, "c-cpu", "cpu", {"socket": "AM5", "core_count": 12}),
     P("cpu-i", "Intyl Core CPU", "Intyl", 300, "c-cpu", "cpu", {"socket": "LGA1700", "core_count": 12}),
-    P("mb-am5", "Boardco B650 board", "Boardco", 150, "c-mb", "motherboard", {"socket": "AM5", "memory_type": "DDR5"}),
-    P("mb-1700", "Boardco Z790 board", "Boardco", 220, "c-mb", "motherboard", {"socket": "LGA1700", "memory_type": "DDR5"}),
+    P(
+        "mb-am5",
+        "Boardco B650 board",
+        "Boardco",
+        150,
+        "c-mb",
+        "motherboard",
+        {"socket": "AM5", "memory_type": "DDR5"},
+    ),
+    P(
+        "mb-1700",
+        "Boardco Z790 board",
+        "Boardco",
+        220,
+        "c-mb",
+        "motherboard",
+        {"socket": "LGA1700", "memory_type": "DDR5"},
+    ),
     P("ram-5", "Memco 32 GB DDR5", "Memco", 100, "c-ram", "memory", {"memory_type": "DDR5", "capacity": 32}),
     P("ram-4", "Memco 16 GB DDR4", "Memco", 50, "c-ram", "memory", {"memory_type": "DDR4", "capacity": 16}),
     P("mouse", "Clicky mouse", "Clicky", 20, "c-mouse", "mouse", {"wireless": True}),
-    P("new-cpu", "Acme X9 CPU", "Acme", 450, "c-cpu", "cpu", {"socket": "AM5", "core_count": 16}),  # never ordered
+    P(
+        "new-cpu", "Acme X9 CPU", "Acme", 450, "c-cpu", "cpu", {"socket": "AM5", "core_count": 16}
+    ),  # never ordered
 ]
 NAMES = {"c-cpu": "Processors", "c-mb": "Motherboards", "c-ram": "Memory", "c-mouse": "Mice"}
 
@@ -33,7 +58,10 @@ def history() -> pd.DataFrame:
     n = 0
     for i in range(30):  # builders: cpu-a + mb-am5 + ram-5 together
         n += 1
-        rows += [(f"b{i}", f"o{n}", s, 1, 100.0, f"2026-0{1 + i % 8}-1{i % 9}") for s in ("cpu-a", "mb-am5", "ram-5")]
+        rows += [
+            (f"b{i}", f"o{n}", s, 1, 100.0, f"2026-0{1 + i % 8}-1{i % 9}")
+            for s in ("cpu-a", "mb-am5", "ram-5")
+        ]
     for i in range(10):  # intel builders
         n += 1
         rows += [(f"i{i}", f"o{n}", s, 1, 100.0, f"2026-0{1 + i % 8}-2{i % 9}") for s in ("cpu-i", "mb-1700")]
@@ -75,9 +103,16 @@ def test_content_similarity_prefers_same_socket_and_brand():
 
 
 def test_basket_rules_by_hand():
-    lines = make_lines([("a", "1", "x", 1, 1.0, "2026-01-01"), ("a", "1", "y", 1, 1.0, "2026-01-01"),
-                        ("b", "2", "x", 1, 1.0, "2026-01-02"), ("b", "2", "y", 1, 1.0, "2026-01-02"),
-                        ("c", "3", "x", 1, 1.0, "2026-01-03"), ("d", "4", "z", 1, 1.0, "2026-01-04")])
+    lines = make_lines(
+        [
+            ("a", "1", "x", 1, 1.0, "2026-01-01"),
+            ("a", "1", "y", 1, 1.0, "2026-01-01"),
+            ("b", "2", "x", 1, 1.0, "2026-01-02"),
+            ("b", "2", "y", 1, 1.0, "2026-01-02"),
+            ("c", "3", "x", 1, 1.0, "2026-01-03"),
+            ("d", "4", "z", 1, 1.0, "2026-01-04"),
+        ]
+    )
     rules = BasketStats.from_lines(lines).rules_for("x", min_together=2)
     assert len(rules) == 1
     r = rules[0]
@@ -91,8 +126,8 @@ def test_recommend_for_customer_personal_and_filtered(model):
     rec = ShopRecommender(model)
     out = rec.recommend_for_customer("solo", k=3)
     skus = [r.sku for r in out]
-    assert "cpu-a" not in skus                      # already bought (durable goods)
-    assert skus[0] in {"mb-am5", "ram-5"}           # what builders bought with cpu-a
+    assert "cpu-a" not in skus  # already bought (durable goods)
+    assert skus[0] in {"mb-am5", "ram-5"}  # what builders bought with cpu-a
     assert out[0].reason.key == "because_you_bought" and out[0].reason.params["sku"] == "cpu-a"
     # out of stock everywhere: never recommended
     no_board = ShopRecommender(model, in_stock=lambda s: s != "mb-am5").recommend_for_customer("solo", k=3)
@@ -108,7 +143,9 @@ def test_cart_context_and_compatibility(model):
     out = rec.recommend_for_customer(None, cart=["cpu-i"], k=3)
     skus = [r.sku for r in out]
     assert skus[0] == "mb-1700" and out[0].reason.key == "goes_with_cart"
-    assert "mb-am5" not in skus and not {"cpu-a", "cpu-b", "new-cpu"} & set(skus)  # no alternatives to the cart's CPU
+    assert "mb-am5" not in skus and not {"cpu-a", "cpu-b", "new-cpu"} & set(
+        skus
+    )  # no alternatives to the cart's CPU
     viewed = rec.recommend_for_customer(None, viewed=["cpu-a"], k=4)
     assert "cpu-a" not in [r.sku for r in viewed]
     assert viewed[0].reason.key in {"because_you_viewed"}
@@ -131,7 +168,9 @@ def test_similar_items_work_for_new_items(model):
     new = rec.similar_items("new-cpu", k=3)
     assert [r.sku for r in new][:2] in (["cpu-b", "cpu-a"], ["cpu-a", "cpu-b"])
     assert new[0].reason.key == "similar_to" and new[0].reason.params["item"] == "Acme X9 CPU"
-    assert all(r.sku not in {"mb-am5", "ram-5"} for r in rec.similar_items("cpu-a"))  # accessories are not "similar"
+    assert all(
+        r.sku not in {"mb-am5", "ram-5"} for r in rec.similar_items("cpu-a")
+    )  # accessories are not "similar"
     with pytest.raises(KeyError):
         rec.similar_items("nope")
 
@@ -145,7 +184,9 @@ def test_bought_together(model):
     assert board.together == 30 and board.support == pytest.approx(30 / n_orders, abs=1e-6)
     assert board.confidence == pytest.approx(30 / 31, abs=1e-4)  # 31 orders have cpu-a
     assert board.lift > 1 and "often" in board.reason.text("en").lower()
-    filtered = ShopRecommender(model, compatible_with_cart=lambda s, cart: s != "ram-5").bought_together("cpu-a")
+    filtered = ShopRecommender(model, compatible_with_cart=lambda s, cart: s != "ram-5").bought_together(
+        "cpu-a"
+    )
     assert [o.sku for o in filtered] == ["mb-am5"]
     with pytest.raises(ValueError):
         rec.bought_together("cpu-a", by="magic")
@@ -157,17 +198,20 @@ def test_save_load_and_fingerprint(model, tmp_path):
     loaded = load_model(tmp_path)
     assert loaded.fingerprint == model.fingerprint
     rec = get_shop_recommender(directory=tmp_path)
-    assert [r.sku for r in rec.recommend_for_customer("solo", k=2)] == \
-        [r.sku for r in ShopRecommender(model).recommend_for_customer("solo", k=2)]
-    other = train_shop_model(history().iloc[:-1], PRODUCTS, NAMES, ShopConfig(als_min_customers=5, als_factors=4))
+    assert [r.sku for r in rec.recommend_for_customer("solo", k=2)] == [
+        r.sku for r in ShopRecommender(model).recommend_for_customer("solo", k=2)
+    ]
+    other = train_shop_model(
+        history().iloc[:-1], PRODUCTS, NAMES, ShopConfig(als_min_customers=5, als_factors=4)
+    )
     assert other.fingerprint != model.fingerprint
     with pytest.raises(FileNotFoundError):
         load_model(tmp_path / "empty")
 
 
 def test_ready_made_filters(model):
-    from recommender.filters import cart_compatibility, in_stock_from_snapshot
     from knowledge_graph.compat import check
+    from recommender.filters import cart_compatibility, in_stock_from_snapshot
 
     by_sku = {p.sku: p for p in PRODUCTS}
     fits = cart_compatibility(by_sku, check)
@@ -195,5 +239,9 @@ def test_no_answer_ever_contains_an_unavailable_or_incompatible_item(model):
         answers += [r.sku for p in PRODUCTS for r in rec.bought_together(p.sku, k=8, cart=cart)]
         assert answers and not gone & set(answers)
         assert all(compatible(s, cart) for s in answers), cart
-        assert all(r.reason.text(lang) and "\n" not in r.reason.text(lang)
-                   for c in customers for r in rec.recommend_for_customer(c, cart=cart) for lang in ("en", "zh"))
+        assert all(
+            r.reason.text(lang) and "\n" not in r.reason.text(lang)
+            for c in customers
+            for r in rec.recommend_for_customer(c, cart=cart)
+            for lang in ("en", "zh")
+        )

@@ -1,10 +1,12 @@
 """The demo order history in the service's tables, and the staff analytics API on top of them:
 who may see what, answers equal to the recommender's own computation, refresh when orders change,
 clear 4xx for bad input, and the async client's methods."""
+
 from __future__ import annotations
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
 from order_service.client import OrderServiceClient, OrderServiceError
 from order_service.demo_orders import load_demo_orders
@@ -12,17 +14,37 @@ from order_service.models import Order, OrderLine
 from recommender.demo_history import generate_demo_history, order_lines_frame
 from recommender.sources import order_lines_from_database
 from recommender.staff import CustomerAnalytics
-from sqlalchemy import func, select
-from tests.order_service.conftest import (PRODUCTS, SERVICE_TOKEN, app, client, customer, db_url, engine,  # noqa: F401
-                                          place, service, set_stock, settings, staff_headers)
+from tests.order_service.conftest import (  # noqa: F401
+    PRODUCTS,
+    SERVICE_TOKEN,
+    app,
+    client,
+    customer,
+    db_url,
+    engine,
+    place,
+    service,
+    set_stock,
+    settings,
+    staff_headers,
+)
 
-ENDPOINTS = ["/staff/analytics/overview", "/staff/analytics/customers/cust-alice", "/staff/analytics/segments/at_risk"]
+ENDPOINTS = [
+    "/staff/analytics/overview",
+    "/staff/analytics/customers/cust-alice",
+    "/staff/analytics/segments/at_risk",
+]
 
 
 @pytest.fixture
 def history():
-    return generate_demo_history(PRODUCTS, n_customers=80, store_ids=[7, 1000],
-                                 extra_customer_ids=["cust-alice", "cust-bob"], compatible=lambda a, b: True)
+    return generate_demo_history(
+        PRODUCTS,
+        n_customers=80,
+        store_ids=[7, 1000],
+        extra_customer_ids=["cust-alice", "cust-bob"],
+        compatible=lambda a, b: True,
+    )
 
 
 @pytest.fixture
@@ -48,7 +70,9 @@ def test_history_is_loaded_as_completed_orders(engine, history, db_url):
     expected = order_lines_frame(history)
     assert len(lines) == len(expected) and lines["order_id"].nunique() == len(history.orders)
     assert sorted(lines["sku"]) == sorted(expected["sku"])
-    assert abs(lines.eval("quantity * unit_price").sum() - expected.eval("quantity * unit_price").sum()) < 0.01
+    assert (
+        abs(lines.eval("quantity * unit_price").sum() - expected.eval("quantity * unit_price").sum()) < 0.01
+    )
 
 
 def test_orders_placed_after_the_history_get_fresh_ids(client, engine, loaded):
@@ -70,7 +94,9 @@ def test_manager_sees_the_recommenders_answers(client, loaded):
     expected = _expected(loaded)
     headers = staff_headers(client, "manager")
     overview = client.get("/staff/analytics/overview", headers=headers).json()
-    assert overview["customers"] == expected.overview().customers == len({o.customer_id for o in loaded.orders})
+    assert (
+        overview["customers"] == expected.overview().customers == len({o.customer_id for o in loaded.orders})
+    )
     assert overview["orders"] == len(loaded.orders)
     assert sum(s["customers"] for s in overview["segments"]) == overview["customers"]
     some = next(o.customer_id for o in loaded.orders)
@@ -81,7 +107,9 @@ def test_manager_sees_the_recommenders_answers(client, loaded):
     assert body["value"]["clv"] == pytest.approx(expected.value_of(some).clv, rel=1e-3)
     seg = profile.segment
     listed = client.get(f"/staff/analytics/segments/{seg}", params={"limit": 500}, headers=headers).json()
-    assert listed["total"] == len(expected.customers_in(seg, 10_000)) and some in [c["customer_id"] for c in listed["customers"]]
+    assert listed["total"] == len(expected.customers_in(seg, 10_000)) and some in [
+        c["customer_id"] for c in listed["customers"]
+    ]
     spends = [c["total_spend"] for c in listed["customers"]]
     assert spends == sorted(spends, reverse=True)
 
@@ -109,7 +137,10 @@ def test_bad_input_gets_a_clear_4xx(client, loaded):
     assert r.status_code == 422 and "at_risk" in r.json()["detail"]
     assert client.get("/staff/analytics/customers/nobody-here", headers=headers).status_code == 404
     assert client.get("/staff/analytics/customers/bad id!", headers=headers).status_code == 422
-    assert client.get("/staff/analytics/segments/at_risk", params={"limit": 0}, headers=headers).status_code == 422
+    assert (
+        client.get("/staff/analytics/segments/at_risk", params={"limit": 0}, headers=headers).status_code
+        == 422
+    )
 
 
 def test_no_orders_yet_is_a_404_not_a_crash(client):
@@ -123,7 +154,7 @@ def test_cache_refreshes_when_orders_change(client, engine, loaded):
     set_stock(engine, 7, "SKU-GPU", 2)
     order = place(client, "cust-bob", sku="SKU-GPU", store_id=7)
     pending = client.get("/staff/analytics/overview", headers=headers).json()
-    assert pending["orders"] == before["orders"]           # a pending order is not a purchase yet
+    assert pending["orders"] == before["orders"]  # a pending order is not a purchase yet
     assert client.post(f"/orders/{order['id']}/confirm", headers=customer("cust-bob")).status_code == 200
     after = client.get("/staff/analytics/overview", headers=headers).json()
     assert after["orders"] == before["orders"] + 1
@@ -133,7 +164,9 @@ def test_cache_refreshes_when_orders_change(client, engine, loaded):
 async def test_client_methods(app, client, loaded):
     token = staff_headers(client, "manager")["Authorization"].split()[1]
     some = next(o.customer_id for o in loaded.orders)
-    async with OrderServiceClient("http://orders", token=SERVICE_TOKEN, transport=httpx.ASGITransport(app=app)) as api:
+    async with OrderServiceClient(
+        "http://orders", token=SERVICE_TOKEN, transport=httpx.ASGITransport(app=app)
+    ) as api:
         overview = await api.analytics_overview(token)
         assert overview.orders == len(loaded.orders) and overview.segments[0].label_zh
         profile, value = await api.customer_analytics(some, token)
@@ -154,4 +187,7 @@ def test_too_small_a_history_for_clv_still_gives_the_segment(client, engine):
     who = small.orders[0].customer_id
     r = client.get(f"/staff/analytics/customers/{who}", headers=staff_headers(client, "manager"))
     assert r.status_code == 200, r.text
-    assert r.json()["value"] is None and r.json()["profile"]["segment"] == _expected(small).segment_of(who).segment
+    assert (
+        r.json()["value"] is None
+        and r.json()["profile"]["segment"] == _expected(small).segment_of(who).segment
+    )

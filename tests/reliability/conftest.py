@@ -3,6 +3,7 @@ a minute or two: the Rasa server loads its model, the action server its graph an
 
 Tests that stop, pause or kill a process bring it back before they finish, so the next test finds
 the stack whole. The time budgets are shortened so that faults show within seconds."""
+
 from __future__ import annotations
 
 import os
@@ -26,8 +27,11 @@ def rasa_model() -> Path:
         return Path(os.environ["DAOGOU_TEST_MODEL"])
     daogou = str(ROOT / ".venv" / "bin" / "daogou")
     subprocess.run([daogou, "bot", "train"], cwd=ROOT, check=True, capture_output=True)
-    path = Path(subprocess.run([daogou, "bot", "model-path"], cwd=ROOT, check=True, capture_output=True,
-                               text=True).stdout.strip())
+    path = Path(
+        subprocess.run(
+            [daogou, "bot", "model-path"], cwd=ROOT, check=True, capture_output=True, text=True
+        ).stdout.strip()
+    )
     # A private copy: another `daogou bot train` deletes older models from models/.
     copy = get_settings().state_dir / "test-models" / path.name
     copy.parent.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,7 @@
 
 Holding a response past the client's timeout is the fault a retry is most dangerous after: the
 server has done the work (an order is placed), the client never hears so and tries again."""
+
 from __future__ import annotations
 
 import asyncio
@@ -25,7 +26,8 @@ class FaultProxy:
     def __enter__(self) -> FaultProxy:
         self._thread.start()
         self._server = asyncio.run_coroutine_threadsafe(
-            asyncio.start_server(self._handle, "127.0.0.1", 0), self._loop).result(10)
+            asyncio.start_server(self._handle, "127.0.0.1", 0), self._loop
+        ).result(10)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
@@ -35,6 +37,7 @@ class FaultProxy:
             for writer in self._writers:  # ends every relay: its reads see the connection closed
                 writer.close()
             await asyncio.wait(self._handlers, timeout=5) if self._handlers else None
+
         asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
@@ -71,7 +74,6 @@ class FaultProxy:
                 await up_writer.drain()
             if up_writer.can_write_eof():
                 up_writer.write_eof()  # the server still finishes and answers what it has received
-
 
         async def downstream() -> None:
             data = await up_reader.read(65536)

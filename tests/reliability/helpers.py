@@ -1,4 +1,5 @@
 """Talking to a running stack (deploy/stack.py) over the REST channel, as a shopper's client would."""
+
 from __future__ import annotations
 
 import re
@@ -14,13 +15,19 @@ APOLOGY_ZH = ("抱歉", "人工客服")
 
 
 def chat(base_url: str, sender: str, text: str, *, timeout: float = 60.0) -> list[dict[str, Any]]:
-    reply = httpx.post(f"{base_url}/webhooks/rest/webhook", json={"sender": sender, "message": text},
-                       timeout=timeout, trust_env=False)
+    reply = httpx.post(
+        f"{base_url}/webhooks/rest/webhook",
+        json={"sender": sender, "message": text},
+        timeout=timeout,
+        trust_env=False,
+    )
     assert reply.status_code == 200, f"{reply.status_code}: {reply.text[:500]}"
     return reply.json()
 
 
-def timed_chat(base_url: str, sender: str, text: str, *, timeout: float = 60.0) -> tuple[list[dict[str, Any]], float]:
+def timed_chat(
+    base_url: str, sender: str, text: str, *, timeout: float = 60.0
+) -> tuple[list[dict[str, Any]], float]:
     started = time.monotonic()
     messages = chat(base_url, sender, text, timeout=timeout)
     return messages, time.monotonic() - started

@@ -1,4 +1,5 @@
 """A private PostgreSQL server for a test that restarts it (the shared one on 5432 serves everyone else)."""
+
 from __future__ import annotations
 
 import os
@@ -22,7 +23,9 @@ class PrivateCluster:
     def __init__(self) -> None:
         binaries = pg_bin()
         if binaries is None:
-            raise FileNotFoundError("PostgreSQL server binaries (/usr/lib/postgresql/*/bin) are not installed")
+            raise FileNotFoundError(
+                "PostgreSQL server binaries (/usr/lib/postgresql/*/bin) are not installed"
+            )
         self.bin = binaries
         self.root = Path(tempfile.mkdtemp(prefix="daogou-pg-"))
         self.data = self.root / "data"
@@ -41,7 +44,9 @@ class PrivateCluster:
         if os.geteuid() == 0:
             shutil.chown(self.root, "postgres", "postgres")
         self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync")
-        self.pg_ctl("-o", f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
+        self.pg_ctl(
+            "-o", f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off", "start"
+        )
         return self
 
     def restart(self) -> None:

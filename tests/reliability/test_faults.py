@@ -2,13 +2,14 @@
 (SIGSTOP: connections are accepted, nothing answers). The shopper always gets an answer in time, in
 their language, with the offer of a human colleague, and the bot works again once the process is back.
 Time budgets of the shared stack: ACTION_TIMEOUT_S=6, HTTP_TIMEOUT_S=1 with 2 retries."""
+
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -53,8 +54,9 @@ def test_action_server_fault(stack, fault):
     with injected(actions, fault):
         # Meanwhile another conversation that needs no custom action is answered at once.
         other: dict[str, float] = {}
-        probe = threading.Thread(target=lambda: other.update(t=timed_chat(stack.rasa_url, sender("bystander"),
-                                                                          "hello")[1]))
+        probe = threading.Thread(
+            target=lambda: other.update(t=timed_chat(stack.rasa_url, sender("bystander"), "hello")[1])
+        )
         probe.start()
         for lang, who in shoppers.items():
             messages, elapsed = timed_chat(stack.rasa_url, who, SEARCH[lang])
@@ -91,8 +93,10 @@ def test_order_service_fault(stack, fault):
 
 def _sku_in_warehouse(stack) -> str:
     with sqlite3.connect(stack.state_dir / "daogou.db") as db:
-        row = db.execute("SELECT sku FROM stock_levels WHERE location_id = 0 AND on_hand - reserved >= 10 "
-                         "ORDER BY sku LIMIT 1").fetchone()
+        row = db.execute(
+            "SELECT sku FROM stock_levels WHERE location_id = 0 AND on_hand - reserved >= 10 "
+            "ORDER BY sku LIMIT 1"
+        ).fetchone()
     assert row, "no SKU with warehouse stock in the demo shop"
     return row[0]
 
@@ -107,8 +111,9 @@ async def test_retry_after_timeout_places_one_order(stack):
             customer = await direct.resolve_customer("web", sender("idem"))
         async with OrderServiceClient(proxy.url, timeout_s=0.5, retries=2) as client:
             proxy.hold_responses(2.0)  # the first connection: this client's first request
-            order = await client.create_order(customer, [(sku, 1)], fulfilment="delivery",
-                                              delivery_address="1 Main Street, Springfield")
+            order = await client.create_order(
+                customer, [(sku, 1)], fulfilment="delivery", delivery_address="1 Main Street, Springfield"
+            )
         async with OrderServiceClient(stack.orders_url) as direct:
             placed = await direct.list_orders(customer)
     posts = [line for line in proxy.request_lines if line.startswith("POST /orders")]

@@ -2,6 +2,7 @@
 SQL/HTML/script injection, empty and malformed bodies. No 5xx, no process dies, and the bot still
 answers a normal message afterwards. (That replies stay escaped in the widget is the browser tests'
 part: the widget renders bot text as text, never as HTML.)"""
+
 from __future__ import annotations
 
 import json
@@ -16,26 +17,76 @@ from tests.reliability.helpers import chat, product_cards
 pytestmark = [pytest.mark.slow, pytest.mark.stack]
 
 HOSTILE = [
-    "", " ", "\n\t\r", "\x00", "".join(map(chr, range(32))) + "\x7f", "hello\x00world",
-    "a" * 20_000, "AMD " * 3_000, "你好" * 5_000,
-    "😀🔥💻🖥️👍🏽👨‍👩‍👧‍👦" * 50, "🇨🇳🇺🇸", "\u202eevil\u202c RTL override", "\ufeffBOM", "ｆｕｌｌ－ｗｉｄｔｈ　ＡＭＤ",
-    "AMD处理器 под $300 مرحبا שלום こんにちは 안녕하세요", "Z̷̡̛͉a̶l̵g̸o̴ ̷t̶e̷x̶t̵",
-    "'; DROP TABLE orders; --", "1 OR 1=1", "\" OR \"\"=\"", "Robert'); DELETE FROM customers;--",
-    "<script>alert(1)</script>", "<img src=x onerror=alert(document.cookie)>", "<b>bold</b> & &amp; &lt;",
-    "javascript:alert(1)", "{{7*7}} ${7*7} #{7*7} %s %n %x", "../../../../etc/passwd", "\\x00\\u0000",
-    "/staff_stock", "/greet", '/search_products{"category":"cpu"}', "/restart", "/session_start",
-    "null", "undefined", "NaN", "[]", "{}", "0" * 500, "-1", "9" * 400,
+    "",
+    " ",
+    "\n\t\r",
+    "\x00",
+    "".join(map(chr, range(32))) + "\x7f",
+    "hello\x00world",
+    "a" * 20_000,
+    "AMD " * 3_000,
+    "你好" * 5_000,
+    "😀🔥💻🖥️👍🏽👨‍👩‍👧‍👦" * 50,
+    "🇨🇳🇺🇸",
+    "\u202eevil\u202c RTL override",
+    "\ufeffBOM",
+    "ｆｕｌｌ－ｗｉｄｔｈ　ＡＭＤ",
+    "AMD处理器 под $300 مرحبا שלום こんにちは 안녕하세요",
+    "Z̷̡̛͉a̶l̵g̸o̴ ̷t̶e̷x̶t̵",
+    "'; DROP TABLE orders; --",
+    "1 OR 1=1",
+    '" OR ""="',
+    "Robert'); DELETE FROM customers;--",
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(document.cookie)>",
+    "<b>bold</b> & &amp; &lt;",
+    "javascript:alert(1)",
+    "{{7*7}} ${7*7} #{7*7} %s %n %x",
+    "../../../../etc/passwd",
+    "\\x00\\u0000",
+    "/staff_stock",
+    "/greet",
+    '/search_products{"category":"cpu"}',
+    "/restart",
+    "/session_start",
+    "null",
+    "undefined",
+    "NaN",
+    "[]",
+    "{}",
+    "0" * 500,
+    "-1",
+    "9" * 400,
 ]
 
 MALFORMED = [
-    b"", b"{", b"not json", b"[]", b"null", b'{"sender": "x"}', b'{"message": "hi"}',
-    b'{"sender": 5, "message": 7}', b'{"sender": ["a"], "message": {"text": "hi"}}',
+    b"",
+    b"{",
+    b"not json",
+    b"[]",
+    b"null",
+    b'{"sender": "x"}',
+    b'{"message": "hi"}',
+    b'{"sender": 5, "message": 7}',
+    b'{"sender": ["a"], "message": {"text": "hi"}}',
     b'{"sender": "x", "message": "hi", "metadata": "not a dict"}',
     b'{"sender": "x", "message": "hi", "metadata": {"staff_token": "forged", "language": "zh"}}',
-    b'{"sender": "\\ud800", "message": "\\udfff"}', b"\xff\xfe\x00garbage",
+    b'{"sender": "\\ud800", "message": "\\udfff"}',
+    b"\xff\xfe\x00garbage",
 ]
-HOSTILE_SENDERS = ["'; DROP TABLE events; --", "<script>x</script>", "😀" * 100, "a" * 300, "../x", "\x00", "a\x00b",
-                   "\ud800", "x\udfffy", " ", "\n"]
+HOSTILE_SENDERS = [
+    "'; DROP TABLE events; --",
+    "<script>x</script>",
+    "😀" * 100,
+    "a" * 300,
+    "../x",
+    "\x00",
+    "a\x00b",
+    "\ud800",
+    "x\udfffy",
+    " ",
+    "\n",
+]
 
 
 def as_json(sender: str, message: str) -> bytes:
@@ -46,8 +97,17 @@ def as_json(sender: str, message: str) -> bytes:
 def random_messages(count: int, seed: int = 9) -> list[str]:
     """Random strings over alphabets that mean trouble: controls, surrogate-free astral planes, RTL, CJK."""
     rng = random.Random(seed)
-    ranges = [(0, 0x1F), (0x20, 0x7E), (0x80, 0x2FF), (0x590, 0x6FF), (0x200B, 0x206F), (0x4E00, 0x9FFF),
-              (0xFF00, 0xFFEF), (0x1F300, 0x1FAFF), (0xE000, 0xF8FF)]
+    ranges = [
+        (0, 0x1F),
+        (0x20, 0x7E),
+        (0x80, 0x2FF),
+        (0x590, 0x6FF),
+        (0x200B, 0x206F),
+        (0x4E00, 0x9FFF),
+        (0xFF00, 0xFFEF),
+        (0x1F300, 0x1FAFF),
+        (0xE000, 0xF8FF),
+    ]
     out = []
     for _ in range(count):
         length = rng.choice([1, 5, 40, 300, 3000])

@@ -1,5 +1,6 @@
 """Conversations persist: every process is killed in the middle of a conversation and started again;
 the same conversation continues with its slots (SQL tracker store, bot/endpoints.yml)."""
+
 from __future__ import annotations
 
 import uuid

@@ -1,5 +1,6 @@
 """PostgreSQL restarted under load: the order service (pool_pre_ping, the client's retries) keeps
 serving once the server is back, without a restart of its own."""
+
 from __future__ import annotations
 
 import asyncio
@@ -30,7 +31,9 @@ def cluster():
         yield running
 
 
-async def _load(url: str, cluster: PrivateCluster) -> tuple[list[tuple[float, float, str | None]], float, float]:
+async def _load(
+    url: str, cluster: PrivateCluster
+) -> tuple[list[tuple[float, float, str | None]], float, float]:
     """Shoppers resolving and reading their customer record; PostgreSQL restarts midway.
     Returns ([(start, latency, error)], restart began, restart ended) in seconds since the start."""
     samples: list[tuple[float, float, str | None]] = []
@@ -63,13 +66,35 @@ async def _load(url: str, cluster: PrivateCluster) -> tuple[list[tuple[float, fl
 
 def test_order_service_recovers_from_postgres_restart(cluster, tmp_path):
     port = free_port()
-    env = settings_env({"DATABASE_URL": cluster.url, "STATE_DIR": str(tmp_path), "ORDERS_PORT": str(port),
-                        "DB_POOL_SIZE": "5"})
-    subprocess.run([str(APP_BIN / "daogou"), "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
+    env = settings_env(
+        {
+            "DATABASE_URL": cluster.url,
+            "STATE_DIR": str(tmp_path),
+            "ORDERS_PORT": str(port),
+            "DB_POOL_SIZE": "5",
+        }
+    )
+    subprocess.run(
+        [str(APP_BIN / "daogou"), "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True
+    )
     url = env["ORDER_SERVICE_URL"]
-    orders = Process("orders", [str(APP_BIN / "uvicorn"), "order_service.main:app", "--host", env["HOST"],
-                                "--port", str(port), "--log-level", "warning"], env, tmp_path / "orders.log",
-                     f"{url}/health", port)
+    orders = Process(
+        "orders",
+        [
+            str(APP_BIN / "uvicorn"),
+            "order_service.main:app",
+            "--host",
+            env["HOST"],
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env,
+        tmp_path / "orders.log",
+        f"{url}/health",
+        port,
+    )
     orders.start()
     try:
         orders.wait_ready(120)
@@ -81,8 +106,10 @@ def test_order_service_recovers_from_postgres_restart(cluster, tmp_path):
     before = [s for s in samples if s[0] + s[1] < began]
     settled = [s for s in samples if s[0] > ended + 2.0]
     failed = [s for s in samples if s[2]]
-    print(f"\n{len(samples)} calls, {len(failed)} failed; restart took {ended - began:.1f} s; "
-          f"slowest call {max(s[1] for s in samples):.2f} s")
+    print(
+        f"\n{len(samples)} calls, {len(failed)} failed; restart took {ended - began:.1f} s; "
+        f"slowest call {max(s[1] for s in samples):.2f} s"
+    )
     assert before and all(s[2] is None for s in before), before[:3]
     assert len(settled) >= WORKERS, "too few calls after the restart"
     assert all(s[2] is None for s in settled), [s for s in settled if s[2]][:3]

@@ -2,6 +2,7 @@
 tracker store and the Redis lock store. One conversation alternating between the Rasa servers keeps
 its state, and two messages of one conversation arriving at both servers at once are handled one
 after the other (the Redis lock), neither lost."""
+
 from __future__ import annotations
 
 import concurrent.futures
@@ -28,12 +29,21 @@ def scaled(rasa_model, prepared_state, tmp_path_factory, postgres_url, redis_url
         pytest.skip(message)
     redis = urlsplit(redis_url)
     settings = {
-        "TRACKER_STORE_URL": postgres_url.replace("postgresql+psycopg://", "postgresql://"),  # psycopg2 in .venv-rasa
-        "LOCK_STORE": "redis", "REDIS_HOST": redis.hostname or "127.0.0.1", "REDIS_PORT": str(redis.port or 6379),
+        "TRACKER_STORE_URL": postgres_url.replace(
+            "postgresql+psycopg://", "postgresql://"
+        ),  # psycopg2 in .venv-rasa
+        "LOCK_STORE": "redis",
+        "REDIS_HOST": redis.hostname or "127.0.0.1",
+        "REDIS_PORT": str(redis.port or 6379),
         "REDIS_DB": (redis.path or "/0").strip("/") or "0",
     }
-    stack = Stack(fresh_state(prepared_state, tmp_path_factory.mktemp("scaled")), rasa_model, rasa=2, actions=2,
-                  settings=settings)
+    stack = Stack(
+        fresh_state(prepared_state, tmp_path_factory.mktemp("scaled")),
+        rasa_model,
+        rasa=2,
+        actions=2,
+        settings=settings,
+    )
     try:
         yield stack.start()
     finally:
@@ -50,7 +60,9 @@ def test_conversation_alternating_between_instances(scaled):
     assert texts(chat(one, sender, "hello"))
     cards = product_cards(chat(two, sender, "an AMD CPU under $300"))
     assert cards
-    stock = texts(chat(one, sender, "is the first one in stock at Mall of America?"))  # "the first one": state
+    stock = texts(
+        chat(one, sender, "is the first one in stock at Mall of America?")
+    )  # "the first one": state
     assert cards[0]["name"] in stock and "Mall of America" in stock, stock
     assert texts(chat(scaled.rasa_url, sender, "thanks"))  # through the balancer
     assert tracker(one, sender)["slots"] == tracker(two, sender)["slots"]

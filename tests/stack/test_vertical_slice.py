@@ -1,6 +1,7 @@
 """The foundation's acceptance test: `scripts/run.sh` (what `make run` calls) starts every process
 on spare ports, the vertical slice is answered in English and in Chinese over the REST channel, and
 Ctrl-C (SIGINT to the supervisor's process group) stops every process it started."""
+
 from __future__ import annotations
 
 import os
@@ -37,8 +38,14 @@ def stack(tmp_path_factory):
     env = {**os.environ, **{k: str(v) for k, v in PORTS.items()}, "STATE_DIR": str(state)}
     env.pop("DATABASE_URL", None)
     log = open(state / "run.log", "w")
-    proc = subprocess.Popen(["bash", "scripts/run.sh"], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        ["bash", "scripts/run.sh"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 900  # a cold machine trains the model first
     try:
         while True:
@@ -48,8 +55,12 @@ def stack(tmp_path_factory):
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError("stack did not come up:\n" + text[-5000:])
             time.sleep(2)
-        yield {"rasa": f"http://127.0.0.1:{PORTS['RASA_PORT']}", "web": f"http://127.0.0.1:{PORTS['WEB_PORT']}",
-               "proc": proc, "log": state / "run.log"}
+        yield {
+            "rasa": f"http://127.0.0.1:{PORTS['RASA_PORT']}",
+            "web": f"http://127.0.0.1:{PORTS['WEB_PORT']}",
+            "proc": proc,
+            "log": state / "run.log",
+        }
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGINT)
@@ -61,8 +72,9 @@ def stack(tmp_path_factory):
 
 
 def chat(stack, sender: str, text: str) -> list[dict]:
-    reply = httpx.post(f"{stack['rasa']}/webhooks/rest/webhook", json={"sender": sender, "message": text},
-                       timeout=30)
+    reply = httpx.post(
+        f"{stack['rasa']}/webhooks/rest/webhook", json={"sender": sender, "message": text}, timeout=30
+    )
     assert reply.status_code == 200, reply.text
     return reply.json()
 
@@ -77,15 +89,21 @@ AMD_CPUS_UNDER_300 = None
 def amd_cpus_under_300() -> dict[str, float]:
     global AMD_CPUS_UNDER_300
     if AMD_CPUS_UNDER_300 is None:
-        AMD_CPUS_UNDER_300 = {p.name: p.price for p in load_products()
-                              if p.part_type == "cpu" and p.brand == "AMD" and p.price <= 300}
+        AMD_CPUS_UNDER_300 = {
+            p.name: p.price
+            for p in load_products()
+            if p.part_type == "cpu" and p.brand == "AMD" and p.price <= 300
+        }
     return AMD_CPUS_UNDER_300
 
 
-@pytest.mark.parametrize("lang,greeting,query,stock_question", [
-    ("en", "hello", "an AMD CPU under $300", "is the first one in stock at Mall of America?"),
-    ("zh", "你好", "300美元以下的AMD处理器", "第一个在Mall of America有货吗？"),
-])
+@pytest.mark.parametrize(
+    "lang,greeting,query,stock_question",
+    [
+        ("en", "hello", "an AMD CPU under $300", "is the first one in stock at Mall of America?"),
+        ("zh", "你好", "300美元以下的AMD处理器", "第一个在Mall of America有货吗？"),
+    ],
+)
 def test_vertical_slice(stack, lang, greeting, query, stock_question):
     sender = f"slice-{lang}-{uuid.uuid4().hex[:8]}"
     hello = texts(chat(stack, sender, greeting))

@@ -8,12 +8,14 @@ not a letter or digit (ASCII and Chinese punctuation, symbols, whitespace) dropp
 differs only in a question mark or a space is still caught. Button payloads ("/intent{...}") are
 not utterances and are skipped.
 """
+
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import yaml
 
@@ -76,13 +78,17 @@ def story_turns(path: Path) -> Iterator[str]:
 def test_utterances() -> list[tuple[str, str]]:
     """(where, utterance) for every user line of the three kinds of test files."""
     found: list[tuple[str, str]] = []
-    sources = [(sorted(NLU_TEST_DIR.glob("*.yml")), nlu_examples),
-               (sorted(CONVERSATIONS_DIR.rglob("*.yml")) if CONVERSATIONS_DIR.is_dir() else [], conversation_turns),
-               (sorted(STORIES_DIR.glob("*.yml")), story_turns)]
+    sources = [
+        (sorted(NLU_TEST_DIR.glob("*.yml")), nlu_examples),
+        (sorted(CONVERSATIONS_DIR.rglob("*.yml")) if CONVERSATIONS_DIR.is_dir() else [], conversation_turns),
+        (sorted(STORIES_DIR.glob("*.yml")), story_turns),
+    ]
     for paths, reader in sources:
         for path in paths:
             where = str(path.relative_to(ROOT))
-            found += [(where, text.strip()) for text in reader(path) if text.strip() and not _is_payload(text)]
+            found += [
+                (where, text.strip()) for text in reader(path) if text.strip() and not _is_payload(text)
+            ]
     return found
 
 
@@ -100,17 +106,23 @@ def training_index() -> dict[str, str]:
 
 def leaks() -> list[str]:
     index = training_index()
-    return [f"{where}: {text!r} == {index[key]}" for where, text in test_utterances()
-            if (key := normalise(text)) and key in index]
+    return [
+        f"{where}: {text!r} == {index[key]}"
+        for where, text in test_utterances()
+        if (key := normalise(text)) and key in index
+    ]
 
 
 def test_normalise_catches_cosmetic_copies() -> None:
     """The key ignores what does not change an utterance for the NLU, and keeps what does."""
-    assert normalise('Show me [Corsair](brand) [RAM]{"entity": "category", "value": "memory"}!') == "showmecorsairram"
+    assert (
+        normalise('Show me [Corsair](brand) [RAM]{"entity": "category", "value": "memory"}!')
+        == "showmecorsairram"
+    )
     assert normalise("  show me  corsair ram ") == normalise("Show me Corsair RAM?")
     assert normalise("有更便宜的吗？") == normalise("有 更便宜的吗?") == "有更便宜的吗"
-    assert normalise("ＲＴＸ４０７０多少钱") == normalise("rtx 4070 多少钱")      # full-width forms
-    assert normalise("“退货”要多久。") == normalise('"退货"要多久.')                 # Chinese punctuation
+    assert normalise("ＲＴＸ４０７０多少钱") == normalise("rtx 4070 多少钱")  # full-width forms
+    assert normalise("“退货”要多久。") == normalise('"退货"要多久.')  # Chinese punctuation
     assert normalise("show me corsair ram") != normalise("show me corsair rom")
 
 
@@ -123,5 +135,7 @@ def test_readers_find_the_test_lines() -> None:
 
 def test_no_test_utterance_is_a_training_example() -> None:
     found = leaks()
-    assert not found, (f"{len(found)} test utterance(s) are also training examples in data/nlu "
-                       "(rewrite the test line, never the training data to hide it):\n  " + "\n  ".join(found))
+    assert not found, (
+        f"{len(found)} test utterance(s) are also training examples in data/nlu "
+        "(rewrite the test line, never the training data to hide it):\n  " + "\n  ".join(found)
+    )

@@ -13,6 +13,7 @@ Who sees what:
   the whole customer base is a manager's view.
 - customers and the bare service credential: 403; no credentials: 401.
 """
+
 from __future__ import annotations
 
 import threading
@@ -30,8 +31,11 @@ from order_service.services.errors import Forbidden, Invalid, NotFound
 from recommender.analytics import SEGMENT_LABELS, CustomerProfile, customer_profile, customers_in_segment
 from recommender.staff import CustomerAnalytics, CustomerValue, Overview
 
-router = APIRouter(prefix="/staff/analytics", tags=["customer analytics"],
-                   responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}})
+router = APIRouter(
+    prefix="/staff/analytics",
+    tags=["customer analytics"],
+    responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}},
+)
 
 CustomerIdPath = Annotated[str, Path(pattern=CUSTOMER_ID_PATTERN)]
 SEGMENT_KEYS = tuple(sorted(SEGMENT_LABELS))
@@ -39,27 +43,28 @@ SEGMENT_KEYS = tuple(sorted(SEGMENT_LABELS))
 
 class CustomerAnalyticsOut(BaseModel):
     profile: CustomerProfile
-    value: CustomerValue | None     # None while the history is too small to fit the CLV models
+    value: CustomerValue | None  # None while the history is too small to fit the CLV models
 
 
 class SegmentCustomersOut(BaseModel):
     segment: str
     label_en: str
     label_zh: str
-    total: int                      # customers of the segment this caller may see
+    total: int  # customers of the segment this caller may see
     customers: list[CustomerProfile]
 
 
 # --- the per-process cache ------------------------------------------------------------------------
 
+
 @dataclass
 class _Cached:
     fingerprint: tuple[Any, ...]
-    analytics: CustomerAnalytics | None      # None: no purchase orders yet
+    analytics: CustomerAnalytics | None  # None: no purchase orders yet
 
 
 _lock = threading.Lock()
-_cache: dict[int, _Cached] = {}             # id(engine) -> analytics
+_cache: dict[int, _Cached] = {}  # id(engine) -> analytics
 
 
 def orders_fingerprint(session) -> tuple[Any, ...]:
@@ -91,10 +96,13 @@ def _store_customers(session, staff: StaffMe) -> set[str] | None:
     """The customers an associate may see (orders fulfilled at their store); None = everyone."""
     if staff.role != "associate":
         return None
-    return set(session.scalars(select(Order.customer_id).where(Order.location_id == staff.store_id).distinct()))
+    return set(
+        session.scalars(select(Order.customer_id).where(Order.location_id == staff.store_id).distinct())
+    )
 
 
 # --- endpoints ------------------------------------------------------------------------------------
+
 
 @router.get("/overview", response_model=Overview)
 def overview(request: Request, session: SessionDep, staff: StaffDep) -> Overview:
@@ -104,7 +112,9 @@ def overview(request: Request, session: SessionDep, staff: StaffDep) -> Overview
 
 
 @router.get("/customers/{customer_id}", response_model=CustomerAnalyticsOut)
-def customer(customer_id: CustomerIdPath, request: Request, session: SessionDep, staff: StaffDep) -> CustomerAnalyticsOut:
+def customer(
+    customer_id: CustomerIdPath, request: Request, session: SessionDep, staff: StaffDep
+) -> CustomerAnalyticsOut:
     """A customer's RFM segment and scores, and their expected orders and value over the next year (CLV)."""
     allowed = _store_customers(session, staff)
     if allowed is not None and customer_id not in allowed:
@@ -122,8 +132,13 @@ def customer(customer_id: CustomerIdPath, request: Request, session: SessionDep,
 
 
 @router.get("/segments/{segment}", response_model=SegmentCustomersOut, responses={422: {"model": ErrorOut}})
-def segment_customers(segment: str, request: Request, session: SessionDep, staff: StaffDep,
-                      limit: Annotated[int, Query(ge=1, le=500)] = 20) -> SegmentCustomersOut:
+def segment_customers(
+    segment: str,
+    request: Request,
+    session: SessionDep,
+    staff: StaffDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 20,
+) -> SegmentCustomersOut:
     """The customers of a segment (e.g. `at_risk`, `cant_lose`), highest spend first."""
     if segment not in SEGMENT_LABELS:
         raise Invalid(f"unknown segment {segment!r}; one of: {', '.join(SEGMENT_KEYS)}")
@@ -132,6 +147,10 @@ def segment_customers(segment: str, request: Request, session: SessionDep, staff
     if allowed is not None:
         table = table[table.index.isin(allowed)]
     members = customers_in_segment(table, segment, limit=len(table))
-    return SegmentCustomersOut(segment=segment, label_en=SEGMENT_LABELS[segment]["en"],
-                               label_zh=SEGMENT_LABELS[segment]["zh"], total=len(members),
-                               customers=[customer_profile(table, cid) for cid in members.index[:limit]])
+    return SegmentCustomersOut(
+        segment=segment,
+        label_en=SEGMENT_LABELS[segment]["en"],
+        label_zh=SEGMENT_LABELS[segment]["zh"],
+        total=len(members),
+        customers=[customer_profile(table, cid) for cid in members.index[:limit]],
+    )

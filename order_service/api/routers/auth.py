@@ -12,8 +12,9 @@ router = APIRouter(prefix="/auth/staff", tags=["auth"])
 @router.post("/token", response_model=TokenOut, responses={401: {"model": ErrorOut}})
 def staff_token(body: StaffLogin, request: Request, session: SessionDep) -> TokenOut:
     """Exchange a staff username and password for a bearer token."""
-    token, me, expires = auth.login(session, body.username, body.password,
-                                    request.app.state.settings.staff_token_ttl_s)
+    token, me, expires = auth.login(
+        session, body.username, body.password, request.app.state.settings.staff_token_ttl_s
+    )
     return TokenOut(access_token=token, expires_at=expires, staff=me)
 
 

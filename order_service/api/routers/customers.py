@@ -10,7 +10,9 @@ from order_service.services import auth
 router = APIRouter(prefix="/customers", tags=["customers"])
 
 
-@router.post("/resolve", response_model=ResolveOut, responses={201: {"model": ResolveOut}, 403: {"model": ErrorOut}})
+@router.post(
+    "/resolve", response_model=ResolveOut, responses={201: {"model": ResolveOut}, 403: {"model": ErrorOut}}
+)
 def resolve(body: ResolveIn, response: Response, session: SessionDep, _: ServiceDep) -> ResolveOut:
     """Map a channel identity (web session, WeChat openid) to a customer, creating one on first contact."""
     customer_id, created = auth.resolve(session, body.channel, body.external_id, body.display_name)

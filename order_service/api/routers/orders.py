@@ -1,5 +1,6 @@
 """Customer-facing orders. The action server calls these with the service token and X-Customer-Id;
 a customer only ever sees and changes their own orders (others' are reported as not found)."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -10,35 +11,74 @@ from order_service.api.deps import CustomerDep, DirectoryDep, SessionDep
 from order_service.schemas import MAX_ID, ErrorOut, OrderCreate, OrderListOut, OrderOut, OrderStatus
 from order_service.services import orders
 
-router = APIRouter(prefix="/orders", tags=["orders"],
-                   responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}})
+router = APIRouter(
+    prefix="/orders",
+    tags=["orders"],
+    responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}},
+)
 
 OrderIdPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$",
-                                              description="Repeat the key to retry safely: same key and body → same order.")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=128,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Repeat the key to retry safely: same key and body → same order.",
+    ),
+]
 
 
-@router.post("", response_model=OrderOut, status_code=201,
-             responses={200: {"model": OrderOut, "description": "Replay of an earlier request with this Idempotency-Key."},
-                        409: {"model": ErrorOut, "description": "Not enough stock."},
-                        422: {"model": ErrorOut}})
-def create_order(body: OrderCreate, request: Request, session: SessionDep, directory: DirectoryDep,
-                 principal: CustomerDep, idempotency_key: IdempotencyKey = None) -> Response:
+@router.post(
+    "",
+    response_model=OrderOut,
+    status_code=201,
+    responses={
+        200: {"model": OrderOut, "description": "Replay of an earlier request with this Idempotency-Key."},
+        409: {"model": ErrorOut, "description": "Not enough stock."},
+        422: {"model": ErrorOut},
+    },
+)
+def create_order(
+    body: OrderCreate,
+    request: Request,
+    session: SessionDep,
+    directory: DirectoryDep,
+    principal: CustomerDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
     """Place an order; its stock is held until `reserved_until`, when an unconfirmed order is cancelled."""
-    order, created = orders.create_order(session, directory, principal.customer_id, body, idempotency_key,
-                                         request.app.state.settings.reservation_ttl_s, actor=principal.actor)
+    order, created = orders.create_order(
+        session,
+        directory,
+        principal.customer_id,
+        body,
+        idempotency_key,
+        request.app.state.settings.reservation_ttl_s,
+        actor=principal.actor,
+    )
     # Already a validated OrderOut: serialised once here rather than validated again by FastAPI.
-    return Response(order.model_dump_json(), status_code=201 if created else 200, media_type="application/json",
-                    headers=None if created else {"Idempotent-Replayed": "true"})
+    return Response(
+        order.model_dump_json(),
+        status_code=201 if created else 200,
+        media_type="application/json",
+        headers=None if created else {"Idempotent-Replayed": "true"},
+    )
 
 
 @router.get("", response_model=OrderListOut)
-def list_orders(session: SessionDep, principal: CustomerDep, status: OrderStatus | None = None,
-                limit: Annotated[int, Query(ge=1, le=100)] = 20,
-                offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> OrderListOut:
+def list_orders(
+    session: SessionDep,
+    principal: CustomerDep,
+    status: OrderStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+) -> OrderListOut:
     """The customer's own orders, newest first."""
-    rows, total = orders.list_orders(session, customer_id=principal.customer_id, status=status, limit=limit,
-                                     offset=offset)
+    rows, total = orders.list_orders(
+        session, customer_id=principal.customer_id, status=status, limit=limit, offset=offset
+    )
     return OrderListOut(orders=[OrderOut.model_validate(o) for o in rows], total=total)
 
 
