@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     staff_token_ttl_s: int = Field(
         43200, description="Lifetime of a staff login token issued by the order service."
     )
+    staff_session_idle_s: int = Field(
+        1800,
+        description="A staff console session (/staff on the web server) ends after this long without a request, and always when its staff token expires.",
+    )
 
     # --- conversations ----------------------------------------------------------------------
     handoff_url: str = Field(

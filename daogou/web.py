@@ -10,6 +10,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from daogou.config import ROOT, get_settings
+from staff_console.app import routes as staff_console_routes
 
 WEB_DIR = ROOT / "bot" / "web"
 
@@ -28,6 +29,7 @@ def create_app() -> Starlette:
         routes=[
             Route("/config.js", config_js),
             Route("/health", health),
+            *staff_console_routes(s),  # /staff: docs/staff-console.md
             Mount("/", StaticFiles(directory=WEB_DIR, html=True)),
         ]
     )

@@ -1,0 +1,315 @@
+"""The staff console's web app, mounted at /staff by daogou/web.py (docs/staff-console.md).
+
+The browser signs in with a staff username and password, which this server exchanges for the order
+service's staff token (``POST /auth/staff/token``). The token stays here, in a server-side session; the
+browser holds only a random session id in an HttpOnly, SameSite=Strict cookie. Chat messages go to the
+Rasa server's staff channel (``POST /webhooks/staff/webhook``) with that token, so the staff channel and
+the order service check it on every message, exactly as for any other staff client.
+
+A session ends at sign-out, after ``STAFF_SESSION_IDLE_S`` without a request, when the staff token
+expires, or when the staff channel refuses the token (a disabled account). State-changing requests
+must come from this origin (``Origin`` equal to ``Host``; ``Sec-Fetch-Site: same-origin`` when the
+browser sends it), carry JSON, and, once signed in, echo the session's CSRF token in ``X-CSRF-Token``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from daogou.config import Settings, get_settings
+from order_service.schemas import StoreOut, TokenOut
+from staff_console.render import reply_blocks
+
+logger = logging.getLogger(__name__)
+
+STATIC = Path(__file__).resolve().parent / "static"
+PREFIX = "/staff"  # where daogou/web.py serves the console; the session cookie's path
+COOKIE = "daogou_staff"
+CSRF_HEADER = "x-csrf-token"
+MAX_MESSAGE_CHARS = 2000
+MAX_FIELD_CHARS = 200
+CHAT_TIMEOUT_S = 60.0  # one answer may run several actions; the Rasa server bounds each
+LANGUAGES = ("en", "zh")
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' https: data:; object-src 'none'; base-uri 'none'; "
+        "form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+@dataclass
+class StaffSession:
+    token: str
+    staff: dict[str, Any]
+    csrf: str
+    token_expires: float  # the staff token's expiry, on the store's clock
+    last_seen: float
+
+
+@dataclass
+class Sessions:
+    """Server-side sessions of this process, keyed by a digest of the cookie's session id (one web
+    process; several would need a shared store)."""
+
+    idle_s: float
+    clock: Callable[[], float] = time.time
+    _by_digest: dict[str, StaffSession] = field(default_factory=dict)
+
+    @staticmethod
+    def _digest(session_id: str) -> str:
+        return hashlib.sha256(session_id.encode()).hexdigest()
+
+    def _alive(self, s: StaffSession, now: float) -> bool:
+        return now - s.last_seen < self.idle_s and now < s.token_expires
+
+    def create(self, token: str, staff: dict[str, Any], token_expires: float) -> tuple[str, StaffSession]:
+        now = self.clock()
+        self._by_digest = {k: s for k, s in self._by_digest.items() if self._alive(s, now)}
+        session_id = secrets.token_urlsafe(32)
+        session = StaffSession(token, staff, secrets.token_urlsafe(32), token_expires, now)
+        self._by_digest[self._digest(session_id)] = session
+        return session_id, session
+
+    def get(self, session_id: str | None) -> StaffSession | None:
+        """The live session (its idle time restarts), or None; an ended session is forgotten."""
+        if not session_id:
+            return None
+        key, now = self._digest(session_id), self.clock()
+        session = self._by_digest.get(key)
+        if session is None:
+            return None
+        if not self._alive(session, now):
+            del self._by_digest[key]
+            return None
+        session.last_seen = now
+        return session
+
+    def drop(self, session_id: str | None) -> None:
+        if session_id:
+            self._by_digest.pop(self._digest(session_id), None)
+
+
+def error(status: int, code: str) -> JSONResponse:
+    """An error the page shows in the reader's language: `code` is a key of its message table."""
+    return JSONResponse({"error": code}, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+def same_origin(request: Request) -> bool:
+    """Whether the browser says this request comes from a page of this origin."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None and fetch_site != "same-origin":
+        return False
+    origin = request.headers.get("origin", "")
+    return bool(origin) and urlsplit(origin).netloc == request.headers.get("host")
+
+
+async def json_body(request: Request) -> dict[str, Any] | None:
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+        return None
+    try:
+        body = await request.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+class SecurityHeaders:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = message.setdefault("headers", [])
+                headers.extend((k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items())
+            await send(message)
+
+        await self.app(scope, receive, with_headers if scope["type"] == "http" else send)
+
+
+class Console:
+    """The routes, the sessions and the two backends (order service, Rasa's staff channel)."""
+
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.sessions = Sessions(settings.staff_session_idle_s, clock)
+        self.clock = clock
+        self.rasa_webhook = f"http://{settings.host}:{settings.rasa_port}/webhooks/staff/webhook"
+        self.orders_url = settings.orders_url.rstrip("/")
+        self._http: httpx.AsyncClient | None = None
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """Created on first use (the app is built before an event loop runs); no proxy from the
+        environment for service-to-service calls."""
+        if self._http is None:
+            self._http = httpx.AsyncClient(trust_env=False, timeout=self.settings.http_timeout_s)
+        return self._http
+
+    def session_of(self, request: Request) -> StaffSession | None:
+        return self.sessions.get(request.cookies.get(COOKIE))
+
+    def signed_out(self, request: Request) -> JSONResponse:
+        """401: `session_expired` when the browser still had a session cookie, else `signed_out`."""
+        response = error(401, "session_expired" if request.cookies.get(COOKIE) else "signed_out")
+        response.delete_cookie(COOKIE, path=PREFIX, httponly=True, samesite="strict")
+        return response
+
+    def session_json(self, session: StaffSession, status: int = 200) -> JSONResponse:
+        return JSONResponse(
+            {"staff": session.staff, "csrf": session.csrf, "idle_s": self.sessions.idle_s},
+            status_code=status,
+            headers={"Cache-Control": "no-store"},
+        )
+
+    def guard(self, request: Request, session: StaffSession | None) -> JSONResponse | None:
+        """The refusal of a state-changing request from elsewhere, or None."""
+        if not same_origin(request):
+            return error(403, "cross_origin")
+        if session is not None and not secrets.compare_digest(
+            request.headers.get(CSRF_HEADER, ""), session.csrf
+        ):
+            return error(403, "csrf")
+        return None
+
+    # --- routes ------------------------------------------------------------------------------------
+    async def current(self, request: Request) -> Response:
+        session = self.session_of(request)
+        return self.signed_out(request) if session is None else self.session_json(session)
+
+    async def login(self, request: Request) -> Response:
+        refused = self.guard(request, None)
+        if refused:
+            return refused
+        body = await json_body(request)
+        username = body.get("username") if body else None
+        password = body.get("password") if body else None
+        if not isinstance(username, str) or not isinstance(password, str) or not username or not password:
+            return error(400, "credentials_required")
+        if len(username) > MAX_FIELD_CHARS or len(password) > MAX_FIELD_CHARS:
+            return error(401, "bad_credentials")
+        try:
+            answer = await self.http.post(
+                f"{self.orders_url}/auth/staff/token",
+                json={"username": username.strip(), "password": password},
+            )
+            if answer.status_code in (401, 422):
+                return error(401, "bad_credentials")
+            answer.raise_for_status()
+            issued = TokenOut.model_validate(answer.json())
+            store = await self.store(issued.staff.store_id, issued.access_token)
+        except (httpx.HTTPError, ValueError) as exc:
+            logger.error("staff sign-in failed: %s", exc)
+            return error(503, "service_unavailable")
+        staff = {**issued.staff.model_dump(), "store_name": store.name if store else None}
+        expires = self.clock() + max(0.0, issued.expires_at.timestamp() - time.time())
+        self.sessions.drop(request.cookies.get(COOKIE))
+        session_id, session = self.sessions.create(issued.access_token, staff, expires)
+        response = self.session_json(session)
+        response.set_cookie(
+            COOKIE,
+            session_id,
+            max_age=int(expires - self.clock()),
+            path=PREFIX,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
+        return response
+
+    async def store(self, store_id: int | None, token: str) -> StoreOut | None:
+        if store_id is None:
+            return None
+        answer = await self.http.get(
+            f"{self.orders_url}/stores/{store_id}", headers={"Authorization": f"Bearer {token}"}
+        )
+        answer.raise_for_status()
+        return StoreOut.model_validate(answer.json())
+
+    async def logout(self, request: Request) -> Response:
+        session = self.session_of(request)
+        refused = self.guard(request, session)
+        if refused:
+            return refused
+        self.sessions.drop(request.cookies.get(COOKIE))
+        response = JSONResponse({"signed_out": True}, headers={"Cache-Control": "no-store"})
+        response.delete_cookie(COOKIE, path=PREFIX, httponly=True, samesite="strict")
+        return response
+
+    async def chat(self, request: Request) -> Response:
+        session = self.session_of(request)
+        refused = self.guard(request, session)
+        if refused:
+            return refused
+        if session is None:
+            return self.signed_out(request)
+        body = await json_body(request)
+        text = body.get("message") if body else None
+        if not isinstance(text, str) or not text.strip():
+            return error(400, "message_required")
+        language = body.get("language") if body.get("language") in LANGUAGES else LANGUAGES[0]
+        try:
+            answer = await self.http.post(
+                self.rasa_webhook,
+                timeout=CHAT_TIMEOUT_S,
+                json={"message": text[:MAX_MESSAGE_CHARS], "metadata": {"language": language}},
+                headers={"Authorization": f"Bearer {session.token}"},
+            )
+        except httpx.HTTPError as exc:
+            logger.error("staff channel unreachable: %s", exc)
+            return error(503, "assistant_unavailable")
+        if answer.status_code == 401:  # the token expired or the account was disabled
+            self.sessions.drop(request.cookies.get(COOKIE))
+            return self.signed_out(request)
+        if answer.status_code != 200:
+            logger.error("staff channel answered %s: %s", answer.status_code, answer.text[:500])
+            return error(503, "assistant_unavailable")
+        messages = answer.json()
+        return JSONResponse(
+            {"blocks": reply_blocks(messages if isinstance(messages, list) else [])},
+            headers={"Cache-Control": "no-store"},
+        )
+
+
+def create_app(settings: Settings | None = None, *, clock: Callable[[], float] = time.time) -> ASGIApp:
+    console = Console(settings or get_settings(), clock)
+    app = Starlette(
+        routes=[
+            Route("/api/session", console.current, methods=["GET"]),
+            Route("/api/login", console.login, methods=["POST"]),
+            Route("/api/logout", console.logout, methods=["POST"]),
+            Route("/api/chat", console.chat, methods=["POST"]),
+            Mount("/", StaticFiles(directory=STATIC, html=True)),
+        ]
+    )
+    app.state.console = console
+    return SecurityHeaders(app)
+
+
+def routes(settings: Settings | None = None) -> list[BaseRoute]:
+    """What a web server adds to serve the console at /staff."""
+
+    async def to_page(_request: Request) -> Response:
+        return RedirectResponse(PREFIX + "/")
+
+    return [Route(PREFIX, to_page), Mount(PREFIX, create_app(settings))]
