@@ -20,6 +20,9 @@ from pydantic import BaseModel, TypeAdapter
 
 from order_service.schemas import (
     CustomerOut,
+    EventBatchIn,
+    EventBatchOut,
+    EventIn,
     LowStockItem,
     NearestStockOut,
     OrderCreate,
@@ -253,9 +256,11 @@ class OrderServiceClient:
         store_id: int | None = None,
         delivery_address: str | None = None,
         idempotency_key: str | None = None,
+        conversation_id: str | None = None,
     ) -> OrderOut:
         """Place an order (pending, stock held). Retried safely: every attempt carries the same
-        Idempotency-Key; pass your own key to make a retry across calls safe too."""
+        Idempotency-Key; pass your own key to make a retry across calls safe too. `conversation_id`
+        names the assistant conversation the order comes from (revenue attribution)."""
         body = OrderCreate(
             lines=[
                 line if isinstance(line, OrderLineIn) else OrderLineIn(sku=line[0], quantity=line[1])
@@ -264,6 +269,7 @@ class OrderServiceClient:
             fulfilment=fulfilment,
             store_id=store_id,
             delivery_address=delivery_address,
+            conversation_id=conversation_id,
         )
         key = idempotency_key or uuid.uuid4().hex
         return await self._post(
@@ -297,6 +303,13 @@ class OrderServiceClient:
 
     async def request_return(self, customer_id: str, order_id: int) -> OrderOut:
         return await self._post(f"/orders/{order_id}/return", OrderOut, retry=True, customer_id=customer_id)
+
+    # --- assistant events (order_service/api/routers/events.py) ---------------------------------------
+    async def append_events(self, events: Iterable[EventIn | dict[str, Any]]) -> int:
+        """Append a batch of assistant events (service credential only); returns how many were stored.
+        Not retried: a batch that timed out may have been stored, and the caller decides."""
+        body = EventBatchIn(events=[e if isinstance(e, EventIn) else EventIn(**e) for e in events])
+        return (await self._post("/events", EventBatchOut, body=body, retry=False)).accepted
 
     # --- staff -------------------------------------------------------------------------------------------
     async def staff_login(self, username: str, password: str) -> TokenOut:

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from order_service.api.deps import preload_directory
-from order_service.api.routers import analytics, auth, customers, health, orders, staff, stores
+from order_service.api.routers import analytics, auth, customers, events, health, orders, staff, stores
 from order_service.core.config import Settings, get_settings
 from order_service.core.db import make_engine, make_sessionmaker
 from order_service.services.errors import ServiceError
@@ -77,6 +77,7 @@ def create_app(
     for router in (health.router, auth.router, customers.router, stores.router, orders.router, staff.router):
         app.include_router(router)
     app.include_router(analytics.router)
+    app.include_router(events.router)
 
     @app.exception_handler(ServiceError)
     async def service_error(_: Request, exc: ServiceError) -> JSONResponse:

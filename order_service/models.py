@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, get_args
 
 from sqlalchemy import (
     JSON,
@@ -27,6 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
+
+from order_service.schemas import EventType
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit key.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -46,6 +48,8 @@ ORDER_STATUSES = (
 MOVEMENT_KINDS = ("receipt", "sale", "return", "cancellation", "transfer_out", "transfer_in", "adjustment")
 STAFF_ROLES = ("associate", "manager", "admin")
 CHANNELS = ("web", "wechat")
+# What the assistant did (actions/events.py writes them, order_service.effectiveness reads them).
+EVENT_TYPES = get_args(EventType)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -214,6 +218,8 @@ class Order(Base):
     total: Mapped[Decimal] = mapped_column(Money)
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     idempotency_key: Mapped[str | None] = mapped_column(String(128))
+    # the assistant conversation the order was placed in (revenue attribution); None for other channels
+    conversation_id: Mapped[str | None] = mapped_column(String(128), index=True)
     request_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -287,3 +293,26 @@ class OrderEvent(Base):
     to_status: Mapped[str] = mapped_column(String(20))
     actor: Mapped[str] = mapped_column(String(80))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AssistantEvent(Base):
+    """Append-only record of the assistant's work, one row per event (an impression is one product
+    shown). `sku`, `model`, `variant` and `value` (a rating, an order total) are columns because the
+    report groups by them; everything else an event carries is in `payload`."""
+
+    __tablename__ = "assistant_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    conversation_id: Mapped[str] = mapped_column(String(128), index=True)
+    customer_id: Mapped[str | None] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(8))
+    type: Mapped[str] = mapped_column(String(20))
+    sku: Mapped[str | None] = mapped_column(String(64))
+    model: Mapped[str | None] = mapped_column(String(40))
+    variant: Mapped[str | None] = mapped_column(String(16))
+    value: Mapped[Decimal | None] = mapped_column(Money)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    __table_args__ = (CheckConstraint(_in("type", EVENT_TYPES), name="assistant_event_type"),)

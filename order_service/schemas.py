@@ -6,11 +6,21 @@ would answer 500) and every integer is bounded to a 32-bit column, so bad input 
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
 SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
@@ -21,6 +31,7 @@ Sku = Annotated[str, StringConstraints(pattern=SKU_PATTERN)]
 CleanText = Annotated[str, StringConstraints(pattern=NO_CONTROL, strip_whitespace=True)]
 Money = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
 LocationId = Annotated[int, Field(ge=0, le=MAX_ID)]
+ConversationId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
 Level = Literal["in_stock", "low", "out"]
 OrderStatus = Literal[
     "pending",
@@ -248,6 +259,10 @@ class OrderCreate(Model):
     delivery_address: Annotated[
         str | None, StringConstraints(min_length=5, max_length=500, pattern=NO_CONTROL)
     ] = None
+    conversation_id: Annotated[
+        ConversationId | None,
+        Field(description="The assistant conversation the order is placed in (revenue attribution)."),
+    ] = None
 
     @model_validator(mode="after")
     def _consistent(self) -> OrderCreate:
@@ -282,6 +297,7 @@ class OrderOut(Model):
     fulfilment: Literal["delivery", "pickup"]
     location_id: int
     delivery_address: str | None
+    conversation_id: str | None = None
     lines: list[OrderLineOut]
     subtotal: Money
     shipping: Money
@@ -306,6 +322,62 @@ class OrderListOut(Model):
 
 class StatusChangeIn(Model):
     status: Literal["ready_for_pickup", "shipped", "completed", "returned", "cancelled"]
+
+
+# --- assistant events ------------------------------------------------------------------------------
+EventType = Literal[
+    "impression",
+    "click",
+    "add_to_cart",
+    "checkout_started",
+    "order_placed",
+    "faq_answered",
+    "faq_unsure",
+    "fallback",
+    "handoff",
+    "rating",
+]
+MAX_PAYLOAD_CHARS = 8000
+
+
+class EventIn(Model):
+    """One thing the assistant did or the shopper did in answer (docs/analytics.md lists the types)."""
+
+    at: AwareDatetime
+    conversation_id: ConversationId
+    customer_id: Annotated[str | None, StringConstraints(pattern=CUSTOMER_ID_PATTERN)] = None
+    channel: Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[a-z0-9_.-]+$")]
+    language: Annotated[
+        str, StringConstraints(min_length=2, max_length=8, pattern=r"^[a-z]{2}(-[A-Za-z]+)?$")
+    ]
+    type: EventType
+    sku: Sku | None = None
+    model: Annotated[
+        str | None, StringConstraints(min_length=1, max_length=40, pattern=r"^[a-z0-9_.:-]+$")
+    ] = None
+    variant: Annotated[
+        str | None, StringConstraints(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9_-]+$")
+    ] = None
+    value: Annotated[Decimal | None, Field(ge=-(10**9), le=10**9, decimal_places=2)] = None
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("payload")
+    @classmethod
+    def _bounded(cls, payload: dict[str, Any]) -> dict[str, Any]:
+        text = json.dumps(payload, ensure_ascii=False, default=str)
+        if len(text) > MAX_PAYLOAD_CHARS:
+            raise ValueError(f"payload longer than {MAX_PAYLOAD_CHARS} characters of JSON")
+        if "\\u0000" in json.dumps(payload, default=str):  # PostgreSQL refuses NUL in JSON text
+            raise ValueError("payload contains a NUL character")
+        return payload
+
+
+class EventBatchIn(Model):
+    events: Annotated[list[EventIn], Field(min_length=1, max_length=1000)]
+
+
+class EventBatchOut(Model):
+    accepted: int
 
 
 class ErrorOut(Model):

@@ -51,7 +51,11 @@ SOLD = {"confirmed", "ready_for_pickup", "shipped", "completed", "return_request
 
 
 def request_hash(body: OrderCreate) -> str:
-    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    # without a conversation the hash is the one orders had before the field existed
+    exclude = {"conversation_id"} if body.conversation_id is None else None
+    canonical = json.dumps(
+        body.model_dump(mode="json", exclude=exclude), sort_keys=True, separators=(",", ":")
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -157,6 +161,7 @@ def _insert_order(
         "fulfilment": body.fulfilment,
         "location_id": location_id,
         "delivery_address": body.delivery_address,
+        "conversation_id": body.conversation_id,
         "subtotal": subtotal,
         "shipping": shipping,
         "total": subtotal + shipping,
