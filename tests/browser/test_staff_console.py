@@ -1,0 +1,352 @@
+"""The staff console (/staff on the web server, staff_console/) in headless Chromium and over plain HTTP,
+against a live stack: the order service, the action server and the trained Rasa server on free ports
+(tests/conversations/stack.py, or the stack CONVERSATIONS_STACK_JSON describes), with the web server
+(`python -m daogou.web`) started here in front of it.
+
+Expected answers come from the order service (stock, the store's name, the low-stock list) and the shop
+catalogue (the SKU of a product named in a question), never from the console.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from catalog import load_products
+from order_service.demo import DEMO_PASSWORDS
+from tests.browser.conftest import ROOT, free_port, port_open
+
+pytestmark = [pytest.mark.browser, pytest.mark.stack, pytest.mark.slow]
+SHOTS = ROOT / "docs" / "img"
+ANSWER_MS = 60_000  # the first answer of a fresh stack loads models
+IDLE_S = 3  # session idle time of the second web server, for the expiry test
+
+
+@dataclass
+class Shop:
+    """The stack's order service and database, and answers asked of them."""
+
+    orders_url: str
+    rasa_url: str
+    database: Path
+
+    def associate(self) -> tuple[str, int]:
+        """(username, store id) of the first demo associate, as the conversation suite picks it."""
+        with sqlite3.connect(self.database) as db:
+            username, store_id = db.execute(
+                "SELECT username, store_id FROM staff_users WHERE role = 'associate' AND active "
+                "ORDER BY store_id LIMIT 1"
+            ).fetchone()
+        return username, store_id
+
+    def token(self, username: str, password: str) -> str:
+        r = httpx.post(
+            f"{self.orders_url}/auth/staff/token",
+            json={"username": username, "password": password},
+            timeout=10,
+        )
+        r.raise_for_status()
+        return r.json()["access_token"]
+
+    def manager_get(self, path: str, **params) -> object:
+        token = self.token("manager", DEMO_PASSWORDS["manager"])
+        r = httpx.get(
+            f"{self.orders_url}{path}",
+            params=params,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+        r.raise_for_status()
+        return r.json()
+
+
+@contextmanager
+def web_server(shop: Shop, **settings: str) -> Iterator[str]:
+    """`python -m daogou.web` on a free port in front of the shop's stack; yields its base URL."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "HOST": "127.0.0.1",
+        "WEB_PORT": str(port),
+        "RASA_PORT": str(urlsplit(shop.rasa_url).port),
+        "ORDER_SERVICE_URL": shop.orders_url,
+        **settings,
+    }
+    with tempfile.TemporaryFile("w+") as log:
+        proc = subprocess.Popen(
+            [str(ROOT / ".venv/bin/python"), "-m", "daogou.web"], cwd=ROOT, env=env, stdout=log, stderr=log
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while not port_open(port):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    log.seek(0)
+                    raise AssertionError("web server did not start: " + log.read()[-3000:])
+                time.sleep(0.2)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            proc.terminate()
+            proc.wait(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def shop() -> Iterator[Shop]:
+    described = os.environ.get("CONVERSATIONS_STACK_JSON", "")
+    if described and Path(described).exists():  # a stack held up by `python -m tests.conversations.stack`
+        d = json.loads(Path(described).read_text())
+        yield Shop(d["orders_url"], d["rasa_url"], Path(d["database"]))
+        return
+    from tests.conversations.stack import live_stack
+
+    train = os.environ.get("CONVERSATIONS_SKIP_TRAIN", "") in ("", "0", "false")
+    with live_stack(train=train) as stack:
+        yield Shop(stack.orders_url, stack.rasa_url, stack.database)
+
+
+@pytest.fixture(scope="module")
+def web(shop: Shop) -> Iterator[str]:
+    with web_server(shop) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def short_web(shop: Shop) -> Iterator[str]:
+    with web_server(shop, STAFF_SESSION_IDLE_S=str(IDLE_S)) as url:
+        yield url
+
+
+def product_sku(name_has: str) -> str:
+    """The one catalogue product whose name contains `name_has`."""
+    found = [p.sku for p in load_products() if name_has in p.name]
+    assert len(found) == 1, (name_has, found)
+    return found[0]
+
+
+def shoot(page: Page, name: str) -> None:
+    if os.environ.get("UPDATE_SCREENSHOTS"):
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / name))
+
+
+def sign_in(page: Page, web: str, username: str, password: str) -> None:
+    page.goto(web + "/staff")
+    expect(page.locator("#signin")).to_be_visible()
+    page.locator("#username").fill(username)
+    page.locator("#password").fill(password)
+    page.locator("#signin button[type=submit]").click()
+
+
+def ask(page: Page, text: str):
+    """Send a question; the bot's answer bubble once it is in."""
+    before = page.locator(".msg.bot").count()
+    page.locator("#message").fill(text)
+    page.locator("#message").press("Enter")
+    answer = page.locator(".msg.bot").nth(before)
+    expect(answer).not_to_have_class(re.compile(r"\bpending\b"), timeout=ANSWER_MS)
+    return answer
+
+
+# --- over plain HTTP ---------------------------------------------------------------------------------
+
+
+def test_api_refuses_unauthenticated_and_foreign_requests(web: str, shop: Shop):
+    origin = {"Origin": web}
+    with httpx.Client(base_url=web + "/staff", timeout=30) as http:
+        assert http.get("/api/session").json() == {"error": "signed_out"}
+        r = http.post("/api/chat", json={"message": "what is running low?"}, headers=origin)
+        assert (r.status_code, r.json()) == (401, {"error": "signed_out"})
+        forged = {**origin, "Cookie": "daogou_staff=made-up"}
+        r = http.post("/api/chat", json={"message": "what is running low?"}, headers=forged)
+        assert (r.status_code, r.json()) == (401, {"error": "session_expired"})
+
+        username, _ = shop.associate()
+        creds = {"username": username, "password": DEMO_PASSWORDS["associate"]}
+        r = http.post("/api/login", json=creds)  # no Origin: not provably from the page
+        assert (r.status_code, r.json()) == (403, {"error": "cross_origin"})
+        r = http.post("/api/login", json=creds, headers={"Origin": "http://evil.example"})
+        assert r.status_code == 403 and "set-cookie" not in r.headers
+        r = http.post("/api/login", json={**creds, "password": "not-the-password"}, headers=origin)
+        assert (r.status_code, r.json()) == (401, {"error": "bad_credentials"})
+
+        r = http.post("/api/login", json=creds, headers=origin)
+        assert r.status_code == 200, r.text
+        cookie = r.headers["set-cookie"]
+        assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/staff" in cookie, cookie
+        body = r.json()
+        assert set(body) == {"staff", "csrf", "idle_s"}  # never the staff token
+        assert body["staff"]["username"] == username
+        csrf = body["csrf"]
+
+        question = {"message": "what is running low at my store?"}
+        r = http.post("/api/chat", json=question, headers=origin)  # signed in, no CSRF token
+        assert (r.status_code, r.json()) == (403, {"error": "csrf"})
+        r = http.post(
+            "/api/chat", json=question, headers={"Origin": "http://evil.example", "X-CSRF-Token": csrf}
+        )
+        assert (r.status_code, r.json()) == (403, {"error": "cross_origin"})
+        r = http.post(
+            "/api/chat",
+            json=question,
+            headers={**origin, "X-CSRF-Token": csrf, "Sec-Fetch-Site": "cross-site"},
+        )
+        assert r.status_code == 403
+        r = http.post(
+            "/api/chat",
+            content="message=hi",
+            headers={**origin, "X-CSRF-Token": csrf, "Content-Type": "text/plain"},
+        )
+        assert (r.status_code, r.json()) == (400, {"error": "message_required"})
+
+        r = http.post("/api/logout", json={}, headers={**origin, "X-CSRF-Token": csrf})
+        assert r.status_code == 200
+        r = http.post("/api/chat", json=question, headers={**origin, "X-CSRF-Token": csrf})
+        assert r.status_code == 401
+
+
+# --- in the browser ----------------------------------------------------------------------------------
+
+
+def test_sign_in_ask_stock_by_name_see_a_table_sign_out(page: Page, web: str, shop: Shop):
+    username, store_id = shop.associate()
+    sign_in(page, web, username, "wrong-password")
+    expect(page.locator("#notice")).to_have_text("Wrong username or password.")
+    expect(page.locator("#signin")).to_be_visible()
+    expect(page.locator("#chat")).to_be_hidden()
+
+    page.locator("#password").fill(DEMO_PASSWORDS["associate"])
+    page.locator("#signin button[type=submit]").click()
+    store = shop.manager_get(f"/stores/{store_id}")
+    expect(page.locator("#who-store")).to_contain_text(store["name"])
+    expect(page.locator("#who-role")).to_have_text("Associate")
+    expect(page.locator("#who-user")).to_have_text(username)
+    expect(page.locator("#notice")).to_be_hidden()
+
+    sku = product_sku("Core i9-13900KF")
+    answer = ask(page, "how many i9-13900KF do we have?")
+    stock = shop.manager_get(f"/stores/{store_id}/stock/{sku}")
+    expect(answer).to_contain_text(store["name"])
+    expect(answer).to_contain_text(sku)
+    expect(answer).to_contain_text(f"{stock['available']} available")
+
+    low = shop.manager_get(f"/staff/stores/{store_id}/low-stock", limit=10)
+    answer = ask(page, "what is running low at my store?")
+    rows = answer.locator("table tbody tr")
+    if low:
+        expect(rows).to_have_count(len(low))
+        expect(answer.locator("table thead th")).to_have_count(3)  # the product, available, on hand
+        first_cells = rows.locator("td:first-child").all_inner_texts()
+        assert {re.search(r"\(([^()]+)\)$", c).group(1) for c in first_cells} == {i["sku"] for i in low}
+        for item in low:  # each row: available, on hand, as the order service counts them
+            row = rows.filter(has_text=item["sku"])
+            expect(row.locator("td")).to_have_text(
+                [f"{item['name']} ({item['sku']})", str(item["available"]), str(item["on_hand"])]
+            )
+    else:
+        expect(rows).to_have_count(0)
+    shoot(page, "staff-console.png")
+
+    page.locator("#signout").click()
+    expect(page.locator("#signin")).to_be_visible()
+    expect(page.locator("#notice")).to_have_text("You have signed out.")
+    expect(page.locator("#who")).to_be_hidden()
+    page.reload()
+    expect(page.locator("#signin")).to_be_visible()
+    assert not [c for c in page.context.cookies() if c["name"] == "daogou_staff"]
+    assert page.errors == []
+
+
+@pytest.mark.parametrize("page", [{"width": 390, "height": 844}], indirect=True)
+def test_chinese_on_a_phone(page: Page, web: str, shop: Shop):
+    username, store_id = shop.associate()
+    page.goto(web + "/staff/")
+    page.locator("#lang").click()
+    expect(page.locator("#signin button[type=submit]")).to_have_text("登录")
+    sign_in(page, web, username, DEMO_PASSWORDS["associate"])  # the choice is kept across a reload
+    expect(page.locator("#who-role")).to_have_text("店员")
+    sku = product_sku("Core i9-13900KF")
+    answer = ask(page, "本店i9-13900KF还有多少？")
+    stock = shop.manager_get(f"/stores/{store_id}/stock/{sku}")
+    expect(answer).to_contain_text(sku)
+    expect(answer).to_contain_text(f"可售 {stock['available']} 件")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the page scrolls sideways on a phone: {width}px"
+    shoot(page, "staff-console-phone-zh.png")
+    assert page.errors == []
+
+
+def test_session_expires_after_idle_time(page: Page, short_web: str, shop: Shop):
+    username, _ = shop.associate()
+    sign_in(page, short_web, username, DEMO_PASSWORDS["associate"])
+    expect(page.locator("#chat")).to_be_visible()
+    page.wait_for_timeout((IDLE_S + 1) * 1000)
+    page.locator("#message").fill("what is running low at my store?")
+    page.locator("#message").press("Enter")
+    expect(page.locator("#signin")).to_be_visible()
+    expect(page.locator("#notice")).to_have_text("Your session has expired. Please sign in again.")
+    expect(page.locator("#who")).to_be_hidden()
+    page.reload()
+    expect(page.locator("#signin")).to_be_visible()
+
+
+class _Attacker(BaseHTTPRequestHandler):
+    """A page of another site whose forms post to the console: a plain-text body that reads as JSON, the
+    classic way around a JSON-only endpoint."""
+
+    target = ""
+
+    def do_GET(self) -> None:
+        action = self.path.lstrip("/") or "chat"
+        page = (
+            "<!doctype html><form id=f method=POST enctype=text/plain "
+            f'action="{self.target}/staff/api/{action}">'
+            '<input name=\'{"message":"what is running low at my store?","x":"\' value=\'"}\'>'
+            "</form><script>document.getElementById('f').submit()</script>"
+        )
+        data = page.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def attacker(web: str) -> Iterator[str]:
+    handler = type("Attacker", (_Attacker,), {"target": web})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://localhost:{server.server_address[1]}"  # localhost: another site than 127.0.0.1
+    server.shutdown()
+
+
+def test_cross_origin_posts_are_refused(page: Page, web: str, shop: Shop, attacker: str):
+    username, _ = shop.associate()
+    sign_in(page, web, username, DEMO_PASSWORDS["associate"])
+    expect(page.locator("#chat")).to_be_visible()
+    for action in ("logout", "chat"):
+        with page.expect_response(re.compile(rf"/staff/api/{action}$")) as posted:
+            page.goto(f"{attacker}/{action}")
+        assert posted.value.status == 403, (action, posted.value.status)
+        assert posted.value.json() == {"error": "cross_origin"}
+    page.goto(web + "/staff/")  # the forged sign-out did not end the session
+    expect(page.locator("#chat")).to_be_visible()
+    expect(page.locator(".msg")).to_have_count(0)
