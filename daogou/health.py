@@ -33,6 +33,9 @@ def services(s: Settings) -> list[Service]:
         Service("rasa server (REST)", f"{rasa}/webhooks/rest/webhook", f"{rasa}/status"),
         Service("rasa server (socket.io)", f"{rasa}/socket.io", f"{rasa}/status"),
         Service("chat page", f"http://{s.host}:{s.web_port}/", f"http://{s.host}:{s.web_port}/health"),
+        Service(
+            "staff console", f"http://{s.host}:{s.web_port}/staff/", f"http://{s.host}:{s.web_port}/staff/"
+        ),
     ]
 
 

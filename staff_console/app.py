@@ -147,6 +147,41 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers if scope["type"] == "http" else send)
 
 
+@dataclass
+class Throttle:
+    """Failed sign-ins per username: after `limit` failures within `window_s`, further attempts for that
+    username are refused until the oldest failure is `window_s` old (password guessing through the
+    console costs the order service a PBKDF2 check each time)."""
+
+    limit: int = 5
+    window_s: float = 300.0
+    clock: Callable[[], float] = time.time
+    _failures: dict[str, list[float]] = field(default_factory=dict)
+
+    MAX_NAMES = 10_000  # made-up usernames cannot fill the memory
+
+    def _recent(self, username: str) -> list[float]:
+        username, now = username.lower(), self.clock()
+        recent = [t for t in self._failures.get(username, []) if now - t < self.window_s]
+        if recent:
+            self._failures[username] = recent
+        else:
+            self._failures.pop(username, None)
+        return recent
+
+    def blocked(self, username: str) -> bool:
+        return len(self._recent(username)) >= self.limit
+
+    def failed(self, username: str) -> None:
+        if len(self._failures) >= self.MAX_NAMES:
+            now = self.clock()
+            self._failures = {k: v for k, v in self._failures.items() if now - v[-1] < self.window_s}
+        self._failures[username.lower()] = [*self._recent(username), self.clock()]
+
+    def succeeded(self, username: str) -> None:
+        self._failures.pop(username.lower(), None)
+
+
 class Console:
     """The routes, the sessions and the two backends (order service, Rasa's staff channel)."""
 
@@ -154,6 +189,7 @@ class Console:
         self.settings = settings
         self.sessions = Sessions(settings.staff_session_idle_s, clock)
         self.clock = clock
+        self.throttle = Throttle(clock=clock)
         self.rasa_webhook = f"http://{settings.host}:{settings.rasa_port}/webhooks/staff/webhook"
         self.orders_url = settings.orders_url.rstrip("/")
         self._http: httpx.AsyncClient | None = None
@@ -206,14 +242,18 @@ class Console:
         password = body.get("password") if body else None
         if not isinstance(username, str) or not isinstance(password, str) or not username or not password:
             return error(400, "credentials_required")
+        username = username.strip()
         if len(username) > MAX_FIELD_CHARS or len(password) > MAX_FIELD_CHARS:
             return error(401, "bad_credentials")
+        if self.throttle.blocked(username):
+            return error(429, "too_many_attempts")
         try:
             answer = await self.http.post(
                 f"{self.orders_url}/auth/staff/token",
-                json={"username": username.strip(), "password": password},
+                json={"username": username, "password": password},
             )
             if answer.status_code in (401, 422):
+                self.throttle.failed(username)
                 return error(401, "bad_credentials")
             answer.raise_for_status()
             issued = TokenOut.model_validate(answer.json())
@@ -221,6 +261,7 @@ class Console:
         except (httpx.HTTPError, ValueError) as exc:
             logger.error("staff sign-in failed: %s", exc)
             return error(503, "service_unavailable")
+        self.throttle.succeeded(username)
         staff = {**issued.staff.model_dump(), "store_name": store.name if store else None}
         expires = self.clock() + max(0.0, issued.expires_at.timestamp() - time.time())
         self.sessions.drop(request.cookies.get(COOKIE))

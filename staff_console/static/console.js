@@ -24,6 +24,7 @@ const TEXT = {
     errors: {
       bad_credentials: "Wrong username or password.",
       credentials_required: "Enter your username and password.",
+      too_many_attempts: "Too many failed sign-ins for this username. Try again in a few minutes.",
       service_unavailable: "The order service cannot be reached. Try again in a moment.",
       assistant_unavailable: "The assistant cannot be reached. Try again in a moment.",
       session_expired: "Your session has expired. Please sign in again.",
@@ -47,10 +48,11 @@ const TEXT = {
     pending: "……",
     allStores: "全部门店",
     roles: { associate: "店员", manager: "经理", admin: "管理员" },
-    suggestions: ["本店哪些商品库存偏低？", "哪些商品需要补货，各补多少？", "本店的自提订单", "本店的调货建议"],
+    suggestions: ["本店哪些商品库存偏低？", "本店要补多少货？", "本店的自提订单", "本店的调货建议"],
     errors: {
       bad_credentials: "用户名或密码错误。",
       credentials_required: "请输入用户名和密码。",
+      too_many_attempts: "该用户名登录失败次数过多，请几分钟后再试。",
       service_unavailable: "暂时无法连接订单服务，请稍后再试。",
       assistant_unavailable: "暂时无法连接助手，请稍后再试。",
       session_expired: "登录已过期，请重新登录。",

@@ -1,0 +1,113 @@
+"""Staff console pieces without a stack: replies drawn as tables, session lifetime, sign-in throttle.
+The console against the live stack, in Chromium and over HTTP: tests/browser/test_staff_console.py."""
+
+from __future__ import annotations
+
+import yaml
+
+from daogou.config import ROOT
+from staff_console.app import Sessions, Throttle
+from staff_console.render import reply_blocks, text_blocks
+
+RESPONSES = yaml.safe_load((ROOT / "bot" / "domain" / "staff.yml").read_text(encoding="utf-8"))["responses"]
+# (name, SKU, available, on hand) in the shape actions/staff.py lists low stock
+LOW = [("Corsair RM850x: 2021", "PC-0000000001", 1, 3), ("Logitech G305", "PC-0000000002", 0, 2)]
+
+
+def templates(name: str) -> list[str]:
+    """The English and the Chinese text of a domain response."""
+    return [variant["text"] for variant in RESPONSES[name]]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_low_stock_reply_is_a_table_in_both_languages():
+    lines = "\n".join(f"• {name} ({sku}): {avail} / {on_hand}" for name, sku, avail, on_hand in LOW)
+    for template in templates("utter_staff_low_stock"):
+        header = template.split("\n")[0]
+        blocks = text_blocks(template.replace("{lines}", lines))
+        assert [b["kind"] for b in blocks] == ["text", "table"]
+        assert blocks[0]["text"] == header
+        table = blocks[1]
+        assert table["rows"] == [[f"{n} ({s})", str(a), str(h)] for n, s, a, h in LOW]
+        assert table["columns"] is not None and len(table["columns"]) == 3
+        assert table["columns"][0] == "" and all(table["columns"][1:])
+        assert all(name in header for name in table["columns"][1:])
+
+
+def test_reorder_reply_keeps_the_note_after_the_table():
+    lines = "\n".join(f"• {n} ({s}): {a} · 2 · 7 (9 / 90 d)" for n, s, a, _ in LOW)
+    for template in templates("utter_staff_reorder"):
+        header, _, note = template.split("\n")
+        blocks = text_blocks(template.replace("{lines}", lines))
+        assert [b["kind"] for b in blocks] == ["text", "table", "text"]
+        assert (blocks[0]["text"], blocks[2]["text"]) == (header, note)
+        assert [len(r) for r in blocks[1]["rows"]] == [4, 4]
+        assert len(blocks[1]["columns"]) == 4
+
+
+def test_rows_that_do_not_split_stay_a_list_and_nothing_is_lost():
+    text = "Header:\n• one thing\n• another thing\nclosing words"
+    blocks = text_blocks(text)
+    assert blocks == [
+        {"kind": "text", "text": "Header:"},
+        {"kind": "list", "items": ["one thing", "another thing"]},
+        {"kind": "text", "text": "closing words"},
+    ]
+
+
+def test_custom_table_payload_buttons_and_unsafe_images():
+    table = {"caption": "c", "columns": ["a", "b"], "rows": [[1, "x"], "not a row"]}
+    blocks = reply_blocks(
+        [
+            {"custom": {"table": table}},
+            {"text": "pick", "buttons": [{"title": "Yes", "payload": "/affirm"}, {"title": "no payload"}]},
+            {"image": "javascript:alert(1)"},
+            "not a message",
+        ]
+    )
+    assert blocks == [
+        {"kind": "table", "caption": "c", "columns": ["a", "b"], "rows": [["1", "x"]]},
+        {"kind": "text", "text": "pick"},
+        {"kind": "buttons", "buttons": [{"title": "Yes", "payload": "/affirm"}]},
+    ]
+
+
+def test_session_ends_when_idle_and_when_its_token_expires():
+    clock = Clock()
+    sessions = Sessions(idle_s=60, clock=clock)
+    sid, session = sessions.create("tok", {"username": "a"}, token_expires=clock.now + 150)
+    assert sessions.get(sid) is session
+    clock.now += 59
+    assert sessions.get(sid) is session  # each request restarts the idle time
+    clock.now += 59
+    assert sessions.get(sid) is session
+    clock.now += 60
+    assert sessions.get(sid) is None
+    sid, _ = sessions.create("tok", {}, token_expires=clock.now + 30)
+    clock.now += 31
+    assert sessions.get(sid) is None  # busy, but the staff token has expired
+    sid, _ = sessions.create("tok", {}, token_expires=clock.now + 300)
+    sessions.drop(sid)
+    assert sessions.get(sid) is None
+    assert sessions.get("unknown") is None and sessions.get(None) is None
+
+
+def test_throttle_blocks_a_username_after_repeated_failures():
+    clock = Clock()
+    throttle = Throttle(limit=3, window_s=100, clock=clock)
+    for _ in range(3):
+        assert not throttle.blocked("Assoc-4")
+        throttle.failed("assoc-4")
+    assert throttle.blocked("ASSOC-4") and not throttle.blocked("assoc-5")
+    clock.now += 101
+    assert not throttle.blocked("assoc-4")
+    throttle.failed("assoc-4")
+    throttle.succeeded("assoc-4")
+    assert not throttle.blocked("assoc-4")
