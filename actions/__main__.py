@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 
 from rasa_sdk.endpoint import create_app
-from rasa_sdk.executor import ActionExecutor
 
 from daogou.config import get_settings
 
@@ -20,7 +19,9 @@ from daogou.config import get_settings
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     settings = get_settings()
-    executor = ActionExecutor()
+    from actions.events import RecordingExecutor  # ActionExecutor that records what the assistant did
+
+    executor = RecordingExecutor()
     executor.register_package("actions")  # imports the action modules; actions/__init__ warms up
     app = create_app(executor, cors_origins=None)
     app.run(host=settings.host, port=settings.actions_port, single_process=True, access_log=False, motd=False)

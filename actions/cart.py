@@ -21,7 +21,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import building, services
+from actions import building, events, services
 from actions.cards import store_label
 from actions.common import cart_lines, entity_values, language
 from actions.customers import shopper_id
@@ -606,8 +606,10 @@ class ActionPlaceOrder(Action):
                 store_id=int(store_id) if pickup and store_id is not None else None,
                 delivery_address=None if pickup else tracker.get_slot("delivery_address"),
                 idempotency_key=checkout_key(tracker),
+                conversation_id=tracker.sender_id,
             )
             order = await client.confirm_order(customer, order.id)
+            events.order_placed(tracker, order)  # revenue attributed to this conversation
         except OrderServiceError as exc:
             if exc.conflict:
                 dispatcher.utter_message(response="utter_order_out_of_stock")

@@ -24,7 +24,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import answers, searching, services
+from actions import answers, events, searching, services
 from actions.cards import cards_payload, listing
 from actions.common import cart_lines, entity_values, language
 from actions.customers import shopper_id
@@ -36,6 +36,7 @@ from knowledge_graph.graph import ProductGraph
 from knowledge_graph.parse import CHEAPER_WORDS, PRICIER_WORDS, find_category
 from knowledge_graph.vocab import attribute_name, format_price, format_value
 from order_service.client import OrderServiceError
+from recommender.experiments import with_variant
 from recommender.filters import cart_compatibility
 
 log = logging.getLogger(__name__)
@@ -107,6 +108,7 @@ class RecommendAction(Action, ABC):
             log.warning("recommendation asked before the recommender was trained: %s", exc)
             dispatcher.utter_message(response="utter_recommend_unavailable")
             return []
+        rec = with_variant(rec, events.recommendation_variant(tracker))  # the shopper's experiment arm
         cart = [line["sku"] for line in cart_lines(tracker)]
         return await self.answer(dispatcher, tracker, graph, rec, language(tracker), cart)
 
