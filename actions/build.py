@@ -24,6 +24,9 @@ class ActionBuild(Action):
     ) -> list[dict[str, Any]]:
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         text = tracker.latest_message.get("text") or ""
+        upgrade = await asyncio.to_thread(building.upgrade_in, tracker)
+        if upgrade is not None:  # "I have an i5-12400 and a 550 W PSU: best graphics card for $400?"
+            return await building.upgrade_answer(dispatcher, tracker, upgrade)
         if intent == "plan_build" and building.names_one_part(text):
             # "which processor would you pick for gaming, max $300": one part, a search
             graph = await asyncio.to_thread(services.graph)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -23,12 +23,15 @@ from actions import references, services
 from actions.cards import card
 from actions.common import cart_lines, language
 from build_planner import Build, Change, Constraints, Conversion, NoBuild, Request, diff, get_planner
-from build_planner.scoring import normalise_purpose, part_type_of, profiles, purpose
+from build_planner.planner import DESCRIBED, described_sku
+from build_planner.scoring import normalise_purpose, part_type_of, profiles, purpose, role_of
+from catalog.models import Product
 from daogou.config import get_settings
+from knowledge_graph import compat
 from knowledge_graph.graph import ProductGraph
 from knowledge_graph.linker import link
 from knowledge_graph.parse import AROUND_CEILING, AROUND_FLOOR, find_budget
-from knowledge_graph.vocab import format_price, part_type_name
+from knowledge_graph.vocab import format_price, part_type_name, tokens
 
 Events = list[dict[str, Any]]
 SLOT = "build"
@@ -167,6 +170,27 @@ def _named_skus(graph: ProductGraph, text: str) -> list[str]:
     return [m.candidates[0] for m in link(graph, text) if m.clear and m.candidates]
 
 
+# what names a model line rather than one product: "4070" is every card with the GeForce RTX 4070 chip
+_LINE_ATTRIBUTES = {"video-card": "chipset", "cpu": "socket"}
+
+
+def _named_lines(graph: ProductGraph, text: str) -> list[tuple[str, dict[str, Any]]]:
+    """Model lines the message names without naming one product ("换成4070"): role → the line's
+    attribute, when every product the mention may mean agrees on it."""
+    found = []
+    for mention in link(graph, text):
+        if mention.clear or not mention.candidates:
+            continue
+        products = [graph.products[s] for s in mention.candidates if s in graph.products]
+        roles = {role_of(p) for p in products}
+        role = roles.pop() if len(roles) == 1 else None
+        key = _LINE_ATTRIBUTES.get(role or "")
+        values = {p.attributes.get(key) for p in products} if key else set()
+        if key and len(values) == 1 and None not in values:
+            found.append((role, {key: values.pop()}))
+    return found
+
+
 def find_changes(graph: ProductGraph, text: str, intent: str, entities: list[dict[str, Any]]) -> list[Change]:
     """The changes a message asks of the current build, in the order the planner applies them."""
     button = next((e.get("value") for e in entities if e.get("entity") == "build_change"), None)
@@ -193,12 +217,14 @@ def find_changes(graph: ProductGraph, text: str, intent: str, entities: list[dic
     if emphasis:
         changes.append(Change("emphasis", emphasis))
     named = _named_skus(graph, text)
+    lines = [] if named else _named_lines(graph, text)
     if _HAVE.search(text) and named:
         changes.extend(Change("have", sku) for sku in named)
     elif named:
         changes.extend(Change("use", sku) for sku in named)
+    changes.extend(Change("line", attributes, role) for role, attributes in lines)
     for role, brand in find_brands(text).items():
-        if not named:
+        if not named and role not in dict(lines):
             changes.append(Change("brand", brand, role))
     colour = find_colour(text)
     if colour:
@@ -211,12 +237,255 @@ def find_changes(graph: ProductGraph, text: str, intent: str, entities: list[dic
     return changes
 
 
+# --- upgrades --------------------------------------------------------------------------------------
+
+# "a 550 W PSU", "550W电源": the wattage is what decides which graphics cards the supply can carry
+_WATTS = re.compile(r"(?i)(?<![\d.])(\d{3,4})\s*(?:w|watts?|瓦)(?![a-z])")
+_OWN = re.compile(
+    r"(?i)\b(?:i (?:already )?(?:have|own|got|run|use)|i've got|i'm running|my|currently)\b|我有|我的|已经有|现有|现在的|目前"
+)
+_UPGRADE = re.compile(r"(?i)(?<![a-z])upgrad\w*|升级|换代")
+_ASKS = re.compile(
+    r"(?i)\b(?:best|which|what|recommend|suggest|should i|get|buy)\b|[?？]|哪|什么|推荐|选|买|配"
+)
+# the attributes the compatibility rules read, per role: what a described part ("a B660 board") can pin
+_RULE_ATTRIBUTES = {
+    "cpu": ("socket", "tdp"),
+    "motherboard": ("socket", "memory_type"),  # not the size: "B650" boards include B650M ones
+    "memory": ("memory_type",),
+    "case": ("case_type",),
+    "power-supply": ("wattage",),
+    "video-card": ("chipset",),
+}
+
+
+@dataclass(frozen=True)
+class Upgrade:
+    """ "I have an i5-12400 on a B660 board and a 550 W PSU: best graphics card for $400?": the parts
+    owned (role → SKU, or a described part's pseudo-SKU), the role to buy and the budget (None: the
+    best that fits)."""
+
+    have: dict[str, str]
+    role: str
+    budget_usd: float | None
+    conversion: Conversion | None
+
+
+def _label(words: tuple[str, ...]) -> str:
+    return " ".join(w.upper() if any(ch.isdigit() for ch in w) else w.capitalize() for w in words)
+
+
+def described(graph: ProductGraph, role: str, words: tuple[str, ...]) -> str:
+    """A part named only by its line ("a B660 board"): what every catalogue part of the role whose
+    name has those words agrees on (every B660 board is LGA1700; some take DDR4, some DDR5, so the
+    memory generation stays unknown)."""
+    part_type = part_type_of(role)
+    matching = [
+        p for p in graph.products.values() if p.part_type == part_type and set(words) <= set(tokens(p.name))
+    ]
+    agreed = {}
+    for key in _RULE_ATTRIBUTES.get(role, ()):
+        values = {p.attributes.get(key) for p in matching}
+        if len(values) == 1 and None not in values:
+            agreed[key] = values.pop()
+    return described_sku(role, agreed, _label(words))
+
+
+def owned_parts(graph: ProductGraph, text: str) -> dict[str, str]:
+    """role → the part the message says the shopper has: a product named clearly (its SKU), a line
+    named ("B660 board", its described pseudo-SKU) or a power supply by its wattage."""
+    owned: dict[str, str] = {}
+    for mention in link(graph, text):
+        products = [graph.products[s] for s in mention.candidates if s in graph.products]
+        roles = {role_of(p) for p in products}
+        if len(roles) != 1 or None in roles:
+            continue
+        role = roles.pop()
+        if mention.clear:
+            owned.setdefault(role, mention.candidates[0])
+        else:
+            owned.setdefault(role, described(graph, role, mention.words))
+    watts = _WATTS.search(text)
+    if watts and "power-supply" not in owned:
+        owned["power-supply"] = described_sku("power-supply", {"wattage": int(watts.group(1))})
+    return owned
+
+
+def find_upgrade(graph: ProductGraph, text: str) -> Upgrade | None:
+    """An upgrade question: parts the shopper has, and one kind of part to buy for them (the role
+    named that they do not have; a graphics card when they only say "upgrade")."""
+    if not (_OWN.search(text) or _UPGRADE.search(text)) or not (_ASKS.search(text) or _UPGRADE.search(text)):
+        return None
+    have = owned_parts(graph, text)
+    if not have:
+        return None
+    wanted = [r for r in _roles_named(text) if r not in have]
+    if not wanted and _UPGRADE.search(text) and "video-card" not in have:
+        wanted = ["video-card"]
+    if len(wanted) != 1:
+        return None
+    amount, conversion = find_amount(text)
+    return Upgrade(have, wanted[0], amount, conversion)
+
+
+UPGRADE_OPTIONS = 3  # the best part and the next best ones that fit, so the shopper can choose
+
+
+def owned_name(product: Product, lang: str) -> str:
+    """A part the shopper has, by its name, or by what they said of it ("B660 motherboard", "550瓦电源")."""
+    if not product.sku.startswith(DESCRIBED):
+        return product.name
+    label = product.sku.split(":", 3)[3] if product.sku.count(":") >= 3 else ""
+    watts = product.attributes.get("wattage")
+    size = (f"{watts}瓦" if lang == "zh" else f"{watts} W ") if watts else ""
+    sep = "" if lang == "zh" else " "
+    return f"{label}{sep if label else ''}{size}{part_type_name(product.part_type or '', lang)}".strip()
+
+
+def _upgrade_options(upgrade: Upgrade, count: int = UPGRADE_OPTIONS) -> list[Build]:
+    """The best part of the role that fits what the shopper has, then the next best without it."""
+    planner = get_planner()
+    budget = upgrade.budget_usd if upgrade.budget_usd is not None else 1e6
+    options: list[Build] = []
+    request = Request(
+        budget_usd=budget,
+        purpose="gaming",
+        constraints=Constraints(have=tuple(upgrade.have.values())),
+        upgrade_role=upgrade.role,
+        conversion=upgrade.conversion,
+    )
+    while len(options) < count:
+        try:
+            options.append(planner.plan(request))
+        except NoBuild:
+            if not options:
+                raise
+            break
+        bought = options[-1].part(upgrade.role).product
+        # the next option is another chip, not the same card from another maker
+        chipset = bought.attributes.get("chipset") if upgrade.role == "video-card" else None
+        same = [
+            p.sku for p in planner.by_role[upgrade.role] if chipset and p.attributes.get("chipset") == chipset
+        ]
+        exclude = request.constraints.exclude + (bought.sku, *same)
+        request = replace(request, constraints=replace(request.constraints, exclude=exclude))
+    return options
+
+
+def _stronger(upgrade: Upgrade, best: Build) -> Build | None:
+    """The part the budget would buy if the power supply were no limit, when it is not the one chosen."""
+    psu = upgrade.have.get("power-supply")
+    if psu is None or upgrade.role not in ("video-card", "cpu"):
+        return None
+    have = {r: s for r, s in upgrade.have.items() if r != "power-supply"}
+    try:
+        free = _upgrade_options(replace(upgrade, have=have), 1)[0]
+    except NoBuild:
+        return None
+    if free.part(upgrade.role).sku == best.part(upgrade.role).sku:
+        return None
+    return free if free.score > best.score else None
+
+
+def _upgrade_checks(best: Build, upgrade: Upgrade, lang: str) -> list[str]:
+    """What was checked, in words: the whole PC's power against the supply (or what supply it needs),
+    and the knowledge graph's verdict on every pair of the new part and the parts owned."""
+    texts = profiles()["upgrade"]
+    products = best.products()
+    new = products[upgrade.role]
+    role = _role_name(upgrade.role, lang)
+    cpu_w, gpu_w = compat.estimated_draw(products.values())
+    psu = products.get("power-supply")
+    fields = {
+        "cpu_w": f"{cpu_w:g}",
+        "gpu_w": f"{gpu_w:g}",
+        "base": f"{compat.system_base_w():g}",
+        "need": compat.recommended_psu(cpu_w, gpu_w),
+        "role": role,
+    }
+    checks = []
+    if upgrade.role in ("video-card", "cpu"):
+        if psu is not None:
+            checks.append(texts["power"][lang].format(watts=psu.attributes.get("wattage"), **fields))
+        else:
+            checks.append(texts["power_unknown"][lang].format(**fields))
+    owned = [p for r, p in products.items() if r != upgrade.role and r != "power-supply"]
+    pairs = [(new, p) for p in owned] + [
+        (a, b) for i, a in enumerate(owned) for b in owned[i + 1 :] if a.part_type != b.part_type
+    ]
+    for a, b in pairs:
+        verdict = compat.check(a, b)
+        if verdict.compatible is not None:  # not "these two do not depend on each other"
+            checks.append(" ".join(r.text(lang) for r in verdict.reasons))
+    return checks
+
+
+async def upgrade_answer(dispatcher: CollectingDispatcher, tracker: Tracker, upgrade: Upgrade) -> Events:
+    """The best part(s) of one kind for the parts the shopper has, why, and what was checked."""
+    graph = await asyncio.to_thread(services.graph)
+    lang = language(tracker)
+    planner = get_planner()
+    owned = [owned_name(planner.product(s), lang) for s in upgrade.have.values()]
+    owned_text = ("、" if lang == "zh" else ", ").join(owned)
+    role = _role_name(upgrade.role, lang)
+    texts = profiles()["upgrade"]
+    budget = (
+        texts["budget"][lang].format(budget=format_price(upgrade.budget_usd, lang))
+        if upgrade.budget_usd is not None
+        else ""
+    )
+    try:
+        options = await asyncio.to_thread(_upgrade_options, upgrade)
+    except NoBuild as error:
+        dispatcher.utter_message(
+            response="utter_build_upgrade_impossible",
+            owned=owned_text,
+            role=role,
+            budget=budget,
+            hint=error.text(lang),
+        )
+        return []
+    best = options[0]
+    heading = texts["heading"][lang].format(owned=owned_text, role=role, budget=budget)
+    if upgrade.conversion:
+        heading = upgrade.conversion.text(lang) + ("。" if lang == "zh" else ". ") + heading
+    lines = []
+    for i, option in enumerate(options, 1):
+        part = option.part(upgrade.role)
+        price = format_price(part.price, lang)
+        lines.append(f"{i}. {part.product.name} — {price}\n   {part.reason(lang)}")
+    checks = _upgrade_checks(best, upgrade, lang)
+    stronger = await asyncio.to_thread(_stronger, upgrade, best)
+    if stronger is not None:
+        part = stronger.part(upgrade.role)
+        psu = best.products()["power-supply"]
+        checks.append(
+            texts["stronger"][lang].format(
+                name=part.product.name,
+                price=format_price(part.price, lang),
+                need=stronger.recommended_psu_w,
+                watts=psu.attributes.get("wattage"),
+            )
+        )
+    cards = [card(graph, o.part(upgrade.role).product, lang) for o in options]
+    dispatcher.utter_message(
+        response="utter_build_upgrade",
+        heading=heading,
+        lines="\n".join(lines),
+        checks=texts["checked"][lang] + ("" if lang == "zh" else " ").join(checks),
+        json_message={"type": "product_cards", "products": cards},
+    )
+    shown = [o.part(upgrade.role).sku for o in options]
+    return [SlotSet(SLOT, slot_value(best)), SlotSet("shown_skus", shown)]
+
+
 # --- the slot ------------------------------------------------------------------------------------
 
 
 def _request_dict(request: Request) -> dict[str, Any]:
     data = asdict(request)
     data["constraints"]["brands"] = dict(request.constraints.brands)
+    data["constraints"]["require"] = {r: dict(v) for r, v in request.constraints.require.items()}
     return data
 
 
@@ -233,6 +502,7 @@ def request_from(data: dict[str, Any]) -> Request:
             colour=c.get("colour"),
             store_id=c.get("store_id"),
             exclude=tuple(c.get("exclude") or ()),
+            require={r: dict(v) for r, v in (c.get("require") or {}).items()},
         ),
         emphasis=tuple(tuple(e) for e in data.get("emphasis") or ()),
         upgrade_role=data.get("upgrade_role"),
@@ -274,10 +544,10 @@ _WHOLE = re.compile(
 
 
 def on_screen(tracker: Tracker) -> bool:
-    """Whether the list on screen is the build's parts."""
+    """Whether the list on screen is the build's parts (an upgrade's list: its best part first)."""
     state = current(tracker)
     shown = [p[1] for p in (state or {}).get("parts") or [] if p[1] and not p[2]]
-    return bool(shown) and list(tracker.get_slot("shown_skus") or []) == shown
+    return bool(shown) and list(tracker.get_slot("shown_skus") or [])[: len(shown)] == shown
 
 
 def means_whole_build(tracker: Tracker) -> bool:
@@ -291,11 +561,22 @@ def add_whole_build(dispatcher: CollectingDispatcher, tracker: Tracker) -> Event
     return _add_to_cart(dispatcher, tracker, services.graph(), current(tracker), language(tracker))
 
 
+def upgrade_in(tracker: Tracker) -> Upgrade | None:
+    """The upgrade the latest message asks about, unless it changes the build on screen ("I already
+    have a 750 W PSU" after a build is a part the build keeps)."""
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    if intent == "add_build_to_cart" or (intent == "refine_build" and on_screen(tracker)):
+        return None
+    return find_upgrade(services.graph(), tracker.latest_message.get("text") or "")
+
+
 def takes_over(tracker: Tracker, intent: str) -> bool:
     """Whether a message the NLU read as a search or an unclear one belongs to the build: the missing
     budget or purpose of a build just asked for ("gaming", "about 1500"), or "cheaper" / "only
     Intel" right after a build was shown (its parts are the list on screen)."""
     text = tracker.latest_message.get("text") or ""
+    if upgrade_in(tracker) is not None:
+        return True  # "I have an i5-12400 and a 550 W PSU: best graphics card for $400?" read as a search
     if pending(tracker):
         if _roles_named(text) and not _BUILD_WORDS.search(text):
             return False  # "which processor would you pick, max $300": a search for one part
@@ -439,6 +720,9 @@ async def build_answer(dispatcher: CollectingDispatcher, tracker: Tracker, fresh
     state = current(tracker)
     if intent == "add_build_to_cart":
         return _add_to_cart(dispatcher, tracker, graph, state, lang)
+    upgrade = await asyncio.to_thread(upgrade_in, tracker)
+    if upgrade is not None:
+        return await upgrade_answer(dispatcher, tracker, upgrade)
     asked = (state or {}).get("pending") or {}
     amount, conversion = find_amount(text, bare=bool(asked))
     if (
@@ -506,7 +790,8 @@ async def _change(
     roles = _roles_named(text)
     if _WHY.search(text):
         build = await asyncio.to_thread(_restore, state)
-        asked = [build.part(r) for r in roles] or list(build.parts[:1])
+        first = build.part(request.upgrade_role) if request.upgrade_role else build.parts[0]
+        asked = [build.part(r) for r in roles] or [first]
         for part in asked:
             if part is not None:
                 name = part.product.name if part.product else _role_name(part.role, lang)

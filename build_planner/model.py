@@ -27,6 +27,8 @@ class Constraints:
     colour: str | None = None
     store_id: int | None = None
     exclude: tuple[str, ...] = ()
+    # role → attribute values the part must have ("换成4070": {"video-card": {"chipset": "GeForce RTX 4070"}})
+    require: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
     def location_id(self) -> int:
@@ -125,7 +127,7 @@ class Build:
 
 
 ChangeKind = Literal[
-    "cheaper", "budget", "emphasis", "brand", "use", "have", "colour", "store", "purpose", "swap"
+    "cheaper", "budget", "emphasis", "brand", "use", "have", "colour", "store", "purpose", "swap", "line"
 ]
 
 
@@ -134,7 +136,8 @@ class Change:
     """A refinement of a build. cheaper: value = fraction of the current total to aim for
     (default 0.85); budget: new USD budget; emphasis: {role: steps}; brand: a brand name (role
     inferred when None: NVIDIA → graphics card, else the CPU); use / have: a SKU; colour: a colour
-    or None; store: a store id or None; purpose: a purpose; swap: the role whose part to replace."""
+    or None; store: a store id or None; purpose: a purpose; swap: the role whose part to replace;
+    line: {attribute: value} the role's part must have (a model line: "换成4070")."""
 
     kind: ChangeKind
     value: Any = None

@@ -156,6 +156,8 @@ class Planner:
         return self._compatible[key]
 
     def product(self, sku: str) -> Product:
+        if sku.startswith(DESCRIBED):
+            return described_product(sku)
         try:
             return self.products[sku.strip().upper()]
         except KeyError:
@@ -174,6 +176,8 @@ class Planner:
         if brand and brand_of(p, role).lower() != brand.lower():
             return False
         if c.colour and not colour_matches(p, c.colour):
+            return False
+        if any(p.attributes.get(k) != v for k, v in c.require.get(role, {}).items()):
             return False
         if role == "case":
             if p.attributes.get("included_psu") or not compat.case_form_factors(
@@ -229,7 +233,8 @@ class Planner:
         cached per location, purpose and constraint, refreshed with the stock."""
         c = request.constraints
         sellable = self.sellable(location_id)
-        key = (role, location_id, id(sellable), purpose.key, c.brands.get(role), c.colour)
+        required = tuple(sorted(c.require.get(role, {}).items()))
+        key = (role, location_id, id(sellable), purpose.key, c.brands.get(role), c.colour, required)
         pool = self._pools.get(key)
         if pool is None:
             pool = [
@@ -252,7 +257,9 @@ class Planner:
         the price, is the front of the parts up to that price: it is computed once per pool."""
         pool = self._pool(role, request, purpose, request.constraints.location_id)
         exclude = set(request.constraints.exclude)
-        part_epsilon = self.epsilon / max(purpose.weights.get(role, 0.0), 0.01)
+        # an upgrade buys one part: its exact front is a small model, so nothing is pruned
+        epsilon = 0.0 if request.upgrade_role else self.epsilon
+        part_epsilon = epsilon / max(purpose.weights.get(role, 0.0), 0.01)
         if exclude:
             return self._front([t for t in pool if t[0].sku not in exclude], max_price, part_epsilon)
         key = (id(pool), part_epsilon)
@@ -593,6 +600,12 @@ class Planner:
             fixed, have = (fixed + (p.sku,), have) if kind == "use" else (fixed, have + (p.sku,))
             brands = {k: v for k, v in c.brands.items() if k != role}
             r = replace(r, constraints=replace(c, fixed=fixed, have=have, brands=brands))
+        elif kind == "line":
+            role = change.role or ""
+            fixed = tuple(s for s in c.fixed if scoring.role_of(self.product(s)) != role)
+            brands = {k: v for k, v in c.brands.items() if k != role}
+            require = {**c.require, role: dict(change.value)}
+            r = replace(r, constraints=replace(c, fixed=fixed, brands=brands, require=require))
         elif kind == "colour":
             r = replace(r, constraints=replace(c, colour=change.value))
         elif kind == "store":
@@ -610,6 +623,44 @@ class Planner:
         else:
             raise ValueError(f"unknown change {kind!r}")
         return self.plan(r)
+
+
+DESCRIBED = "SPEC:"
+
+
+def described_sku(role: str, attributes: Mapping[str, object], label: str = "") -> str:
+    """A part the shopper owns but described rather than named ("a 550 W power supply", "a B660
+    board"), as a pseudo-SKU for Constraints.have: "SPEC:power-supply:wattage=550". Only the
+    attributes given take part in the rules; the others are unknown, so they never block."""
+    fields = ";".join(f"{k}={v}" for k, v in sorted(attributes.items()))
+    return f"{DESCRIBED}{role}:{fields}" + (f":{label}" if label else "")
+
+
+def described_product(sku: str) -> Product:
+    """The Product of a described part (see described_sku): price 0, the given attributes."""
+    try:
+        _, role, fields, *label = sku.split(":", 3)
+        attributes: dict[str, object] = {}
+        for item in filter(None, fields.split(";")):
+            key, value = item.split("=", 1)
+            attributes[key] = int(value) if value.isdigit() else value
+    except ValueError:
+        raise NoBuild("unknown_part", f"{sku} is not a part description.", f"{sku}不是配件描述。") from None
+    part_type = scoring.part_type_of(role)
+    name = " ".join(
+        x
+        for x in (label[0] if label else "", f"{attributes['wattage']} W" if "wattage" in attributes else "")
+        if x
+    )
+    return Product(
+        sku=sku,
+        name=(name + " " if name else "") + part_type_name(part_type, "en"),
+        brand=None,
+        price=0.0,
+        category_id="",
+        part_type=part_type,
+        attributes=attributes,
+    )
 
 
 _draw_cache: dict[int, int] = {}

@@ -130,3 +130,66 @@ async def test_add_to_cart_after_a_build_means_all_of_it(graph):
 def test_one_part_is_a_search_not_a_build():
     assert building.names_one_part("which processor would you pick for gaming, max 300 dollars")
     assert not building.names_one_part("a gaming pc with a good processor for 1500")
+
+
+def _best_card_by_data(graph, budget, cpu, watts):
+    """The best graphics card for the budget whose whole-PC draw the supply covers, found by scanning
+    the catalogue with knowledge_graph.compat (not by the planner)."""
+    from build_planner.scoring import part_score, purpose
+
+    gaming = purpose("gaming")
+    fitting = [
+        p
+        for p in graph.products.values()
+        if p.part_type == "video-card"
+        and p.attributes.get("chipset")
+        and 0 < p.price <= budget
+        and compat.recommended_psu(*compat.estimated_draw([cpu, p])) <= watts
+    ]
+    return max(part_score(p, "video-card", gaming) for p in fitting)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I have an i5-12400 on a B660 board and a 550 W PSU: best graphics card for $400?",
+        "我有i5-12400和B660主板，550W电源，预算400美元配什么显卡？",
+    ],
+)
+async def test_an_upgrade_respects_what_the_shopper_has(graph, text):
+    from build_planner.scoring import part_score, purpose
+
+    cpu = next(p for p in graph.products.values() if p.name == "Intel Core i5-12400")
+    messages, slots = await say(text, "search_products", {})
+    assert responses(messages) == ["utter_build_upgrade"]
+    cards = [graph.products[s] for s in slots["shown_skus"]]
+    assert cards and all(c.part_type == "video-card" and c.price <= 400 for c in cards)
+    for c in cards:
+        assert compat.recommended_psu(*compat.estimated_draw([cpu, c])) <= 550
+    best = part_score(cards[0], "video-card", purpose("gaming"))
+    assert best == pytest.approx(_best_card_by_data(graph, 400, cpu, 550), abs=0.01)
+    assert slots["build"]["request"]["upgrade_role"] == "video-card"
+    assert cpu.sku in slots["build"]["request"]["constraints"]["have"]
+    # the reply says what it checked: the supply's watts and the socket both parts share
+    text_out = messages[0]["checks"]
+    assert "550" in text_out and cpu.attributes["socket"] in text_out
+
+
+async def test_an_upgrade_of_the_processor_keeps_the_board_socket(graph):
+    messages, slots = await say(
+        "I have a B650 board, which CPU should I buy for $250?", "search_products", {}
+    )
+    assert responses(messages) == ["utter_build_upgrade"]
+    sockets = {
+        p.attributes.get("socket")
+        for p in graph.products.values()
+        if p.part_type == "motherboard" and "b650" in p.name.lower().split()
+    }
+    cpus = [graph.products[s] for s in slots["shown_skus"]]
+    assert cpus and all(c.part_type == "cpu" and c.price <= 250 for c in cpus)
+    assert {c.attributes["socket"] for c in cpus} <= sockets and len(sockets) == 1
+
+
+def test_a_part_already_owned_in_a_build_is_not_an_upgrade(graph):
+    assert building.find_upgrade(graph, "I already have a Corsair 4000D case") is None
+    assert building.find_upgrade(graph, "use the Ryzen 7 7700X") is None

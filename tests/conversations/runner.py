@@ -58,6 +58,7 @@ CHECKS = (
     "no_repeats",
     "faq",
     "build",
+    "upgrade",
 )
 PRODUCT_CONSTRAINTS = (
     "category_has",
@@ -763,6 +764,34 @@ class Checker:
             return f"build: CPU {cpu.name if cpu else None} is not {brand}"
         return None
 
+    def check_upgrade(self, arg: Any, reply: Reply, state: State) -> str | None:
+        """Parts offered for a PC the shopper has: every listed product is of the part type asked
+        (`part_type`), within the budget (max_total / max_total_cny), fits every owned part
+        (`have`: product selectors) by the compatibility rules, and leaves the owned power supply
+        (`psu_w`) enough for the whole PC's estimated draw with the rules' headroom."""
+        from knowledge_graph import compat
+
+        parts = listed_products(reply, self.data)
+        if not parts:
+            return "upgrade: no product listed"
+        budget = arg.get("max_total")
+        if "max_total_cny" in arg:
+            budget = float(arg["max_total_cny"]) / self.data.cny_per_usd
+        have = [p for sel in _as_list(arg.get("have") or []) for p in self.products(sel, state)]
+        for part in parts:
+            if part.part_type != arg["part_type"]:
+                return f"upgrade: {part.name} is a {part.part_type}, not a {arg['part_type']}"
+            if budget is not None and part.price > float(budget) + 0.005:
+                return f"upgrade: {part.name} costs {part.price}, over {float(budget):.2f}"
+            for owned in have:
+                if compat.check(part, owned).compatible is False:
+                    return f"upgrade: {part.name} does not fit {owned.name}"
+            if "psu_w" in arg:
+                need = compat.recommended_psu(*compat.estimated_draw([*have, part]))
+                if need > float(arg["psu_w"]):
+                    return f"upgrade: with {part.name} the PC needs {need} W, more than {arg['psu_w']} W"
+        return None
+
     def check_cart_size(self, arg: Any, reply: Reply, state: State) -> str | None:
         if self.services is None:
             raise ValueError("cart_size needs the tracker")
@@ -817,9 +846,12 @@ def _one(product: Any, data: ShopData) -> str:
 class LiveServices:
     """The order service (as the demo manager and as the action server) and Rasa's tracker API."""
 
-    def __init__(self, rasa_url: str, orders_url: str, service_token: str, database: Path) -> None:
+    def __init__(
+        self, rasa_url: str, orders_url: str, service_token: str, database: Path, rasa_api_token: str = ""
+    ) -> None:
         self.rasa_url, self.orders_url, self.database = rasa_url.rstrip("/"), orders_url.rstrip("/"), database
         self.service_token = service_token
+        self.rasa_api = {"token": rasa_api_token}  # Rasa's HTTP API is open only to its token
         self.http = httpx.Client(timeout=TURN_TIMEOUT_S, trust_env=False)
         self._tokens: dict[str, tuple[str, int | None]] = {}
         self._stock: dict[tuple[str, int], dict[str, Any] | None] = {}
@@ -830,7 +862,9 @@ class LiveServices:
         self.http.close()
 
     def domain(self) -> dict[str, Any]:
-        r = self.http.get(f"{self.rasa_url}/domain", headers={"Accept": "application/json"})
+        r = self.http.get(
+            f"{self.rasa_url}/domain", headers={"Accept": "application/json"}, params=self.rasa_api
+        )
         r.raise_for_status()
         return r.json()
 
@@ -891,7 +925,7 @@ class LiveServices:
         return {int(o["id"]) for o in r.json().get("orders", [])}
 
     def cart(self, sender: str) -> list[Any]:
-        r = self.http.get(f"{self.rasa_url}/conversations/{sender}/tracker")
+        r = self.http.get(f"{self.rasa_url}/conversations/{sender}/tracker", params=self.rasa_api)
         r.raise_for_status()
         return list((r.json().get("slots") or {}).get("cart") or [])
 
@@ -1107,7 +1141,9 @@ def run_suite(
 
         with live_stack() as started:
             return run_suite(conversations, started, progress)
-    services = LiveServices(stack.rasa_url, stack.orders_url, stack.service_token, stack.database)
+    services = LiveServices(
+        stack.rasa_url, stack.orders_url, stack.service_token, stack.database, stack.rasa_api_token
+    )
     checker = Checker(ShopData(), services)
     results = []
     try:
@@ -1221,6 +1257,7 @@ def main(argv: list[str]) -> int:
             Path(raw["workdir"]),
             raw["service_token"],
             float(raw["startup_s"]),
+            raw.get("rasa_api_token", ""),
         )
     results = run_suite(convos, stack, progress=not heldout)
     for r in results:
