@@ -34,6 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from daogou.config import Settings, get_settings
 from order_service.schemas import StoreOut, TokenOut
+from staff_console.handoff import SENDER_ID, Handoff, Inbox
 from staff_console.render import reply_blocks
 
 logger = logging.getLogger(__name__)
@@ -90,8 +91,9 @@ class Sessions:
         self._by_digest[self._digest(session_id)] = session
         return session_id, session
 
-    def get(self, session_id: str | None) -> StaffSession | None:
-        """The live session (its idle time restarts), or None; an ended session is forgotten."""
+    def get(self, session_id: str | None, touch: bool = True) -> StaffSession | None:
+        """The live session (its idle time restarts when `touch`), or None; an ended session is
+        forgotten."""
         if not session_id:
             return None
         key, now = self._digest(session_id), self.clock()
@@ -101,7 +103,8 @@ class Sessions:
         if not self._alive(session, now):
             del self._by_digest[key]
             return None
-        session.last_seen = now
+        if touch:
+            session.last_seen = now
         return session
 
     def drop(self, session_id: str | None) -> None:
@@ -193,6 +196,12 @@ class Console:
         self.rasa_webhook = f"http://{settings.host}:{settings.rasa_port}/webhooks/staff/webhook"
         self.orders_url = settings.orders_url.rstrip("/")
         self._http: httpx.AsyncClient | None = None
+        self.inbox = Inbox(
+            settings.state_dir / "handoff" / "handoff.jsonl",  # actions/journal.py: journal_path("handoff")
+            f"http://{settings.host}:{settings.rasa_port}",
+            # RASA_API_TOKEN (docs/deployment.md); a settings field of the security work
+            str(getattr(settings, "rasa_api_token", "") or ""),
+        )
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -203,7 +212,19 @@ class Console:
         return self._http
 
     def session_of(self, request: Request) -> StaffSession | None:
-        return self.sessions.get(request.cookies.get(COOKIE))
+        """The request's session. The page's polling of the inbox (GET /api/handoffs…) does not count as
+        activity: an unattended screen still signs out after the idle time."""
+        polling = request.method == "GET" and "/api/handoffs" in request.url.path
+        return self.sessions.get(request.cookies.get(COOKIE), touch=not polling)
+
+    def signed_in(self, request: Request) -> tuple[StaffSession | None, Response | None]:
+        """The session of a signed-in request, or the refusal: a POST must also pass the origin and
+        CSRF checks."""
+        session = self.session_of(request)
+        refused = self.guard(request, session) if request.method == "POST" else None
+        if refused is None and session is None:
+            refused = self.signed_out(request)
+        return session, refused
 
     def signed_out(self, request: Request) -> JSONResponse:
         """401: `session_expired` when the browser still had a session cookie, else `signed_out`."""
@@ -298,12 +319,9 @@ class Console:
         return response
 
     async def chat(self, request: Request) -> Response:
-        session = self.session_of(request)
-        refused = self.guard(request, session)
-        if refused:
-            return refused
-        if session is None:
-            return self.signed_out(request)
+        session, refused = self.signed_in(request)
+        if refused or session is None:
+            return refused or self.signed_out(request)
         body = await json_body(request)
         text = body.get("message") if body else None
         if not isinstance(text, str) or not text.strip():
@@ -332,14 +350,109 @@ class Console:
         )
 
 
+class HandoffDesk:
+    """The inbox's routes (staff_console/handoff.py): list, one handoff with its live transcript, claim,
+    reply, hand back. Every signed-in staff member sees every handoff."""
+
+    def __init__(self, console: Console) -> None:
+        self.console, self.inbox = console, console.inbox
+
+    async def _handoff(self, request: Request) -> tuple[StaffSession, Handoff] | Response:
+        """(session, the open handoff the path names), or the refusal."""
+        session, refused = self.console.signed_in(request)
+        if refused or session is None:
+            return refused or self.console.signed_out(request)
+        sender_id = request.path_params.get("sender_id", "")
+        handoff = self.inbox.get(sender_id) if SENDER_ID.match(sender_id) else None
+        return error(404, "no_handoff") if handoff is None else (session, handoff)
+
+    def _mine(self, session: StaffSession, handoff: Handoff) -> Response | None:
+        if handoff.claimed_by != session.staff["username"]:
+            return error(409, "not_yours")
+        return None if self.inbox.can_act else error(503, "rasa_api_off")
+
+    async def list(self, request: Request) -> Response:
+        session, refused = self.console.signed_in(request)
+        if refused or session is None:
+            return refused or self.console.signed_out(request)
+        now, me = time.time(), session.staff["username"]
+        return JSONResponse(
+            {
+                "can_act": self.inbox.can_act,
+                "handoffs": [h.summary(me, now) for h in self.inbox.open_handoffs(now)],
+            },
+            headers={"Cache-Control": "no-store"},
+        )
+
+    async def show(self, request: Request) -> Response:
+        found = await self._handoff(request)
+        if isinstance(found, Response):
+            return found
+        session, handoff = found
+        return JSONResponse(
+            {
+                **handoff.summary(session.staff["username"], time.time()),
+                "transcript": await self.inbox.transcript(self.console.http, handoff),
+            },
+            headers={"Cache-Control": "no-store"},
+        )
+
+    async def claim(self, request: Request) -> Response:
+        found = await self._handoff(request)
+        if isinstance(found, Response):
+            return found
+        session, handoff = found
+        if not self.inbox.claim(handoff, session.staff["username"]):
+            return JSONResponse({"error": "claimed", "claimed_by": handoff.claimed_by}, status_code=409)
+        return JSONResponse(handoff.summary(session.staff["username"], time.time()))
+
+    async def reply(self, request: Request) -> Response:
+        found = await self._handoff(request)
+        if isinstance(found, Response):
+            return found
+        session, handoff = found
+        refused = self._mine(session, handoff)
+        if refused:
+            return refused
+        body = await json_body(request)
+        text = body.get("message") if body else None
+        if not isinstance(text, str) or not text.strip():
+            return error(400, "message_required")
+        return await self._act(self.inbox.reply(self.console.http, handoff, session.staff["username"], text))
+
+    async def hand_back(self, request: Request) -> Response:
+        found = await self._handoff(request)
+        if isinstance(found, Response):
+            return found
+        session, handoff = found
+        refused = self._mine(session, handoff)
+        if refused:
+            return refused
+        return await self._act(self.inbox.hand_back(self.console.http, handoff))
+
+    async def _act(self, action) -> Response:
+        try:
+            await action
+        except httpx.HTTPError as exc:
+            logger.error("Rasa API call failed: %s", exc)
+            return error(503, "assistant_unavailable")
+        return JSONResponse({"ok": True}, headers={"Cache-Control": "no-store"})
+
+
 def create_app(settings: Settings | None = None, *, clock: Callable[[], float] = time.time) -> ASGIApp:
     console = Console(settings or get_settings(), clock)
+    desk = HandoffDesk(console)
     app = Starlette(
         routes=[
             Route("/api/session", console.current, methods=["GET"]),
             Route("/api/login", console.login, methods=["POST"]),
             Route("/api/logout", console.logout, methods=["POST"]),
             Route("/api/chat", console.chat, methods=["POST"]),
+            Route("/api/handoffs", desk.list, methods=["GET"]),
+            Route("/api/handoffs/{sender_id}", desk.show, methods=["GET"]),
+            Route("/api/handoffs/{sender_id}/claim", desk.claim, methods=["POST"]),
+            Route("/api/handoffs/{sender_id}/reply", desk.reply, methods=["POST"]),
+            Route("/api/handoffs/{sender_id}/hand-back", desk.hand_back, methods=["POST"]),
             Mount("/", StaticFiles(directory=STATIC, html=True)),
         ]
     )

@@ -5,6 +5,17 @@
 const TEXT = {
   en: {
     title: "Daogou staff",
+    tabChat: "Assistant",
+    tabInbox: "Handoffs",
+    inboxEmpty: "No conversations are waiting for a person.",
+    inboxReadOnly: "Replying is off here: the Rasa HTTP API token (RASA_API_TOKEN) is not set.",
+    claim: "Claim",
+    handBack: "Hand back to the assistant",
+    waiting: (m) => `waiting ${m} min`,
+    claimedBy: (u) => `claimed by ${u}`,
+    byYou: "yours",
+    cart: "Cart",
+    shopper: "Shopper",
     signInTitle: "Sign in",
     username: "Username",
     password: "Password",
@@ -34,10 +45,25 @@ const TEXT = {
       csrf: "Request refused: reload the page.",
       message_required: "Type a question first.",
       network: "No connection to the server.",
+      claimed: "Another colleague has already claimed this conversation.",
+      not_yours: "Claim the conversation first.",
+      no_handoff: "This conversation is no longer waiting for a person.",
+      rasa_api_off: "Replying is off: RASA_API_TOKEN is not set.",
     },
   },
   zh: {
     title: "导购 · 店员工作台",
+    tabChat: "助手",
+    tabInbox: "转人工",
+    inboxEmpty: "目前没有等待人工的会话。",
+    inboxReadOnly: "此处无法回复：未设置 Rasa HTTP API 令牌（RASA_API_TOKEN）。",
+    claim: "接手",
+    handBack: "交回给助手",
+    waiting: (m) => `已等待 ${m} 分钟`,
+    claimedBy: (u) => `由 ${u} 接手`,
+    byYou: "由您接手",
+    cart: "购物车",
+    shopper: "顾客",
     signInTitle: "登录",
     username: "用户名",
     password: "密码",
@@ -62,6 +88,10 @@ const TEXT = {
       csrf: "请求被拒绝：请刷新页面。",
       message_required: "请先输入问题。",
       network: "无法连接服务器。",
+      claimed: "其他同事已接手这个会话。",
+      not_yours: "请先接手这个会话。",
+      no_handoff: "这个会话已不再等待人工。",
+      rasa_api_off: "无法回复：未设置 RASA_API_TOKEN。",
     },
   },
 };
@@ -101,7 +131,7 @@ function applyLanguage() {
 
 function notice(code) {
   state.noticeCode = code || "";
-  const text = code ? t().errors[code] || code : "";
+  const text = code ? (code in t().errors ? t().errors[code] : code) : "";
   $("notice").textContent = text;
   $("notice").hidden = !text;
   $("notice").classList.toggle("error", Boolean(code) && code !== "bye");
@@ -121,8 +151,11 @@ function signedIn(body) {
   state.staff = body.staff;
   state.csrf = body.csrf;
   $("signin").hidden = true;
-  $("chat").hidden = false;
+  $("tabs").hidden = false;
+  show(state.view || "chat");
   showWho();
+  if (!state.poll) state.poll = setInterval(pollInbox, 3000);
+  pollInbox();
   $("message").focus();
 }
 
@@ -130,6 +163,12 @@ function signedOut(code) {
   state.staff = null;
   state.csrf = "";
   $("chat").hidden = true;
+  $("tabs").hidden = true;
+  $("inbox").hidden = true;
+  clearInterval(state.poll);
+  state.poll = null;
+  state.current = null;
+  $("handoff").hidden = true;
   $("log").replaceChildren();
   $("signin").hidden = false;
   $("password").value = "";
@@ -273,6 +312,102 @@ async function ask(message, shown) {
   $("message").focus();
 }
 
+// --- the handoff inbox -------------------------------------------------------------------------------
+function show(view) {
+  state.view = view;
+  $("chat").hidden = view !== "chat";
+  $("inbox").hidden = view !== "inbox";
+  $("tab-chat").setAttribute("aria-pressed", String(view === "chat"));
+  $("tab-inbox").setAttribute("aria-pressed", String(view === "inbox"));
+}
+
+function minutes(seconds) {
+  return Math.floor((seconds || 0) / 60);
+}
+
+function handoffLabel(h) {
+  const who = h.customer_id || t().shopper;
+  const status = h.claimed_by ? (h.mine ? t().byYou : t().claimedBy(h.claimed_by)) : t().waiting(minutes(h.waiting_s));
+  return `${who} · ${h.channel || ""} · ${status}`;
+}
+
+async function pollInbox() {
+  if (!state.staff) return;
+  const r = await call("GET", "api/handoffs");
+  if (!state.staff) return; // signed out meanwhile
+  if (r.status === 401) return signedOut(r.body.error);
+  if (!r.ok) return;
+  const list = r.body.handoffs || [];
+  $("inbox-count").textContent = list.filter((h) => !h.claimed_by).length || "";
+  $("inbox-empty").hidden = list.length > 0;
+  $("inbox-readonly").hidden = r.body.can_act !== false;
+  $("handoffs").replaceChildren(
+    ...list.map((h) => {
+      const li = document.createElement("li");
+      const b = document.createElement("button");
+      b.type = "button";
+      b.dataset.id = h.id;
+      b.textContent = handoffLabel(h);
+      if (h.id === state.current) b.setAttribute("aria-current", "true");
+      b.addEventListener("click", () => openHandoff(h.id));
+      li.append(b);
+      return li;
+    }),
+  );
+  if (state.current) {
+    if (list.some((h) => h.id === state.current)) await openHandoff(state.current, true);
+    else closeHandoff();
+  }
+}
+
+function closeHandoff() {
+  state.current = null;
+  $("handoff").hidden = true;
+}
+
+async function openHandoff(id, quiet) {
+  const r = await call("GET", `api/handoffs/${encodeURIComponent(id)}`);
+  if (r.status === 401) return signedOut(r.body.error);
+  if (!r.ok) {
+    closeHandoff();
+    if (!quiet) notice(r.body.error);
+    return;
+  }
+  const h = r.body;
+  state.current = h.id;
+  $("handoff").hidden = false;
+  $("handoff-title").textContent = h.customer_id || t().shopper;
+  $("handoff-state").textContent = handoffLabel(h);
+  $("claim").hidden = Boolean(h.claimed_by);
+  $("handback").hidden = !h.mine;
+  $("handoff-reply").hidden = !h.mine;
+  const cart = (h.cart || []).map((i) => `${i.quantity || 1} × ${i.name || i.sku}`).join(", ");
+  $("handoff-cart").textContent = cart ? `${t().cart}: ${cart}` : "";
+  const log = $("handoff-log");
+  const stick = log.scrollTop + log.clientHeight >= log.scrollHeight - 8;
+  log.replaceChildren(
+    ...(h.transcript || []).map((m) => {
+      const div = document.createElement("div");
+      div.className = `msg ${m.from === "shopper" ? "shopper" : m.from === "staff" ? "staff" : "bot"}`;
+      div.textContent = m.text;
+      return div;
+    }),
+  );
+  if (stick || !quiet) log.scrollTop = log.scrollHeight;
+}
+
+async function handoffAction(action, body) {
+  const id = state.current;
+  if (!id) return;
+  const r = await call("POST", `api/handoffs/${encodeURIComponent(id)}/${action}`, body || {});
+  if (r.status === 401) return signedOut(r.body.error);
+  if (!r.ok) notice(r.body.error);
+  else notice("");
+  if (action === "hand-back" && r.ok) closeHandoff();
+  await pollInbox();
+  if (state.current) await openHandoff(state.current, true);
+}
+
 async function start() {
   applyLanguage();
   $("lang").addEventListener("click", () => {
@@ -300,6 +435,20 @@ async function start() {
     const text = $("message").value;
     $("message").value = "";
     ask(text);
+  });
+  $("tab-chat").addEventListener("click", () => show("chat"));
+  $("tab-inbox").addEventListener("click", () => {
+    show("inbox");
+    pollInbox();
+  });
+  $("claim").addEventListener("click", () => handoffAction("claim"));
+  $("handback").addEventListener("click", () => handoffAction("hand-back"));
+  $("handoff-reply").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const text = $("handoff-message").value;
+    if (!text.trim()) return;
+    $("handoff-message").value = "";
+    handoffAction("reply", { message: text });
   });
   $("signout").addEventListener("click", async () => {
     const r = await call("POST", "api/logout", {});

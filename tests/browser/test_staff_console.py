@@ -45,6 +45,8 @@ class Shop:
     orders_url: str
     rasa_url: str
     database: Path
+    api_token: str  # Rasa's HTTP API, for the handoff inbox
+    web_port: int  # the port the console's web server takes: the stack lets the chat page on it call Rasa
 
     def associate(self) -> tuple[str, int]:
         """(username, store id) of the first demo associate, as the conversation suite picks it."""
@@ -77,15 +79,17 @@ class Shop:
 
 
 @contextmanager
-def web_server(shop: Shop, **settings: str) -> Iterator[str]:
-    """`python -m daogou.web` on a free port in front of the shop's stack; yields its base URL."""
-    port = free_port()
+def web_server(shop: Shop, port: int | None = None, **settings: str) -> Iterator[str]:
+    """`python -m daogou.web` in front of the shop's stack (on a free port unless given); yields its
+    base URL."""
+    port = port or free_port()
     env = {
         **os.environ,
         "HOST": "127.0.0.1",
         "WEB_PORT": str(port),
         "RASA_PORT": str(urlsplit(shop.rasa_url).port),
         "ORDER_SERVICE_URL": shop.orders_url,
+        "RASA_API_TOKEN": shop.api_token,
         **settings,
     }
     with tempfile.TemporaryFile("w+") as log:
@@ -108,20 +112,31 @@ def web_server(shop: Shop, **settings: str) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def shop() -> Iterator[Shop]:
     described = os.environ.get("CONVERSATIONS_STACK_JSON", "")
+    web_port = free_port()
     if described and Path(described).exists():  # a stack held up by `python -m tests.conversations.stack`
         d = json.loads(Path(described).read_text())
-        yield Shop(d["orders_url"], d["rasa_url"], Path(d["database"]))
+        token = d.get("rasa_api_token", "")
+        yield Shop(d["orders_url"], d["rasa_url"], Path(d["database"]), token, web_port)
         return
     from tests.conversations.stack import live_stack
 
     train = os.environ.get("CONVERSATIONS_SKIP_TRAIN", "") in ("", "0", "false")
-    with live_stack(train=train) as stack:
-        yield Shop(stack.orders_url, stack.rasa_url, stack.database)
+    saved = os.environ.get("SHOP_ORIGINS")
+    os.environ["SHOP_ORIGINS"] = f"http://127.0.0.1:{web_port}"  # CORS for the shopper's widget
+    try:
+        with live_stack(train=train) as stack:
+            token = getattr(stack, "rasa_api_token", "")
+            yield Shop(stack.orders_url, stack.rasa_url, stack.database, token, web_port)
+    finally:
+        if saved is None:
+            os.environ.pop("SHOP_ORIGINS", None)
+        else:
+            os.environ["SHOP_ORIGINS"] = saved
 
 
 @pytest.fixture(scope="module")
 def web(shop: Shop) -> Iterator[str]:
-    with web_server(shop) as url:
+    with web_server(shop, shop.web_port) as url:
         yield url
 
 
@@ -291,17 +306,21 @@ def test_chinese_on_a_phone(page: Page, web: str, shop: Shop):
 
 
 def test_session_expires_after_idle_time(page: Page, short_web: str, shop: Shop):
+    """The page polls the handoff inbox, which does not count as activity: an unattended screen signs
+    itself out after the idle time, and the server refuses the old session."""
     username, _ = shop.associate()
     sign_in(page, short_web, username, DEMO_PASSWORDS["associate"])
     expect(page.locator("#chat")).to_be_visible()
-    page.wait_for_timeout((IDLE_S + 1) * 1000)
-    page.locator("#message").fill("what is running low at my store?")
-    page.locator("#message").press("Enter")
-    expect(page.locator("#signin")).to_be_visible()
+    expect(page.locator("#signin")).to_be_visible(timeout=(IDLE_S + 10) * 1000)
     expect(page.locator("#notice")).to_have_text("Your session has expired. Please sign in again.")
     expect(page.locator("#who")).to_be_hidden()
     page.reload()
     expect(page.locator("#signin")).to_be_visible()
+    status = page.evaluate(
+        "fetch('api/chat', {method: 'POST', headers: {'Content-Type': 'application/json'},"
+        " body: JSON.stringify({message: 'hello'})}).then(r => r.status)"
+    )
+    assert status == 401
 
 
 class _Attacker(BaseHTTPRequestHandler):
@@ -350,3 +369,89 @@ def test_cross_origin_posts_are_refused(page: Page, web: str, shop: Shop, attack
     page.goto(web + "/staff/")  # the forged sign-out did not end the session
     expect(page.locator("#chat")).to_be_visible()
     expect(page.locator(".msg")).to_have_count(0)
+
+
+# --- the handoff inbox -------------------------------------------------------------------------------
+
+
+def open_widget(page: Page, web: str) -> None:
+    page.goto(web + "/")
+    page.locator(".dg-launcher").click()
+    expect(page.locator(".dg-panel")).to_be_visible()
+
+
+def shopper_says(page: Page, text: str) -> None:
+    before = page.locator(".dg-bot").count()
+    page.locator(".dg-input").fill(text)
+    page.locator(".dg-input").press("Enter")
+    expect(page.locator(".dg-bot")).not_to_have_count(before, timeout=ANSWER_MS)
+
+
+def test_handoff_claimed_answered_in_the_widget_and_handed_back(browser, web: str, shop: Shop):
+    if not shop.api_token:
+        pytest.skip("this stack does not say its Rasa HTTP API token (tests/conversations/stack.py)")
+    contexts = [
+        browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US") for _ in range(3)
+    ]
+    shopper, associate, manager = (c.new_page() for c in contexts)
+    errors: list[str] = []
+    for p in (shopper, associate, manager):
+        p.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        open_widget(shopper, web)
+        shopper_says(shopper, "can I speak with someone from the store")
+        sender_id = shopper.evaluate("window.DaogouWidget.instance.sessionId")
+        assert sender_id
+
+        username, _ = shop.associate()
+        sign_in(associate, web, username, DEMO_PASSWORDS["associate"])
+        associate.locator("#tab-inbox").click()
+        entry = associate.locator(f'#handoffs button[data-id="{sender_id}"]')
+        expect(entry).to_be_visible(timeout=10_000)  # the page polls every 3 s
+        expect(entry).to_contain_text("waiting")
+        entry.click()
+        expect(associate.locator("#handoff-log .msg.shopper").first).to_have_text(
+            "can I speak with someone from the store"
+        )
+        associate.locator("#claim").click()
+        expect(associate.locator("#handback")).to_be_visible()
+
+        sign_in(manager, web, "manager", DEMO_PASSWORDS["manager"])  # a second claim is refused
+        manager.locator("#tab-inbox").click()
+        manager.locator(f'#handoffs button[data-id="{sender_id}"]').click()
+        expect(manager.locator("#handoff-state")).to_contain_text(f"claimed by {username}")
+        expect(manager.locator("#claim")).to_be_hidden()
+        refused = httpx.post(
+            f"{web}/staff/api/handoffs/{sender_id}/claim",
+            json={},
+            headers={
+                "Origin": web,
+                "X-CSRF-Token": manager.evaluate(
+                    "fetch('api/session').then(r => r.json()).then(b => b.csrf)"
+                ),
+                "Cookie": "; ".join(f"{c['name']}={c['value']}" for c in contexts[2].cookies()),
+            },
+            timeout=10,
+        )
+        assert (refused.status_code, refused.json().get("claimed_by")) == (409, username)
+
+        reply = "Hello, this is the store. Which size do you need?"
+        associate.locator("#handoff-message").fill(reply)
+        associate.locator("#handoff-message").press("Enter")
+        expect(shopper.locator(".dg-bot").last).to_contain_text(reply, timeout=10_000)
+        expect(shopper.locator(".dg-bot").last).to_contain_text(username)  # a person, named, is writing
+        shopper_says(shopper, "a 15 inch one please")
+        expect(associate.locator("#handoff-log .msg.shopper").last).to_have_text(
+            "a 15 inch one please", timeout=10_000
+        )
+        shoot(associate, "staff-console-handoff.png")
+
+        associate.locator("#handback").click()
+        expect(associate.locator(f'#handoffs button[data-id="{sender_id}"]')).to_have_count(0, timeout=10_000)
+        expect(shopper.locator(".dg-bot").last).to_contain_text("assistant", timeout=10_000)
+        shopper_says(shopper, "an AMD CPU under $300")  # the bot answers again
+        expect(shopper.locator(".dg-bot .dg-card").first).to_be_visible(timeout=ANSWER_MS)
+        assert errors == []
+    finally:
+        for c in contexts:
+            c.close()
