@@ -14,11 +14,12 @@ browser sends it), carry JSON, and, once signed in, echo the session's CSRF toke
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -350,6 +351,26 @@ class Console:
         )
 
 
+def handoff_route(
+    mine: bool,
+) -> Callable[[Callable[..., Awaitable[Response]]], Callable[..., Awaitable[Response]]]:
+    """A HandoffDesk route for the handoff the path names: signed in (and for a POST, same origin with
+    the CSRF token), an open handoff, and when `mine`, claimed by this staff member."""
+
+    def wrap(method: Callable[..., Awaitable[Response]]) -> Callable[..., Awaitable[Response]]:
+        @functools.wraps(method)
+        async def route(self: HandoffDesk, request: Request) -> Response:
+            found = await self._handoff(request)
+            if isinstance(found, Response):
+                return found
+            refused = self._mine(*found) if mine else None
+            return refused or await method(self, request, *found)
+
+        return route
+
+    return wrap
+
+
 class HandoffDesk:
     """The inbox's routes (staff_console/handoff.py): list, one handoff with its live transcript, claim,
     reply, hand back. Every signed-in staff member sees every handoff."""
@@ -384,11 +405,8 @@ class HandoffDesk:
             headers={"Cache-Control": "no-store"},
         )
 
-    async def show(self, request: Request) -> Response:
-        found = await self._handoff(request)
-        if isinstance(found, Response):
-            return found
-        session, handoff = found
+    @handoff_route(mine=False)
+    async def show(self, request: Request, session: StaffSession, handoff: Handoff) -> Response:
         return JSONResponse(
             {
                 **handoff.summary(session.staff["username"], time.time()),
@@ -397,37 +415,22 @@ class HandoffDesk:
             headers={"Cache-Control": "no-store"},
         )
 
-    async def claim(self, request: Request) -> Response:
-        found = await self._handoff(request)
-        if isinstance(found, Response):
-            return found
-        session, handoff = found
+    @handoff_route(mine=False)
+    async def claim(self, request: Request, session: StaffSession, handoff: Handoff) -> Response:
         if not self.inbox.claim(handoff, session.staff["username"]):
             return JSONResponse({"error": "claimed", "claimed_by": handoff.claimed_by}, status_code=409)
         return JSONResponse(handoff.summary(session.staff["username"], time.time()))
 
-    async def reply(self, request: Request) -> Response:
-        found = await self._handoff(request)
-        if isinstance(found, Response):
-            return found
-        session, handoff = found
-        refused = self._mine(session, handoff)
-        if refused:
-            return refused
+    @handoff_route(mine=True)
+    async def reply(self, request: Request, session: StaffSession, handoff: Handoff) -> Response:
         body = await json_body(request)
         text = body.get("message") if body else None
         if not isinstance(text, str) or not text.strip():
             return error(400, "message_required")
         return await self._act(self.inbox.reply(self.console.http, handoff, session.staff["username"], text))
 
-    async def hand_back(self, request: Request) -> Response:
-        found = await self._handoff(request)
-        if isinstance(found, Response):
-            return found
-        session, handoff = found
-        refused = self._mine(session, handoff)
-        if refused:
-            return refused
+    @handoff_route(mine=True)
+    async def hand_back(self, request: Request, session: StaffSession, handoff: Handoff) -> Response:
         return await self._act(self.inbox.hand_back(self.console.http, handoff))
 
     async def _act(self, action) -> Response:

@@ -3,6 +3,8 @@ The console against the live stack, in Chromium and over HTTP: tests/browser/tes
 
 from __future__ import annotations
 
+import json
+
 import yaml
 
 from daogou.config import ROOT
@@ -111,3 +113,46 @@ def test_throttle_blocks_a_username_after_repeated_failures():
     throttle.failed("assoc-4")
     throttle.succeeded("assoc-4")
     assert not throttle.blocked("assoc-4")
+
+
+def test_inbox_reads_the_journal_as_it_grows_and_claims_once(tmp_path):
+    from datetime import UTC, datetime
+
+    from staff_console.handoff import MAX_AGE_S, Inbox
+
+    journal = tmp_path / "handoff.jsonl"
+    now = datetime.now(UTC)
+
+    def record(sender: str, age_s: float = 0) -> str:
+        at = datetime.fromtimestamp(now.timestamp() - age_s, UTC).isoformat()
+        return json.dumps(
+            {"sender_id": sender, "requested_at": at, "transcript": [{"from": "shopper", "text": sender}]}
+        )
+
+    inbox = Inbox(journal, "http://rasa.invalid", api_token="")
+    assert inbox.open_handoffs(now.timestamp()) == []  # no journal yet
+    journal.write_text(
+        record("web-a")
+        + "\n"
+        + record("old", MAX_AGE_S + 1)
+        + "\n"
+        + "not json\n"
+        + '{"sender_id": "bad id/.."}\n'
+    )
+    with journal.open("a") as f:
+        f.write(record("web-b")[:20])  # a line still being written
+    assert [h.sender_id for h in inbox.open_handoffs(now.timestamp())] == ["web-a"]
+    with journal.open("a") as f:
+        f.write(record("web-b")[20:] + "\n")
+    handoffs = inbox.open_handoffs(now.timestamp())
+    assert [h.sender_id for h in handoffs] == ["web-a", "web-b"]
+    a = inbox.get("web-a")
+    assert inbox.claim(a, "assoc-4") and inbox.claim(a, "assoc-4")
+    assert not inbox.claim(a, "manager") and a.claimed_by == "assoc-4"
+    assert not inbox.can_act  # no Rasa API token: listed, not answered
+    a.closed = True  # handed back
+    assert inbox.get("web-a") is None
+    with journal.open("a") as f:
+        f.write(record("web-a") + "\n")  # handed over again: a new, unclaimed handoff
+    again = inbox.get("web-a")
+    assert again is not None and again.claimed_by is None
