@@ -45,6 +45,7 @@ import hashlib
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -476,8 +477,11 @@ class Stack:
             "ORDER_SERVICE_URL": "",
             "ACTION_SERVER_URL": "",
             "TRACKER_STORE_URL": f"sqlite:///{workdir / 'conversations.db'}",
+            # Rasa's HTTP API (status, parse, domain, trackers) for this stack's tools only
+            "RASA_API_TOKEN": secrets.token_urlsafe(32),
         }
         self.env = settings_env(overrides)
+        self.rasa_api = {"token": self.env["RASA_API_TOKEN"]}  # query parameters of an API call
         self.host = self.env["HOST"]
 
     def url(self, port: str, path: str) -> str:
@@ -508,7 +512,9 @@ class Stack:
                             f"the stack did not start in {STARTUP_TIMEOUT_S:.0f} s; logs in {self.workdir}"
                         )
                     try:
-                        r = http.get(self.url(port, path))
+                        r = http.get(
+                            self.url(port, path), params=self.rasa_api if port == "RASA_PORT" else None
+                        )
                         if r.status_code == 200 and (port != "RASA_PORT" or r.json().get("model_file")):
                             break
                     except httpx.HTTPError:
@@ -575,7 +581,9 @@ def replay(stack: Stack, convos: list[Conversation], passes: int) -> dict[str, A
                     by_kind["custom_action" if turn.custom_action else "response_only"].append(elapsed)
                     started = time.perf_counter()
                     http.post(
-                        stack.url("RASA_PORT", "/model/parse"), json={"text": turn.text}
+                        stack.url("RASA_PORT", "/model/parse"),
+                        json={"text": turn.text},
+                        params=stack.rasa_api,
                     ).raise_for_status()
                     parse.append(time.perf_counter() - started)
     return {

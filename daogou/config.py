@@ -97,6 +97,24 @@ class Settings(BaseSettings):
         description="How long the Rasa server waits for one custom action before it apologises and offers a human colleague (bot/server.py); keep it above the order-service client's worst case (HTTP_TIMEOUT_S × (1 + HTTP_RETRIES)).",
     )
 
+    # --- who may reach what (docs/deployment.md, "Doors") ------------------------------------
+    internal_host: str = Field(
+        "127.0.0.1",
+        description="Interface of the processes only other processes call (the action server; the nginx front of several action servers); never a public one.",
+    )
+    action_server_token: str = Field(
+        "dev-action-token",
+        description="Credential the Rasa server presents to the action server (Authorization: Bearer, bot/endpoints.yml); the action server refuses every call without it (change in production).",
+    )
+    rasa_api_token: str = Field(
+        "",
+        description="Token of Rasa's HTTP API (conversations, events, execute, model, domain, status): empty, the default, turns the API off; set, the API answers only requests carrying ?token=<it>. Public balancers never route it (deploy/nginx.conf.template).",
+    )
+    shop_origins: str = Field(
+        "",
+        description="Web origins (scheme://host[:port], comma-separated) whose pages may call the Rasa server's channels from a browser (CORS); empty means the chat page: http://$HOST:$WEB_PORT and http://localhost:$WEB_PORT.",
+    )
+
     # --- channels (bot/channels; bot/credentials.yml reads these as ${VAR}, see docs/channels.md) --
     wechat_token: str = Field(
         "",
@@ -188,11 +206,19 @@ class Settings(BaseSettings):
 
     @property
     def action_endpoint_url(self) -> str:
-        return self.action_server_url or f"http://{self.host}:{self.actions_port}/webhook"
+        return self.action_server_url or f"http://{self.internal_host}:{self.actions_port}/webhook"
 
     @property
     def orders_url(self) -> str:
         return self.order_service_url or f"http://{self.host}:{self.orders_port}"
+
+    @property
+    def shop_origin_list(self) -> list[str]:
+        """The origins Rasa's CORS allows (SHOP_ORIGINS, else the chat page's)."""
+        listed = [origin.strip().rstrip("/") for origin in self.shop_origins.split(",") if origin.strip()]
+        return listed or list(
+            dict.fromkeys([f"http://{self.host}:{self.web_port}", f"http://localhost:{self.web_port}"])
+        )
 
     @property
     def language_list(self) -> list[str]:

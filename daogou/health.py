@@ -30,8 +30,9 @@ def services(s: Settings) -> list[Service]:
             f"http://{s.host}:{s.actions_port}/webhook",
             f"http://{s.host}:{s.actions_port}/health",
         ),
-        Service("rasa server (REST)", f"{rasa}/webhooks/rest/webhook", f"{rasa}/status"),
-        Service("rasa server (socket.io)", f"{rasa}/socket.io", f"{rasa}/status"),
+        # the REST channel's health route: Rasa's HTTP API (/status) is off by default (deploy/rasa.py)
+        Service("rasa server (REST)", f"{rasa}/webhooks/rest/webhook", f"{rasa}/webhooks/rest/"),
+        Service("rasa server (socket.io)", f"{rasa}/socket.io", f"{rasa}/webhooks/rest/"),
         Service("chat page", f"http://{s.host}:{s.web_port}/", f"http://{s.host}:{s.web_port}/health"),
         Service(
             "staff console", f"http://{s.host}:{s.web_port}/staff/", f"http://{s.host}:{s.web_port}/staff/"

@@ -24,6 +24,7 @@ from pathlib import Path
 import httpx
 
 from daogou.config import Settings, exported_environment
+from deploy.rasa import READY_PATH
 from order_service.core.process import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -148,11 +149,7 @@ class Process:
             response = httpx.get(self.ready_url, timeout=2, trust_env=False)
         except httpx.HTTPError:
             return False
-        if response.status_code != 200:
-            return False
-        return "/status" not in self.ready_url or bool(
-            response.json().get("model_file")
-        )  # Rasa: model loaded
+        return response.status_code == 200
 
     def log_tail(self, chars: int = 4000) -> str:
         return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.exists() else ""
@@ -210,7 +207,12 @@ class Stack:
             {"STATE_DIR": str(self.state_dir), **{k: str(v) for k, v in ports.items()}, **(settings or {})}
         )
         self.host = self.env["HOST"]
+        self.internal_host = self.env["INTERNAL_HOST"]  # action servers and their balancer
         self.rasa_url = f"http://{self.host}:{ports['RASA_PORT']}"  # what shoppers' clients call
+        self.actions_url = f"http://{self.internal_host}:{ports['ACTIONS_PORT']}"  # what Rasa calls
+        # Rasa's HTTP API: off unless the settings give it a token (deploy/rasa.py)
+        self.rasa_api_token = self.env.get("RASA_API_TOKEN", "")
+        self.action_server_token = self.env["ACTION_SERVER_TOKEN"]
         self.orders_url = self.env["ORDER_SERVICE_URL"]
 
         rasa_ports = [ports["RASA_PORT"]] if not balanced else [free_port() for _ in range(rasa)]
@@ -239,37 +241,26 @@ class Stack:
                 [str(APP_BIN / "python"), "-m", "actions"],
                 {**self.env, "ACTIONS_PORT": str(port)},
                 self.logs / f"actions-{i}.log",
-                f"http://{self.host}:{port}/health",
+                f"http://{self.internal_host}:{port}/health",
                 port,
             )
             for i, port in enumerate(action_ports)
         ]
-        rasa_env = {**self.env, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
         self.rasa = [
             Process(
                 f"rasa-{i}",
                 [
-                    str(RASA_PYTHON),
+                    str(APP_BIN / "python"),
                     "-m",
-                    "bot.server",
-                    "run",
-                    "--enable-api",
-                    "--cors",
-                    "*",
+                    "deploy.rasa",
                     "--model",
                     str(self.model),
-                    "--endpoints",
-                    "bot/endpoints.yml",
-                    "--credentials",
-                    "bot/credentials.yml",
-                    "--interface",
-                    self.host,
                     "--port",
                     str(port),
                 ],
-                rasa_env,
+                self.env,
                 self.logs / f"rasa-{i}.log",
-                f"http://{self.host}:{port}/status",
+                f"http://{self.host}:{port}{READY_PATH}",
                 port,
             )
             for i, port in enumerate(rasa_ports)
@@ -289,16 +280,17 @@ class Stack:
     def _render_nginx(self, rasa_ports: list[int], action_ports: list[int], ports: dict[str, int]) -> Path:
         folder = self.state_dir / "nginx"
         folder.mkdir(exist_ok=True)
-        servers = lambda plist: "\n".join(f"        server {self.host}:{p} max_fails=0;" for p in plist)  # noqa: E731
+        servers = lambda host, plist: "\n".join(f"        server {host}:{p} max_fails=0;" for p in plist)  # noqa: E731
         text = NGINX_TEMPLATE.read_text()
         for key, value in {
             "WORKERS": "1",
             "STATE": str(folder),
             "HOST": self.host,
+            "INTERNAL_HOST": self.internal_host,
             "RASA_PORT": str(ports["RASA_PORT"]),
             "ACTIONS_PORT": str(ports["ACTIONS_PORT"]),
-            "RASA_SERVERS": servers(rasa_ports),
-            "ACTION_SERVERS": servers(action_ports),
+            "RASA_SERVERS": servers(self.host, rasa_ports),
+            "ACTION_SERVERS": servers(self.internal_host, action_ports),
         }.items():
             text = text.replace("{{" + key + "}}", value)
         conf = folder / "nginx.conf"

@@ -29,6 +29,7 @@ class LiveStack:
     workdir: Path
     service_token: str
     startup_s: float = 0.0
+    rasa_api_token: str = ""  # Rasa's HTTP API (domain, trackers): this stack's token
 
 
 def _consistent_copy(source: Path, target: Path) -> None:
@@ -86,6 +87,7 @@ def live_stack(train: bool = True, keep_logs: bool | None = None) -> Iterator[Li
             workdir=workdir,
             service_token=stack.env.get("SERVICE_TOKEN") or get_settings().service_token,
             startup_s=round(time.perf_counter() - started, 1),
+            rasa_api_token=stack.rasa_api["token"],
         )
     finally:
         stack.stop()

@@ -7,6 +7,7 @@ the stack whole. The time budgets are shortened so that faults show within secon
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import subprocess
 from pathlib import Path
@@ -17,7 +18,13 @@ from daogou.config import get_settings
 from deploy.stack import ROOT, Stack, prepare_state
 
 # Short budgets: an order-service call gives up after 1 s (3 attempts), an action after 6 s.
-FAULT_SETTINGS = {"HTTP_TIMEOUT_S": "1.0", "HTTP_RETRIES": "2", "ACTION_TIMEOUT_S": "6"}
+# Rasa's HTTP API on, with a token, for reading trackers (tests.reliability.helpers.tracker).
+FAULT_SETTINGS = {
+    "HTTP_TIMEOUT_S": "1.0",
+    "HTTP_RETRIES": "2",
+    "ACTION_TIMEOUT_S": "6",
+    "RASA_API_TOKEN": secrets.token_urlsafe(32),
+}
 
 
 @pytest.fixture(scope="session")

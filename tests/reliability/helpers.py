@@ -41,8 +41,11 @@ def product_cards(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [card for m in messages for card in (m.get("custom") or {}).get("products", [])]
 
 
-def tracker(base_url: str, sender: str) -> dict[str, Any]:
-    reply = httpx.get(f"{base_url}/conversations/{sender}/tracker", timeout=30, trust_env=False)
+def tracker(base_url: str, sender: str, api_token: str) -> dict[str, Any]:
+    """The conversation as Rasa's HTTP API gives it (on a Rasa server's own port, with the API token)."""
+    reply = httpx.get(
+        f"{base_url}/conversations/{sender}/tracker", params={"token": api_token}, timeout=30, trust_env=False
+    )
     assert reply.status_code == 200, reply.text[:500]
     return reply.json()
 

@@ -17,7 +17,7 @@ def test_restart_of_every_process_continues_the_conversation(stack):
     assert texts(chat(stack.rasa_url, sender, "hello"))
     cards = product_cards(chat(stack.rasa_url, sender, "an AMD CPU under $300"))
     assert cards, "the search showed no products"
-    before = tracker(stack.rasa_url, sender)
+    before = tracker(stack.rasa_url, sender, stack.rasa_api_token)
     assert any(value for name, value in before["slots"].items() if name != "session_started_metadata")
 
     for proc in stack.processes:  # as a power cut would: no chance to flush anything
@@ -27,7 +27,7 @@ def test_restart_of_every_process_continues_the_conversation(stack):
     for proc in stack.processes:
         proc.wait_ready()
 
-    after = tracker(stack.rasa_url, sender)
+    after = tracker(stack.rasa_url, sender, stack.rasa_api_token)
     assert after["slots"] == before["slots"]
     assert len(after["events"]) >= len(before["events"])
     stock = texts(chat(stack.rasa_url, sender, "is the first one in stock at Mall of America?"))

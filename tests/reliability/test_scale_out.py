@@ -6,6 +6,7 @@ after the other (the Redis lock), neither lost."""
 from __future__ import annotations
 
 import concurrent.futures
+import secrets
 import time
 import uuid
 from urllib.parse import urlsplit
@@ -36,6 +37,7 @@ def scaled(rasa_model, prepared_state, tmp_path_factory, postgres_url, redis_url
         "REDIS_HOST": redis.hostname or "127.0.0.1",
         "REDIS_PORT": str(redis.port or 6379),
         "REDIS_DB": (redis.path or "/0").strip("/") or "0",
+        "RASA_API_TOKEN": secrets.token_urlsafe(32),  # trackers are read on each server's own port
     }
     stack = Stack(
         fresh_state(prepared_state, tmp_path_factory.mktemp("scaled")),
@@ -65,7 +67,10 @@ def test_conversation_alternating_between_instances(scaled):
     )  # "the first one": state
     assert cards[0]["name"] in stock and "Mall of America" in stock, stock
     assert texts(chat(scaled.rasa_url, sender, "thanks"))  # through the balancer
-    assert tracker(one, sender)["slots"] == tracker(two, sender)["slots"]
+    assert (
+        tracker(one, sender, scaled.rasa_api_token)["slots"]
+        == tracker(two, sender, scaled.rasa_api_token)["slots"]
+    )
 
     # Both servers at once, same conversation: the lock serialises them, no event is lost. The second
     # message follows 0.1 s later, while the first is still being handled: within the same millisecond
@@ -75,6 +80,6 @@ def test_conversation_alternating_between_instances(scaled):
         time.sleep(0.1)
         second = pool.submit(chat, two, sender, "谢谢")
         assert first.result() and second.result()
-    said = user_texts(tracker(two, sender))
+    said = user_texts(tracker(two, sender, scaled.rasa_api_token))
     assert said.count("hello") == 2 and said.count("谢谢") == 1, said
-    assert said == user_texts(tracker(one, sender))
+    assert said == user_texts(tracker(one, sender, scaled.rasa_api_token))
