@@ -144,6 +144,7 @@ class Resolved:
     candidates: list[str] = field(default_factory=list)
     source: str = "none"  # sku | ordinal | superlative | mention | focus | list | none
     named: bool = False  # a product name appeared in the message, resolved or not
+    line: bool = False  # the name is a product line, more models than a "which one?" can list
 
     @property
     def ambiguous(self) -> bool:
@@ -208,6 +209,7 @@ def resolve_products(tracker: Tracker, graph: ProductGraph, limit: int = 1) -> R
     mentions = link(graph, text, limit=max(limit, 2))
     resolved: list[str] = list(picked)  # "第一个和 Asus PRIME B650-PLUS WIFI 兼容吗": a position and a name
     ambiguous: list[str] = []
+    line = False
     for mention in mentions:
         in_list = [s for s in mention.candidates if s in shown]
         if mention.clear:
@@ -216,8 +218,9 @@ def resolve_products(tracker: Tracker, graph: ProductGraph, limit: int = 1) -> R
             resolved.append(in_list[0])
         elif not ambiguous:
             ambiguous = in_list or list(mention.candidates)
+            line = mention.line and not in_list
     if ambiguous and len(resolved) < limit and (not resolved or limit == 1):
-        return Resolved([], ambiguous, "mention", named=True)
+        return Resolved([], ambiguous, "mention", named=True, line=line)
     if picked and len(resolved) == len(picked):
         return Resolved(picked[:limit], source="ordinal")
     if resolved:
@@ -289,13 +292,26 @@ def _store_names() -> PhraseIndex:
     return PhraseIndex({n for n in names if len(n) >= 4 and n.lower() not in _WORDY_STORES}, fold=True)
 
 
+# a one-word store name typed in lower case is still a place when the words around it say so ("a store
+# in tacoma", "near kenosha", "the tacoma store"), or when it is the whole message (the answer to "where?")
+_PLACE_BEFORE = re.compile(r"(?i)\b(?:in|at|near|around|to|from|by)\s+(?:the\s+)?$")
+_PLACE_AFTER = re.compile(r"(?i)\s*(?:store|shop|branch|location|best ?buy|one)\b")
+
+
 def _named_in(text: str, entities: list[Any]) -> str | None:
     value = next(iter(entities), None)
     if value:
         return places.english_place(str(value))
     for start, end, phrase in _store_names().spans(text):
         said = text[start:end]
-        if " " in phrase or not text.isascii() or said[:1].isupper():
+        if (
+            " " in phrase
+            or not text.isascii()
+            or said[:1].isupper()
+            or _PLACE_BEFORE.search(text[:start])
+            or _PLACE_AFTER.match(text[end:])
+            or not (text[:start] + text[end:]).strip(" ,.!?")
+        ):
             return said
     said_places = places.places_in(text).places
     return said_places[0] if said_places else places.zip_said(text)

@@ -125,8 +125,11 @@ def query_from_turn(
         price_min, price_max = price_max, price_min
     words = parsed.text
     mentions = link(graph, text, limit=1)
-    if mentions:  # a product line named ("do you carry the 990 Pro?"): its words, not "carry"
-        in_name = set(tokens(graph.products[mentions[0].sku].name))
+    # a product line named ("do you carry the 990 Pro?"): its words, not "carry"; a brand and a kind
+    # the parser read whole ("logitec mouse") name no line, even when some product is called that
+    covered = parsed.text is None and (category or part_type)
+    if mentions and not covered:
+        in_name = set(tokens(graph.products[mentions[0].sku].name)) - {t for b in brands for t in tokens(b)}
         said = [w for w in mentions[0].words if w in in_name]
         said = [
             w for w in said if not any(w != o and w in o.split("-") for o in said)

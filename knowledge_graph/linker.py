@@ -69,6 +69,9 @@ class Mention:
     candidates: tuple[str, ...]
     confidence: float
     clear: bool
+    # more differently named products fit equally well than a "which one?" can list: a product line
+    # ("the 4070 Ti Super", "5060 Ti"), better shown as a search than asked about
+    line: bool = False
 
     @property
     def sku(self) -> str:
@@ -218,7 +221,8 @@ class Linker:
             runner_up = next((float(score[i]) for i in order[1:] if i not in tied[:1]), 0.0)
             confidence = round(min(1.0, (1 - runner_up / top) + float(coverage[best]) / 2), 3) if top else 0.0
             clear = len(tied) == 1
-            mentions.append(Mention(matched, skus, confidence, clear))
+            names = {graph.products[graph.columns.skus[int(positions[i])]].name for i in tied}
+            mentions.append(Mention(matched, skus, confidence, clear, len(names) > MAX_CANDIDATES))
             allowed[positions[tied]] = False
             remaining = [t for t in remaining if t not in matched]
         return mentions
@@ -252,4 +256,4 @@ def _without(graph: ProductGraph, mention: Mention, excluded: tuple[str, ...]) -
     kept = tuple(s for s in mention.candidates if not set(excluded) & graph.name_tokens[s])
     if not kept or len(kept) == len(mention.candidates):
         return mention
-    return Mention(mention.words, kept, mention.confidence, len(kept) == 1)
+    return Mention(mention.words, kept, mention.confidence, len(kept) == 1, mention.line)
