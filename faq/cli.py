@@ -33,12 +33,13 @@ def _load_or_exit():
 @app.command()
 def validate() -> None:
     """Check every entry file, the topics and the development set; list all problems found."""
-    from faq.content import FaqContentError, load_content, load_dev_queries
+    from faq.content import FaqContentError, load_content, load_dev_queries, load_tuning_queries
 
     faq_dir = _faq_dir()
     try:
         content = load_content(faq_dir)
         dev = load_dev_queries(faq_dir, set(content.by_id()))
+        dev += load_tuning_queries(faq_dir, set(content.by_id()))
     except FaqContentError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from exc
@@ -124,14 +125,24 @@ def search(
 
 
 @app.command()
-def calibrate(write: bool = typer.Option(True, help="Write data/faq/calibration.yaml.")) -> None:
-    """Tune the fusion weight and threshold per language on the tuning part of the dev set."""
-    from faq.content import load_dev_queries, save_calibration
+def calibrate(
+    write: bool = typer.Option(True, help="Write data/faq/calibration.yaml."),
+    languages: list[str] = typer.Option(
+        None, "--lang", help="Recalibrate only these languages; the others keep their committed values."
+    ),
+) -> None:
+    """Tune the fusion weight and threshold per language on the dev set's tuning part and dev/tune_*.yaml."""
+    from faq.content import load_dev_queries, load_tuning_queries, save_calibration
     from faq.evaluate import calibrate as run_calibration
 
     retriever = _load_or_exit()
-    dev = load_dev_queries(_faq_dir(), set(retriever.content.by_id()))
-    calibration, notes = run_calibration(retriever, dev)
+    known = set(retriever.content.by_id())
+    dev = load_dev_queries(_faq_dir(), known)
+    calibration, notes = run_calibration(retriever, dev, load_tuning_queries(_faq_dir(), known))
+    for other in set(calibration.per_language) - set(languages or calibration.per_language):
+        if other in retriever.calibration.per_language:
+            calibration.per_language[other] = retriever.calibration.per_language[other]
+            notes[other] = calibration.notes[other] = retriever.calibration.notes.get(other, notes[other])
     for lang, cal in calibration.per_language.items():
         typer.echo(
             f"{lang}: dense weight {cal.dense_weight:.2f}, threshold {cal.threshold:.4f} "

@@ -5,6 +5,8 @@ Layout:
   entries/*.yaml              the FAQ itself: a list of entries per file
   dev/paraphrases.yaml        development paraphrases (never indexed): how shoppers really ask
   dev/out_of_scope.yaml       near-domain questions the FAQ does not answer (never indexed)
+  dev/tune_*.yaml             extra tuning questions (never indexed, never reported as a figure)
+  synonyms.yaml               groups of interchangeable wordings per language, for BM25 (optional)
   calibration.yaml            fusion weights and thresholds written by `daogou faq calibrate`
 
 Every problem is collected with the file and entry it concerns, so `daogou faq validate` can show an
@@ -49,6 +51,8 @@ class FaqContent:
     topics: dict[str, str]
     # (language, variant) -> the Rasa intent that owns it instead of `faq` (see the module docstring)
     rasa_intents: dict[tuple[str, str], str] = field(default_factory=dict)
+    # language -> group name -> its terms (synonyms.yaml; faq.text.Synonyms)
+    synonyms: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
 
     def by_id(self) -> dict[str, FaqEntry]:
         return {e.id: e for e in self.entries}
@@ -205,9 +209,53 @@ def load_content(faq_dir: Path) -> FaqContent:
     for topic in topics:
         if topic not in used:
             problems.append(f"topics.yaml: topic {topic} has no entry")
+    synonyms = load_synonyms(faq_dir / "synonyms.yaml", problems)
     if problems:
         raise FaqContentError(problems)
-    return FaqContent(entries=tuple(entries), topics=topics, rasa_intents=rasa_intents)
+    return FaqContent(entries=tuple(entries), topics=topics, rasa_intents=rasa_intents, synonyms=synonyms)
+
+
+def load_synonyms(path: Path, problems: list[str]) -> dict[str, dict[str, tuple[str, ...]]]:
+    """`language: {group: [term, ...]}`; a term may belong to one group only. No file, no groups."""
+    if not path.exists():
+        return {}
+    raw = _read_yaml(path, problems) or {}
+    if not isinstance(raw, dict) or not set(raw) <= set(LANGUAGES):
+        problems.append(f"{path}: expected a mapping language ({', '.join(LANGUAGES)}) -> groups")
+        return {}
+    result: dict[str, dict[str, tuple[str, ...]]] = {}
+    for lang, groups in raw.items():
+        owners: dict[str, str] = {}
+        result[lang] = {}
+        for name, terms in (groups or {}).items():
+            terms = _text_list(terms)
+            if not terms:
+                problems.append(f"{path}: {lang}.{name}: expected a list of terms")
+                continue
+            for term in terms:
+                key = term.strip().lower()
+                if key in owners and owners[key] != name:
+                    problems.append(f"{path}: {lang}: {term!r} is in both {owners[key]} and {name}")
+                owners[key] = str(name)
+            result[lang][str(name)] = tuple(t.strip() for t in terms)
+    return result
+
+
+def _paraphrases(items: Any, path: Path, known_ids: set[str] | None, problems: list[str]) -> list[DevQuery]:
+    """`[{q: text, id: entry id or list}]` as dev queries; problems are collected, not raised."""
+    queries: list[DevQuery] = []
+    for i, item in enumerate(items if isinstance(items, list) else [items]):
+        if not isinstance(item, dict) or not isinstance(item.get("q"), str):
+            problems.append(f"{path}[{i}]: expected {{q: text, id: entry id or list}}")
+            continue
+        ids = item.get("id")
+        ids = (ids,) if isinstance(ids, str) else tuple(ids or ())
+        missing = [x for x in ids if known_ids is not None and x not in known_ids]
+        if not ids or missing:
+            problems.append(f"{path}[{i}] {item['q']!r}: unknown or missing id {missing or ids}")
+            continue
+        queries.append(DevQuery(text=item["q"].strip(), lang=detect_language(item["q"]), expected=ids))
+    return queries
 
 
 def load_dev_queries(faq_dir: Path, known_ids: set[str] | None = None) -> list[DevQuery]:
@@ -215,17 +263,7 @@ def load_dev_queries(faq_dir: Path, known_ids: set[str] | None = None) -> list[D
     problems: list[str] = []
     queries: list[DevQuery] = []
     para_path, oos_path = faq_dir / "dev" / "paraphrases.yaml", faq_dir / "dev" / "out_of_scope.yaml"
-    for i, item in enumerate(_read_yaml(para_path, problems) or []):
-        if not isinstance(item, dict) or not isinstance(item.get("q"), str):
-            problems.append(f"{para_path}[{i}]: expected {{q: text, id: entry id or list}}")
-            continue
-        ids = item.get("id")
-        ids = (ids,) if isinstance(ids, str) else tuple(ids or ())
-        missing = [x for x in ids if known_ids is not None and x not in known_ids]
-        if not ids or missing:
-            problems.append(f"{para_path}[{i}] {item['q']!r}: unknown or missing id {missing or ids}")
-            continue
-        queries.append(DevQuery(text=item["q"].strip(), lang=detect_language(item["q"]), expected=ids))
+    queries += _paraphrases(_read_yaml(para_path, problems) or [], para_path, known_ids, problems)
     oos = _read_yaml(oos_path, problems) or {}
     if not isinstance(oos, dict):
         problems.append(f"{oos_path}: expected a mapping language -> list of questions")
@@ -233,6 +271,24 @@ def load_dev_queries(faq_dir: Path, known_ids: set[str] | None = None) -> list[D
     for lang in LANGUAGES:
         for text in _text_list(oos.get(lang, [])) or []:
             queries.append(DevQuery(text=text, lang=detect_language(text), expected=()))
+    if problems:
+        raise FaqContentError(problems)
+    return queries
+
+
+def load_tuning_queries(faq_dir: Path, known_ids: set[str] | None = None) -> list[DevQuery]:
+    """Extra tuning questions, `dev/tune_*.yaml` (`paraphrases: [{q, id}]`, `out_of_scope: [...]`):
+    all of them tune, none is held out, and the benchmark never reports them."""
+    problems: list[str] = []
+    queries: list[DevQuery] = []
+    for path in sorted((faq_dir / "dev").glob("tune_*.yaml")):
+        raw = _read_yaml(path, problems) or {}
+        if not isinstance(raw, dict):
+            problems.append(f"{path}: expected a mapping with paraphrases and out_of_scope")
+            continue
+        queries += _paraphrases(raw.get("paraphrases") or [], path, known_ids, problems)
+        for text in _text_list(raw.get("out_of_scope") or []) or []:
+            queries.append(DevQuery(text=text.strip(), lang=detect_language(text), expected=()))
     if problems:
         raise FaqContentError(problems)
     return queries

@@ -141,10 +141,13 @@ def calibrate_language(scored: list[ScoredQuery]) -> tuple[LanguageCalibration, 
     }
 
 
-def calibrate(retriever: FaqRetriever, queries: list[DevQuery]) -> tuple[Calibration, dict]:
+def calibrate(
+    retriever: FaqRetriever, queries: list[DevQuery], extra: list[DevQuery] = ()
+) -> tuple[Calibration, dict]:
+    """Calibrate on the dev set's tuning split plus `extra` (dev/tune_*.yaml, all tuning data)."""
     from faq.index import model_fingerprint
 
-    scored = score_queries(retriever, [q for q in queries if not is_heldout(q)])
+    scored = score_queries(retriever, [q for q in queries if not is_heldout(q)] + list(extra))
     per_language, notes = {}, {}
     for lang in LANGUAGES:
         subset = [s for s in scored if s.query.lang == lang]
@@ -157,5 +160,5 @@ def calibrate(retriever: FaqRetriever, queries: list[DevQuery]) -> tuple[Calibra
     return Calibration(
         per_language=per_language,
         model=model_fingerprint(retriever.model),
-        notes={"tuned_on": "dev set minus the held-out third", **summary},
+        notes={"tuned_on": "dev set minus the held-out third, plus dev/tune_*.yaml", **summary},
     ), notes

@@ -29,10 +29,10 @@ import numpy as np
 from daogou.files import atomic_path
 from faq.encoder import ENCODER_VERSION, get_encoder, model_path, precision
 from faq.models import LANGUAGES, FaqEntry
-from faq.text import TypoCorrector, tokenize
+from faq.text import Synonyms, TypoCorrector, tokenize
 
 log = logging.getLogger(__name__)
-TOKENIZER_VERSION = "4"  # bump when faq.text changes the tokens BM25 sees
+TOKENIZER_VERSION = "5"  # bump when faq.text changes the tokens BM25 sees
 BM25_K1, BM25_B = 1.2, 0.3  # low b: entry length (number of variants) says nothing about relevance
 
 
@@ -75,6 +75,7 @@ class LanguageIndex:
     idf: dict[str, float]
     corrector: TypoCorrector  # over BM25 tokens
     spelling: TypoCorrector | None = None  # over surface words, for the text the encoder sees (English)
+    synonyms: Synonyms | None = None  # synonym groups of this language (data/faq/synonyms.yaml)
 
     def __post_init__(self) -> None:
         self.max_idf = max(self.idf.values(), default=1.0)  # once: it weighs every unknown query token
@@ -83,7 +84,7 @@ class LanguageIndex:
         return self.spelling.correct_text(text) if self.spelling else text
 
     def query_tokens(self, text: str) -> list[str]:
-        tokens = tokenize(text, self.lang)
+        tokens = tokenize(text, self.lang, self.synonyms)
         return [self.corrector.correct(t) for t in tokens]
 
     def bm25_scores(self, tokens: list[str]) -> np.ndarray:
@@ -158,6 +159,7 @@ def build_language_indexes(
     state_dir: Path,
     progress: bool = False,
     threads: int = 1,
+    synonyms: dict[str, dict[str, tuple[str, ...]]] | None = None,
 ) -> tuple[dict[str, LanguageIndex], str, bool]:
     """Load the persisted dense index for this content+model, or build it; returns (indexes,
     fingerprint, built_now)."""
@@ -177,8 +179,9 @@ def build_language_indexes(
             with atomic_path(path) as tmp:
                 faiss.write_index(dense, str(tmp))
             built = True
+        groups = Synonyms(synonyms[lang]) if synonyms and synonyms.get(lang) else None
         documents = [" ".join(e.questions[lang]) + " " + e.answers[lang] for e in entries]
-        corpus_tokens = [tokenize(doc, lang) for doc in documents]
+        corpus_tokens = [tokenize(doc, lang, groups) for doc in documents]
         bm25, idf = _build_bm25(corpus_tokens)
         freq = Counter(t for doc in corpus_tokens for t in doc)
         indexes[lang] = LanguageIndex(
@@ -189,6 +192,7 @@ def build_language_indexes(
             idf=idf,
             corrector=TypoCorrector(set(freq), dict(freq)),
             spelling=TypoCorrector.for_texts(documents) if lang == "en" else None,
+            synonyms=groups,
         )
     if built:
         _remove_stale(folder)

@@ -83,6 +83,7 @@ class FaqRetriever:
             config.state_dir,
             progress=progress,
             threads=config.threads,
+            synonyms=content.synonyms,
         )
         if built:
             log.info("built FAQ index %s", fingerprint)
@@ -158,7 +159,11 @@ class FaqRetriever:
 def content_stamp(faq_dir: Path) -> tuple:
     """Names, sizes and modification times of the files a retriever is built from: cheap to take,
     and it changes whenever an operator saves an entry or a new calibration is written."""
-    files = sorted(faq_dir.glob("entries/*.yaml")) + [faq_dir / "topics.yaml", faq_dir / "calibration.yaml"]
+    files = sorted(faq_dir.glob("entries/*.yaml")) + [
+        faq_dir / "topics.yaml",
+        faq_dir / "synonyms.yaml",
+        faq_dir / "calibration.yaml",
+    ]
     return tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in files if p.exists())
 
 

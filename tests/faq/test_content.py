@@ -88,3 +88,41 @@ def test_search_cli_rejects_an_unknown_language_before_loading_anything():
 
     out = CliRunner().invoke(cli.app, ["search", "--json", "--lang", "fr", "hello"])
     assert out.exit_code == 2 and "--lang" in out.output
+
+
+def test_tuning_questions_are_separate_from_the_index_and_the_dev_set(content):
+    """dev/tune_*.yaml only tunes: none of it is indexed or repeats a dev question."""
+    from benchmarks.faq import normalise
+    from faq.content import load_tuning_queries
+
+    tuning = load_tuning_queries(FAQ_DIR, set(content.by_id()))
+    indexed = {normalise(v) for e in content.entries for vs in e.questions.values() for v in vs}
+    dev = {normalise(q.text) for q in load_dev_queries(FAQ_DIR, set(content.by_id()))}
+    assert tuning and any(not q.in_scope for q in tuning)
+    assert not [q.text for q in tuning if normalise(q.text) in indexed | dev]
+
+
+def test_tuning_file_must_name_existing_entries(faq_copy, content):
+    from faq.content import load_tuning_queries
+
+    (faq_copy / "dev" / "tune_xx.yaml").write_text(
+        'paraphrases:\n- {q: "运费怎么算呢", id: no-such-entry}\n', encoding="utf-8"
+    )
+    with pytest.raises(FaqContentError, match="no-such-entry"):
+        load_tuning_queries(faq_copy, set(content.by_id()))
+
+
+def test_a_synonym_term_belongs_to_one_group(faq_copy):
+    path = faq_copy / "synonyms.yaml"
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    first, second = list(raw["zh"])[:2]
+    raw["zh"][second] = raw["zh"][second] + [raw["zh"][first][0]]
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    with pytest.raises(FaqContentError) as err:
+        load_content(faq_copy)
+    assert any(f"in both {first} and {second}" in p for p in err.value.problems), err.value.problems
+
+
+def test_synonym_groups_are_loaded_per_language(content):
+    raw = yaml.safe_load((FAQ_DIR / "synonyms.yaml").read_text(encoding="utf-8"))
+    assert content.synonyms["zh"] == {name: tuple(terms) for name, terms in raw["zh"].items()}

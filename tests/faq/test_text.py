@@ -38,3 +38,14 @@ def test_spelling_of_the_text_the_encoder_sees():
     assert corrector.correct_text("how to retrun a product") == "how to return a product"
     assert corrector.correct_text("whats the warrenty on shiping") == "whats the warranty on shipping"
     assert corrector.correct_text("what amount") == "what amount"  # never "mount": first letters differ
+
+
+def test_synonym_groups_join_wordings_without_a_shared_character():
+    from faq.text import Synonyms
+
+    groups = Synonyms({"运费": ("运费", "邮费", "快递费"), "退货": ("退货",), "退": ("退",)})
+    fee = ["~运费"] * Synonyms.WEIGHT
+    assert groups.tokens("邮费多少") == fee and groups.tokens("快递费怎么算") == fee
+    assert groups.tokens("退货") == ["~退货"] * Synonyms.WEIGHT  # longest term first, no overlap
+    assert groups.tokens("今天天气") == []
+    assert set(fee) <= set(chinese_tokens("邮费多少", groups)) and "~运费" not in chinese_tokens("邮费多少")
