@@ -68,7 +68,11 @@ async def _focus(
     if (
         found.ambiguous
         and found.named
-        and (searching.sorts(_text(tracker)) or searching.budgeted(graph, tracker))
+        and (
+            searching.sorts(_text(tracker))
+            or searching.budgeted(graph, tracker)
+            or (found.line and _intent(tracker) == "product_details")
+        )
     ):
         # "那4090最便宜多少钱", "有没有1000元以下的4090": everything the name covers, in price order or within the budget
         return await searching.search_answer(dispatcher, tracker, graph, "search_products")

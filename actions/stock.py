@@ -9,7 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import answers, references, services
+from actions import answers, references, searching, services
 from actions.common import language
 from order_service.client import OrderServiceError
 
@@ -23,11 +23,16 @@ class ActionCheckStock(Action):
     ) -> list[dict[str, Any]]:
         graph = services.graph()
         found = references.resolve_products(tracker, graph)
+        query = references.store_mentioned(tracker)
+        if found.line and not query and references.store_in_focus(tracker) is None:
+            # "do you have the 4070 Ti Super?" with no store: whether the shop carries the line
+            return await searching.search_answer(dispatcher, tracker, graph, "search_products")
+        if found.ambiguous and (one := answers.one_in_focus(graph, found.candidates)) is not None:
+            return await answers.stock_answer(dispatcher, tracker, one)  # one model, several sellers
         if found.ambiguous:
             return references.ask_which(dispatcher, graph, found.candidates, language(tracker), "ask_stock")
         if not found.skus:  # the store named stays in focus for the product named next
             dispatcher.utter_message(response="utter_ask_which_product")
-            query = references.store_mentioned(tracker)
             try:
                 stores = await references.find_store(query) if query else []
             except OrderServiceError:

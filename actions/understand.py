@@ -62,9 +62,10 @@ class ActionUnderstandUnclear(Action):
         if asked_stock and pointed and not store_named and identity(tracker).get("staff_token"):
             return await answers.staff_stock_turn(dispatcher, tracker)  # staff figures, in the scope kept
         if (store_named and (found.skus or found.ambiguous)) or (asked_stock and pointed):
-            if found.ambiguous:
+            one = found.skus[0] if found.skus else answers.one_in_focus(graph, found.candidates)
+            if one is None:
                 return references.ask_which(dispatcher, graph, found.candidates, lang, "ask_stock")
-            return await answers.stock_answer(dispatcher, tracker, found.skus[0])
+            return await answers.stock_answer(dispatcher, tracker, one)
         if found.skus and pointed:
             product = graph.products[found.skus[0]]
             if find_attribute(text, product) is not None:
@@ -80,7 +81,7 @@ class ActionUnderstandUnclear(Action):
             or update.price_min is not None
             or update.price_max is not None
         )
-        if found.ambiguous and found.named and (asked_stock or not searched):
+        if found.ambiguous and found.named and (asked_stock or not (searched or found.line)):
             return references.ask_which(
                 dispatcher, graph, found.candidates, lang, "ask_stock" if asked_stock else "product_details"
             )
@@ -89,7 +90,11 @@ class ActionUnderstandUnclear(Action):
             return []
         if searching.narrows_only(update) and searching.previous_query(tracker) is not None:
             return await searching.search_answer(dispatcher, tracker, graph, "refine_search")  # "500以内的"
-        if update.category or update.part_type or (found.ambiguous and found.named and searched):
+        if (
+            update.category
+            or update.part_type
+            or (found.ambiguous and found.named and (searched or found.line))
+        ):
             return await searching.search_answer(dispatcher, tracker, graph, "search_products")
         if await answers.faq_answer(dispatcher, tracker, lang):  # "运费怎么算的" taken for out_of_scope
             return []
