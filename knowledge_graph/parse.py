@@ -136,6 +136,7 @@ class _Lexicon:
     fuzzy: _FuzzyTables = None  # type: ignore[assignment]
     words_zh_by_first: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
     vocabulary: frozenset[str] = frozenset()  # curated words (not category names): all fuzzy targets
+    brand_words: list[str] = field(default_factory=list)  # one-word brands of 5+ letters: typo targets
 
 
 _lexicons: dict[int, tuple[ProductGraph, _Lexicon]] = {}
@@ -195,8 +196,8 @@ def lexicon(graph: ProductGraph) -> _Lexicon:
         category_en_target=en,
         category_zh=category_zh,
         category_zh_ascii=[entry for entry in category_zh if entry[0].isascii()],
-        brand_en=PhraseIndex(graph.brands, fold=True),
-        brand_canonical={b.lower(): b for b in graph.brands},
+        brand_en=PhraseIndex(_brand_aliases(graph.brands), fold=True),
+        brand_canonical=_brand_aliases(graph.brands),
         brand_zh=[
             (w, b)
             for w, b in sorted(load_yaml("brands_zh.yaml").items(), key=lambda x: -len(x[0]))
@@ -207,6 +208,7 @@ def lexicon(graph: ProductGraph) -> _Lexicon:
         words_zh=all_zh,
         words_zh_ascii=[entry for entry in all_zh if entry[0].isascii()],
         vocabulary=frozenset(curated),
+        brand_words=sorted({b.lower() for b in graph.brands if b.isalpha() and len(b) >= 5} - _WORDY_BRANDS),
     )
     for entry in all_zh:
         lex.words_zh_by_first.setdefault(entry[0][0], []).append(entry)
@@ -567,6 +569,40 @@ def find_category(graph: ProductGraph, text: str) -> tuple[str | None, str | Non
     return m.category, m.part_type, m.text
 
 
+def _brand_aliases(brands: Iterable[str]) -> dict[str, str]:
+    """Brand names as shoppers type them (lower case) → the catalogue's: the name itself and the name
+    without its punctuation ("be quiet" for "be quiet!", "g skill" for "G.Skill")."""
+    aliases: dict[str, str] = {}
+    for brand in brands:
+        for form in (brand, re.sub(r"[^\w\s]+$", "", brand), re.sub(r"[^\w\s]+", " ", brand)):
+            form = " ".join(form.lower().split())
+            if len(form) >= 2:
+                aliases.setdefault(form, brand)
+    return aliases
+
+
+_WORD = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{5,}(?![A-Za-z0-9])")
+
+
+def misspelt_brands(graph: ProductGraph, text: str) -> list[tuple[int, int, str]]:
+    """(start, end, brand) of words that are a brand misspelt by an edit or two ("logitec",
+    "corsiar", "gigabye"): only words the catalogue's names do not use and that are not ordinary
+    request words (knowledge_graph.linker.ordinary_words), so "memory" never becomes Memorex."""
+    from knowledge_graph.linker import ordinary_words  # the linker imports this module
+
+    ordinary = ordinary_words()
+    lex = lexicon(graph)
+    found = []
+    for m in _WORD.finditer(text):
+        word = m.group(0).lower()
+        if word in ordinary or word in graph.token_index or word in STOPWORDS:
+            continue
+        hit = process.extractOne(word, lex.brand_words, scorer=Indel.normalized_similarity, score_cutoff=0.85)
+        if hit is not None and hit[0][0] == word[0]:
+            found.append((m.start(), m.end(), lex.brand_canonical[hit[0]]))
+    return found
+
+
 def find_brands(graph: ProductGraph, text: str) -> tuple[list[str], str]:
     lex = lexicon(graph)
     found: list[str] = []
@@ -575,6 +611,9 @@ def find_brands(graph: ProductGraph, text: str) -> tuple[list[str], str]:
         if phrase in _WORDY_BRANDS and word == word.lower():
             continue
         found.append(lex.brand_canonical[phrase])
+        text = _take(text, (start, end))
+    for start, end, brand in misspelt_brands(graph, text):
+        found.append(brand)
         text = _take(text, (start, end))
     for zh, brand in [] if text.isascii() else lex.brand_zh:  # Chinese brand names
         i = text.find(zh)
