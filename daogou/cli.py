@@ -20,6 +20,7 @@ app = typer.Typer(
 # (sub-command, module exporting a Typer `app`)
 SUBCOMMANDS = [
     ("db", "order_service.cli"),
+    ("analytics", "order_service.analytics_cli"),
     ("catalog", "catalog.cli"),
     ("kg", "knowledge_graph.cli"),
     ("faq", "faq.cli"),

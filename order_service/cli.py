@@ -50,6 +50,8 @@ def load_demo(
         if not demo.is_empty(engine):
             if not force:
                 typer.echo("database already has data: nothing loaded (use --force to reload)")
+                if orders and _is_demo_shop(engine):  # loaded before the assistant's event record existed
+                    _demo_events(engine)
                 return
             demo.wipe(engine)
         from catalog import load_products, load_stores
@@ -63,6 +65,7 @@ def load_demo(
                 f"loaded demo order history: {history.orders} completed orders, {history.lines} lines, "
                 f"{history.customers_added} customers in {history.seconds} s"
             )
+            _demo_events(engine)
     finally:
         engine.dispose()
     typer.echo(
@@ -75,6 +78,27 @@ def load_demo(
         f"demo passwords: admin/{demo.DEMO_PASSWORDS['admin']}, manager/{demo.DEMO_PASSWORDS['manager']}, "
         f"assoc-<store id>/{demo.DEMO_PASSWORDS['associate']}"
     )
+
+
+def _is_demo_shop(engine) -> bool:
+    """The database holds the generated demo order history (never true for a real shop's database)."""
+    from sqlalchemy import select
+
+    from order_service.demo_orders import DEMO_ADDRESS
+    from order_service.models import Order
+
+    with engine.connect() as conn:
+        return (
+            conn.scalar(select(Order.id).where(Order.delivery_address == DEMO_ADDRESS).limit(1)) is not None
+        )
+
+
+def _demo_events(engine) -> None:
+    from order_service.demo_events import load_for_demo_shop
+
+    added, seconds = load_for_demo_shop(engine)
+    if added:
+        typer.echo(f"loaded {added} demo assistant events in {seconds} s")
 
 
 @app.command("expire-reservations")

@@ -13,6 +13,7 @@ import asyncio
 import random
 import uuid
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -310,6 +311,15 @@ class OrderServiceClient:
         Not retried: a batch that timed out may have been stored, and the caller decides."""
         body = EventBatchIn(events=[e if isinstance(e, EventIn) else EventIn(**e) for e in events])
         return (await self._post("/events", EventBatchOut, body=body, retry=False)).accepted
+
+    async def assistant_report(
+        self, staff_token: str, *, since: datetime | None = None, until: datetime | None = None
+    ) -> dict[str, Any]:
+        """The assistant's effectiveness report (managers and admins; order_service.effectiveness)."""
+        params = {k: v.isoformat() for k, v in (("since", since), ("until", until)) if v is not None}
+        return await self._get(
+            "/staff/analytics/assistant", dict[str, Any], staff_token=staff_token, params=params
+        )
 
     # --- staff -------------------------------------------------------------------------------------------
     async def staff_login(self, username: str, password: str) -> TokenOut:

@@ -15,7 +15,17 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from order_service.api.deps import preload_directory
-from order_service.api.routers import analytics, auth, customers, events, health, orders, staff, stores
+from order_service.api.routers import (
+    analytics,
+    assistant_analytics,
+    auth,
+    customers,
+    events,
+    health,
+    orders,
+    staff,
+    stores,
+)
 from order_service.core.config import Settings, get_settings
 from order_service.core.db import make_engine, make_sessionmaker
 from order_service.services.errors import ServiceError
@@ -78,6 +88,7 @@ def create_app(
         app.include_router(router)
     app.include_router(analytics.router)
     app.include_router(events.router)
+    app.include_router(assistant_analytics.router)
 
     @app.exception_handler(ServiceError)
     async def service_error(_: Request, exc: ServiceError) -> JSONResponse:

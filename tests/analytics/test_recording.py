@@ -197,29 +197,11 @@ async def test_writer_sends_through_the_typed_client_to_the_service(shop):
     assert sorted(rows) == [("impression", "SKU-HP"), ("rating", None)]
 
 
-async def test_recording_costs_a_turn_well_under_two_ms(sent):
-    """observe() is what a turn pays (the send happens in the writer thread): p95 over a long
-    conversation's tracker, with cards shown and a button tapped."""
-    cards = {"type": "product_cards", "products": [{"sku": f"SKU-{i}"} for i in range(5)]}
-    history = []
-    for i in range(40):  # 40 earlier turns
-        history += [
-            {"event": "user", "text": f"message {i}", "parse_data": {}},
-            *bot_turn("action_search_products", [{"custom": cards, "text": "here"}]),
-        ]
-    t = tracker(
-        "/product_details" + json.dumps({"sku": "SKU-3"}),
-        "product_details",
-        [ent("sku", "SKU-3")],
-        events=history,
-    )
-    call_ = {"next_action": "action_search_products", "tracker": t.current_state(), "domain": {}}
-    responses = [{"custom": cards, "text": "here", "response": None}]
-    timings = []
-    for _ in range(300):
-        start = time.perf_counter()
-        recording.observe(call_, [], responses)
-        timings.append((time.perf_counter() - start) * 1000)
-    p95 = statistics.quantiles(timings, n=20)[-1]
-    assert len(drained(sent)) == 300 * 6  # 5 impressions and the click each time
-    assert p95 < 2.0, f"p95 {p95:.3f} ms"
+def test_recording_costs_a_turn_well_under_two_ms(sent):
+    """observe() is what a turn pays (the send happens in the writer thread): the benchmark's
+    measurement (a search with five cards after a button tap, in a 40-turn conversation)."""
+    from benchmarks.analytics import event_write_samples
+
+    samples = event_write_samples(300)
+    p95_ms = statistics.quantiles(samples, n=20)[-1] * 1000
+    assert p95_ms < 2.0, f"p95 {p95_ms:.3f} ms"
