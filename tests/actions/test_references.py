@@ -165,3 +165,43 @@ def test_an_amount_picks_among_same_named_products(graph):
     amount = line.split("capacity ")[1].split(",")[0]  # e.g. "2 TB"
     found = resolve_products(tracker(f"the {amount} one", "nlu_fallback", slots={"shown_skus": same}), graph)
     assert found.skus == [target]
+
+
+def test_a_lower_case_one_word_store_name_counts_when_the_words_around_say_place():
+    """Shoppers type store names in lower case: "a store in tacoma", "the kenosha store", or the name
+    alone as the answer to "where?"; a one-word name inside other words stays unread. The names come
+    from the stores data (one-word names that are not ordinary words)."""
+    from actions.references import _WORDY_STORES, store_mentioned
+    from catalog import load_stores
+    from knowledge_graph.linker import ordinary_words
+
+    names = sorted(
+        s.name
+        for s in load_stores()
+        if s.name.isalpha() and s.name.lower() not in ordinary_words() | _WORDY_STORES
+    )
+    assert names
+    for name in names[:20]:
+        low = name.lower()
+        for text in (f"got a store in {low}?", f"is the {low} store open", low):
+            assert store_mentioned(tracker(text, "find_store")) == low, text
+        assert store_mentioned(tracker(f"{low} keyboard reviews", "search_products")) is None
+
+
+def test_a_product_line_is_marked_and_one_model_is_not(graph):
+    """A graphics chipset that many differently named cards carry ("the RTX 4070") is a line (searched,
+    not asked about); a product's full unique name is not. Both come from the catalogue."""
+    chipsets: dict[str, set[str]] = {}
+    counts: dict[str, int] = {}
+    for p in graph.products.values():
+        counts[p.name] = counts.get(p.name, 0) + 1
+        if p.part_type == "video-card" and p.attributes.get("chipset"):
+            chipsets.setdefault(str(p.attributes["chipset"]), set()).add(p.name)
+    lines = sorted(c for c, names in chipsets.items() if len(names) > 12)[:5]
+    assert lines
+    for chipset in lines:
+        found = resolve_products(tracker(f"do you have the {chipset}", "product_details"), graph)
+        assert found.ambiguous and found.line, (chipset, found)
+    unique = next(n for n, k in counts.items() if k == 1 and any(c.isdigit() for c in n))
+    found = resolve_products(tracker(f"do you have the {unique}", "product_details"), graph)
+    assert not found.line

@@ -557,3 +557,27 @@ def test_a_question_about_an_attribute_the_catalogue_lacks_is_understood(graph):
     for text in ("多高？", "how tall is it?"):
         key = find_attribute(text, cooler)
         assert key is not None and key not in attributes() and key not in cooler.attributes
+
+
+def test_brands_without_their_punctuation_and_misspelt(graph):
+    """ "be quiet" for "be quiet!", "g skill" for "G.Skill"; a one-word brand with a letter dropped or
+    two swapped is still the brand. Brands and their misspellings are made from the catalogue's brand
+    list; ordinary words are never read as a brand."""
+    from knowledge_graph.parse import find_brands
+
+    punctuated = [b for b in graph.brands if re.search(r"[^\w\s]", b) and re.search(r"[A-Za-z]{2}", b)]
+    assert punctuated
+    for brand in punctuated[:20]:
+        plain = " ".join(re.sub(r"[^\w\s]+", " ", brand).split()).lower()
+        assert brand in find_brands(graph, f"any {plain} ones")[0], brand
+    long = sorted(b for b in graph.brands if b.isascii() and b.isalpha() and len(b) >= 7)[:30]
+    read = 0
+    for brand in long:
+        dropped = brand[:-1].lower()
+        if dropped in graph.token_index:
+            continue
+        assert brand in find_brands(graph, f"{dropped} products")[0], brand
+        read += 1
+    assert read >= 10
+    for text in ("memory for gaming", "graphics cards under 500", "a quiet keyboard", "wireless mouse"):
+        assert find_brands(graph, text)[0] == [], text
