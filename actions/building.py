@@ -25,9 +25,9 @@ from actions.common import cart_lines, language
 from build_planner import Build, Change, Constraints, Conversion, NoBuild, Request, diff, get_planner
 from build_planner.planner import DESCRIBED, described_sku
 from build_planner.scoring import normalise_purpose, part_type_of, profiles, purpose, role_of
+from catalog import part_rules as compat
 from catalog.models import Product
 from daogou.config import get_settings
-from knowledge_graph import compat
 from knowledge_graph.graph import ProductGraph
 from knowledge_graph.linker import link
 from knowledge_graph.parse import AROUND_CEILING, AROUND_FLOOR, find_budget

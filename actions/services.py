@@ -12,7 +12,8 @@ from collections.abc import Callable
 from functools import lru_cache
 
 from daogou.config import get_settings
-from knowledge_graph.graph import ProductGraph, get_graph
+from knowledge_graph.graph import ProductGraph
+from knowledge_graph.store import get_graph
 from order_service.client import OrderServiceClient, OrderServiceError
 
 log = logging.getLogger(__name__)

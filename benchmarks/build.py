@@ -13,7 +13,7 @@ Metrics:
 - valid_rate: share of the requests answered with a build that passes `validate` — every part of
   the right type in its role; no role missing (a graphics card unless the purpose allows the CPU's
   graphics and the CPU has some; a cooler when the CPU's TDP is above the profile's threshold or the
-  purpose is quiet); every pair rule of knowledge_graph/compat.py (socket, memory generation and
+  purpose is quiet); every pair rule of catalog/part_rules.py (socket, memory generation and
   limits, form factor, cooler socket where the data says) not failing; the power supply at least
   compat.recommended_psu for the whole build; every bought part in stock; the fixed / owned parts
   present and the owned ones not bought. A request the planner answers with NoBuild counts invalid.
@@ -61,10 +61,10 @@ def validate(
     sellable: frozenset[str],
     upgrade_role: str | None = None,
 ) -> list[str]:
-    """Every rule a build must meet, from the catalogue records and knowledge_graph/compat.py only
+    """Every rule a build must meet, from the catalogue records and catalog/part_rules.py only
     (not from the planner's filters). Returns the broken rules (empty: valid)."""
     from build_planner.scoring import part_type_of, profiles
-    from knowledge_graph import compat
+    from catalog import part_rules as compat
 
     problems = []
     spec = profiles()["purposes"][purpose_key]
@@ -129,7 +129,7 @@ def bought_total(parts: Mapping[str, object], owned: set[str]) -> float:
 def admitted(part, p) -> bool:
     """Whether a purpose admits a part at all: a small form factor build takes only its case
     types, and only boards one of them takes."""
-    from knowledge_graph import compat
+    from catalog import part_rules as compat
 
     if p.case_types and part.part_type == "case":
         return part.attributes.get("case_type") in p.case_types
@@ -151,7 +151,7 @@ def greedy(
     """The documented greedy baseline (module docstring); without `carry_over` a role gets only its
     own share (what a role leaves unspent is not spent)."""
     from build_planner.scoring import part_score, profiles, purpose
-    from knowledge_graph import compat
+    from catalog import part_rules as compat
 
     p = purpose(purpose_key)
     chosen: dict[str, object] = dict(fixed or {})
@@ -242,7 +242,7 @@ def upgrade_cases(by_role: Mapping[str, list], sellable: frozenset[str], n: int 
     """PCs assembled from the catalogue with compat.check (seeded): CPU, a board that fits it,
     memory that fits the board, a power supply of 450–850 W, a case for the board; the upgrade
     buys a graphics card (most cases), a CPU or memory, for $150–$700."""
-    from knowledge_graph import compat
+    from catalog import part_rules as compat
 
     rng = random.Random(SEED)
     modern = {"AM4", "AM5", "LGA1200", "LGA1700", "LGA1851"}
@@ -278,7 +278,7 @@ def main() -> None:
     from build_planner.planner import request
     from build_planner.scoring import build_score, purpose, purposes
     from build_planner.stock import sellable_skus
-    from knowledge_graph.graph import load_graph
+    from knowledge_graph.store import load_graph
 
     graph = load_graph()
     sellable = sellable_skus(0)

@@ -30,7 +30,8 @@ def _rss_mb() -> float:
 def measure_build() -> tuple[Any, dict[str, float]]:
     """Full build from the shop files (no cache): import + graph + indexes + similarity."""
     import catalog
-    from knowledge_graph.graph import build_graph, load_graph
+    from knowledge_graph.graph import build_graph
+    from knowledge_graph.store import load_graph
 
     gc.collect()
     before = _rss_mb()

@@ -55,7 +55,7 @@ def get_planner() -> Planner:
     """The process-wide planner over the knowledge graph's catalogue and the order database's stock
     (read again every 30 s); rebuilt when the graph is (a catalogue or price change)."""
     global _planner
-    from knowledge_graph.graph import get_graph
+    from knowledge_graph.store import get_graph
 
     graph = get_graph()
     if _planner is None or _planner[0] != graph.fingerprint:

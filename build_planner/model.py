@@ -86,7 +86,7 @@ class Build:
     parts: tuple[BuildPart, ...]
     total: float  # what the shopper pays (owned parts excluded)
     score: float  # purpose score 0–100 (scoring.build_score of the parts)
-    draw_w: int  # estimated draw (knowledge_graph.compat)
+    draw_w: int  # estimated draw (catalog.part_rules)
     recommended_psu_w: int
     optimal: bool  # the solver proved no better build exists within the budget
     solve_ms: float

@@ -6,7 +6,7 @@ wattage for power supplies) within groups of parts the compatibility rules canno
 (same socket, same memory generation and size, same case type, …): a part that costs more and
 scores no better than another of its group can never be in the best build. That leaves a few
 dozen per role. CP-SAT then picks one per role maximising the purpose score within the budget,
-with the knowledge graph's rules (knowledge_graph/compat.py) as constraints. docs/build.md has
+with the knowledge graph's rules (catalog/part_rules.py) as constraints. docs/build.md has
 the why and the measurements."""
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from build_planner.model import (
     PartChange,
     Request,
 )
+from catalog import part_rules as compat
 from catalog.models import Product
-from knowledge_graph import compat
 from knowledge_graph.vocab import part_type_name, value_text
 
 SCORE_SCALE = 1000  # objective units per build-score point; a dollar of price is one unit (a tie-break)

@@ -1,6 +1,6 @@
 """What can be sold now: SKUs with units available (on hand minus reserved) at one location of the
 order database, read in one query. The order service owns stock; the planner only reads it, the
-same way the knowledge graph reads the catalogue (knowledge_graph/sync.py)."""
+same way the knowledge graph reads the catalogue (knowledge_graph/sources.py)."""
 
 from __future__ import annotations
 

@@ -3,6 +3,7 @@ actions call. See docs/knowledge-graph.md."""
 
 from __future__ import annotations
 
+from catalog.part_rules import Compatibility, Reason
 from knowledge_graph.api import (
     AccessoryGroup,
     Answer,
@@ -25,11 +26,11 @@ from knowledge_graph.api import (
     similar,
     spec_line,
 )
-from knowledge_graph.compat import Compatibility, Reason
-from knowledge_graph.graph import ProductGraph, build_graph, get_graph, load_graph, set_graph
+from knowledge_graph.graph import ProductGraph, build_graph
 from knowledge_graph.linker import link
 from knowledge_graph.parse import find_attribute, parse_search
 from knowledge_graph.search import AttributeFilter, Relaxation, SearchQuery, SearchResult, search
+from knowledge_graph.store import get_graph, load_graph, set_graph
 
 __all__ = [
     "AccessoryGroup",

@@ -11,9 +11,9 @@ from typing import Any, Literal
 
 import numpy as np
 
+from catalog import part_rules
 from catalog.models import Product
 from catalog.reference import load_yaml, part_types
-from knowledge_graph import compat
 from knowledge_graph.graph import ProductGraph, node
 from knowledge_graph.linker import link
 from knowledge_graph.parse import find_attribute, parse_search
@@ -177,8 +177,8 @@ def compare(graph: ProductGraph, skus: list[str], lang: str = "en") -> Compariso
     return Comparison(tuple(products), tuple(rows))
 
 
-def compatibility(graph: ProductGraph, sku_a: str, sku_b: str) -> compat.Compatibility:
-    return compat.check(graph.product(sku_a), graph.product(sku_b))
+def compatibility(graph: ProductGraph, sku_a: str, sku_b: str) -> part_rules.Compatibility:
+    return part_rules.check(graph.product(sku_a), graph.product(sku_b))
 
 
 @dataclass(frozen=True)
@@ -188,7 +188,7 @@ class BuildCheck:
 
     skus: tuple[str, ...]
     compatible: bool | None
-    reasons: tuple[compat.Reason, ...]
+    reasons: tuple[part_rules.Reason, ...]
     estimated_draw_w: int
     recommended_psu_w: int
 
@@ -201,22 +201,22 @@ def check_build(graph: ProductGraph, skus: list[str]) -> BuildCheck:
     parts = [graph.product(s) for s in dict.fromkeys(s.strip().upper() for s in skus)]
     if len(parts) < 2:
         raise ValueError("a build check needs at least 2 different products")
-    reasons: list[compat.Reason] = []
+    reasons: list[part_rules.Reason] = []
     psus = [p for p in parts if p.part_type == "power-supply"]
     for i, a in enumerate(parts):
         for b in parts[i + 1 :]:
             if "power-supply" in (a.part_type, b.part_type):
                 continue  # judged below against the whole system
-            reasons.extend(r for r in compat.check(a, b).reasons if r.code != "no_rule")
-    cpu_w, gpu_w = compat.estimated_draw(parts)
-    draw = int(cpu_w + gpu_w + compat.system_base_w())
-    need = compat.recommended_psu(cpu_w, gpu_w)
+            reasons.extend(r for r in part_rules.check(a, b).reasons if r.code != "no_rule")
+    cpu_w, gpu_w = part_rules.estimated_draw(parts)
+    draw = int(cpu_w + gpu_w + part_rules.system_base_w())
+    need = part_rules.recommended_psu(cpu_w, gpu_w)
     for psu in psus:
         watts = psu.attributes.get("wattage")
         if watts:
             ok = watts >= need
             reasons.append(
-                compat.Reason(
+                part_rules.Reason(
                     "psu_wattage",
                     ok,
                     f"The build draws about {draw} W; we recommend at least {need} W and {psu.name} gives {watts} W"
@@ -291,7 +291,7 @@ def _fitting(graph: ProductGraph, p: Product, part_type: str) -> np.ndarray | No
     if pair == ("power-supply", "video-card"):
         return via("supplies_power", "needs_power")
     if pair == ("cpu", "power-supply"):
-        need = compat.recommended_psu(p.attributes.get("tdp"), 0)
+        need = part_rules.recommended_psu(p.attributes.get("tdp"), 0)
         idx = cols.part_type_idx.get("power-supply", np.zeros(0, dtype=np.int64))
         with np.errstate(invalid="ignore"):
             return np.sort(idx[cols.numeric["wattage"][idx] >= need])
@@ -346,8 +346,8 @@ def _fit_reason(p: Product, part_type: str) -> tuple[str, str]:
     if part_type == "motherboard" and p.part_type == "case":
         return f"fits a {a.get('case_type')}", f"装得进{a.get('case_type')}"
     if part_type == "power-supply":
-        cpu_w, gpu_w = compat.estimated_draw([p])
-        need = compat.recommended_psu(cpu_w, gpu_w)
+        cpu_w, gpu_w = part_rules.estimated_draw([p])
+        need = part_rules.recommended_psu(cpu_w, gpu_w)
         return f"at least {need} W", f"至少{need}瓦"
     if part_type == "video-card":
         return f"within {a.get('wattage')} W", f"{a.get('wattage')}瓦以内"

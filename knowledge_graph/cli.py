@@ -15,7 +15,7 @@ Lang = typer.Option("en", "--lang", "-l", help="Language of the output: en or zh
 
 
 def _graph():
-    from knowledge_graph.graph import load_graph
+    from knowledge_graph.store import load_graph
 
     return load_graph()
 
@@ -29,7 +29,7 @@ def _check_lang(lang: str) -> str:
 @app.command("build")
 def build(force: bool = typer.Option(False, help="Rebuild even when the cache is current.")) -> None:
     """Build (or load from cache) the graph and print its size."""
-    from knowledge_graph.graph import load_graph
+    from knowledge_graph.store import load_graph
 
     started = time.perf_counter()
     graph = load_graph(rebuild=force)

@@ -11,25 +11,20 @@ types), similar_to (product → its nearest neighbours of the same type)."""
 from __future__ import annotations
 
 import gc
-import hashlib
 import logging
 import math
-import pickle
-import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import networkx as nx
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from catalog import part_rules
 from catalog.models import Category, Product
-from catalog.reference import load_yaml, part_types, reference_files
-from daogou.files import atomic_path
-from knowledge_graph import compat
+from catalog.reference import load_yaml, part_types
 from knowledge_graph.vocab import attributes, tokens
 
 log = logging.getLogger(__name__)
@@ -243,7 +238,7 @@ def build_graph(
             gc.enable()
 
 
-def _settle() -> None:
+def settle() -> None:
     """Move the loaded graph out of the collector's sight (gc.freeze): a full collection over a
     heap this size takes tens of milliseconds and would land in the middle of a query."""
     gc.collect()
@@ -358,13 +353,13 @@ def _build(products: list[Product], categories: dict[str, Category], fingerprint
         elif part_type == "memory" and attrs.get("memory_type"):
             fact(i, pn, "requires_memory", f"value:memory_type={attrs['memory_type']}")
         elif part_type == "case":
-            for ff in compat.case_form_factors(attrs.get("case_type")):
+            for ff in part_rules.case_form_factors(attrs.get("case_type")):
                 fact(i, pn, "accepts_form_factor", value_node("form_factor", ff))
         elif part_type == "cpu-cooler":
-            for s in compat.cooler_sockets(p):
+            for s in part_rules.cooler_sockets(p):
                 fact(i, pn, "cooler_fits_socket", value_node("socket", s))
         elif part_type == "video-card":
-            need = compat.recommended_psu(None, compat.gpu_power(attrs.get("chipset")))
+            need = part_rules.recommended_psu(None, part_rules.gpu_power(attrs.get("chipset")))
             tier = next((t for t in POWER_TIERS if t >= need), POWER_TIERS[-1])
             fact(i, pn, "needs_power", f"power:{tier}")
         elif part_type == "power-supply" and attrs.get("wattage"):
@@ -410,159 +405,3 @@ def _build(products: list[Product], categories: dict[str, Category], fingerprint
         used_categories=tuple(sorted(by_category)),
         fingerprint=fingerprint,
     )
-
-
-# --- loading with a cache under settings.state_dir -------------------------------------------------
-
-
-def source_fingerprint(data_dir: Path) -> str:
-    """Hash of what the graph is built from: the shop data files, the curated reference files and
-    the code that imports and builds (so a code change never serves a stale cache)."""
-    from catalog import bestbuy, pcparts
-
-    h = hashlib.sha256(GRAPH_VERSION.encode())
-    files = [
-        data_dir / pcparts.PC_PARTS_FILE,
-        data_dir / bestbuy.CATEGORIES_FILE,
-        data_dir / bestbuy.PRODUCTS_FILE,
-    ]
-    code = sorted(Path(pcparts.__file__).parent.glob("*.py")) + [Path(__file__), Path(compat.__file__)]
-    for path in files + reference_files() + code:
-        h.update(str(path.name).encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()[:16]
-
-
-def source_fingerprint_for(
-    data_dir: Path | None = None, source: str | None = None
-) -> tuple[str, list | None]:
-    """(fingerprint, database rows or None) of the catalogue the graph would be built from now.
-    source: 'files', 'database' or 'auto' (default settings.kg_source)."""
-    from daogou.config import get_settings
-    from knowledge_graph import sync
-
-    settings = get_settings()
-    source = source or settings.kg_source
-    if source not in ("auto", "database", "files"):
-        raise ValueError(f"kg_source must be auto, database or files, not {source!r}")
-    fingerprint = source_fingerprint(Path(data_dir or settings.data_dir))
-    if source == "files":
-        return fingerprint, None
-    rows = sync.database_rows()
-    if not rows:
-        if source == "database":
-            raise RuntimeError(
-                "KG_SOURCE=database but the order database has no readable products table "
-                "(run `daogou db load-demo`)"
-            )
-        return fingerprint, None
-    return f"{fingerprint}-{sync.rows_fingerprint(rows)}", rows
-
-
-def _read_cache(path: Path) -> object | None:
-    """An unpickled cache file, or None when it is missing or unreadable (then it is rebuilt)."""
-    if not path.exists():
-        return None
-    enabled = gc.isenabled()
-    gc.disable()  # unpickling a million objects: no point collecting meanwhile
-    try:
-        with path.open("rb") as fh:
-            return pickle.load(fh)
-    except Exception as exc:  # a corrupt or stale cache is rebuilt, never fatal
-        log.warning("ignoring unreadable cache %s: %s", path, exc)
-        return None
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _write_cache(path: Path, value: object) -> None:
-    """Write atomically, and drop the older files of the same kind (graph-*, import-*)."""
-    # Several processes (action servers, CLI, tests) may write the same cache at once: each writes its
-    # own temporary file, and a failed write only costs a rebuild next time.
-    try:
-        with atomic_path(path) as tmp, tmp.open("wb") as fh:
-            pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
-    except OSError as exc:
-        log.warning("could not write cache %s: %s", path, exc)
-        return
-    for old in path.parent.glob(path.name.split("-")[0] + "-*.pkl"):
-        if old != path:
-            old.unlink(missing_ok=True)
-
-
-def _file_products(data_dir: Path, files_fingerprint: str, cache_dir: Path | None) -> list[Product]:
-    """The shop files' import, cached by their fingerprint: when only the database changes (a price,
-    a new product) the refresh rebuilds the graph without parsing the files again (0.04 s, not 0.4 s)."""
-    from catalog import load_products
-
-    path = cache_dir / f"import-{files_fingerprint}.pkl" if cache_dir else None
-    cached = _read_cache(path) if path else None
-    if isinstance(cached, tuple) and len(cached) == 2 and cached[0] == files_fingerprint:
-        return cached[1]
-    products = load_products(data_dir)
-    if path:
-        _write_cache(path, (files_fingerprint, products))
-    return products
-
-
-def load_graph(
-    data_dir: Path | None = None, cache: bool = True, source: str | None = None, rebuild: bool = False
-) -> ProductGraph:
-    """The graph of the current catalogue (see source_fingerprint_for), from the pickle cache at
-    $STATE_DIR/kg/graph-<fingerprint>.pkl when its inputs have not changed. `rebuild` ignores the
-    cache but still writes it; `cache=False` neither reads nor writes it (nor the import cache)."""
-    from catalog import load_categories
-    from daogou.config import get_settings
-    from knowledge_graph import sync
-
-    settings = get_settings()
-    data_dir = Path(data_dir or settings.data_dir)
-    fingerprint, rows = source_fingerprint_for(data_dir, source)
-    cache_dir = settings.state_dir / "kg"
-    path = cache_dir / f"graph-{fingerprint}.pkl"
-    graph = _read_cache(path) if cache and not rebuild else None
-    if isinstance(graph, ProductGraph) and graph.fingerprint == fingerprint:
-        _settle()
-        return graph
-    products = _file_products(
-        data_dir, fingerprint.split("-")[0], cache_dir if cache and not rebuild else None
-    )
-    if rows:
-        products = sync.merge(products, rows)
-    graph = build_graph(products, load_categories(data_dir), fingerprint)
-    if cache:
-        _write_cache(path, graph)
-    _settle()
-    return graph
-
-
-_lock = threading.Lock()
-_current: ProductGraph | None = None
-_refresher = None
-
-
-def get_graph() -> ProductGraph:
-    """The process-wide graph: loaded once, then refreshed in the background when the catalogue
-    changes (knowledge_graph.sync; every settings.kg_refresh_s seconds)."""
-    global _current, _refresher
-    if _current is None:
-        with _lock:
-            if _current is None:
-                from daogou.config import get_settings
-                from knowledge_graph.sync import Refresher
-
-                _current = load_graph()
-                _refresher = Refresher(get_settings().kg_refresh_s)
-    if _refresher is not None:
-        _refresher.maybe_start(_current.fingerprint)
-    return _current
-
-
-def set_graph(graph: ProductGraph) -> None:
-    """Swap in a new graph atomically (used after a catalogue change; readers keep the old one
-    until their query ends)."""
-    global _current
-    gc.unfreeze()  # let the previous graph be collected once no query holds it
-    _current = graph
-    _settle()

@@ -19,8 +19,8 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA, Indel, Levenshtein
 
 from catalog.models import Product
+from catalog.part_rules import case_types_for
 from catalog.reference import load_yaml, part_types
-from knowledge_graph.compat import case_types_for
 from knowledge_graph.graph import ProductGraph
 from knowledge_graph.search import AttributeFilter, SearchQuery
 from knowledge_graph.vocab import attributes, tokens, zh_categories, zh_value_synonyms

@@ -130,7 +130,7 @@ class DemoHistory:
 
 def default_compatible(a: ProductLike, b: ProductLike) -> bool:
     """The knowledge graph's compatibility rules (unknown counts as compatible)."""
-    from knowledge_graph.compat import check
+    from catalog.part_rules import check
 
     return check(a, b).compatible is not False
 

@@ -24,7 +24,7 @@ def cart_compatibility(
     """A candidate fits the cart unless the knowledge graph's rules say it conflicts with an item in
     it (`check(a, b).compatible is False`); unknown SKUs and "cannot tell" count as fitting."""
     if check is None:
-        from knowledge_graph.compat import check
+        from catalog.part_rules import check
 
     def compatible(sku: str, cart: Sequence[str]) -> bool:
         candidate = products.get(sku)

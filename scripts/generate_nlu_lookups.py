@@ -21,8 +21,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from catalog.reference import load_yaml, part_types  # noqa: E402
-from knowledge_graph.graph import ProductGraph, load_graph  # noqa: E402
+from knowledge_graph.graph import ProductGraph  # noqa: E402
 from knowledge_graph.parse import find_category, lexicon  # noqa: E402
+from knowledge_graph.store import load_graph  # noqa: E402
 from knowledge_graph.vocab import attributes, zh_value_synonyms  # noqa: E402
 
 OUT_DIR = ROOT / "data" / "nlu" / "lookups"

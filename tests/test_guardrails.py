@@ -51,13 +51,12 @@ def test_capabilities_import_no_benchmarks_actions_deploy_or_demo():
 
 @pytest.mark.xfail(
     strict=True,
-    reason="daogou/ holds the CLI; recommender imports knowledge_graph.compat and order_service.demo",
+    reason="daogou/ holds the CLI; recommender imports order_service.demo and benchmarks",
 )
 def test_packages_form_layers_without_cycles():
     _contract("layers")
 
 
-@pytest.mark.xfail(strict=True, reason="knowledge_graph.graph and knowledge_graph.sync import each other")
 def test_no_import_cycles_between_modules():
     _contract("modules-acyclic")
 

@@ -9,7 +9,7 @@ import pytest
 
 from actions import services
 from daogou.config import get_settings
-from knowledge_graph import graph as kg
+from knowledge_graph import store as kg
 from order_service import demo
 from order_service.client import OrderServiceClient
 from order_service.core.config import get_settings as service_settings

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from actions.answers import attribute_of_value
 from catalog.models import Category, Product
-from knowledge_graph import graph as kg
+from knowledge_graph import store as kg
 
 MONITORS = [
     Product(

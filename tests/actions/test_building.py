@@ -1,7 +1,7 @@
 """PC builds in conversation (actions.building) over the real catalogue, with every product in
 stock: a request, a change, "what changed", the whole build into the cart, and a request whose
 purpose comes in the next message. Budgets are checked against the catalogue's prices and
-compatibility against knowledge_graph.compat, not against what the reply says."""
+compatibility against catalog.part_rules, not against what the reply says."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import itertools
 import pytest
 
 from actions import building
+from catalog import part_rules as compat
 from daogou.config import get_settings
-from knowledge_graph import compat
 from tests.actions.action_harness import ent, responses, slots_of, tracker
 
 pytestmark = pytest.mark.slow
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def graph():
-    from knowledge_graph.graph import load_graph
+    from knowledge_graph.store import load_graph
 
     return load_graph(source="files")
 
@@ -134,7 +134,7 @@ def test_one_part_is_a_search_not_a_build():
 
 def _best_card_by_data(graph, budget, cpu, watts):
     """The best graphics card for the budget whose whole-PC draw the supply covers, found by scanning
-    the catalogue with knowledge_graph.compat (not by the planner)."""
+    the catalogue with catalog.part_rules (not by the planner)."""
     from build_planner.scoring import part_score, purpose
 
     gaming = purpose("gaming")

@@ -20,7 +20,7 @@ from actions.recommend import (
     ActionShowSimilar,
 )
 from catalog.models import Category, Product
-from knowledge_graph import graph as kg
+from knowledge_graph import store as kg
 from order_service.core.db import make_sessionmaker
 from order_service.demo_orders import load_demo_orders
 from order_service.models import Customer, CustomerIdentity, StockLevel

@@ -13,7 +13,7 @@ from tests.actions.action_harness import ent, tracker
 
 @pytest.fixture(scope="module")
 def graph():
-    from knowledge_graph.graph import load_graph
+    from knowledge_graph.store import load_graph
 
     return load_graph(source="files")
 

@@ -16,7 +16,7 @@ from tests.actions.action_harness import ent, responses, run, slots_of, tracker
 
 @pytest.fixture(scope="module")
 def real_graph():
-    from knowledge_graph.graph import load_graph
+    from knowledge_graph.store import load_graph
 
     return load_graph(source="files")
 

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def demo():
     from catalog import load_products
-    from knowledge_graph.graph import load_graph
+    from knowledge_graph.store import load_graph
     from order_service import demo as shop
     from order_service.models import WAREHOUSE_ID
 

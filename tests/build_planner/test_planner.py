@@ -1,5 +1,5 @@
 """The planner on the hand-made catalogue: every build valid (checked by the benchmark's validator,
-which reads only the catalogue records and knowledge_graph/compat.py), within budget, the best one
+which reads only the catalogue records and catalog/part_rules.py), within budget, the best one
 an exhaustive search finds, and constraints, refinements, diffs and upgrades honoured."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from benchmarks.build import validate
 from build_planner import Change, Constraints, NoBuild, diff
 from build_planner.planner import SCORE_SCALE, request
 from build_planner.scoring import ROLES, build_score, part_score, purpose, purposes
-from knowledge_graph import compat
+from catalog import part_rules as compat
 from tests.build_planner.conftest import STORE, catalogue, stock
 
 ONLINE = stock(0)

@@ -732,7 +732,7 @@ class Checker:
         (max_total in USD or max_total_cny), every pair allowed by the knowledge graph's compatibility
         rules, a power supply covering the whole build's estimated draw with the rules' headroom, and
         optionally the CPU's brand (cpu_brand)."""
-        from knowledge_graph import compat
+        from catalog import part_rules as compat
 
         arg = arg if isinstance(arg, dict) else {}
         parts = listed_products(reply, self.data)
@@ -769,7 +769,7 @@ class Checker:
         (`part_type`), within the budget (max_total / max_total_cny), fits every owned part
         (`have`: product selectors) by the compatibility rules, and leaves the owned power supply
         (`psu_w`) enough for the whole PC's estimated draw with the rules' headroom."""
-        from knowledge_graph import compat
+        from catalog import part_rules as compat
 
         parts = listed_products(reply, self.data)
         if not parts:

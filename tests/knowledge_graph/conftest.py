@@ -6,7 +6,7 @@ import pytest
 @pytest.fixture(scope="session")
 def graph():
     """The graph of the real catalogue (from the state-dir cache when current)."""
-    from knowledge_graph.graph import load_graph
+    from knowledge_graph.store import load_graph
 
     return load_graph(source="files")
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge_graph import api, compat
+from catalog import part_rules as compat
+from knowledge_graph import api
 
 
 def test_details_and_attribute_answers(graph, by_name):

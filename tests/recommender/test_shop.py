@@ -210,7 +210,7 @@ def test_save_load_and_fingerprint(model, tmp_path):
 
 
 def test_ready_made_filters(model):
-    from knowledge_graph.compat import check
+    from catalog.part_rules import check
     from recommender.filters import cart_compatibility, in_stock_from_snapshot
 
     by_sku = {p.sku: p for p in PRODUCTS}

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 import catalog
-from knowledge_graph import sync
+from knowledge_graph import sources, store
 from knowledge_graph.graph import build_graph
 
 
@@ -61,22 +61,22 @@ def test_rows_from_the_order_database_drive_the_graph(order_db):
                 part_type=None,
             )
         )
-    rows = sync.database_rows(url)
+    rows = sources.database_rows(url)
     assert {r.sku for r in rows} == {cpu.sku, board.sku, "NEW-1"}
-    merged = sync.merge(files, rows)
+    merged = sources.merge(files, rows)
     graph = build_graph(merged, catalog.load_categories())
     assert graph.products[cpu.sku].price == 399.0  # the database's price wins
     assert graph.products[cpu.sku].attributes["socket"] == "AM5"  # attributes come from the files
     assert graph.products["NEW-1"].brand is None and graph.products["NEW-1"].category_id == "abcat0500000"
     assert len(graph.products) == 3  # only what the database sells
-    before = sync.rows_fingerprint(rows)
+    before = sources.rows_fingerprint(rows)
     with Session(engine) as session, session.begin():
         session.get(models.Product, cpu.sku).price = Decimal("389.00")
-    assert sync.rows_fingerprint(sync.database_rows(url)) != before
+    assert sources.rows_fingerprint(sources.database_rows(url)) != before
 
 
 def test_unreadable_database_means_files(tmp_path):
-    assert sync.database_rows(f"sqlite:///{tmp_path / 'empty.db'}") is None
+    assert sources.database_rows(f"sqlite:///{tmp_path / 'empty.db'}") is None
 
 
 def test_refresher_checks_at_most_once_per_interval(monkeypatch):
@@ -88,14 +88,14 @@ def test_refresher_checks_at_most_once_per_interval(monkeypatch):
         self._running.release()
         done.set()
 
-    monkeypatch.setattr(sync.Refresher, "_run", fake_run)
-    refresher = sync.Refresher(interval_s=60)
+    monkeypatch.setattr(store.Refresher, "_run", fake_run)
+    refresher = store.Refresher(interval_s=60)
     refresher._last -= 120  # the interval has passed
     refresher.maybe_start("abc")
     assert done.wait(2)
     refresher.maybe_start("abc")  # within the interval: no second check
     assert calls == ["abc"]
-    sync.Refresher(interval_s=0).maybe_start("abc")
+    store.Refresher(interval_s=0).maybe_start("abc")
     assert calls == ["abc"]
 
 
@@ -104,14 +104,13 @@ def test_price_change_reaches_the_running_graph(order_db, tmp_path, monkeypatch)
     from sqlalchemy.orm import Session
 
     from daogou.config import get_settings
-    from knowledge_graph import graph as graph_module
 
     url, engine, models = order_db
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("KG_SOURCE", "database")
     get_settings.cache_clear()
-    monkeypatch.setattr(graph_module, "_current", None)
+    monkeypatch.setattr(store, "_current", None)
     try:
         cpu = next(p for p in catalog.load_products() if p.name == "AMD Ryzen 7 9800X3D")
         with Session(engine) as session, session.begin():
@@ -125,20 +124,20 @@ def test_price_change_reaches_the_running_graph(order_db, tmp_path, monkeypatch)
                     part_type="cpu",
                 )
             )
-        running = graph_module.load_graph()
-        graph_module.set_graph(running)
+        running = store.load_graph()
+        store.set_graph(running)
         assert (
             len(list((tmp_path / "state" / "kg").glob("import-*.pkl"))) == 1
         )  # the refresh reuses the file import
         with Session(engine) as session, session.begin():
             session.get(models.Product, cpu.sku).price = Decimal("349.00")
-        refresher = sync.Refresher(interval_s=60)
+        refresher = store.Refresher(interval_s=60)
         refresher._last -= 120
         refresher.maybe_start(running.fingerprint)
         for thread in threading.enumerate():
             if thread.name == "kg-refresh":
                 thread.join(60)
-        current = graph_module._current
+        current = store._current
         assert current is not running and current.products[cpu.sku].price == 349.0
         assert running.products[cpu.sku].price == 399.0  # queries in flight kept the old graph
     finally:

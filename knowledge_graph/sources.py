@@ -1,22 +1,22 @@
-"""One source of truth: the order/inventory database holds the sellable catalogue (which SKUs exist,
-their names, brands, prices, categories); the shop files add what the database does not store
-(typed attributes, images, descriptions). The graph is built from the database's rows, enriched
-with the file import's attributes for the same SKU.
+"""Where the product graph's catalogue comes from: the order/inventory database holds the sellable
+catalogue (which SKUs exist, their names, brands, prices, categories); the shop files add what the
+database does not store (typed attributes, images, descriptions). The graph is built from the
+database's rows, enriched with the file import's attributes for the same SKU (`merge`).
 
-A catalogue change reaches the bot without a restart: the action server checks the database's
-catalogue fingerprint every `kg_refresh_s` seconds (in a background thread), rebuilds the graph
-when it changed and swaps it in atomically; conversations keep using the old graph until then.
+The fingerprints say when the catalogue (or the code that builds the graph) changed, so that the
+store (knowledge_graph/store.py) rebuilds the cached graph and swaps in a new one.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import threading
-import time
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from catalog.models import Product
+from catalog.reference import reference_files
+from knowledge_graph import graph
 
 log = logging.getLogger(__name__)
 
@@ -110,37 +110,44 @@ def merge(
     return merged
 
 
-class Refresher:
-    """Checks for catalogue changes at most every `interval_s` seconds, off the caller's thread."""
+def source_fingerprint(data_dir: Path) -> str:
+    """Hash of what the graph is built from: the shop data files, the curated reference files and
+    the code that imports and builds (so a code change never serves a stale cache)."""
+    from catalog import bestbuy, pcparts
 
-    def __init__(self, interval_s: float):
-        self.interval_s = interval_s
-        self._last = time.monotonic()
-        self._running = threading.Lock()
+    h = hashlib.sha256(graph.GRAPH_VERSION.encode())
+    files = [
+        data_dir / pcparts.PC_PARTS_FILE,
+        data_dir / bestbuy.CATEGORIES_FILE,
+        data_dir / bestbuy.PRODUCTS_FILE,
+    ]
+    code = sorted(Path(pcparts.__file__).parent.glob("*.py")) + [Path(graph.__file__), Path(__file__)]
+    for path in files + reference_files() + code:
+        h.update(str(path.name).encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
 
-    def maybe_start(self, current_fingerprint: str) -> None:
-        if self.interval_s <= 0 or time.monotonic() - self._last < self.interval_s:
-            return
-        if not self._running.acquire(blocking=False):
-            return
-        self._last = time.monotonic()
-        threading.Thread(
-            target=self._run, args=(current_fingerprint,), name="kg-refresh", daemon=True
-        ).start()
 
-    def _run(self, current_fingerprint: str) -> None:
-        from knowledge_graph.graph import load_graph, set_graph, source_fingerprint_for
+def source_fingerprint_for(
+    data_dir: Path | None = None, source: str | None = None
+) -> tuple[str, list[CatalogueRow] | None]:
+    """(fingerprint, database rows or None) of the catalogue the graph would be built from now.
+    source: 'files', 'database' or 'auto' (default settings.kg_source)."""
+    from daogou.config import get_settings
 
-        try:
-            fingerprint, _ = source_fingerprint_for()
-            if fingerprint != current_fingerprint:
-                log.info(
-                    "catalogue changed (%s → %s): rebuilding the product graph",
-                    current_fingerprint,
-                    fingerprint,
-                )
-                set_graph(load_graph())
-        except Exception:  # a failed refresh keeps the current graph; the next check retries
-            log.exception("product graph refresh failed")
-        finally:
-            self._running.release()
+    settings = get_settings()
+    source = source or settings.kg_source
+    if source not in ("auto", "database", "files"):
+        raise ValueError(f"kg_source must be auto, database or files, not {source!r}")
+    fingerprint = source_fingerprint(Path(data_dir or settings.data_dir))
+    if source == "files":
+        return fingerprint, None
+    rows = database_rows()
+    if not rows:
+        if source == "database":
+            raise RuntimeError(
+                "KG_SOURCE=database but the order database has no readable products table "
+                "(run `daogou db load-demo`)"
+            )
+        return fingerprint, None
+    return f"{fingerprint}-{rows_fingerprint(rows)}", rows
