@@ -110,6 +110,14 @@ class Settings(BaseSettings):
         "",
         description="Token of Rasa's HTTP API (conversations, events, execute, model, domain, status): empty, the default, turns the API off; set, the API answers only requests carrying ?token=<it>. Public balancers never route it (deploy/nginx.conf.template).",
     )
+    rest_channel_token: str = Field(
+        "",
+        description="Credential integrations present to the shopper REST channel (Authorization: Bearer); empty leaves the channel open, for development only.",
+    )
+    web_session_secret: str = Field(
+        "",
+        description="Key that signs the widget's session ids (bot/channels/sessions.py); empty means a random key per Rasa process (sessions end with the process): set one shared value for several Rasa servers.",
+    )
     shop_origins: str = Field(
         "",
         description="Web origins (scheme://host[:port], comma-separated) whose pages may call the Rasa server's channels from a browser (CORS); empty means the chat page: http://$HOST:$WEB_PORT and http://localhost:$WEB_PORT.",

@@ -3,18 +3,25 @@ could pose as staff or as another channel.
 
 Rasa's own REST channel passes client metadata and ``input_channel`` through untouched, and lets a client
 pick any sender id; this one keeps only harmless metadata, defuses "/staff_…" intent shortcuts and keeps
-shoppers out of the staff and WeChat conversations (``staff-…``/``wechat-…`` sender ids).
+shoppers out of the staff and WeChat conversations (``staff-…``/``wechat-…`` sender ids) and out of
+the widget's: a sender that is a session id the web channel signed gets the ``rest-`` prefix too, so
+knowing a widget session id does not open its conversation (or its customer) over REST.
+
+Integrations: with a ``token`` (REST_CHANNEL_TOKEN) every message must carry ``Authorization: Bearer
+<token>`` (401 otherwise); without one the channel is open, for development (docs/channels.md).
 """
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
 from rasa.core.channels.rest import RestInput
-from sanic.exceptions import InvalidUsage
+from sanic.exceptions import InvalidUsage, Unauthorized
 from sanic.request import Request
 
 from bot.channels.guard import defuse_staff_trigger, shopper_metadata
+from bot.channels.sessions import SessionIds
 from bot.sender_ids import MAX_SENDER_ID, unstorable_reason
 
 RESERVED_SENDER_PREFIXES = ("staff-", "wechat-")
@@ -29,16 +36,38 @@ def sender_problem(sender: str) -> str | None:
 
 
 class ShopperRestInput(RestInput):
+    """Credentials: token (empty: open, for development) and session_secret (the web channel's)."""
+
+    token: str = ""
+    sessions: SessionIds = SessionIds()
+
     @classmethod
     def name(cls) -> str:
         return "rest"
 
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> ShopperRestInput:
+        c = credentials or {}
+        channel = cls()
+        channel.token = str(c.get("token") or "")
+        channel.sessions = SessionIds(str(c.get("session_secret") or ""))
+        return channel
+
+    def _check_credential(self, req: Request) -> None:
+        if not self.token:
+            return
+        supplied = req.headers.get("authorization", "").encode()
+        if not hmac.compare_digest(supplied, f"Bearer {self.token}".encode()):
+            raise Unauthorized("this REST channel needs its token (Authorization: Bearer …)")
+
     async def _extract_sender(self, req: Request) -> str | None:
+        self._check_credential(req)  # Rasa's REST handler reads the sender first of all
         sender = str((req.json or {}).get("sender") or "default")
         problem = sender_problem(sender)
         if problem:
             raise InvalidUsage(f"invalid sender: {problem}")
-        return f"rest-{sender}" if sender.lower().startswith(RESERVED_SENDER_PREFIXES) else sender
+        reserved = sender.lower().startswith(RESERVED_SENDER_PREFIXES) or self.sessions.valid(sender)
+        return f"rest-{sender}" if reserved else sender
 
     def _extract_message(self, req: Request) -> str | None:
         return defuse_staff_trigger(str((req.json or {}).get("message") or ""))

@@ -9,15 +9,14 @@ A drop-in replacement for Rasa's ``socketio`` channel (same name, events and set
 * awaits ``enter_room`` (a coroutine in python-socketio 5.x): Rasa 3.6 calls it without ``await``, so
   with ``session_persistence`` its replies go to a room nobody joined and never arrive;
 * makes sanic 21.12's websockets work on Python 3.11 (see ``_sanic_websockets_on_python_311``);
-* accepts only session ids that look like the ones it issues, so a client cannot write into another
-  channel's conversation (``wechat-…``, ``staff-…``).
+* issues the session ids itself (128 random bits, signed: bot.channels.sessions) and accepts back only
+  ids it signed, so a client can neither pick nor guess another shopper's session (and customer), nor
+  write into another channel's conversation (``wechat-…``, ``staff-…``).
 """
 
 from __future__ import annotations
 
 import logging
-import re
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -30,6 +29,7 @@ from socketio import AsyncServer
 
 from bot.channels.guard import defuse_staff_trigger, shopper_metadata
 from bot.channels.orders import OrderServiceClient
+from bot.channels.sessions import SessionIds
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +56,6 @@ def _sanic_websockets_on_python_311() -> None:
 
 _sanic_websockets_on_python_311()
 
-SESSION_ID = re.compile(r"^[A-Za-z0-9]{16,64}$")
 MAX_MESSAGE_CHARS = 2000
 
 
@@ -69,7 +68,8 @@ class WebChatInput(SocketIOInput):
     """Credentials: the ``socketio`` ones (user_message_evt, bot_message_evt, session_persistence,
     socketio_path, namespace) plus cors_allowed_origins ("*" or a list for socket.io to check itself;
     empty, the default, leaves it to ``rasa run --cors``),
-    order_service_url and service_token (to map sessions to customers; empty: no mapping)."""
+    order_service_url and service_token (to map sessions to customers; empty: no mapping), session_secret
+    (signs the session ids; empty: a secret of this process, see bot.channels.sessions)."""
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> WebChatInput:
@@ -86,10 +86,12 @@ class WebChatInput(SocketIOInput):
         channel.cors_allowed_origins = cors
         url = str(c.get("order_service_url") or "")
         channel.orders = OrderServiceClient(url, str(c.get("service_token") or "")) if url else None
+        channel.sessions = SessionIds(str(c.get("session_secret") or ""))
         return channel
 
     cors_allowed_origins: Any = []
     orders: OrderServiceClient | None = None
+    sessions: SessionIds = SessionIds()
 
     def get_output_channel(self) -> WebChatOutput | None:
         return WebChatOutput(self.sio, self.bot_message_evt) if self.sio else None
@@ -115,9 +117,7 @@ class WebChatInput(SocketIOInput):
         @sio.on("session_request", namespace=ns)
         async def session_request(sid: str, data: dict | None) -> None:
             requested = (data or {}).get("session_id") if isinstance(data, dict) else None
-            session_id = (
-                requested if isinstance(requested, str) and SESSION_ID.match(requested) else uuid.uuid4().hex
-            )
+            session_id = requested if self.sessions.valid(requested) else self.sessions.issue()
             if self.session_persistence:
                 await sio.enter_room(sid, session_id, namespace=ns)
             await sio.save_session(sid, {"session_id": session_id}, namespace=ns)

@@ -32,6 +32,8 @@ def channels(monkeypatch):
         "WECHAT_APP_SECRET",
         "WECHAT_PRODUCT_URL_TEMPLATE",
         "SERVICE_TOKEN",
+        "REST_CHANNEL_TOKEN",
+        "WEB_SESSION_SECRET",
     ):
         monkeypatch.setenv(name, "")
     monkeypatch.setenv("WECHAT_API_BASE", "https://api.weixin.qq.com")

@@ -59,7 +59,7 @@ def test_session_persists_cards_arrive_and_sessions_map_to_customers(run):
             async with rasa_like_server([web], bot) as (url, _):
                 browser = Browser()
                 session = await browser.open(url)
-                assert len(session) == 32
+                assert len(session) == 64  # 128 random bits and 128 bits of signature, in hex
                 answers = await browser.say(
                     session, "show me one card", count=2, metadata={"language": "en", "customer_id": 1}
                 )
