@@ -360,12 +360,19 @@ _SCOPE_WORDS = (
     (
         "everywhere",
         re.compile(
-            r"(?i)\b(everywhere|across the chain|chain[- ]wide|all (?:the )?(?:stores|locations)"
-            r"|every store|any store|nationwide|company[- ]wide|other stores)\b"
+            r"(?i)\b(everywhere|anywhere|(?:across|in|on)\s+the\s+(?:whole\s+|entire\s+)?chain|chain[- ]wide"
+            r"|all (?:the |our )?(?:stores|locations|branches)|every (?:store|location|branch)|any store"
+            r"|nationwide|company[- ]wide|other (?:stores|locations|branches))\b"
             r"|全国|所有门店|所有店|各店|各门店|哪些店|哪些门店|别的店|其他门店|其他店"
         ),
     ),
-    ("nearby", re.compile(r"(?i)\b(near(?:by)?|close by|around here|near us|near me)\b|附近|周边|邻近")),
+    (
+        "nearby",
+        re.compile(
+            r"(?i)\b(near(?:by)?|close by|close to (?:us|here)|around (?:here|us)|in the area|near us|near me)\b"
+            r"|附近|周边|邻近|周围|旁边的店"
+        ),
+    ),
     (
         "store",
         re.compile(
@@ -417,7 +424,11 @@ async def staff_stock_turn(
     scope = stock_scope(tracker) or tracker.get_slot("staff_stock_scope") or "store"
     try:
         me = await services.orders().staff_me(token)
-        if found.ambiguous and not (found.named and scope == "store" and me.store_id is not None):
+        if (
+            found.ambiguous
+            and not (found.named and scope == "store" and me.store_id is not None)
+            and not variants_of_one(graph, tracker, found)
+        ):
             return references.ask_which(dispatcher, graph, found.candidates, language(tracker), "staff_stock")
         skus = found.skus or found.candidates
         if not skus:  # nothing named, nothing in focus
@@ -428,6 +439,32 @@ async def staff_stock_turn(
     except OrderServiceError as exc:
         staff_error_reply(dispatcher, exc)
     return []
+
+
+def staff_stock_follow_up(tracker: Tracker, graph: ProductGraph) -> bool:
+    """A staff member naming another product right after a stock answer ("那Corsair Dominator 8GB呢",
+    "and the RM850x?"), whatever intent the NLU gave it: its stock, in the scope kept."""
+    if not identity(tracker).get("staff_token") or not after_stock_answer(tracker):
+        return False
+    found = references.resolve_products(tracker, graph)
+    return found.source == "mention" or (found.ambiguous and found.named)
+
+
+def variants_of_one(graph: ProductGraph, tracker: Tracker, found: references.Resolved) -> bool:
+    """Whether several candidates are to be counted side by side rather than asked about: variants
+    under one catalogue name ("Crucial T710" in three capacities), or the variants the previous staff
+    stock answer listed, which a follow-up ("附近的店有没有", "and across the chain?") goes on with."""
+    names = {graph.products[s].name for s in found.candidates if s in graph.products}
+    return len(names) == 1 or (not found.named and after_stock_answer(tracker))
+
+
+STAFF_VARIANTS = 3  # variants counted side by side nearby or across the chain
+
+
+def variant_label(graph: ProductGraph, sku: str, lang: str, several: bool) -> str:
+    """ "Name (SKU)", with two specifications when variants are listed side by side."""
+    spec = api.spec_line(graph.products[sku], lang, limit=2) if several else ""
+    return f"{graph.products[sku].name} ({sku}{'; ' + spec if spec else ''})"
 
 
 def staff_error_reply(dispatcher: CollectingDispatcher, exc: OrderServiceError) -> None:
@@ -451,9 +488,8 @@ async def staff_stock_answer(
     lang: str,
 ) -> Events:
     """Exact figures for staff. Several products (a line named without its variant: "海韵 FOCUS GX")
-    are counted side by side at my store; nearby and everywhere take the first. The product and the
-    scope stay in focus for the next question, even when the member has no store to ask about."""
-    label = f"{graph.products[skus[0]].name} ({skus[0]})"
+    are counted side by side at my store, the first STAFF_VARIANTS nearby and across the chain. The
+    product and the scope stay in focus for the next question, even when the member has no store."""
     events: Events = [SlotSet("product_sku", skus[0]), SlotSet("staff_stock_scope", scope)]
     client = services.orders()
     if scope != "everywhere" and me.store_id is None:
@@ -463,11 +499,10 @@ async def staff_stock_answer(
         several = skus[:STAFF_LIST_LIMIT]
         rows = await asyncio.gather(*(client.stock_at(s, me.store_id, staff_token=token) for s in several))
         for sku, stock in zip(several, rows):
-            spec = api.spec_line(graph.products[sku], lang, limit=2) if len(several) > 1 else ""
             dispatcher.utter_message(
                 response="utter_staff_stock_here",
                 store=stock.location_name,
-                sku=f"{graph.products[sku].name} ({sku}{'; ' + spec if spec else ''})",
+                sku=variant_label(graph, sku, lang, len(several) > 1),
                 available=stock.available,
                 on_hand=stock.on_hand,
                 reserved=stock.reserved,
@@ -479,22 +514,36 @@ async def staff_stock_answer(
                 SlotSet("staff_stock_scope", scope),
             ]
         return events
-    rows = await client.staff_stock(
-        skus[0],
-        token,
-        near_store_id=me.store_id if scope == "nearby" else None,
-        in_stock_only=True,
-        limit=STAFF_LIST_LIMIT,
+    several = skus[:STAFF_VARIANTS]
+    found = await asyncio.gather(
+        *(
+            client.staff_stock(
+                sku,
+                token,
+                near_store_id=me.store_id if scope == "nearby" else None,
+                in_stock_only=True,
+                limit=STAFF_LIST_LIMIT,
+            )
+            for sku in several
+        )
     )
-    if not rows:
-        dispatcher.utter_message(response="utter_staff_stock_none", sku=label)
-        return events
-    lines = "\n".join(
-        f"• {r.location_name}: {r.available if r.available is not None else r.level}"
-        + (f" ({r.distance_km:.0f} km)" if r.distance_km is not None else "")
-        for r in rows
-    )
-    dispatcher.utter_message(response=f"utter_staff_stock_{scope}", sku=label, lines=lines)
+    for sku, rows in zip(several, found):
+        label = variant_label(graph, sku, lang, len(several) > 1)
+        if not rows:
+            dispatcher.utter_message(response="utter_staff_stock_none", sku=label)
+            continue
+        lines = "\n".join(
+            f"• {r.location_name}: {r.available if r.available is not None else r.level}"
+            + (f" ({r.distance_km:.0f} km)" if r.distance_km is not None else "")
+            for r in rows
+        )
+        dispatcher.utter_message(response=f"utter_staff_stock_{scope}", sku=label, lines=lines)
+    if len(several) > 1:  # the variants stay the list "the second one" points at
+        return [
+            SlotSet("shown_skus", several),
+            SlotSet("product_sku", None),
+            SlotSet("staff_stock_scope", scope),
+        ]
     return events
 
 

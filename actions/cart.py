@@ -23,9 +23,10 @@ from rasa_sdk.types import DomainDict
 
 from actions import building, events, services
 from actions.cards import store_label
-from actions.common import cart_lines, entity_values, language
+from actions.common import cart_lines, entity_values, language, previous_intent
 from actions.customers import shopper_id
 from actions.references import ask_which, product_in_focus, reference_point, resolve_products
+from knowledge_graph.parse import find_category
 from knowledge_graph.vocab import format_price
 from order_service.client import OrderServiceError
 from order_service.schemas import OrderLineIn, StoreOut
@@ -35,12 +36,40 @@ CART = "cart"
 FORM = "checkout_form"
 FULFILMENT_WORDS = {
     "pickup": re.compile(
-        r"(?i)\bpick(?:ing)?[\s-]*(?:it\s+)?up\b|\bpickup\b|\bcollect\b|\bin[\s-]store\b|自提|到店|店里取|自己取|去店里拿|门店取"
+        r"(?i)\bpick(?:ing)?[\s-]*(?:it\s+|them\s+)?up\b|\bpickup\b|\bcollect\b|\bin[\s-]store\b|\bin person\b"
+        r"|\b(?:grab|get|fetch|take)\b.{0,20}\b(?:from|at)\s+(?:the|a|your)\s+(?:store|shop)\b"
+        r"|\b(?:come|swing|stop|drop)\s+(?:by|in|over)\b|\b(?:go|come)\s+to\s+(?:the|a|your)\s+(?:store|shop)\b"
+        r"|自提|自取|到店|店取|店里取|店里拿|门店拿|自己取|自己去|去店里|过去拿|门店取"
     ),
     "delivery": re.compile(
-        r"(?i)\bdeliver(?:y|ed)?\b|\bship(?:ping|ped)?\b|\bsend it\b|送货|配送|快递|送到|邮寄|寄到"
+        r"(?i)\bdeliver(?:y|ed)?\b|\bship(?:ping|ped)?\b|\b(?:send|mail|bring)\s+(?:it|them)\b"
+        r"|\bto my (?:house|home|door|place|address|office)\b"
+        r"|送货|配送|快递|送到|送过来|送上门|邮寄|寄到|寄给|寄过来|邮到"
     ),
 }
+# Leaving the checkout in words the NLU may read as something else ("forget about it, I'll order
+# later" looks like add_to_cart, "先不结了" like an answer): the form ends, nothing is ordered, the
+# cart stays. A message that also says how to receive the order ("算了，还是自提吧") is a change of
+# mind inside the checkout, not a way out.
+LEAVE = re.compile(
+    r"(?i)\b(?:forget\s+(?:it|about\s+it|that|this)|never\s*mind|nvm|changed\s+my\s+mind|not\s+now"
+    r"|maybe\s+(?:later|not|next\s+time)|some\s+other\s+time|another\s+time|next\s+time|(?:do|buy|order|check\s*out|come\s+back|decide)\b.{0,15}\blater"
+    r"|don'?t\s+want\s+(?:it|this|that|to)|no\s+longer\s+want|not\s+(?:buying|ordering|checking\s+out)"
+    r"|(?:stop|cancel|quit|exit|leave|abort)\b(?!\s+(?:by|in|over)\b))"
+    r"|算了|不买了|先不|不结|都不要了|不想买|不想要|取消|以后再|下次再|改天|回头再|退出"
+)
+
+
+def leaves_checkout(tracker: Tracker) -> bool:
+    """Whether the latest message, during the checkout, asks to leave it (see LEAVE)."""
+    if tracker.active_loop.get("name") != FORM:
+        return False
+    text = tracker.latest_message.get("text") or ""
+    if text.startswith("/") or not LEAVE.search(text):
+        return False
+    return not any(words.search(text) for words in FULFILMENT_WORDS.values())
+
+
 FORM_SLOTS = (
     "checkout_fulfilment",
     "checkout_store",
@@ -112,6 +141,19 @@ def quantity_in_words(text: str) -> int | None:
     return int(word) if word.isdigit() else NUMBER_WORDS[word]
 
 
+CART_INTENTS = ("add_to_cart", "remove_from_cart", "change_cart_quantity", "view_cart")
+
+
+def changes_quantity(tracker: Tracker) -> bool:
+    """Whether an unclear message sets the quantity of a cart line just talked about ("make it just
+    one", "改成两个就行"): right after a cart turn, with a non-empty cart and a quantity in words."""
+    return (
+        bool(cart_lines(tracker))
+        and previous_intent(tracker) in CART_INTENTS
+        and quantity_in_words(tracker.latest_message.get("text") or "") is not None
+    )
+
+
 def valid_line(sku: str, qty: int) -> bool:
     """Whether the order service would accept this line (same contract as the order body)."""
     try:
@@ -150,9 +192,41 @@ def cart_item_in_focus(tracker: Tracker, lines: list[dict[str, Any]]) -> int | N
     as_list.slots = {**tracker.slots, "shown_skus": skus, "product_sku": None}
     named = [str(v).strip().upper() for v in entity_values(tracker, "sku")]
     focus = tracker.get_slot("product_sku")
-    for wanted in [product_in_focus(as_list), *named, *([str(focus).upper()] if focus else [])]:
+    for wanted in [product_in_focus(as_list), *named]:
         if wanted and wanted.upper() in (s.upper() for s in skus):
             return [s.upper() for s in skus].index(wanted.upper())
+    kind = cart_line_of_kind(tracker, lines)
+    if kind is not None:
+        return kind
+    if focus and str(focus).upper() in (s.upper() for s in skus):
+        return [s.upper() for s in skus].index(str(focus).upper())
+    return None
+
+
+def cart_line_of_kind(tracker: Tracker, lines: list[dict[str, Any]]) -> int | None:
+    """The one cart line of the kind of product the message names ("remove the mouse", "散热器不要
+    了", "take the ram out"), before the product last talked about (which may be another line)."""
+    graph = services.graph()
+    texts = [tracker.latest_message.get("text") or "", *map(str, entity_values(tracker, "category"))]
+    for text in texts:
+        category, part_type, _ = find_category(graph, text)
+        if not (category or part_type):
+            continue
+        hits = [
+            i
+            for i, line in enumerate(lines)
+            if (product := graph.products.get(line["sku"])) is not None
+            and (
+                (part_type and product.part_type == part_type)
+                or (
+                    category
+                    and product.category_id in graph.categories
+                    and category in graph.categories[product.category_id].path_ids
+                )
+            )
+        ]
+        if len(hits) == 1:
+            return hits[0]
     return None
 
 
@@ -167,6 +241,8 @@ class ActionAddToCart(Action):
             return building.add_whole_build(dispatcher, tracker)
         graph = services.graph()
         resolved = resolve_products(tracker, graph)
+        if leaves_checkout(tracker) and resolved.source != "mention":
+            return []  # "forget it, I'll order later" in the checkout: the form ends next (required_slots)
         if resolved.ambiguous:  # "add it" after a list of several: ask which, one button each
             return ask_which(dispatcher, graph, resolved.candidates, language(tracker), "add_to_cart")
         if not resolved.skus:
@@ -180,6 +256,11 @@ class ActionAddToCart(Action):
             return []
         qty = quantity_entity(tracker) or 1
         lines = cart_lines(tracker)
+        swapped = swapped_line(tracker, lines, product.sku, resolved.source)
+        if swapped is not None:  # "算了换成9800X3D吧": the line just talked about gives way to this one
+            qty = quantity_entity(tracker) or swapped["qty"]
+            lines.remove(swapped)
+            dispatcher.utter_message(response="utter_cart_removed", product=product_name(swapped["sku"]))
         existing = next((line for line in lines if line["sku"] == product.sku), None)
         new_qty = qty + (existing["qty"] if existing else 0)
         if not valid_line(product.sku, new_qty):
@@ -196,6 +277,26 @@ class ActionAddToCart(Action):
             items=sum(line["qty"] for line in lines),
         )
         return [SlotSet(CART, lines), SlotSet("product_sku", product.sku)]
+
+
+# A product named as the replacement of another ("换成9800X3D", "swap it for the 7600X", "make it the
+# 4070 instead"); a bare quantity ("换成3件") is a quantity change, handled by action_change_cart.
+SWAP = re.compile(
+    r"(?i)\b(?:swap|switch|change|replace|exchange)\b.{0,30}\b(?:for|to|with|into)\b|\binstead\b|\brather\b"
+    r"|换成|改成|换个|换一个|改要|还是要"
+)
+
+
+def swapped_line(
+    tracker: Tracker, lines: list[dict[str, Any]], sku: str, source: str
+) -> dict[str, Any] | None:
+    """The cart line a swap request replaces: the product in focus (the one added or discussed last),
+    else the only line, when the message names another product as its replacement."""
+    if source in ("focus", "none") or not SWAP.search(tracker.latest_message.get("text") or ""):
+        return None
+    focus = str(tracker.get_slot("product_sku") or "")
+    line = next((x for x in lines if x["sku"] == focus), None) or (lines[0] if len(lines) == 1 else None)
+    return line if line is not None and line["sku"] != sku else None
 
 
 class ActionViewCart(Action):
@@ -269,7 +370,9 @@ def best_matches(query: str, found: list[StoreOut]) -> list[StoreOut]:
     """The stores the shopper can mean: those whose name, city or ZIP is exactly the query, else every
     store found (the service lists exact matches first, then prefixes, then substrings)."""
     q = query.strip().lower()
-    exact = [s for s in found if q in (s.name.lower(), s.city.lower(), s.zip, f"{s.city}, {s.state}".lower())]
+    exact = [s for s in found if s.name.lower() == q] or [
+        s for s in found if q in (s.city.lower(), s.zip, f"{s.city}, {s.state}".lower())
+    ]  # a store called exactly so wins over other stores of the town of that name
     seen: set[tuple[str, str, str]] = set()
     distinct = []  # kiosks sharing one address (airports) are one choice
     for store in exact or found:
@@ -361,8 +464,8 @@ class ValidateCheckoutForm(FormValidationAction):
     ) -> list[str]:
         """Nothing to ask for an empty cart (action_place_order says so); then the way to receive
         the order, the store or the address that way needs, and the explicit yes."""
-        if not cart_lines(tracker):
-            return []
+        if not cart_lines(tracker) or leaves_checkout(tracker):
+            return []  # nothing asked: the form ends and action_place_order says nothing was ordered
         fulfilment = tracker.get_slot("checkout_fulfilment")
         middle = {"pickup": ["checkout_store"], "delivery": ["delivery_address"]}.get(fulfilment, [])
         return ["checkout_fulfilment", *middle, "checkout_confirmed"]
@@ -530,6 +633,26 @@ class ValidateCheckoutForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         return {"checkout_confirmed": value if isinstance(value, bool) else None}
+
+
+class ActionCheckoutUnclear(Action):
+    """A message the NLU could not place during the checkout: said to be unclear only when it neither
+    answers the open question (a way of receiving the order in words the NLU missed, "ill grab it at
+    the store"; a store name or an address, which the form checks itself) nor leaves the checkout."""
+
+    def name(self) -> str:
+        return "action_checkout_unclear"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        text = tracker.latest_message.get("text") or ""
+        requested = tracker.get_slot("requested_slot")
+        named = [way for way, words in FULFILMENT_WORDS.items() if words.search(text)]
+        if leaves_checkout(tracker) or len(named) == 1 or requested in ("checkout_store", "delivery_address"):
+            return []
+        dispatcher.utter_message(response="utter_checkout_unclear")
+        return []
 
 
 class ActionAskCheckoutConfirmed(Action):

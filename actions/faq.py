@@ -99,6 +99,41 @@ def fallback_buttons(
     return buttons
 
 
+async def policy_answer(dispatcher: CollectingDispatcher, tracker: Tracker, lang: str) -> bool:
+    """A shop-policy question the NLU gave another intent ("how do returns work here" as help, "拆封了也
+    能退吗" as a return request, "装好了能自提吗" as a stock question): answered when the FAQ is sure of
+    it, or when it follows up the FAQ answer just given. False (nothing said) otherwise."""
+    text = (tracker.latest_message.get("text") or "").strip()
+    if not text or text.startswith("/"):
+        return False
+    retriever = await asyncio.to_thread(get_retriever)
+    result = await asyncio.to_thread(retriever.search, text, lang, SUGGESTIONS + 1)
+    entry = result.best.entry if result.confident else None
+    if entry is None:
+        previous = await asyncio.to_thread(previous_faq_question, tracker, retriever, lang)
+        if previous is not None:
+            entry = await asyncio.to_thread(follow_up_answer, retriever, text, lang, previous, result)
+    if entry is None:
+        return False
+    dispatcher.utter_message(text=answers.faq_text(entry, lang))
+    return True
+
+
+class ActionHelp(Action):
+    """ "What can you do?" gets the overview; a policy question read as a request for help ("how do
+    returns work here") gets its FAQ answer when the FAQ is sure of it."""
+
+    def name(self) -> str:
+        return "action_help"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        if not await policy_answer(dispatcher, tracker, language(tracker)):
+            dispatcher.utter_message(response="utter_help")
+        return []
+
+
 class ActionAnswerFaq(Action):
     def name(self) -> str:
         return "action_answer_faq"

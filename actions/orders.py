@@ -18,6 +18,7 @@ from rasa_sdk.types import DomainDict
 from actions import services
 from actions.common import entity_values, language
 from actions.customers import shopper_id
+from actions.faq import policy_answer
 from knowledge_graph.vocab import format_price
 from order_service.client import OrderServiceError
 from order_service.schemas import MAX_ID, OrderOut
@@ -157,12 +158,35 @@ class ActionCancelOrder(OrderAction):
         return await services.orders().cancel_order(customer, order_id)
 
 
+# A question about returns in general ("你们退货怎么退", "拆封了也能退吗", "how do returns work?"), not a
+# request to return one of the shopper's orders ("I want to return my last order", "退掉订单1234").
+POLICY_QUESTION = re.compile(
+    r"(?i)^\s*(?:how|what|can|do|does|is|are|if)\b|\?\s*$|怎么|如何|吗\s*[?？]?\s*$|？\s*$|政策|规定|规则"
+)
+MY_ORDER = re.compile(
+    r"(?i)\bmy\s+(?:\w+\s+)?(?:order|purchase)s?\b|我的订单|这个订单|那个订单|这单|那单|上次买|订单\s*#?\d"
+)
+
+
 class ActionReturnOrder(OrderAction):
     response_conflict = "utter_order_cannot_return"
     kind = "return"
 
     def name(self) -> str:
         return "action_return_order"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        text = tracker.latest_message.get("text") or ""
+        if (
+            order_id_in_message(tracker) is None
+            and POLICY_QUESTION.search(text)
+            and not MY_ORDER.search(text)
+            and await policy_answer(dispatcher, tracker, language(tracker))
+        ):
+            return []
+        return await super().run(dispatcher, tracker, domain)
 
     async def act(self, customer: str, order_id: int) -> OrderOut:
         return await services.orders().request_return(customer, order_id)
@@ -187,4 +211,7 @@ class ActionPickOrder(Action):
         if action is None or order_id is None:
             intent = (tracker.latest_message.get("intent") or {}).get("name")
             return [*done, FollowupAction(OTHERWISE.get(intent, "action_understand_unclear"))]
-        return [*done, *await action.handle(dispatcher, tracker, order_id)]
+        # the turn ends here: the rule that ran this action no longer matches once order_pick is reset,
+        # and without a rule to end the turn an unclear reply ("the most recent one") would also get
+        # the fallback's "sorry, I didn't get that"
+        return [*done, *await action.handle(dispatcher, tracker, order_id), FollowupAction("action_listen")]

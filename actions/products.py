@@ -51,6 +51,8 @@ class ActionSearchProducts(Action):
         return "action_search_products"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Events:
+        if answers.staff_stock_follow_up(tracker, await _graph()):  # staff: "那Corsair Dominator 8GB呢"
+            return await answers.staff_stock_turn(dispatcher, tracker)
         return await searching.search_answer(dispatcher, tracker, await _graph(), _intent(tracker))
 
 

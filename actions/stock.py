@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import answers, references, searching, services
 from actions.common import language
+from actions.faq import policy_answer
 from order_service.client import OrderServiceError
 
 
@@ -31,6 +32,8 @@ class ActionCheckStock(Action):
             return await answers.stock_answer(dispatcher, tracker, one)  # one model, several sellers
         if found.ambiguous:
             return references.ask_which(dispatcher, graph, found.candidates, language(tracker), "ask_stock")
+        if not found.skus and not query and await policy_answer(dispatcher, tracker, language(tracker)):
+            return []  # "装好了能自提吗" after the assembly answer: a policy question, not a stock one
         if not found.skus:  # the store named stays in focus for the product named next
             dispatcher.utter_message(response="utter_ask_which_product")
             try:

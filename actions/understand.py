@@ -20,7 +20,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import answers, building, references, searching, services
+from actions import answers, building, cart, references, searching, services
 from actions.common import identity, language, previous_intent
 from bot.channels.guard import REFUSED_KEY
 from knowledge_graph.parse import find_attribute
@@ -45,6 +45,8 @@ class ActionUnderstandUnclear(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Events:
         if building.takes_over(tracker, "nlu_fallback"):  # "gaming, about 1500" when a build asked for it
             return await building.build_answer(dispatcher, tracker)
+        if cart.changes_quantity(tracker):  # "actually make it just one" right after a cart turn
+            return [FollowupAction("action_change_cart")]
         graph = await asyncio.to_thread(services.graph)
         lang = language(tracker)
         text = tracker.latest_message.get("text") or ""

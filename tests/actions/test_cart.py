@@ -509,3 +509,105 @@ async def test_fulfilment_read_from_the_words_when_no_entity_was_tagged(text, wa
     t = tracker(text, "inform", slots={"requested_slot": "checkout_fulfilment"})
     found = await ValidateCheckoutForm().extract_checkout_fulfilment(CollectingDispatcher(), t, {})
     assert found == ({"checkout_fulfilment": way} if way else {})
+
+
+LEAVING = [
+    "forget it, I'll order another time",
+    "nah not now",
+    "先不结了",
+    "算了不买了",
+    "never mind, maybe later",
+]
+
+
+@pytest.mark.parametrize("text", LEAVING)
+async def test_leaving_the_checkout_in_any_words_ends_it_and_adds_nothing(shop, text):
+    """A way out the NLU read as something else (add_to_cart, an answer) ends the form: it asks for
+    nothing more, so action_place_order says nothing was ordered; the cart is unchanged."""
+    from actions.cart import leaves_checkout
+
+    cart = {"cart": [{"sku": "SKU-CPU", "qty": 1}], "product_sku": "SKU-CPU"}
+    inside = tracker(text, "add_to_cart", slots=cart, active_loop="checkout_form")
+    assert leaves_checkout(inside)
+    assert await ValidateCheckoutForm().required_slots([], None, inside, {}) == []
+    messages, events = await run(ActionAddToCart(), inside)
+    assert messages == [] and events == []
+    assert not leaves_checkout(tracker(text, "add_to_cart", slots=cart))  # no checkout to leave
+
+
+@pytest.mark.parametrize(
+    "text", ["算了，还是自提吧", "no, stop by the store instead", "Yes, place the order"]
+)
+async def test_a_change_of_mind_or_a_yes_is_not_leaving(shop, text):
+    from actions.cart import leaves_checkout
+
+    inside = tracker(
+        text, "inform", slots={"cart": [{"sku": "SKU-CPU", "qty": 1}]}, active_loop="checkout_form"
+    )
+    assert not leaves_checkout(inside)
+
+
+@pytest.mark.parametrize(
+    "text,unclear",
+    [
+        ("I'll grab it at the shop", False),
+        ("我自己去店里拿", False),
+        ("purple monkey", True),
+        ("forget it", False),
+    ],
+)
+async def test_an_unplaced_message_in_the_checkout_is_unclear_only_when_it_answers_nothing(
+    shop, text, unclear
+):
+    from actions.cart import ActionCheckoutUnclear
+
+    t = tracker(
+        text,
+        "nlu_fallback",
+        slots={"cart": [{"sku": "SKU-CPU", "qty": 1}], "requested_slot": "checkout_fulfilment"},
+        active_loop="checkout_form",
+    )
+    messages, _ = await run(ActionCheckoutUnclear(), t)
+    assert responses(messages) == (["utter_checkout_unclear"] if unclear else [])
+
+
+async def test_a_line_named_by_its_kind_is_removed_not_the_product_last_talked_about(shop):
+    """ "remove the headphones" right after adding the CPU removes the headphones."""
+    cart = [{"sku": "SKU-HP", "qty": 1}, {"sku": "SKU-CPU", "qty": 1}]
+    for text in ["remove the headphones", "耳机不要了"]:
+        messages, events = await run(
+            ActionChangeCart(),
+            tracker(text, "remove_from_cart", slots={"cart": cart, "product_sku": "SKU-CPU"}),
+        )
+        assert responses(messages) == ["utter_cart_removed"], text
+        assert slots_of(events)["cart"] == [{"sku": "SKU-CPU", "qty": 1}], text
+
+
+async def test_a_product_named_as_a_replacement_swaps_the_line(shop):
+    """ "换成<another product>" after adding one: the line just added gives way, its quantity kept."""
+    cart = {
+        "cart": [{"sku": "SKU-CPU", "qty": 2}],
+        "product_sku": "SKU-CPU",
+        "shown_skus": ["SKU-CPU", "SKU-RAM"],
+    }
+    messages, events = await run(
+        ActionAddToCart(), tracker("算了换成DDR5 32 GB kit吧", "add_to_cart", slots=cart)
+    )
+    assert responses(messages) == ["utter_cart_removed", "utter_cart_added"]
+    assert slots_of(events)["cart"] == [{"sku": "SKU-RAM", "qty": 2}]
+    _, events = await run(
+        ActionAddToCart(), tracker("also add the DDR5 32 GB kit", "add_to_cart", slots=cart)
+    )
+    assert slots_of(events)["cart"] == [{"sku": "SKU-CPU", "qty": 2}, {"sku": "SKU-RAM", "qty": 1}]
+
+
+def test_a_store_called_exactly_so_wins_over_stores_in_the_town_of_that_name():
+    from actions.cart import best_matches
+    from order_service.schemas import StoreOut
+
+    base = {"type": "BigBox", "address": "1 Main St", "state": "NY", "zip": "11581", "pickup": True}
+    base.update(lat=None, lon=None, hours_text="")
+    named = StoreOut(id=1, name="Valley Stream", city="Valley Stream", **base)
+    mall = StoreOut(id=2, name="Green Acres Mall", city="Valley Stream", **{**base, "address": "2034 Mall"})
+    assert best_matches("valley stream", [mall, named]) == [named]
+    assert best_matches("Valley Stream, NY", [mall, named]) == [mall, named]
