@@ -60,6 +60,20 @@ LEAVE = re.compile(
 )
 
 
+def starts_pickup(tracker: Tracker) -> bool:
+    """Whether a message outside the checkout starts it by saying where the cart will be picked up
+    ("我要在Flushing自提", "I'll pick it up at Union Square"), whatever intent the NLU gave it (a
+    stock or store question, often): a cart, a pick-up word, a store named, and no question."""
+    text = (tracker.latest_message.get("text") or "").strip()
+    return (
+        not tracker.active_loop.get("name")
+        and bool(cart_lines(tracker))
+        and bool(FULFILMENT_WORDS["pickup"].search(text))
+        and not QUESTION.search(text)
+        and bool(next(iter(entity_values(tracker, "store")), None) or store_in_text(text))
+    )
+
+
 def leaves_checkout(tracker: Tracker) -> bool:
     """Whether the latest message, during the checkout, asks to leave it (see LEAVE)."""
     if tracker.active_loop.get("name") != FORM:
@@ -480,7 +494,7 @@ class ValidateCheckoutForm(FormValidationAction):
         requested, current = tracker.get_slot("requested_slot"), tracker.get_slot("checkout_fulfilment")
         text = tracker.latest_message.get("text") or ""
         if (
-            (not requested and latest_intent(tracker) != "checkout")
+            (not requested and latest_intent(tracker) != "checkout" and not starts_pickup(tracker))
             or latest_intent(tracker) == "faq"
             or QUESTION.search(text.strip())
         ):
