@@ -13,24 +13,21 @@ import json
 import os
 import re
 import sqlite3
-import subprocess
-import tempfile
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from benchmarks.staff import web_server as console_web_server
 from catalog import load_products
-from order_service.demo import DEMO_PASSWORDS
-from tests.browser.conftest import ROOT, free_port, port_open
+from demo.shop import DEMO_PASSWORDS
+from tests.browser.conftest import ROOT, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack, pytest.mark.slow]
 SHOTS = ROOT / "docs" / "img"
@@ -80,33 +77,11 @@ class Shop:
 
 @contextmanager
 def web_server(shop: Shop, port: int | None = None, **settings: str) -> Iterator[str]:
-    """`python -m daogou.web` in front of the shop's stack (on a free port unless given); yields its
-    base URL."""
-    port = port or free_port()
-    env = {
-        **os.environ,
-        "HOST": "127.0.0.1",
-        "WEB_PORT": str(port),
-        "RASA_PORT": str(urlsplit(shop.rasa_url).port),
-        "ORDER_SERVICE_URL": shop.orders_url,
-        "RASA_API_TOKEN": shop.api_token,
-        **settings,
-    }
-    with tempfile.TemporaryFile("w+") as log:
-        proc = subprocess.Popen(
-            [str(ROOT / ".venv/bin/python"), "-m", "daogou.web"], cwd=ROOT, env=env, stdout=log, stderr=log
-        )
-        try:
-            deadline = time.monotonic() + 60
-            while not port_open(port):
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    log.seek(0)
-                    raise AssertionError("web server did not start: " + log.read()[-3000:])
-                time.sleep(0.2)
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            proc.terminate()
-            proc.wait(timeout=15)
+    """`python -m daogou.web` in front of the shop's stack (on a free port unless given)."""
+    with console_web_server(
+        shop.orders_url, shop.rasa_url, shop.api_token, port or free_port(), **settings
+    ) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
