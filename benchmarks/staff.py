@@ -143,12 +143,7 @@ def main() -> None:
     train = os.environ.get("CONVERSATIONS_SKIP_TRAIN", "") in ("", "0", "false")
     load_before = os.getloadavg()
     with live_stack(train=train) as stack:
-        token = getattr(stack, "rasa_api_token", "")
-        if not token:
-            raise SystemExit(
-                "bench-staff needs the stack's Rasa HTTP API token (tests/conversations/stack.py)"
-            )
-        with web_server(stack.orders_url, stack.rasa_url, token, web_port) as web:
+        with web_server(stack.orders_url, stack.rasa_url, stack.rasa_api_token, web_port) as web:
             samples = measure(web, stack.database)
     delivery, roundtrip = samples["delivery_ms"], samples["roundtrip_ms"]
     metrics = {

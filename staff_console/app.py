@@ -200,8 +200,7 @@ class Console:
         self.inbox = Inbox(
             settings.state_dir / "handoff" / "handoff.jsonl",  # actions/journal.py: journal_path("handoff")
             f"http://{settings.host}:{settings.rasa_port}",
-            # RASA_API_TOKEN (docs/deployment.md); a settings field of the security work
-            str(getattr(settings, "rasa_api_token", "") or ""),
+            settings.rasa_api_token,  # RASA_API_TOKEN: empty turns Rasa's HTTP API off
         )
 
     @property

@@ -100,8 +100,7 @@ def shop() -> Iterator[Shop]:
     os.environ["SHOP_ORIGINS"] = f"http://127.0.0.1:{web_port}"  # CORS for the shopper's widget
     try:
         with live_stack(train=train) as stack:
-            token = getattr(stack, "rasa_api_token", "")
-            yield Shop(stack.orders_url, stack.rasa_url, stack.database, token, web_port)
+            yield Shop(stack.orders_url, stack.rasa_url, stack.database, stack.rasa_api_token, web_port)
     finally:
         if saved is None:
             os.environ.pop("SHOP_ORIGINS", None)
