@@ -168,6 +168,21 @@ def changes_quantity(tracker: Tracker) -> bool:
     )
 
 
+# "and the Corsair RM650", "also a Noctua NH-D9L", "还有RM850x", "the 7600X too" right after an add
+MORE = re.compile(
+    r"(?i)^\s*(?:and|also|plus|oh and|&)\b|\b(?:too|as well)\s*[.!]?\s*$|^\s*(?:还有|再来|再加|以及|和)"
+)
+
+
+def continues_adding(tracker: Tracker) -> bool:
+    """Whether a message right after adding to the cart names one more product to add, whatever
+    intent the NLU gave it ("and the Corsair RM650" reads like a compatibility question)."""
+    text = tracker.latest_message.get("text") or ""
+    if previous_intent(tracker) != "add_to_cart" or not MORE.search(text) or QUESTION.search(text.strip()):
+        return False
+    return resolve_products(tracker, services.graph()).source == "mention"
+
+
 def valid_line(sku: str, qty: int) -> bool:
     """Whether the order service would accept this line (same contract as the order body)."""
     try:

@@ -20,15 +20,13 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import answers, building, cart, references, searching, services
+from actions import answers, building, cart, products, references, searching, services
 from actions.common import identity, language, previous_intent
 from bot.channels.guard import REFUSED_KEY
 from knowledge_graph.parse import find_attribute
 
 Events = list[dict[str, Any]]
 STOCK_INTENTS = ("ask_stock",)
-# a place alone after a store question continues it: the store's hours, the stores there
-STORE_INTENTS = {"store_hours": "action_store_hours", "find_store": "action_find_store"}
 PRODUCT_INTENTS = (
     "product_details",
     "ask_product_attribute",
@@ -46,7 +44,9 @@ class ActionUnderstandUnclear(Action):
         if building.takes_over(tracker, "nlu_fallback"):  # "gaming, about 1500" when a build asked for it
             return await building.build_answer(dispatcher, tracker)
         if cart.changes_quantity(tracker):  # "actually make it just one" right after a cart turn
-            return [FollowupAction("action_change_cart")]
+            return await cart.ActionChangeCart().run(dispatcher, tracker, domain)
+        if cart.continues_adding(tracker):  # "and the Corsair RM650" right after an add
+            return await cart.ActionAddToCart().run(dispatcher, tracker, domain)
         graph = await asyncio.to_thread(services.graph)
         lang = language(tracker)
         text = tracker.latest_message.get("text") or ""
@@ -54,8 +54,9 @@ class ActionUnderstandUnclear(Action):
         before = previous_intent(tracker)
         pointed = found.source in ("sku", "ordinal", "superlative", "mention")
         store_named = references.store_mentioned(tracker) is not None
-        if store_named and before in STORE_INTENTS and not pointed:  # "加州那家", "那旧金山呢", "14街那家"
-            return [FollowupAction(STORE_INTENTS[before])]
+        follow_up = searching.store_follow_up(tracker)
+        if follow_up is not None and not pointed:  # "加州那家", "那旧金山呢", "14街那家"
+            return [FollowupAction(follow_up)]
         asked_stock = (
             before in STOCK_INTENTS
             or references.pending_intent(tracker) in STOCK_INTENTS
@@ -68,8 +69,14 @@ class ActionUnderstandUnclear(Action):
             if one is None:
                 return references.ask_which(dispatcher, graph, found.candidates, lang, "ask_stock")
             return await answers.stock_answer(dispatcher, tracker, one)
+        if found.skus and pointed and before == "compare_products":  # "9800X3D 和 i9-13900KF" to "which two?"
+            pair = references.resolve_products(tracker, graph, limit=2)
+            if len(pair.skus) == 2:
+                return await answers.compare_answer(dispatcher, graph, pair.skus, lang)
         if found.skus and pointed:
             product = graph.products[found.skus[0]]
+            if products.ACCESSORY_WORDS.search(text):  # "I'm buying the 7800X3D, what else do I need with it"
+                return await answers.accessories_answer(dispatcher, tracker, graph, product, lang)
             if find_attribute(text, product) is not None:
                 return await answers.attribute_answer(dispatcher, tracker, graph, product, lang)
             if found.source == "mention" or before in PRODUCT_INTENTS:

@@ -611,3 +611,36 @@ def test_a_store_called_exactly_so_wins_over_stores_in_the_town_of_that_name():
     mall = StoreOut(id=2, name="Green Acres Mall", city="Valley Stream", **{**base, "address": "2034 Mall"})
     assert best_matches("valley stream", [mall, named]) == [named]
     assert best_matches("Valley Stream, NY", [mall, named]) == [mall, named]
+
+
+def _after(intent: str) -> list[dict]:
+    return [{"event": "user", "text": "…", "parse_data": {"intent": {"name": intent}, "entities": []}}]
+
+
+async def test_one_more_product_right_after_an_add_is_added(shop):
+    """ "and the DDR5 32 GB kit" after adding the CPU is another add, whatever intent the NLU gave it;
+    the same words after a search, or asked as a question, are not."""
+    from actions.cart import continues_adding
+
+    cart = {"cart": [{"sku": "SKU-CPU", "qty": 1}], "product_sku": "SKU-CPU"}
+    for text in ["and the DDR5 32 GB kit", "还有DDR5 32 GB kit", "the DDR5 32 GB kit too"]:
+        assert continues_adding(
+            tracker(text, "check_compatibility", slots=cart, events=_after("add_to_cart"))
+        ), text
+    assert not continues_adding(tracker("and the DDR5 32 GB kit", "check_compatibility", slots=cart))
+    assert not continues_adding(
+        tracker("and the DDR5 32 GB kit?", "check_compatibility", slots=cart, events=_after("add_to_cart"))
+    )
+
+
+async def test_a_quantity_in_words_after_a_cart_turn_changes_it(shop):
+    from actions.cart import changes_quantity
+
+    cart = {"cart": [{"sku": "SKU-CPU", "qty": 2}]}
+    assert changes_quantity(
+        tracker("hmm make it just one", "nlu_fallback", slots=cart, events=_after("add_to_cart"))
+    )
+    assert not changes_quantity(
+        tracker("hmm make it just one", "nlu_fallback", slots=cart, events=_after("faq"))
+    )
+    assert not changes_quantity(tracker("hmm make it just one", "nlu_fallback", events=_after("add_to_cart")))
