@@ -13,15 +13,16 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import asdict, dataclass, replace
+from functools import lru_cache
 from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import references, services
+from actions import answers, references, services
 from actions.cards import card
-from actions.common import cart_lines, language
+from actions.common import cart_lines, identity, language
 from build_planner import Build, Change, Constraints, Conversion, NoBuild, Request, diff, get_planner
 from build_planner.planner import DESCRIBED, described_sku
 from build_planner.scoring import normalise_purpose, part_type_of, profiles, purpose, role_of
@@ -32,6 +33,7 @@ from knowledge_graph.graph import ProductGraph
 from knowledge_graph.linker import link
 from knowledge_graph.parse import AROUND_CEILING, AROUND_FLOOR, find_budget
 from knowledge_graph.vocab import format_price, part_type_name, tokens
+from order_service.client import OrderServiceError
 
 Events = list[dict[str, Any]]
 SLOT = "build"
@@ -595,6 +597,17 @@ def _purpose_name(key: str, lang: str) -> str:
     return purpose(key).name(lang)
 
 
+@lru_cache(maxsize=1)
+def _store_names() -> dict[int, str]:
+    from catalog import load_stores
+
+    return {s.id: s.name for s in load_stores()}
+
+
+def _store_name(store_id: int | None) -> str | None:
+    return None if store_id is None else _store_names().get(store_id)
+
+
 def show(dispatcher: CollectingDispatcher, graph: ProductGraph, build: Build, lang: str) -> None:
     """The build: one numbered line per part (role, name, price, reason), the total, the parts'
     cards and the buttons that act on the whole build."""
@@ -610,6 +623,9 @@ def show(dispatcher: CollectingDispatcher, graph: ProductGraph, build: Build, la
     budget = format_price(build.request.budget_usd, lang)
     name = _purpose_name(build.request.purpose, lang)
     heading = f"{name}配置（预算{budget}）：" if lang == "zh" else f"A {name} build for {budget}:"
+    store = _store_name(build.request.constraints.store_id)
+    if store:  # every part in stock there for pick-up today
+        heading = f"{store}有货的" + heading if lang == "zh" else heading[:-1] + f", in stock at {store}:"
     if build.request.conversion:
         heading = build.request.conversion.text(lang) + ("。" if lang == "zh" else ". ") + heading
     left = build.request.budget_usd - build.total
@@ -751,6 +767,8 @@ async def build_answer(dispatcher: CollectingDispatcher, tracker: Tracker, fresh
             dispatcher.utter_message(response="utter_build_ask")
         return [SlotSet(SLOT, {"pending": wanted})]
     store = references.store_in_focus(tracker) if references.store_mentioned(tracker) else None
+    if store is None:
+        store = await _staff_store(tracker)  # "… for a customer, in stock at my store"
     named = _named_skus(graph, text)
     constraints = Constraints(
         brands={r: b for r, b in find_brands(text).items()},
@@ -765,6 +783,18 @@ async def build_answer(dispatcher: CollectingDispatcher, tracker: Tracker, fresh
         conversion=conversion,
     )
     return await _planned(dispatcher, graph, request, lang, None)
+
+
+async def _staff_store(tracker: Tracker) -> int | None:
+    """The staff member's own store when a staff message asks for what is in stock there ("my store",
+    "本店"): a build for a customer in the store, from what they can take home today."""
+    token = identity(tracker).get("staff_token")
+    if not token or answers.stock_scope(tracker) != "store":
+        return None
+    try:
+        return (await services.orders().staff_me(token)).store_id
+    except OrderServiceError:
+        return None
 
 
 async def _change(

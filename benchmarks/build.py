@@ -22,7 +22,12 @@ Metrics:
 - score_vs_greedy: mean purpose score (build_planner.scoring.build_score) of the planner's builds
   over the mean of the greedy baseline's, on the full-build grid (for a one-part upgrade greedy is
   already the best part that fits).
-- p95_ms: wall-clock time of one `Planner.plan` call in process, caches warm; details add CPU time.
+- p95_ms: wall-clock time of one `Planner.plan` call in process, caches warm; details add CPU time
+  and the load average. The machine is shared, so a speed change is judged against a baseline
+  timed in the same run: BUILD_BASELINE_FILE=<a planner.py> (e.g. `git show <ref>:build_planner/
+  planner.py`) loads that planner too, and every request is timed on both, alternately, under the
+  same load (details.baseline: its wall and CPU percentiles, the CPU ratio, and how many requests
+  got the same parts from both).
 
 Greedy baseline (the usual "spend each part's share" method): roles in the order CPU, motherboard,
 memory, graphics card, storage, power supply, case, cooler; each gets its share of the budget plus
@@ -267,6 +272,29 @@ def upgrade_cases(by_role: Mapping[str, list], sellable: frozenset[str], n: int 
     return cases
 
 
+def baseline_planner(path: str, products, stock):
+    """A Planner from another planner.py (the same package around it), for a same-run comparison."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("build_planner._baseline_planner", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.Planner(products, stock)
+
+
+def _timed(planner, req):
+    """(build or the NoBuild, wall seconds, CPU seconds) of one plan call."""
+    from build_planner import NoBuild
+
+    time.sleep(0.01)
+    t, c = time.perf_counter(), time.process_time()
+    try:
+        built = planner.plan(req)
+    except NoBuild as error:
+        built = error
+    return built, time.perf_counter() - t, time.process_time() - c
+
+
 def _ratio(rows: list[dict]) -> float | None:
     if not rows:
         return None
@@ -308,23 +336,34 @@ def main() -> None:
             )
         )
 
+    baseline_file = os.environ.get("BUILD_BASELINE_FILE")
+    reference = (
+        baseline_planner(baseline_file, graph.products.values(), lambda _loc: sellable)
+        if baseline_file
+        else None
+    )
     for _, req, _, _ in requests[::7]:  # warm the caches (candidate pools, compatibility verdicts)
-        try:
-            planner.plan(req)
-        except NoBuild:
-            pass
+        for p in (planner, reference):
+            if p is not None:
+                _timed(p, req)
 
     load_before = os.getloadavg()[0]
-    rows, wall, cpu = [], [], []
-    for kind, req, fixed, _case in requests:
-        time.sleep(0.01)
-        t, c = time.perf_counter(), time.process_time()
-        try:
-            built = planner.plan(req)
-        except NoBuild as error:
-            built, failure = None, error.en
-        wall.append(time.perf_counter() - t)
-        cpu.append(time.process_time() - c)
+    rows, wall, cpu, base_wall, base_cpu, same = [], [], [], [], [], 0
+    for i, (kind, req, fixed, _case) in enumerate(requests):
+        if reference is not None and i % 2:  # alternate which one runs first
+            other, w, c = _timed(reference, req)
+            base_wall.append(w), base_cpu.append(c)
+        built, w, c = _timed(planner, req)
+        wall.append(w), cpu.append(c)
+        if reference is not None and not i % 2:
+            other, w, c = _timed(reference, req)
+            base_wall.append(w), base_cpu.append(c)
+        if reference is not None:
+            same += isinstance(built, Exception) == isinstance(other, Exception) and (
+                isinstance(built, Exception) or set(built.bought) == set(other.bought)
+            )
+        if isinstance(built, NoBuild):
+            built, failure = None, built.en
         owned = set(req.constraints.have)
         row = {
             "kind": kind,
@@ -395,6 +434,16 @@ def main() -> None:
         "latency": timing,
         "latency_cpu": summarise_ms(cpu),
         "load_average_1min": {"before": round(load_before, 2), "after": round(os.getloadavg()[0], 2)},
+        "baseline": None
+        if reference is None
+        else {
+            "file": baseline_file,
+            "latency": summarise_ms(base_wall),
+            "latency_cpu": summarise_ms(base_cpu),
+            "cpu_p95_ratio": round(summarise_ms(cpu)["p95_ms"] / summarise_ms(base_cpu)["p95_ms"], 3),
+            "cpu_mean_ratio": round(sum(cpu) / sum(base_cpu), 3),
+            "same_builds": f"{same}/{len(requests)}",
+        },
         "catalogue": {role: len(parts) for role, parts in by_role.items()},
         "in_stock_online": len(sellable),
         "note": "2 cores shared with other engineers' jobs: p95_ms is wall clock; p95_cpu_ms the planner's own CPU time.",

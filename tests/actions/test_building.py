@@ -193,3 +193,38 @@ async def test_an_upgrade_of_the_processor_keeps_the_board_socket(graph):
 def test_a_part_already_owned_in_a_build_is_not_an_upgrade(graph):
     assert building.find_upgrade(graph, "I already have a Corsair 4000D case") is None
     assert building.find_upgrade(graph, "use the Ryzen 7 7700X") is None
+
+
+async def test_staff_build_for_a_customer_from_my_store(graph, monkeypatch):
+    from types import SimpleNamespace
+
+    from build_planner import Planner
+    from catalog import load_stores
+
+    store = load_stores()[0]
+    store_id = store.id
+    stocked = frozenset(list(graph.products)[::2])  # the store carries half the catalogue
+    planner = Planner(graph.products.values(), lambda loc: stocked if loc == store_id else frozenset())
+
+    class Orders:
+        async def staff_me(self, token):
+            assert token == "t"
+            return SimpleNamespace(store_id=store_id)
+
+    monkeypatch.setattr(building, "get_planner", lambda: planner)
+    monkeypatch.setattr(building.services, "orders", lambda: Orders())
+    from rasa_sdk.executor import CollectingDispatcher
+
+    dispatcher = CollectingDispatcher()
+    t = tracker(
+        "build a $1200 gaming PC for a customer, in stock at my store",
+        "plan_build",
+        [ent("stock_scope", "store")],
+        metadata={"staff": {"token": "t"}},
+    )
+    events = await building.build_answer(dispatcher, t)
+    assert responses(dispatcher.messages) == ["utter_build"]
+    slots = slots_of(events)
+    assert slots["build"]["request"]["constraints"]["store_id"] == store_id
+    assert set(bought(slots)) <= stocked
+    assert store.name in dispatcher.messages[0]["heading"]
