@@ -81,6 +81,7 @@ TARGETS: dict[str, list[tuple[str, str, float]]] = {
         ("shoppers_at_p95_500ms", ">=", 200),
     ],
     "staff": [("handoff_delivery_p95_ms", "<=", 500)],  # issue 20: console reply -> shopper widget
+    "security": [("open_routes", "==", 0)],
     "build": [
         ("valid_rate", "==", 1.0),
         ("within_budget_rate", "==", 1.0),
