@@ -4,7 +4,7 @@
   call, derive its events, queue them; the send happens in the writer thread) on a realistic call,
   a search showing five cards after a button tap, in a 40-turn conversation. Target ≤ 2 ms.
 - `report_s_1m_events`: the full report (`order_service.effectiveness.report`: every table, models,
-  variants with intervals) over one million generated events (order_service/demo_events.py) in a
+  variants with intervals) over one million generated events (demo/events.py) in a
   fresh database on the PostgreSQL server at 127.0.0.1:5432 (`TEST_POSTGRES_URL`, default database
   `test`, trust auth). Target ≤ 5 s. Skipped, with the reason in the result, when the server is absent.
 - `report_matches_recompute`: the report's numbers equal `recompute()` below, an independent pandas
@@ -188,8 +188,8 @@ def _postgres_up() -> bool:
 
 
 def report_on(url: str, n_events: int) -> dict:
+    from demo.events import generate, insert_events
     from order_service.core.migrate import upgrade
-    from order_service.demo_events import generate, insert_events
     from order_service.effectiveness import report
 
     upgrade(url)

@@ -62,8 +62,8 @@ import yaml
 
 from benchmarks.common import RESULTS_DIR, summarise_ms, write_result
 from daogou.config import ROOT, get_settings
+from deploy.process import free_port
 from deploy.stack import settings_env
-from order_service.core.process import free_port
 
 RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
 STORIES = ROOT / "tests" / "stories"
@@ -74,7 +74,7 @@ CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 STAFF_STORY_FILES = ("test_staff.yml", "test_analytics.yml")
 GUARD = "bot.channels.guard.StaffIntentGuard"
 ANNOTATION = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
-STAFF_LOGIN = ("manager", "manager-demo")  # order_service.demo: the demo manager sees every store
+STAFF_LOGIN = ("manager", "manager-demo")  # demo/shop.py: the demo manager sees every store
 STARTUP_TIMEOUT_S = float(os.environ.get("BENCH_CHAT_STARTUP_S", "900"))
 
 

@@ -34,7 +34,7 @@ from pathlib import Path
 import httpx
 
 from benchmarks.common import summarise_ms, write_result
-from order_service.core.process import free_port, spawn
+from deploy.process import free_port, spawn
 
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PRODUCTS = 3000
@@ -49,7 +49,7 @@ CUSTOMERS = 50
 def build(url: str) -> dict:
     """Migrate and load the shop; give the benchmark SKUs ample warehouse stock."""
     from catalog import load_products, load_stores
-    from order_service import demo
+    from demo import shop as demo
     from order_service.core.db import make_engine, make_sessionmaker
     from order_service.core.migrate import upgrade
     from order_service.services import auth, stock

@@ -30,6 +30,10 @@ SUBCOMMANDS = [
     ("bench", "benchmarks.cli"),
 ]
 
+# The demo data's commands (demo/cli.py) appear where operators look for them: (sub-command, command).
+DEMO_COMMANDS = [("db", "load-demo"), ("recommend", "demo-history"), ("analytics", "demo-events")]
+
+mounted: dict[str, typer.Typer] = {}
 for name, module in SUBCOMMANDS:
     try:
         sub = importlib.import_module(module).app
@@ -38,6 +42,12 @@ for name, module in SUBCOMMANDS:
             continue
         raise
     app.add_typer(sub, name=name)
+    mounted[name] = sub
+
+_demo_commands = {c.name: c.callback for c in importlib.import_module("demo.cli").app.registered_commands}
+for group, command in DEMO_COMMANDS:
+    if group in mounted:
+        mounted[group].command(command)(_demo_commands[command])
 
 
 @app.callback()
@@ -76,12 +86,13 @@ def prepare() -> None:
     itself when up to date): migrate, load the demo shop into an empty database, build the FAQ index,
     train the shop recommender and the Rasa model."""
     from daogou import bot_cli
+    from demo import cli as demo_cli
     from faq import cli as faq_cli
     from order_service import cli as db_cli
     from recommender import cli as recommend_cli
 
     db_cli.upgrade(revision="head", url=None)
-    db_cli.load_demo(force=False, url=None, orders=True)
+    demo_cli.load_demo(force=False, url=None, orders=True)
     faq_cli.build()
     recommend_cli.train(history=None, force=False)
     bot_cli.train(force=False)

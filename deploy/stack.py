@@ -24,8 +24,8 @@ from pathlib import Path
 import httpx
 
 from daogou.config import Settings, exported_environment
+from deploy.process import free_port
 from deploy.rasa import READY_PATH
-from order_service.core.process import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_BIN = ROOT / ".venv" / "bin"

@@ -64,7 +64,7 @@ def report(
     typer.echo(
         f"assistant report from {since:%Y-%m-%d %H:%M} UTC" + (f" to {until:%Y-%m-%d %H:%M}" if until else "")
     )
-    _show(rep.totals.T.reset_index().set_axis(["metric", "value"], axis=1).astype(str), "totals")
+    _show(rep.totals, "totals")
     _show(rep.by_channel, "by channel")
     _show(rep.by_language, "by language")
     _show(rep.by_day.tail(14), "by day (last 14)")
@@ -77,24 +77,3 @@ def report(
     directory = figures or get_settings().state_dir / "analytics"
     for path in plot(rep, directory):
         typer.echo(f"wrote {path}")
-
-
-@app.command("demo-events")
-def demo_events(
-    conversations: int = typer.Option(3000, help="Conversations to generate."),
-    url: str = typer.Option(None, help="Database URL (default: settings.db_url)."),
-) -> None:
-    """Add four weeks of seeded demo events (order_service/demo_events.py) when the record is empty."""
-    from order_service.core.db import make_engine
-    from order_service.demo_events import load_for_demo_shop
-
-    engine = make_engine(_url(url), pool_size=1)
-    try:
-        n, seconds = load_for_demo_shop(engine, conversations)
-    finally:
-        engine.dispose()
-    typer.echo(
-        f"added {n} demo assistant events in {seconds} s"
-        if n
-        else "assistant events already there: none added"
-    )

@@ -16,20 +16,19 @@ app = typer.Typer(
 def evaluate(
     history: str | None = typer.Option(
         None,
-        help="Evaluate on this order history ('database' or JSONL) instead of the Online Retail benchmark.",
+        help="The order history to evaluate on: 'database' or a JSONL file.",
     ),
     val_start: str = typer.Option("", help="Validation start (with --history)."),
     test_start: str = typer.Option("", help="Test start (with --history)."),
     test_end: str | None = typer.Option(None, help="Test end, inclusive (with --history)."),
 ) -> None:
-    """Run the offline protocol: by default the Online Retail benchmark (writes
-    benchmarks/results/recommender.json and the plot, 2–6 minutes); with --history, the same protocol on
-    another order history, printed only."""
+    """Run the offline protocol on an order history (printed only). The Online Retail benchmark, which
+    writes benchmarks/results/recommender.json, is `daogou bench run recommender` (make bench-recommender)."""
     if history is None:
-        from benchmarks.recommender import main
-
-        main()
-        return
+        raise typer.BadParameter(
+            "give --history; the Online Retail benchmark is `daogou bench run recommender`",
+            param_hint="--history",
+        )
     from recommender.evaluation import ProtocolConfig, run_protocol
 
     if not (val_start and test_start):
@@ -133,44 +132,6 @@ def _load_source(source: str):
     if not path.exists():
         raise typer.BadParameter(f"{source} is neither 'online-retail', 'database' nor an existing file")
     return order_lines_from_jsonl(path), path.stem
-
-
-@app.command("demo-history")
-def demo_history(
-    output: Path | None = typer.Option(
-        None, help="JSONL file to write (default: $STATE_DIR/demo_orders.jsonl)."
-    ),
-    customers: int | None = typer.Option(None, help="Synthetic customers (default: setting)."),
-    seed: int | None = typer.Option(None, help="Generator seed (default: setting)."),
-    days: int = typer.Option(365, help="Length of the history in days."),
-) -> None:
-    """Generate the seeded demo order history (see recommender/demo_history.py) as JSONL."""
-    from catalog import load_products, load_stores
-    from daogou.config import get_settings
-    from recommender.demo_history import generate_demo_history, write_jsonl
-
-    settings = get_settings()
-    try:
-        from order_service.demo import DEMO_CUSTOMERS
-
-        extra = [c[0] for c in DEMO_CUSTOMERS]
-    except ImportError:
-        extra = []
-    stores = [s.id for s in load_stores() if s.type in ("BigBox", "Mobile")]
-    history = generate_demo_history(
-        load_products(),
-        n_customers=customers or settings.recommender_demo_customers,
-        days=days,
-        seed=seed if seed is not None else settings.recommender_demo_seed,
-        store_ids=stores,
-        extra_customer_ids=extra,
-    )
-    output = output or settings.state_dir / "demo_orders.jsonl"
-    write_jsonl(history, output)
-    n_lines = sum(len(o.lines) for o in history.orders)
-    typer.echo(
-        f"{len(history.customers)} customers, {len(history.orders)} orders, {n_lines} lines -> {output}"
-    )
 
 
 @app.command("train")

@@ -37,7 +37,7 @@ def order_lines_from_database(url: str) -> pd.DataFrame:
 def order_lines_from_jsonl(path: Path) -> pd.DataFrame:
     """Order lines from a JSONL file: either the demo generator's records (orders with nested
     lines) or flat order-line objects."""
-    from recommender.demo_history import order_lines_frame, read_jsonl
+    from recommender.order_history import order_lines_frame, read_jsonl
 
     path = Path(path)
     if not path.exists():

@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from catalog.models import Category, Product, Store
-from order_service import demo
+from demo import shop as demo
 from order_service.client import OrderServiceClient
 from order_service.core.db import make_sessionmaker
 from order_service.models import StockLevel

@@ -9,8 +9,8 @@ import pytest
 
 from actions import services
 from daogou.config import get_settings
+from demo import shop as demo
 from knowledge_graph import store as kg
-from order_service import demo
 from order_service.client import OrderServiceClient
 from order_service.core.config import get_settings as service_settings
 from order_service.core.db import make_engine

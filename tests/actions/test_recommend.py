@@ -20,12 +20,13 @@ from actions.recommend import (
     ActionShowSimilar,
 )
 from catalog.models import Category, Product
+from demo.history import generate_demo_history
+from demo.orders import load_demo_orders
 from knowledge_graph import store as kg
 from order_service.core.db import make_sessionmaker
-from order_service.demo_orders import load_demo_orders
 from order_service.models import Customer, CustomerIdentity, StockLevel
 from order_service.services import stock
-from recommender.demo_history import generate_demo_history, order_lines_frame
+from recommender.order_history import order_lines_frame
 from recommender.shop import model_dir, save_model, train_shop_model
 from recommender.staff import CustomerAnalytics
 from tests.actions.action_harness import ASSOCIATE, ent, responses, run, slots_of, tracker

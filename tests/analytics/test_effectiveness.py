@@ -14,11 +14,11 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from benchmarks.analytics import compare, read_events, recompute
-from order_service import demo
+from demo import shop as demo
+from demo.events import generate, insert_events, load_for_demo_shop
 from order_service.analytics_cli import app as analytics_cli
 from order_service.core.config import get_settings
 from order_service.core.migrate import upgrade
-from order_service.demo_events import generate, insert_events, load_for_demo_shop
 from order_service.effectiveness import report, wilson
 from order_service.main import create_app
 from tests.order_service.conftest import PRODUCTS, STORES

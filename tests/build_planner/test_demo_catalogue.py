@@ -1,6 +1,6 @@
 """The planner over the demo shop: the real catalogue (the shipped catalogue files, through the
 knowledge graph) and the demo shop's online stock as `daogou db load-demo` seeds it
-(order_service.demo.generate_stock), generated here so that the test needs no database and runs in
+(demo.shop.generate_stock), generated here so that the test needs no database and runs in
 CI before var/ exists. Slow: builds the graph from the files."""
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def demo():
     from catalog import load_products
+    from demo import shop
     from knowledge_graph.store import load_graph
-    from order_service import demo as shop
     from order_service.models import WAREHOUSE_ID
 
     rows = shop.product_rows(load_products())

@@ -88,7 +88,7 @@ LEVEL_RESPONSES = {
     "low": ("utter_stock_low", "utter_stock_in_stock"),
     "out": ("utter_stock_out",),
 }
-MANAGER = ("manager", "manager-demo")  # order_service.demo: the demo manager sees every store
+MANAGER = ("manager", "manager-demo")  # demo/shop.py: the demo manager sees every store
 TURN_TIMEOUT_S = 60.0
 
 
@@ -872,7 +872,7 @@ class LiveServices:
     def staff_login(self, who: str) -> tuple[str, int | None]:
         """(token, store id) of the demo manager, the first demo associate, or a named demo account."""
         if who not in self._tokens:
-            from order_service.demo import DEMO_PASSWORDS
+            from demo.shop import DEMO_PASSWORDS
 
             username = who
             if who == "associate":

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from catalog.models import Product, Store
-from order_service import demo
+from demo import shop as demo
 from order_service.core.config import get_settings
 from order_service.core.db import make_engine, make_sessionmaker
 from order_service.core.migrate import upgrade

@@ -10,9 +10,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from deploy.process import free_port, spawn
 from order_service.client import OrderServiceClient, OrderServiceError
 from order_service.core.db import make_sessionmaker
-from order_service.core.process import free_port, spawn
 from order_service.models import AssistantEvent, Order
 from tests.order_service.conftest import (
     SERVICE_TOKEN,

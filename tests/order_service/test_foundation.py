@@ -8,7 +8,8 @@ from sqlalchemy import create_engine, func, select
 from typer.testing import CliRunner
 
 import catalog
-from order_service import demo
+from demo import shop as demo
+from demo.cli import app as demo_cli
 from order_service.cli import app as db_cli
 from order_service.core.db import make_engine, make_sessionmaker
 from order_service.core.migrate import alembic_config, current_revision, upgrade
@@ -38,14 +39,14 @@ def test_cli_upgrade_and_idempotent_load_demo(db_url, monkeypatch):
     runner = CliRunner()
     result = runner.invoke(db_cli, ["upgrade", "--url", db_url])
     assert result.exit_code == 0 and f"revision {head_revision()}" in result.output
-    first = runner.invoke(db_cli, ["load-demo", "--url", db_url])
+    first = runner.invoke(demo_cli, ["load-demo", "--url", db_url])
     assert first.exit_code == 0, first.output
     assert (
         f"loaded {len(STORES) + 1} locations" in first.output and f"{len(PRODUCTS)} products" in first.output
     )
-    again = runner.invoke(db_cli, ["load-demo", "--url", db_url])
+    again = runner.invoke(demo_cli, ["load-demo", "--url", db_url])
     assert again.exit_code == 0 and "nothing loaded" in again.output
-    forced = runner.invoke(db_cli, ["load-demo", "--force", "--url", db_url])
+    forced = runner.invoke(demo_cli, ["load-demo", "--force", "--url", db_url])
     assert forced.exit_code == 0 and "loaded" in forced.output
     engine = make_engine(db_url, pool_size=1)
     with make_sessionmaker(engine)() as session:

@@ -8,7 +8,7 @@ import signal
 import httpx
 import pytest
 
-from order_service.core.process import free_port, spawn
+from deploy.process import free_port, spawn
 from tests.order_service.conftest import SERVICE_TOKEN, customer, level, order_body, set_stock
 
 pytestmark = pytest.mark.slow

@@ -6,6 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from daogou.config import get_settings
+from demo.cli import app as demo_app
 from recommender.cli import app
 
 
@@ -21,7 +22,9 @@ def state_dir(tmp_path, monkeypatch):
 def test_demo_history_train_and_ask(state_dir):
     runner = CliRunner()
     history = state_dir / "h.jsonl"
-    out = runner.invoke(app, ["demo-history", "--output", str(history), "--customers", "40", "--days", "150"])
+    out = runner.invoke(
+        demo_app, ["demo-history", "--output", str(history), "--customers", "40", "--days", "150"]
+    )
     assert out.exit_code == 0, out.output
     out = runner.invoke(app, ["train", "--history", str(history)])
     assert out.exit_code == 0 and "trained on" in out.output, out.output

@@ -8,14 +8,9 @@ import pandas as pd
 import pytest
 
 from catalog.models import Product as P
+from demo.history import generate_demo_history
 from recommender.data import ORDER_LINE_COLUMNS
-from recommender.demo_history import (
-    DemoHistory,
-    generate_demo_history,
-    order_lines_frame,
-    read_jsonl,
-    write_jsonl,
-)
+from recommender.order_history import DemoHistory, order_lines_frame, read_jsonl, write_jsonl
 from recommender.sources import order_lines_from_database, order_lines_from_jsonl
 
 BRANDS = ["Acme", "Bolt", "Core"]

@@ -8,10 +8,11 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from demo.history import generate_demo_history
+from demo.orders import load_demo_orders
 from order_service.client import OrderServiceClient, OrderServiceError
-from order_service.demo_orders import load_demo_orders
 from order_service.models import Order, OrderLine
-from recommender.demo_history import generate_demo_history, order_lines_frame
+from recommender.order_history import order_lines_frame
 from recommender.sources import order_lines_from_database
 from recommender.staff import CustomerAnalytics
 from tests.order_service.conftest import (  # noqa: F401

@@ -1,4 +1,4 @@
-"""The seeded demo order history (recommender.demo_history) as completed orders in the service's tables.
+"""The seeded demo order history (demo/history.py) as completed orders in the service's tables.
 
 The recommender and the staff analytics train from the order service's database, so the demo shop's
 purchase history has to live there too (one source of truth): `daogou db load-demo` calls
@@ -19,13 +19,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, insert, select
 
 from order_service.models import Customer, Location, Order, OrderEvent, OrderLine, Product
 from order_service.services.orders import FREE_SHIPPING_FROM, SHIPPING_FEE
 
 if TYPE_CHECKING:
-    from recommender.demo_history import DemoHistory
+    from recommender.order_history import DemoHistory
 
 DEMO_ADDRESS = "Demo customer address (generated history)"
 CHUNK = 5_000
@@ -49,7 +49,7 @@ def generate(
     extra_customer_ids: Sequence[str] = (),
 ) -> DemoHistory:
     """The same history `daogou recommend demo-history` writes (same catalogue, seed and settings)."""
-    from recommender.demo_history import generate_demo_history
+    from demo.history import generate_demo_history
 
     return generate_demo_history(
         products,
@@ -58,11 +58,6 @@ def generate(
         store_ids=list(store_ids),
         extra_customer_ids=list(extra_customer_ids),
     )
-
-
-def has_orders(engine: Engine) -> bool:
-    with engine.connect() as conn:
-        return bool(conn.execute(select(func.count()).select_from(Order)).scalar())
 
 
 def _money(value: float) -> Decimal:
@@ -160,7 +155,7 @@ def load_for_demo_shop(engine: Engine, products: Sequence, stores: Iterable) -> 
     """The demo shop's history: the configured number of synthetic customers plus the service's demo
     accounts, pickups at the stores that offer them, seeded by `RECOMMENDER_DEMO_SEED`."""
     from daogou.config import get_settings
-    from order_service.demo import DEMO_CUSTOMERS, PICKUP_FORMATS
+    from demo.shop import DEMO_CUSTOMERS, PICKUP_FORMATS
 
     settings = get_settings()
     history = generate(
