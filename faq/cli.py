@@ -39,14 +39,14 @@ def validate() -> None:
     try:
         content = load_content(faq_dir)
         dev = load_dev_queries(faq_dir, set(content.by_id()))
-        dev += load_tuning_queries(faq_dir, set(content.by_id()))
+        tuning = load_tuning_queries(faq_dir, set(content.by_id()))
     except FaqContentError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from exc
     indexed = {
         (lang, v.casefold()) for e in content.entries for lang in e.questions for v in e.questions[lang]
     }
-    leaked = [q.text for q in dev if (q.lang, q.text.casefold()) in indexed]
+    leaked = [q.text for q in dev + tuning if (q.lang, q.text.casefold()) in indexed]
     if leaked:
         typer.echo(
             f"{len(leaked)} dev question(s) are also indexed variants (the dev set must stay separate): {leaked}",
@@ -57,7 +57,8 @@ def validate() -> None:
     in_scope = sum(q.in_scope for q in dev)
     typer.echo(
         f"OK: {len(content.entries)} entries, {len(content.topics)} topics, {n_variants} question variants; "
-        f"dev set: {in_scope} paraphrases, {len(dev) - in_scope} out-of-scope questions"
+        f"dev set: {in_scope} paraphrases, {len(dev) - in_scope} out-of-scope questions; "
+        f"tuning files: {len(tuning)} questions"
     )
 
 
@@ -134,19 +135,19 @@ def calibrate(
     """Tune the fusion weight and threshold per language on the dev set's tuning part and dev/tune_*.yaml."""
     from faq.content import load_dev_queries, load_tuning_queries, save_calibration
     from faq.evaluate import calibrate as run_calibration
+    from faq.evaluate import keep_other_languages
 
     retriever = _load_or_exit()
     known = set(retriever.content.by_id())
     dev = load_dev_queries(_faq_dir(), known)
     calibration, notes = run_calibration(retriever, dev, load_tuning_queries(_faq_dir(), known))
-    for other in set(calibration.per_language) - set(languages or calibration.per_language):
-        if other in retriever.calibration.per_language:
-            calibration.per_language[other] = retriever.calibration.per_language[other]
-            notes[other] = calibration.notes[other] = retriever.calibration.notes.get(other, notes[other])
+    if languages:
+        calibration = keep_other_languages(calibration, retriever.calibration, languages)
+        notes = {**notes, **{k: v for k, v in calibration.notes.items() if k in notes}}
     for lang, cal in calibration.per_language.items():
         typer.echo(
             f"{lang}: dense weight {cal.dense_weight:.2f}, threshold {cal.threshold:.4f} "
-            f"(optimal range {notes[lang]['threshold_range']}, {notes[lang]['tuning_queries']} tuning queries)"
+            f"(optimal range {notes[lang].get('threshold_range')}, {notes[lang].get('tuning_queries')} tuning queries)"
         )
     if write:
         path = _faq_dir() / "calibration.yaml"

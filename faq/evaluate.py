@@ -162,3 +162,15 @@ def calibrate(
         model=model_fingerprint(retriever.model),
         notes={"tuned_on": "dev set minus the held-out third, plus dev/tune_*.yaml", **summary},
     ), notes
+
+
+def keep_other_languages(new: Calibration, old: Calibration, languages: list[str]) -> Calibration:
+    """`new` for `languages`; every other language keeps its values (and notes) from `old` where
+    `old` has it (`daogou faq calibrate --lang zh` must not move the English threshold)."""
+    per_language, notes = dict(new.per_language), dict(new.notes)
+    for lang in set(per_language) - set(languages):
+        if lang in old.per_language:
+            per_language[lang] = old.per_language[lang]
+            if lang in old.notes:
+                notes[lang] = old.notes[lang]
+    return Calibration(per_language=per_language, model=new.model, notes=notes)
