@@ -22,7 +22,6 @@ from knowledge_graph.api import (
     details,
     key_specs,
     product_card,
-    search_text,
     similar,
     spec_line,
 )
@@ -64,7 +63,6 @@ __all__ = [
     "parse_search",
     "product_card",
     "search",
-    "search_text",
     "set_graph",
     "similar",
     "spec_line",

@@ -17,7 +17,7 @@ from catalog.reference import load_yaml, part_types
 from knowledge_graph.graph import ProductGraph, node
 from knowledge_graph.linker import link
 from knowledge_graph.parse import find_attribute, parse_search
-from knowledge_graph.search import SearchQuery, SearchResult, search
+from knowledge_graph.search import SearchQuery, search
 from knowledge_graph.vocab import (
     attribute_name,
     attributes,
@@ -513,11 +513,6 @@ def answer(graph: ProductGraph, text: str, lang: str = "en") -> Answer:
     )
 
 
-def search_text(graph: ProductGraph, text: str, page_size: int = 5) -> SearchResult:
-    """Parse shopper wording and search."""
-    return search(graph, parse_search(graph, text, page_size=page_size).query)
-
-
 __all__ = [
     "AccessoryGroup",
     "Answer",
@@ -540,7 +535,6 @@ __all__ = [
     "details",
     "key_specs",
     "product_card",
-    "search_text",
     "similar",
     "spec_line",
 ]

@@ -131,11 +131,6 @@ def average_order_value(lines: pd.DataFrame) -> float:
     return float(orders(lines)["value"].mean())
 
 
-def monthly_aov(lines: pd.DataFrame) -> pd.Series:
-    o = orders(lines)
-    return o.groupby(o["ordered_at"].dt.to_period("M").astype(str))["value"].mean()
-
-
 def repurchase_rate(lines: pd.DataFrame) -> float:
     """Share of customers with at least two orders."""
     n = orders(lines).groupby("customer_id")["order_id"].nunique()

@@ -11,8 +11,6 @@ which READ COMMITTED re-checks after waiting on a row lock.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -88,10 +86,3 @@ def make_sessionmaker(engine: Engine, *, read_only: bool = False) -> sessionmake
     never blocks writers); the default factory takes the write lock up front."""
     bind = engine.execution_options(read_only=True) if read_only else engine
     return sessionmaker(bind, expire_on_commit=False)
-
-
-@contextmanager
-def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One transaction: commit on success, roll back on any error (nothing partial is kept)."""
-    with factory() as session, session.begin():
-        yield session
