@@ -1,4 +1,4 @@
-"""The Rasa server patches of bot/server.py, in the Rasa environment (no processes started)."""
+"""The Rasa patches of bot/rasa_patches.py, in the Rasa environment (no processes started)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 from rasa.utils.endpoints import EndpointConfig
 
-from bot import server
+from bot import rasa_patches as server
 
 
 @pytest.fixture()
@@ -150,3 +150,32 @@ def test_a_paused_conversation_answers_each_message_once(intent: str) -> None:
     expected = server.PAUSED_RESPONSES.get(intent, server.PAUSED_RESPONSE)
     assert processor.ran == [expected] and expected in domain.responses
     assert tracker.latest_action_name == "action_listen" and tracker.is_paused()
+
+
+def _pinned_rasa() -> str:
+    """The Rasa release requirements/rasa.txt installs."""
+    for line in (Path(__file__).resolve().parents[2] / "requirements" / "rasa.txt").read_text().splitlines():
+        name, _, version = line.split("#")[0].strip().partition("==")
+        if name == "rasa":
+            return version
+    raise AssertionError("requirements/rasa.txt pins no rasa release")
+
+
+def test_the_patches_are_written_for_the_installed_and_pinned_rasa() -> None:
+    import rasa
+
+    assert server.RASA_VERSION == _pinned_rasa() == rasa.__version__
+    server.check_rasa_version()
+
+
+def test_install_refuses_another_rasa_release(monkeypatch: pytest.MonkeyPatch) -> None:
+    import rasa
+    from rasa.core.agent import Agent
+
+    major, minor, patch = rasa.__version__.split(".")[:3]
+    for other in (f"{major}.{minor}.{int(patch) + 1}", f"{major}.{int(minor) + 1}.0"):
+        monkeypatch.setattr(rasa, "__version__", other)
+        monkeypatch.setattr(Agent, "handle_message", server._rasa_handle_message)
+        with pytest.raises(server.UnsupportedRasaVersion, match=other):
+            server.install()
+        assert Agent.handle_message is server._rasa_handle_message  # nothing was patched
