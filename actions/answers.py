@@ -63,6 +63,8 @@ async def product_answer(
     if (
         STOCK_WORDS.search(text)
         or (after_stock_answer(tracker) and (FOLLOW_UP.search(text) or short))
+        or references.pending_intent(tracker)
+        in STOCK_INTENTS  # the answer to "which one?" of a stock question
         or (THERE.search(text) and references.store_in_focus(tracker) is not None)
         or (identity(tracker).get("staff_token") and stock_scope(tracker))
     ):  # staff: "本店…", "near us"
@@ -345,12 +347,26 @@ async def compare_answer(
     return [SlotSet("shown_skus", [p.sku for p in table.products])]
 
 
-def one_in_focus(graph: ProductGraph, candidates: list[str]) -> str | None:
-    """The first of several candidates that are one product under one name (colours, bundles,
-    sellers of the same model): a question about "it" is answered for the first listed rather than
+def one_in_focus(graph: ProductGraph, candidates: list[str], text: str = "") -> str | None:
+    """The first of several candidates that are one product under one name and one set of specs
+    (sellers of the same model): a question about "it" is answered for the first listed rather than
     asked back."""
-    names = {graph.products[s].name for s in candidates if s in graph.products}
-    return candidates[0] if len(names) == 1 and candidates[0] in graph.products else None
+    # the same name and the same specs: the 1, 2 and 4 TB "Samsung 990 Pro" are three products to ask about,
+    # unless the question is about what they share (the DPI of three colours of one mouse)
+    same = [graph.products[s] for s in candidates if s in graph.products]
+    asked = find_attribute(text, same[0]) if text and same else None
+    if (
+        asked not in (None, "price")
+        and len({p.name for p in same}) == 1
+        and len({str(p.attributes.get(asked)) for p in same}) == 1
+    ):
+        return candidates[0]
+    looks = {
+        (graph.products[s].name, api.spec_line(graph.products[s], "en", limit=6))
+        for s in candidates
+        if s in graph.products
+    }
+    return candidates[0] if len(looks) == 1 and candidates[0] in graph.products else None
 
 
 # --- stock for staff: at my store, nearby or across the chain ------------------------------------------

@@ -37,10 +37,18 @@ def cards_payload(graph: ProductGraph, products: Sequence[Product], lang: str) -
     return {"type": "product_cards", "products": [card(graph, p, lang) for p in products[:MAX_CARDS]]}
 
 
-def product_line(product: Product, lang: str) -> str:
+def product_line(product: Product, lang: str, differing: frozenset[str] = frozenset()) -> str:
     """ "AMD Ryzen 5 7600X — $170.49 (cores 6, boost clock 5.3 GHz)": name, price and the specs that
-    tell apart products of the same name (the 1 TB and the 2 TB "Samsung 990 Pro")."""
-    specs = api.spec_line(product, lang, limit=3)
+    tell apart products of the same name (the 1 TB and the 2 TB "Samsung 990 Pro"; `differing` names
+    the specs in which same-named products of a list differ, such as a colour: they come first)."""
+    if differing:
+        specs_all = api.key_specs(product, lang, 8)
+        chosen = [s for s in specs_all if s.name in differing] + [
+            s for s in specs_all if s.name not in differing
+        ]
+        specs = ("，" if lang == "zh" else ", ").join(f"{s.name} {s.text}" for s in chosen[:3])
+    else:
+        specs = api.spec_line(product, lang, limit=3)
     line = f"{product.name} — {format_price(product.price, lang)}"
     if specs:
         line += f"（{specs}）" if lang == "zh" else f" ({specs})"
@@ -48,8 +56,21 @@ def product_line(product: Product, lang: str) -> str:
 
 
 def listing(products: Sequence[Product], lang: str, start: int = 1) -> str:
-    """Numbered lines, one per product, numbered from `start`."""
-    return "\n".join(f"{i}. {product_line(p, lang)}" for i, p in enumerate(products, start))
+    """Numbered lines, one per product, numbered from `start`; products sharing a name show first the
+    specs they differ in, so no two lines read the same."""
+    by_name: dict[str, list[Product]] = {}
+    for p in products:
+        by_name.setdefault(p.name, []).append(p)
+    differing: dict[str, frozenset[str]] = {}
+    for name, same in by_name.items():
+        if len(same) > 1:
+            texts = [{s.name: s.text for s in api.key_specs(p, lang, 8)} for p in same]
+            keys = {k for t in texts for k in t}
+            differing[name] = frozenset(k for k in keys if len({t.get(k) for t in texts}) > 1)
+    return "\n".join(
+        f"{i}. {product_line(p, lang, differing.get(p.name, frozenset()))}"
+        for i, p in enumerate(products, start)
+    )
 
 
 def store_label(store: StoreOut) -> str:

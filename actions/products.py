@@ -78,7 +78,7 @@ async def _focus(
     ):
         # "那4090最便宜多少钱", "有没有1000元以下的4090": everything the name covers, in price order or within the budget
         return await searching.search_answer(dispatcher, tracker, graph, "search_products")
-    if found.ambiguous and (one := answers.one_in_focus(graph, found.candidates)) is not None:
+    if found.ambiguous and (one := answers.one_in_focus(graph, found.candidates, _text(tracker))) is not None:
         return lang, graph, graph.products[one]
     if searching.refines_list(tracker, graph, found):  # "LG的有没有", "any white ones?" after a list
         return await searching.search_answer(dispatcher, tracker, graph, "refine_search")

@@ -34,7 +34,7 @@ from catalog.models import Product, Store
 from knowledge_graph import api
 from knowledge_graph.graph import ProductGraph
 from knowledge_graph.linker import link
-from knowledge_graph.parse import PhraseIndex
+from knowledge_graph.parse import PhraseIndex, find_keywords
 from order_service.client import OrderServiceError
 from order_service.schemas import StoreOut
 
@@ -172,10 +172,19 @@ _SPEC_SAID = re.compile(r"(?i)(?<![\w.])(\d+(?:\.\d+)?)\s*(tb|t|gb|g|w|hz|mm)(?!
 _UNIT = {"t": "TB", "tb": "TB", "g": "GB", "gb": "GB", "w": "W", "hz": "Hz", "mm": "mm"}
 
 
+PICK_ONE = re.compile(r"(?i)\b(?:the|that)\s+\w+\s+one\b(?!s)|那款|那个|那台|这款|这个")
+
+
 def spec_pick(text: str, skus: Sequence[str], graph: ProductGraph) -> str | None:
-    """ "the 2TB one", "2T的那个", "the 750 W one": the one product of a list whose specs carry every
-    amount the message names (how same-named products differ)."""
+    """ "the 2TB one", "2T的那个", "the 750 W one", "the white one": the one product of a list whose
+    specs carry every amount or named value the message gives (how same-named products differ)."""
     said = _SPEC_SAID.findall(text)
+    if (
+        len(skus) >= 2 and not said and PICK_ONE.search(text)
+    ):  # "the white one", "黑色那款" (not "white ones")
+        filters, _, _ = find_keywords(text, graph.products[skus[0]].part_type)
+        fits = [s for s in skus if filters and all(f.matches(graph.products[s].attributes) for f in filters)]
+        return fits[0] if len(fits) == 1 else None
     if len(skus) < 2 or not said:
         return None
     wanted = [

@@ -12,13 +12,22 @@ from dataclasses import replace
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import answers, building
 from actions.cards import cards_payload, listing
-from actions.common import entity_values, language
-from actions.references import ordinal_positions, price_pick, resolve_products, shown_skus
+from actions.common import entity_values, language, previous_intent
+from actions.references import (
+    PICK_ONE,
+    Resolved,
+    ordinal_positions,
+    price_pick,
+    resolve_products,
+    shown_skus,
+    spec_pick,
+    store_mentioned,
+)
 from catalog.models import Product
 from daogou.config import get_settings
 from knowledge_graph.graph import ProductGraph
@@ -198,6 +207,8 @@ def one_product(tracker: Tracker, graph: ProductGraph, update: SearchQuery) -> s
     without a budget ("show me the Noctua NH-D15")."""
     shown = shown_skus(tracker, graph)
     text = _text(tracker)
+    if shown and PICK_ONE.search(text) and (pick := spec_pick(text, shown, graph)) is not None:
+        return pick  # "the white one", "2T的那个" among the products just shown
     constrained = (
         update.category
         or update.part_type
@@ -278,6 +289,25 @@ def previous_query(tracker: Tracker) -> SearchQuery | None:
         return None
 
 
+# a place alone after a store question continues it: the store's hours, the stores there
+STORE_INTENTS = {"store_hours": "action_store_hours", "find_store": "action_find_store"}
+
+
+def store_follow_up(tracker: Tracker) -> str | None:
+    """The store action a message continues when it only names a place right after a store question
+    ("加州的", "the one in Ohio", "那旧金山呢"), whatever intent the NLU gave it."""
+    before = previous_intent(tracker)
+    return STORE_INTENTS[before] if before in STORE_INTENTS and store_mentioned(tracker) else None
+
+
+def refines_list(tracker: Tracker, graph: ProductGraph, found: Resolved) -> bool:
+    """A message that points at nothing and only narrows the list just shown ("LG的有没有", "any
+    white ones?"), whatever intent it was given: a refinement of that search, not "which one?"."""
+    if found.named or found.source != "list" or previous_query(tracker) is None:
+        return False
+    return narrows_only(query_from_turn(graph, tracker)[0])
+
+
 def narrows_only(update: SearchQuery) -> bool:
     """A message that adds a budget, a brand, a filter or an order but names no kind of product:
     a follow-up to the current list ("under $400", "LG的有没有"), whatever intent it was given."""
@@ -311,6 +341,8 @@ async def search_answer(
             query = refine_query(previous, update, _text(tracker), shown)
         else:
             query = update
+    if is_empty(query) and (follow_up := store_follow_up(tracker)) is not None:
+        return [FollowupAction(follow_up)]
     if is_empty(query):
         dispatcher.utter_message(response="utter_ask_search_what")
         return []

@@ -32,6 +32,8 @@ class ActionCheckStock(Action):
             return await searching.search_answer(dispatcher, tracker, graph, "search_products")
         if found.ambiguous and (one := answers.one_in_focus(graph, found.candidates)) is not None:
             return await answers.stock_answer(dispatcher, tracker, one)  # one model, several sellers
+        if not query and searching.refines_list(tracker, graph, found):  # "LG的有没有" after a list
+            return await searching.search_answer(dispatcher, tracker, graph, "refine_search")
         if found.ambiguous:
             return references.ask_which(dispatcher, graph, found.candidates, language(tracker), "ask_stock")
         if not found.skus and not query and await policy_answer(dispatcher, tracker, language(tracker)):
