@@ -24,6 +24,8 @@ cosines near 1 join unrelated sentences. Near-duplicate paraphrases were removed
 data/faq/dev/paraphrases.yaml (tests/faq/test_dev_overlap.py keeps it so); near-duplicate
 out-of-scope questions stay: they are hard negatives ("Costco's return policy"), and removing them
 would make oos_rejection easier, not cleaner. details.dev_near_duplicates lists what is found.
+The extra tuning questions of data/faq/dev/tune_*.yaml (issue 14) are calibration data only and are
+not scored here.
 """
 
 from __future__ import annotations
