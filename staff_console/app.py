@@ -1,4 +1,4 @@
-"""The staff console's web app, mounted at /staff by daogou/web.py (docs/staff-console.md).
+"""The staff console's web app, mounted at /staff by ops/web.py (docs/staff-console.md).
 
 The browser signs in with a staff username and password, which this server exchanges for the order
 service's staff token (``POST /auth/staff/token``). The token stays here, in a server-side session; the
@@ -41,7 +41,7 @@ from staff_console.render import reply_blocks
 logger = logging.getLogger(__name__)
 
 STATIC = Path(__file__).resolve().parent / "static"
-PREFIX = "/staff"  # where daogou/web.py serves the console; the session cookie's path
+PREFIX = "/staff"  # where ops/web.py serves the console; the session cookie's path
 COOKIE = "daogou_staff"
 CSRF_HEADER = "x-csrf-token"
 MAX_MESSAGE_CHARS = 2000

@@ -42,18 +42,10 @@ def test_bot_imports_only_the_shared_base():
     _contract("bot-base-only")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="daogou/ holds the CLI (it mounts demo/cli.py) and the web page (it imports the staff console)",
-)
 def test_capabilities_import_no_benchmarks_actions_deploy_or_demo():
     _contract("capabilities-stand-alone")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="daogou/ holds the operator CLI and the web page, which import capabilities",
-)
 def test_packages_form_layers_without_cycles():
     _contract("layers")
 

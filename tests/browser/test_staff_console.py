@@ -1,7 +1,7 @@
 """The staff console (/staff on the web server, staff_console/) in headless Chromium and over plain HTTP,
 against a live stack: the order service, the action server and the trained Rasa server on free ports
 (tests/conversations/stack.py, or the stack CONVERSATIONS_STACK_JSON describes), with the web server
-(`python -m daogou.web`) started here in front of it.
+(`python -m ops.web`) started here in front of it.
 
 Expected answers come from the order service (stock, the store's name, the low-stock list) and the shop
 catalogue (the SKU of a product named in a question), never from the console.
@@ -77,7 +77,7 @@ class Shop:
 
 @contextmanager
 def web_server(shop: Shop, port: int | None = None, **settings: str) -> Iterator[str]:
-    """`python -m daogou.web` in front of the shop's stack (on a free port unless given)."""
+    """`python -m ops.web` in front of the shop's stack (on a free port unless given)."""
     with console_web_server(
         shop.orders_url, shop.rasa_url, shop.api_token, port or free_port(), **settings
     ) as url:

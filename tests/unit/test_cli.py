@@ -1,6 +1,6 @@
 from typer.testing import CliRunner
 
-from daogou.cli import app
+from ops.cli import app
 
 
 def test_config_table_lists_every_setting():
@@ -17,7 +17,7 @@ def test_env_output_has_derived_urls_once():
 
 
 def test_bot_fingerprint_changes_with_training_data(tmp_path, monkeypatch):
-    from daogou import bot_cli
+    from ops import bot_cli
 
     (tmp_path / "config.yml").write_text("a")
     nlu = tmp_path / "nlu"

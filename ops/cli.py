@@ -26,7 +26,7 @@ SUBCOMMANDS = [
     ("faq", "faq.cli"),
     ("recommend", "recommender.cli"),
     ("build", "build_planner.cli"),
-    ("bot", "daogou.bot_cli"),
+    ("bot", "ops.bot_cli"),
     ("bench", "benchmarks.cli"),
 ]
 
@@ -85,9 +85,9 @@ def prepare() -> None:
     """Everything `make run` needs before it starts the processes, in one process (each step skips
     itself when up to date): migrate, load the demo shop into an empty database, build the FAQ index,
     train the shop recommender and the Rasa model."""
-    from daogou import bot_cli
     from demo import cli as demo_cli
     from faq import cli as faq_cli
+    from ops import bot_cli
     from order_service import cli as db_cli
     from recommender import cli as recommend_cli
 
@@ -103,7 +103,7 @@ def health(
     watch: bool = typer.Option(False, help="Wait for every service, print the URLs, keep watching."),
 ) -> None:
     """Check that every process of the running assistant answers."""
-    from daogou import health as checks
+    from ops import health as checks
 
     if watch:
         checks.watch()
@@ -117,7 +117,7 @@ def health(
 @app.command()
 def web() -> None:
     """Serve the chat page (bot/web) on $WEB_PORT."""
-    from daogou.web import main as serve
+    from ops.web import main as serve
 
     serve()
 
