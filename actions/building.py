@@ -65,6 +65,11 @@ _HAVE = re.compile(
     r"(?i)\b(?:i (?:already )?(?:have|own|got)|i've got|already have|keep my|reuse my|leave (?:it|that) out)\b|已经有|我有|不用买|不需要买|用我(?:自己)?的|保留"
 )
 _USE = re.compile(r"(?i)\b(?:use|with|put in|go with|switch to|swap (?:in|to)|instead)\b|换成|用|改成|换")
+# a part named to go into the build ("use the 7700X"), as opposed to asking about it
+_PUT_IN = re.compile(
+    r"(?i)^\W*(?:(?:let's|can you|could you|please)\s+)?(?:use|go with|go for|put in|swap in|switch to)\b"
+    r"|换成|改用|换上|就用"
+)
 _SWAP = re.compile(r"(?i)\b(?:change|swap|replace|another|different|other)\b|换个|换一个|换掉|另一个|别的")
 # Latin words are delimited by letters only: Chinese characters count as word characters for \b ("换成AMD的")
 _BRANDS = (
@@ -583,6 +588,8 @@ def takes_over(tracker: Tracker, intent: str) -> bool:
         if _roles_named(text) and not _BUILD_WORDS.search(text):
             return False  # "which processor would you pick, max $300": a search for one part
         return find_purpose(text) is not None or find_amount(text, bare=True)[0] is not None
+    if intent == "product_details":  # "use the Ryzen 7 7700X", "换成9700X": a part for the build shown
+        return on_screen(tracker) and bool(_PUT_IN.search(text)) and bool(_named_skus(services.graph(), text))
     return intent in ("refine_search", "nlu_fallback", "inform") and on_screen(tracker)
 
 

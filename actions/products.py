@@ -17,7 +17,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import answers, cart, searching, services
+from actions import answers, building, cart, searching, services
 from actions.common import entity_values, language
 from actions.references import ask_which, ordinal_positions, resolve_products, shown_skus
 from catalog.models import Product
@@ -100,6 +100,8 @@ class ActionProductDetails(Action):
         return "action_product_details"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Events:
+        if building.takes_over(tracker, "product_details"):  # "use the Ryzen 7 7700X" with a build shown
+            return await building.build_answer(dispatcher, tracker)
         focus = await _focus(dispatcher, tracker)
         if isinstance(focus, list):
             return focus

@@ -228,3 +228,15 @@ async def test_staff_build_for_a_customer_from_my_store(graph, monkeypatch):
     assert slots["build"]["request"]["constraints"]["store_id"] == store_id
     assert set(bought(slots)) <= stocked
     assert store.name in dispatcher.messages[0]["heading"]
+
+
+async def test_a_part_named_to_go_in_changes_the_build_shown(graph):
+    _, slots = await say("plan me an office pc, $900", "plan_build", {})
+    use = tracker("use the Ryzen 7 7700X", "product_details", slots=slots)
+    assert building.takes_over(use, "product_details")
+    ask = tracker("tell me about the Ryzen 7 7700X", "product_details", slots=slots)
+    assert not building.takes_over(ask, "product_details")
+    messages, changed = await say("use the Ryzen 7 7700X", "product_details", slots)
+    assert responses(messages)[0] == "utter_build_changes"
+    cpu = next(graph.products[s] for s in bought(changed) if graph.products[s].part_type == "cpu")
+    assert cpu.name == "AMD Ryzen 7 7700X"

@@ -67,3 +67,27 @@ def test_demo_refine_and_upgrade(demo):
         pytest.fail("a 450 W power supply carries some graphics card")
     assert validate(upgraded.products(), set(have), set(), "gaming", online, "video-card") == []
     assert upgraded.total <= 400 and upgraded.bought == (upgraded.part("video-card").product.sku,)
+
+
+@pytest.mark.parametrize("budget,purpose", [(1000, "gaming"), (1500, "video"), (1250, "streaming")])
+def test_demo_builds_are_near_the_proven_optimum(demo, monkeypatch, budget, purpose):
+    """The pruned planner against CP-SAT over whole Pareto fronts (epsilon 0, proven optimal with a
+    generous work limit): each role's pruning may cost at most PARETO_EPSILON build points."""
+    from build_planner import planner as module
+    from build_planner.scoring import ROLES
+
+    pruned, online = demo
+    build = pruned.plan(request(budget, purpose))
+    solver = module._solver
+    monkeypatch.setattr(module, "_solver", lambda work=module.SOLVE_WORK: _generous(solver(work)))
+    exact = Planner(pruned.products.values(), lambda _location: online, epsilon=0.0).plan(
+        request(budget, purpose)
+    )
+    assert exact.optimal
+    assert exact.score - len(ROLES) * module.PARETO_EPSILON <= build.score <= exact.score + 1e-6
+
+
+def _generous(solver):
+    solver.parameters.max_deterministic_time = 30.0
+    solver.parameters.max_time_in_seconds = 120.0
+    return solver
