@@ -20,6 +20,11 @@ PERCENT = (
 )
 
 
+@app.callback()
+def main() -> None:
+    """The assistant's effectiveness: events, funnel, experiments (docs/analytics.md)."""
+
+
 def _url(url: str | None) -> str:
     from order_service.core.config import get_settings
 

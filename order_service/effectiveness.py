@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Date, Engine, case, cast, func, select
+from sqlalchemy import Date, Engine, cast, func, literal_column, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from order_service.models import EVENT_TYPES, AssistantEvent
@@ -47,18 +47,27 @@ from order_service.models import EVENT_TYPES, AssistantEvent
 GROUP = ["day", "channel", "language"]
 FLAGS = ["impression", "click", "add_to_cart", "checkout_started", "order_placed", "fallback", "handoff"]
 CONFIDENCE = 0.95
+PG_WORK_MEM = "128MB"
 _e = AssistantEvent.__table__.c
 
 
 def _day(dialect: str) -> ColumnElement[Any]:
     """The UTC calendar day of an event (PostgreSQL would otherwise use the session's time zone)."""
     if dialect == "postgresql":
-        return cast(func.timezone("UTC", _e.at), Date)
+        return cast(func.timezone(literal_column("'UTC'"), _e.at), Date)
     return func.date(_e.at)
 
 
 def _count(event_type: str) -> ColumnElement[Any]:
-    return func.sum(case((_e.type == event_type, 1), else_=0)).label(event_type)
+    return func.count().filter(_is(event_type)).label(event_type)
+
+
+def _is(event_type: str) -> ColumnElement[bool]:
+    """`type = '<literal>'`: constants are written into the SQL, not bound, so that PostgreSQL plans
+    the GROUP BY (a hash aggregate in parallel) as it would for the literal query (bound, it was 5x
+    slower)."""
+    assert event_type in EVENT_TYPES
+    return _e.type == literal_column(f"'{event_type}'")
 
 
 def _where(stmt, since: datetime | None, until: datetime | None):
@@ -81,8 +90,8 @@ def read_aggregates(
             _e.language,
             _e.conversation_id,
             *(_count(t) for t in EVENT_TYPES),
-            func.sum(case((_e.type == "order_placed", _e.value), else_=0)).label("revenue"),
-            func.sum(case((_e.type == "rating", _e.value), else_=0)).label("rating_sum"),
+            func.sum(_e.value).filter(_is("order_placed")).label("revenue"),
+            func.sum(_e.value).filter(_is("rating")).label("rating_sum"),
             func.max(_e.variant).label("variant"),
         ),
         since,
@@ -96,19 +105,23 @@ def read_aggregates(
             _e.model,
             _e.variant,
             *(_count(t) for t in ("impression", "click", "add_to_cart")),
-        ).where(_e.type.in_(("impression", "click", "add_to_cart")), _e.model.is_not(None)),
+        ).where(_is("impression") | _is("click") | _is("add_to_cart"), _e.model.is_not(None)),
         since,
         until,
     ).group_by(day, _e.channel, _e.language, _e.model, _e.variant)
-    with engine.connect() as conn:
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":  # the conversation groups' hash table fits in memory
+            conn.exec_driver_sql(f"SET LOCAL work_mem = '{PG_WORK_MEM}'")
         conv = _frame(conn, conversations)
         by_model = _frame(conn, models)
     return normalise(conv, by_model)
 
 
 def _frame(conn, statement) -> pd.DataFrame:
+    """The rows straight from the driver's cursor: SQLAlchemy's per-row objects cost more than the
+    query itself for a hundred thousand rows (nothing here needs its type processing)."""
     result = conn.execute(statement)
-    return pd.DataFrame.from_records(list(result.tuples()), columns=list(result.keys()))
+    return pd.DataFrame.from_records(result.cursor.fetchall(), columns=list(result.keys()))
 
 
 def normalise(conv: pd.DataFrame, by_model: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -119,8 +132,8 @@ def normalise(conv: pd.DataFrame, by_model: pd.DataFrame) -> tuple[pd.DataFrame,
     conv["conversation_id"] = pd.factorize(conv["conversation_id"])[0]
     for column in EVENT_TYPES:
         conv[column] = conv[column].astype("int64") if len(conv) else conv[column]
-    for column in ("revenue", "rating_sum"):
-        conv[column] = conv[column].astype(float) if len(conv) else conv[column]
+    for column in ("revenue", "rating_sum"):  # NULL when the conversation had none
+        conv[column] = conv[column].astype(float).fillna(0.0) if len(conv) else conv[column]
     for column in ("impression", "click", "add_to_cart"):
         by_model[column] = by_model[column].astype("int64") if len(by_model) else by_model[column]
     return conv, by_model
