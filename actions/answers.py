@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import references, services
@@ -144,6 +144,10 @@ def attribute_of_value(graph: ProductGraph, product: Product, text: str) -> str 
 async def stock_answer(dispatcher: CollectingDispatcher, tracker: Tracker, sku: str) -> Events:
     """Availability of one product at the store the message names, else the store in focus
     ("there"); out of stock: the nearest stores that have it, with address and distance."""
+    from actions.cart import starts_pickup  # cart uses this module
+
+    if starts_pickup(tracker):  # "我要在Flushing自提" with a cart, read as a stock or store question
+        return [FollowupAction("checkout_form")]
     events: list[dict[str, Any]] = [SlotSet("product_sku", sku), SlotSet("staff_stock_scope", None)]
     client = services.orders()
     who = identity(tracker)

@@ -227,9 +227,18 @@ def cart_item_in_focus(tracker: Tracker, lines: list[dict[str, Any]]) -> int | N
     kind = cart_line_of_kind(tracker, lines)
     if kind is not None:
         return kind
+    text = tracker.latest_message.get("text") or ""
+    if len(lines) > 1 and not POINTS_AT_FOCUS.search(text):
+        return None  # "remove one" with two lines: which one?
     if focus and str(focus).upper() in (s.upper() for s in skus):
         return [s.upper() for s in skus].index(str(focus).upper())
     return None
+
+
+# words that point at the product just talked about ("remove it", "make that 2", "这个不要了")
+POINTS_AT_FOCUS = re.compile(
+    r"(?i)\b(?:it|this|that|these|those|them|the last)\b|这个|那个|这件|那件|它|刚才|刚加"
+)
 
 
 def cart_line_of_kind(tracker: Tracker, lines: list[dict[str, Any]]) -> int | None:
@@ -561,9 +570,11 @@ class ValidateCheckoutForm(FormValidationAction):
     ) -> dict[str, Any]:
         """Whatever answers the address question is checked as an address, so "my house" or "asdf"
         hears what is missing rather than a fallback."""
+        text = (tracker.latest_message.get("text") or "").strip()
+        looks_like_address = not QUESTION.search(text) and address_missing(text) is None
         if (
             tracker.get_slot("requested_slot") != "delivery_address"
-            or not is_answer(tracker)
+            or not (is_answer(tracker) or looks_like_address)  # "1600 Amphitheatre Pkwy, …" read as a build
             or latest_intent(tracker) == "inform"
         ):
             return {}
