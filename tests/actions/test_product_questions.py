@@ -72,25 +72,32 @@ async def test_a_comparison_is_completed_by_the_next_message(catalogue):
 
 
 async def test_a_question_about_same_named_products_answers_for_the_first(catalogue):
-    names = _names(catalogue)
-    shown = next(
-        skus
-        for name, count in names.items()
-        if count >= 2
-        and (
-            skus := [
-                p.sku
-                for p in catalogue.products.values()
-                if p.name == name and p.part_type == "mouse" and "max_dpi" in p.attributes
-            ]
-        )
-        and len(skus) >= 2
-    )
+    """Same-named mice (colours, sellers) that share the value asked about are answered for the
+    first; when their values differ (a wired and a wireless "G Pro"), the shopper is asked which."""
+    groups: dict[str, list[str]] = {}
+    for p in catalogue.products.values():
+        if p.part_type == "mouse" and "max_dpi" in p.attributes:
+            groups.setdefault(p.name, []).append(p.sku)
+    shared = differing = None
+    for skus in groups.values():
+        if len(skus) >= 2:
+            values = {catalogue.products[s].attributes["max_dpi"] for s in skus}
+            if len(values) == 1 and shared is None:
+                shared = skus
+            elif len(values) > 1 and differing is None:
+                differing = skus
+    assert shared and differing
     messages, _ = await run(
-        ActionProductAttribute(), tracker("最高dpi多少", "ask_product_attribute", slots={"shown_skus": shown})
+        ActionProductAttribute(),
+        tracker("最高dpi多少", "ask_product_attribute", slots={"shown_skus": shared}),
     )
     assert responses(messages) == ["utter_product_attribute"]
-    assert messages[0]["product"] == catalogue.products[shown[0]].name
+    assert messages[0]["product"] == catalogue.products[shared[0]].name
+    messages, _ = await run(
+        ActionProductAttribute(),
+        tracker("最高dpi多少", "ask_product_attribute", slots={"shown_skus": differing}),
+    )
+    assert responses(messages) == ["utter_ask_which_of"]
 
 
 async def test_the_cheapest_of_a_model_line_lists_it_in_price_order(catalogue):
