@@ -20,9 +20,9 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import answers, references, services
+from actions import references, services
 from actions.cards import card
-from actions.common import cart_lines, identity, language
+from actions.common import cart_lines, entity_values, identity, language
 from build_planner import Build, Change, Constraints, Conversion, NoBuild, Request, diff, get_planner
 from build_planner.planner import DESCRIBED, described_sku
 from build_planner.scoring import normalise_purpose, part_type_of, profiles, purpose, role_of
@@ -796,7 +796,7 @@ async def _staff_store(tracker: Tracker) -> int | None:
     """The staff member's own store when a staff message asks for what is in stock there ("my store",
     "本店"): a build for a customer in the store, from what they can take home today."""
     token = identity(tracker).get("staff_token")
-    if not token or answers.stock_scope(tracker) != "store":
+    if not token or "store" not in entity_values(tracker, "stock_scope"):
         return None
     try:
         return (await services.orders().staff_me(token)).store_id
