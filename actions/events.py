@@ -322,6 +322,8 @@ def observe(action_call: dict[str, Any], result_events: list[dict], responses: l
     """Derive and queue the events of one action call; never raises."""
     try:
         tracker = Tracker.from_dict(action_call["tracker"])
+        if identity(tracker).get("staff_token"):  # staff at work are not shoppers: not in the figures
+            return
         derived = derive(tracker, str(action_call.get("next_action") or ""), result_events, responses)
         if derived:
             shared = base(tracker)
