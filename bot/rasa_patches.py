@@ -18,21 +18,11 @@ single REST request whose sender id holds a lone surrogate (a JSON \\ud800 escap
 stopped the whole server. Such ids, and ids longer than the store's 255-character column, are
 replaced by a stable digest before the message is handled (the same client keeps its conversation).
 
-The SQLite tracker store (the default, one machine) runs its queries on Rasa's event loop, and with
-SQLite's defaults every commit waits for the disk several times: one Rasa process then served about
-7 turns/s at 50 concurrent shoppers while using a third of a core. Its connections use write-ahead
-logging with `synchronous=NORMAL` (a process crash loses nothing; a power cut may lose the last turns).
-
 Rasa checks every action server response against its JSON schema with `jsonschema.validate`, which
 first re-checks the (large) schema itself against the meta-schema and builds a new validator: about
 15 ms per custom-action turn on a quiet machine and over 100 ms under load, more than the action
 itself. Here the schema is checked once and one validator is kept; a response that fails goes
 through Rasa's own check, so the error and its message stay Rasa's.
-
-Rasa's SQLite engine has SQLAlchemy 1.4's default pool for a database file, which keeps no
-connection: every tracker load and save opened one, set the pragmas and closed it, and the close of
-the last connection to a WAL database checkpoints it. That was about a fifth of the Rasa process's
-time per turn (py-spy, docs/dialogue.md); here SQLite connections are pooled like PostgreSQL's.
 
 Each stored event is rebuilt through `Event.resolve_by_type`, which walks every subclass of `Event`
 (with an `inspect.isabstract` check each) to find one name: a tenth of a response-only turn. The
@@ -46,8 +36,9 @@ predicted, so the conversation stays with the colleague until they resume it.
 
 Rasa offers no hook around these, so `install()` wraps `RemoteAction.run`,
 `RemoteAction._validate_action_result`, `Agent.handle_message`, `Event.resolve_by_type`,
-`MessageProcessor._run_prediction_loop` and the tracker store's engine arguments once, before the server starts, and sets the pragmas on each new
-SQLite connection; nothing else of Rasa is changed.
+`MessageProcessor._run_prediction_loop` once, before the server starts; nothing else of Rasa is
+changed. The tracker store's pooled, tuned SQLite engine is a tracker store class of its own
+(bot/tracker_store.py, named in bot/endpoints.yml), not a patch.
 """
 
 from __future__ import annotations
@@ -56,13 +47,10 @@ import asyncio
 import functools
 import hashlib
 import logging
-import sqlite3
 from typing import Any
 
 import rasa
 import rasa.core.actions.action
-import rasa.core.tracker_store
-import sqlalchemy.event
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import UserMessage
@@ -70,8 +58,6 @@ from rasa.core.policies.policy import PolicyPrediction
 from rasa.core.processor import MessageProcessor
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.events import ActionExecuted, Event
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.pool import QueuePool
 
 from bot.sender_ids import unstorable_reason
 
@@ -86,7 +72,6 @@ _rasa_remote_run = RemoteAction.run
 _rasa_handle_message = Agent.handle_message
 _rasa_validate_action_result = RemoteAction._validate_action_result
 _rasa_resolve_event_type = Event.resolve_by_type
-_rasa_engine_kwargs = rasa.core.tracker_store.create_engine_kwargs
 _rasa_prediction_loop = MessageProcessor._run_prediction_loop
 _event_types: dict[str, type] = {}
 
@@ -198,15 +183,6 @@ def validate_action_result(self: RemoteAction, result: dict) -> bool:
     return _rasa_validate_action_result(self, result)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    if isinstance(dbapi_connection, sqlite3.Connection):
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
-        cursor.close()
-
-
 def resolve_event_type(type_name: str, default: Any = None) -> Any:
     """`Event.resolve_by_type`, remembering each name Rasa resolved to a class of its own."""
     known = _event_types.get(type_name)
@@ -218,26 +194,12 @@ def resolve_event_type(type_name: str, default: Any = None) -> Any:
     return resolved
 
 
-def tracker_engine_kwargs(url: Any) -> dict:
-    """Rasa's engine arguments, plus a connection pool for a SQLite database file."""
-    kwargs = dict(_rasa_engine_kwargs(url))
-    parsed = make_url(str(url))
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        kwargs.update(
-            poolclass=QueuePool, pool_size=2, max_overflow=8, connect_args={"check_same_thread": False}
-        )
-    return kwargs
-
-
 def install() -> None:
-    """Wrap Rasa's remote action call and check, message handling, event decoding and the tracker
-    store's engine; tune SQLite (idempotent). Raises UnsupportedRasaVersion on another Rasa release."""
+    """Wrap Rasa's remote action call and check, message handling, event decoding and the paused
+    conversation's prediction loop (idempotent). Raises UnsupportedRasaVersion on another Rasa release."""
     check_rasa_version()
     RemoteAction.run = run_with_fallback  # type: ignore[method-assign]
     RemoteAction._validate_action_result = validate_action_result  # type: ignore[method-assign]
     Agent.handle_message = handle_message_safely  # type: ignore[method-assign]
     Event.resolve_by_type = staticmethod(resolve_event_type)  # type: ignore[method-assign]
     MessageProcessor._run_prediction_loop = prediction_loop_answering_when_paused  # type: ignore[method-assign]
-    rasa.core.tracker_store.create_engine_kwargs = tracker_engine_kwargs
-    if not sqlalchemy.event.contains(Engine, "connect", _sqlite_pragmas):
-        sqlalchemy.event.listen(Engine, "connect", _sqlite_pragmas)

@@ -1,7 +1,7 @@
 """The Rasa server as Daogou runs it: `python -m bot.server run …` takes the arguments of `rasa run`.
 
 It installs Daogou's changes to Rasa (bot/rasa_patches.py: action time budget and apology, safe
-sender ids, pooled WAL SQLite tracker store, cached response validation and event types, replies
+sender ids, cached response validation and event types, replies
 while a conversation is paused), which refuse a Rasa release they were not written for, then hands
 over to Rasa's own command line.
 """

@@ -68,50 +68,6 @@ def test_event_types_resolve_as_rasa_resolves_them() -> None:
         Event.resolve_by_type("no-such-event")
 
 
-@pytest.mark.parametrize(
-    "url, pooled",
-    [
-        ("sqlite:////tmp/daogou/conversations.db", True),
-        ("sqlite://", False),  # in memory: one connection must hold the data
-        ("sqlite:///:memory:", False),
-        ("postgresql://user@127.0.0.1:5432/daogou", False),  # Rasa's own pool settings stay
-    ],
-)
-def test_sqlite_tracker_store_connections_are_pooled(url: str, pooled: bool) -> None:
-    from sqlalchemy.pool import QueuePool
-
-    server.install()
-    kwargs = server.tracker_engine_kwargs(url)
-    assert (kwargs.get("poolclass") is QueuePool) is pooled
-    if url.startswith("postgresql"):
-        assert "pool_size" in kwargs  # Rasa's PostgreSQL defaults pass through
-
-
-def test_sqlite_tracker_store_keeps_and_reuses_a_connection(tmp_path) -> None:
-    from rasa.core.tracker_store import SQLTrackerStore
-    from rasa.shared.core.domain import Domain
-    from rasa.shared.core.events import SlotSet, UserUttered
-    from rasa.shared.core.trackers import DialogueStateTracker
-
-    server.install()
-    store = SQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(tmp_path / "conversations.db"))
-    import asyncio
-
-    async def turns() -> DialogueStateTracker:
-        for n in range(3):
-            tracker = await store.get_or_create_tracker("shopper-1")
-            tracker.update(UserUttered(f"hello {n}"))
-            tracker.update(SlotSet("cart", [n]))
-            await store.save(tracker)
-        return await store.retrieve("shopper-1")
-
-    tracker = asyncio.run(turns())
-    assert [e.text for e in tracker.events if isinstance(e, UserUttered)] == ["hello 0", "hello 1", "hello 2"]
-    assert store.engine.pool.checkedin() >= 1  # the connection went back to the pool, not closed
-    with store.engine.connect() as connection:
-        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-
-
 class _PausedProcessor:
     """What prediction_loop_answering_when_paused uses of a MessageProcessor: the domain, the
     paused check and running one action (recorded instead of sent)."""
