@@ -2,7 +2,7 @@
 
 `handoff_delivery_p95_ms` (target ≤ 500): the stack of the Procfile on free ports
 (tests/conversations/stack.py: order service, action server, Rasa with its HTTP API token), the web server
-(`python -m daogou.web`, which serves the shop page with the widget and the staff console) in front of
+(`python -m ops.web`, which serves the shop page with the widget and the staff console) in front of
 it, and Debian's Chromium (Playwright) as the shopper. The shopper asks the widget for a person; a store
 associate signs in to the console over HTTP, claims the conversation and sends BENCH_STAFF_REPLIES
 replies (default 40), one at a time. Each is timed from just before the console's POST leaves to the
@@ -51,7 +51,7 @@ def free_port() -> int:
 
 @contextmanager
 def web_server(orders_url: str, rasa_url: str, api_token: str, port: int, **settings: str) -> Iterator[str]:
-    """`python -m daogou.web` (shop page, widget, staff console) in front of a stack; yields its URL."""
+    """`python -m ops.web` (shop page, widget, staff console) in front of a stack; yields its URL."""
     env = {
         **os.environ,
         "HOST": "127.0.0.1",
@@ -63,7 +63,7 @@ def web_server(orders_url: str, rasa_url: str, api_token: str, port: int, **sett
     }
     with tempfile.TemporaryFile("w+") as log:
         proc = subprocess.Popen(
-            [str(ROOT / ".venv/bin/python"), "-m", "daogou.web"], cwd=ROOT, env=env, stdout=log, stderr=log
+            [str(ROOT / ".venv/bin/python"), "-m", "ops.web"], cwd=ROOT, env=env, stdout=log, stderr=log
         )
         try:
             deadline = time.monotonic() + 60

@@ -1,4 +1,4 @@
-"""`daogou db …`: schema migrations, demo data, reservation expiry, stock audit."""
+"""`daogou db …`: schema migrations, reservation expiry, stock audit (the demo data: demo/cli.py)."""
 
 from __future__ import annotations
 
