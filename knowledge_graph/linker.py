@@ -20,15 +20,13 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 from rapidfuzz import fuzz, process
 
 from catalog.reference import load_yaml
 from knowledge_graph.graph import ProductGraph
-from knowledge_graph.parse import STOPWORDS, negated_variants
+from knowledge_graph.parse import ASKING_WORDS, STOPWORDS, negated_variants, ordinary_words
 from knowledge_graph.vocab import tokens
 
 _NONE = np.zeros(0, dtype=np.int64)
@@ -50,14 +48,6 @@ _MEASURE = re.compile(
 _SPEC_WORD = re.compile(
     r"[1-8]k|\d{3,4}p|\d+(?:hz|gb|tb|mb|w|mm|ms|mhz|ghz)|\d{1,3}[gt]|ddr\d|gddr\d[x]?|gen\d|pcie\d?|usb\d?"
 )
-# words that ask about a product without naming it; never corrected into product words
-_ASKING = set(
-    """carry stock stocks available availability price prices cost costs much many have has got
-sell sells selling deal deals review reviews spec specs detail details info information tell about
-compare versus vs fit fits compatible work works with without which what where when who store stores
-shop order orders cart add remove buy purchase ship shipping deliver delivery pickup pick up there here
-first second third last one ones cheaper cheapest expensive better best""".split()
-)
 
 
 @dataclass(frozen=True)
@@ -76,21 +66,6 @@ class Mention:
     @property
     def sku(self) -> str:
         return self.candidates[0]
-
-
-_NLU_DIR = Path(__file__).resolve().parents[1] / "data" / "nlu"
-
-
-@lru_cache(maxsize=1)
-def ordinary_words() -> frozenset[str]:
-    """Words shoppers use in requests (the NLU training data's vocabulary): they are not typos of
-    product words. Entity markup is read as plain words."""
-    words: set[str] = set(_ASKING) | STOPWORDS
-    for path in sorted(_NLU_DIR.glob("*.yml")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.lstrip().startswith("- "):
-                words.update(tokens(re.sub(r"\{[^}]*\}|\([^)]*\)", " ", line)))
-    return frozenset(words)
 
 
 def _is_model_number(token: str) -> bool:
@@ -114,7 +89,7 @@ class Linker:
             if (
                 len(tok) >= 5
                 and tok.isalpha()
-                and tok not in _ASKING
+                and tok not in ASKING_WORDS
                 and tok not in STOPWORDS
                 and (df <= 400 or tok in brands)
             ):

@@ -12,6 +12,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
+from pathlib import Path
 from typing import Any
 
 from pypinyin import lazy_pinyin
@@ -44,6 +45,31 @@ between around about price priced cost costs costing dollar dollars usd bucks on
 only just instead those these them they but other else something anything also too same similar like
 than then there here now please thanks ok okay yes no not only show more less expensive affordable""".split()
 )
+
+
+# words that ask about a product without naming it; never corrected into product words
+ASKING_WORDS = set(
+    """carry stock stocks available availability price prices cost costs much many have has got
+sell sells selling deal deals review reviews spec specs detail details info information tell about
+compare versus vs fit fits compatible work works with without which what where when who store stores
+shop order orders cart add remove buy purchase ship shipping deliver delivery pickup pick up there here
+first second third last one ones cheaper cheapest expensive better best""".split()
+)
+
+
+_NLU_DIR = Path(__file__).resolve().parents[1] / "data" / "nlu"
+
+
+@lru_cache(maxsize=1)
+def ordinary_words() -> frozenset[str]:
+    """Words shoppers use in requests (the NLU training data's vocabulary): they are not typos of
+    product words. Entity markup is read as plain words."""
+    words: set[str] = set(ASKING_WORDS) | STOPWORDS
+    for path in sorted(_NLU_DIR.glob("*.yml")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.lstrip().startswith("- "):
+                words.update(tokens(re.sub(r"\{[^}]*\}|\([^)]*\)", " ", line)))
+    return frozenset(words)
 
 
 def _num(text: str) -> float:
@@ -587,9 +613,7 @@ _WORD = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{5,}(?![A-Za-z0-9])")
 def misspelt_brands(graph: ProductGraph, text: str) -> list[tuple[int, int, str]]:
     """(start, end, brand) of words that are a brand misspelt by an edit or two ("logitec",
     "corsiar", "gigabye"): only words the catalogue's names do not use and that are not ordinary
-    request words (knowledge_graph.linker.ordinary_words), so "memory" never becomes Memorex."""
-    from knowledge_graph.linker import ordinary_words  # the linker imports this module
-
+    request words (ordinary_words), so "memory" never becomes Memorex."""
     ordinary = ordinary_words()
     lex = lexicon(graph)
     found = []
