@@ -588,6 +588,8 @@ def takes_over(tracker: Tracker, intent: str) -> bool:
         if _roles_named(text) and not _BUILD_WORDS.search(text):
             return False  # "which processor would you pick, max $300": a search for one part
         return find_purpose(text) is not None or find_amount(text, bare=True)[0] is not None
+    if intent == "check_compatibility":  # "would it work with an Intel chip instead?": a brand, no part
+        return on_screen(tracker) and bool(find_brands(text)) and not _named_skus(services.graph(), text)
     if intent == "product_details":  # "use the Ryzen 7 7700X", "换成9700X": a part for the build shown
         return on_screen(tracker) and bool(_PUT_IN.search(text)) and bool(_named_skus(services.graph(), text))
     return intent in ("refine_search", "nlu_fallback", "inform") and on_screen(tracker)

@@ -183,6 +183,8 @@ class ActionCheckCompatibility(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Events:
         if cart.continues_adding(tracker):  # "and the Corsair RM650" right after an add
             return await cart.ActionAddToCart().run(dispatcher, tracker, domain)
+        if building.takes_over(tracker, "check_compatibility"):  # "would it work with Intel instead?"
+            return await building.build_answer(dispatcher, tracker)
         lang = language(tracker)
         graph = await _graph()
         found = resolve_products(tracker, graph, limit=2)

@@ -240,3 +240,17 @@ async def test_a_part_named_to_go_in_changes_the_build_shown(graph):
     assert responses(messages)[0] == "utter_build_changes"
     cpu = next(graph.products[s] for s in bought(changed) if graph.products[s].part_type == "cpu")
     assert cpu.name == "AMD Ryzen 7 7700X"
+
+
+async def test_another_brand_asked_as_a_compatibility_question_changes_the_build(graph):
+    _, slots = await say("an amd gaming pc for 1300 dollars", "plan_build", {})
+    brand = tracker("could it be done with an intel processor instead?", "check_compatibility", slots=slots)
+    assert building.takes_over(brand, "check_compatibility")
+    fits = tracker("does the Ryzen 7 7700X fit this board?", "check_compatibility", slots=slots)
+    assert not building.takes_over(fits, "check_compatibility")
+    messages, changed = await say(
+        "could it be done with an intel processor instead?", "check_compatibility", slots
+    )
+    assert responses(messages)[0] == "utter_build_changes"
+    cpu = next(graph.products[s] for s in bought(changed) if graph.products[s].part_type == "cpu")
+    assert cpu.brand == "Intel"
