@@ -31,6 +31,11 @@ class ActionBuild(Action):
             # "which processor would you pick for gaming, max $300": one part, a search
             graph = await asyncio.to_thread(services.graph)
             return await searching.search_answer(dispatcher, tracker, graph, "search_products")
+        if intent in ("plan_build", "refine_build") and building.current(tracker) is None:
+            graph = await asyncio.to_thread(services.graph)
+            if await asyncio.to_thread(building.names_other_kind, graph, text):
+                # "2000元以内的显示器", "有没有4060显卡，不要ti", no build asked for or shown: a search
+                return await searching.search_answer(dispatcher, tracker, graph, "search_products")
         if (
             intent == "plan_build"
             and not building.names_a_build(text)

@@ -31,7 +31,7 @@ from catalog.models import Product
 from daogou.config import get_settings
 from knowledge_graph.graph import ProductGraph
 from knowledge_graph.linker import link
-from knowledge_graph.parse import AROUND_CEILING, AROUND_FLOOR, find_budget
+from knowledge_graph.parse import AROUND_CEILING, AROUND_FLOOR, find_budget, parse_search
 from knowledge_graph.vocab import format_price, part_type_name, tokens
 from order_service.client import OrderServiceError
 
@@ -543,6 +543,45 @@ def names_one_part(text: str) -> bool:
     """ "Which processor would you pick for gaming, max $300": one kind of part, no word for a whole
     computer — a search, whatever the NLU calls it."""
     return bool(_roles_named(text)) and not _BUILD_WORDS.search(text)
+
+
+# "for my desktop", "给我的电脑": a computer the shopper has, not one to build
+_OWNED_COMPUTER = re.compile(
+    r"(?i)\b(?:for|with|in|to|on) (?:my|our|the) (?:pcs?|computers?|desktops?|rigs?|towers?)\b|我的电脑|我的主机|我电脑"
+)
+
+
+def names_other_kind(graph: ProductGraph, text: str) -> bool:
+    """ "2000元以内的显示器", "i need a battery backup for my desktop", "do u have the 4070 ti super": a
+    kind of product other than a computer, or a product, and no word for a computer to build — a search for it,
+    whatever the NLU calls it (budgets and purposes are said of single products too)."""
+    if _BUILD_WORDS.search(_OWNED_COMPUTER.sub(" ", text)):
+        return False
+    rest = _without_purposes(text)  # "预算5000，主要打游戏" names a purpose, not video games
+    try:
+        parsed = parse_search(graph, rest).query
+    except ValueError:
+        return False
+    kind = parsed.category or parsed.part_type
+    if kind:
+        return kind not in COMPUTER_CATEGORIES
+    return bool(link(graph, rest))  # a product or a product line named ("the 4070 ti super")
+
+
+def _without_purposes(text: str) -> str:
+    names = sorted(
+        {str(n).lower() for key, ns in profiles()["purpose_aliases"].items() for n in [key, *ns]},
+        key=len,
+        reverse=True,
+    )
+    low = text.lower()
+    for name in names:
+        low = (
+            low.replace(name, " ")
+            if _chinese(name)
+            else re.sub(rf"(?<![a-z]){re.escape(name)}(?![a-z])", " ", low)
+        )
+    return low
 
 
 _WHOLE = re.compile(

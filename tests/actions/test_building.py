@@ -132,6 +132,21 @@ def test_one_part_is_a_search_not_a_build():
     assert not building.names_one_part("a gaming pc with a good processor for 1500")
 
 
+@pytest.mark.parametrize(
+    "text, other",
+    [
+        ("显示器预算两千五以内", True),  # a kind of product with a budget: a search
+        ("need a UPS for my desktop, under 200", True),  # "my desktop" is a computer the shopper has
+        ("got any 4080 super cards", True),  # a product line
+        ("想配台主机打游戏，八千块", False),
+        ("gaming rig, 1800 bucks", False),
+        ("预算6000，主要用来剪视频", False),  # a purpose is not a kind of product
+    ],
+)
+def test_another_kind_of_product_is_a_search_not_a_build(graph, text, other):
+    assert building.names_other_kind(graph, text) is other
+
+
 def _best_card_by_data(graph, budget, cpu, watts):
     """The best graphics card for the budget whose whole-PC draw the supply covers, found by scanning
     the catalogue with catalog.part_rules (not by the planner)."""
