@@ -21,7 +21,7 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from daogou.config import get_settings
+from daogou.config import get_settings, refuse_unsafe_production
 
 OPEN_PATHS = frozenset({"/health"})
 
@@ -45,6 +45,7 @@ def require_credential(app: Sanic, token: str) -> None:
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     settings = get_settings()
+    refuse_unsafe_production("action server", settings)
     from actions.events import RecordingExecutor  # ActionExecutor that records what the assistant did
 
     executor = RecordingExecutor()

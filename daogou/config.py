@@ -98,6 +98,10 @@ class Settings(BaseSettings):
     )
 
     # --- who may reach what (docs/deployment.md, "Doors") ------------------------------------
+    production: bool = Field(
+        False,
+        description="Production mode: the order service, the action server and the Rasa server refuse to start while a secret keeps its development default or a staff account its demo password (`daogou config --check` lists what is unsafe).",
+    )
     internal_host: str = Field(
         "127.0.0.1",
         description="Interface of the processes only other processes call (the action server; the nginx front of several action servers); never a public one.",
@@ -238,6 +242,34 @@ def get_settings() -> Settings:
     settings = Settings()
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     return settings
+
+
+# secrets whose default is a published development value
+_DEVELOPMENT_SECRETS = ("service_token", "action_server_token")
+
+
+def unsafe_settings(settings: Settings) -> list[str]:
+    """What would be unsafe to run in production: development secrets, and open doors a setting closes.
+    Settings alone; the order service adds staff accounts that still have a demo password."""
+    problems = [
+        f"{name.upper()} is the development default"
+        for name in _DEVELOPMENT_SECRETS
+        if getattr(settings, name) == Settings.model_fields[name].default
+    ]
+    if not settings.rest_channel_token:
+        problems.append("REST_CHANNEL_TOKEN is empty: the shopper REST channel is open to anyone")
+    if settings.rasa_api_token and len(settings.rasa_api_token) < 24:
+        problems.append("RASA_API_TOKEN is shorter than 24 characters")
+    return problems
+
+
+def refuse_unsafe_production(component: str, settings: Settings | None = None) -> None:
+    """Stop a process at start-up in production mode while a setting is unsafe (a clear message, exit 2)."""
+    current = settings or get_settings()
+    if current.production and (problems := unsafe_settings(current)):
+        raise SystemExit(
+            f"{component}: refusing to start in production mode: {'; '.join(problems)} (see `daogou config --check`)"
+        )
 
 
 def exported_environment(settings: Settings | None = None) -> dict[str, str]:

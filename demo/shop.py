@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from sqlalchemy import Engine, delete, func, insert, select
 
-from order_service.core.security import hash_password
+from order_service.core.security import DEMO_PASSWORDS, hash_password
 from order_service.models import (
     WAREHOUSE_ID,
     Customer,
@@ -51,7 +51,6 @@ SEED = 20261122
 HISTORY_DAYS = 90
 WAREHOUSE_HISTORY_SKUS = 1500
 
-DEMO_PASSWORDS = {"admin": "admin-demo", "manager": "manager-demo", "associate": "associate-demo"}
 DEMO_CUSTOMERS = (  # (customer id, display name, channel, external id)
     ("cust-alice", "Alice (demo)", "web", "demo-web-alice"),
     ("cust-bob", "Bob (demo)", "wechat", "demo-wechat-bob"),

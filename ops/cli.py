@@ -11,7 +11,7 @@ import shlex
 
 import typer
 
-from daogou.config import Settings, exported_environment, get_settings
+from daogou.config import Settings, exported_environment, get_settings, unsafe_settings
 
 app = typer.Typer(
     help="Daogou shopping assistant: data, indexes, training, search, benchmarks.", no_args_is_help=True
@@ -55,13 +55,39 @@ def main() -> None:
     """Daogou shopping assistant: data, indexes, training, search, benchmarks."""
 
 
+def _check(current: Settings) -> None:
+    """The settings and the order database as production mode judges them (order_service.main)."""
+    from order_service.core.db import make_engine
+    from order_service.main import production_problems
+
+    engine = make_engine(current.db_url)
+    try:
+        problems = production_problems(current.model_copy(update={"production": True}), engine)
+    except Exception as error:  # no database yet: the settings alone
+        typer.echo(f"(order database not checked: {type(error).__name__})", err=True)
+        problems = unsafe_settings(current)
+    finally:
+        engine.dispose()
+    for problem in problems:
+        typer.echo(f"unsafe: {problem}")
+    if problems:
+        raise typer.Exit(1)
+    typer.echo("nothing unsafe found")
+
+
 @app.command("config")
 def show_config(
     markdown: bool = typer.Option(False, help="Print the README's configuration table."),
     env: bool = typer.Option(False, help="Print shell-quoted KEY=VALUE lines for the process supervisor."),
+    check: bool = typer.Option(
+        False, help="Say what is unsafe for production (secrets, demo passwords); exit 1 if anything is."
+    ),
 ) -> None:
     """Show every setting, its environment variable, its current value and what it does."""
     current = get_settings()
+    if check:
+        _check(current)
+        return
     if env:
         values = exported_environment(current)
         # Quoted for the shell that sources them: empty values must stay defined (Rasa refuses to

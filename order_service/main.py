@@ -26,8 +26,9 @@ from order_service.api.routers import (
     staff,
     stores,
 )
-from order_service.core.config import Settings, get_settings
+from order_service.core.config import Settings, get_settings, unsafe_settings
 from order_service.core.db import make_engine, make_sessionmaker
+from order_service.services.auth import accounts_with_demo_passwords
 from order_service.services.errors import ServiceError
 
 log = logging.getLogger("order_service")
@@ -52,6 +53,19 @@ async def _expiry_sweeper(app: FastAPI) -> None:
             log.exception("reservation expiry sweep failed")
 
 
+def production_problems(settings: Settings, engine: Engine) -> list[str]:
+    """Why the service must not start in production mode: unsafe settings, and staff accounts that
+    still have a demo password (empty when production mode is off)."""
+    if not settings.production:
+        return []
+    problems = unsafe_settings(settings)
+    with make_sessionmaker(engine, read_only=True)() as session:
+        weak = accounts_with_demo_passwords(session)
+    if weak:
+        problems.append(f"{len(weak)} staff account(s) still have a demo password ({', '.join(weak[:5])})")
+    return problems
+
+
 def create_app(
     settings: Settings | None = None, engine: Engine | None = None, *, sweeper: bool = True
 ) -> FastAPI:
@@ -63,6 +77,8 @@ def create_app(
         # As many handler threads as pooled connections: requests beyond that wait for a thread in
         # anyio's first-come-first-served queue instead of racing for a connection inside the pool,
         # where a newcomer can take a freed connection before a thread that has waited for seconds.
+        if problems := await anyio.to_thread.run_sync(production_problems, settings, engine):
+            raise RuntimeError("refusing to start in production mode: " + "; ".join(problems))
         anyio.to_thread.current_default_thread_limiter().total_tokens = engine.pool.size()
         await preload_directory(app.state)
         task = asyncio.create_task(_expiry_sweeper(app)) if sweeper else None

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from daogou.config import Settings, get_settings
+from daogou.config import Settings, get_settings, unsafe_settings
 
-__all__ = ["Settings", "get_settings"]
+__all__ = ["Settings", "get_settings", "unsafe_settings"]

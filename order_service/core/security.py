@@ -7,6 +7,9 @@ import hmac
 import secrets
 
 PBKDF2_ITERATIONS = 120_000
+# The demo shop's published staff passwords (demo/shop.py gives them to its accounts): production
+# mode refuses to start while an account still has one (services/auth.py:accounts_with_demo_passwords).
+DEMO_PASSWORDS = {"admin": "admin-demo", "manager": "manager-demo", "associate": "associate-demo"}
 
 
 def hash_password(password: str, *, salt: bytes | None = None, iterations: int = PBKDF2_ITERATIONS) -> str:

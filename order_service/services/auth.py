@@ -9,7 +9,14 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from order_service.core.security import hash_password, new_token, same_secret, token_digest, verify_password
+from order_service.core.security import (
+    DEMO_PASSWORDS,
+    hash_password,
+    new_token,
+    same_secret,
+    token_digest,
+    verify_password,
+)
 from order_service.models import Customer, CustomerIdentity, StaffToken, StaffUser
 from order_service.schemas import StaffMe
 from order_service.services.errors import Forbidden, Unauthorized
@@ -22,6 +29,21 @@ _DUMMY_HASH = hash_password(secrets.token_hex(8))
 
 def is_service_token(token: str, expected: str) -> bool:
     return bool(expected) and same_secret(token, expected)
+
+
+def accounts_with_demo_passwords(session: Session) -> list[str]:
+    """Staff accounts that still sign in with a published demo password (checked once per distinct
+    hash: the demo shop gives every account of a role the same one)."""
+    by_hash: dict[str, list[str]] = {}
+    for username, stored in session.execute(select(StaffUser.username, StaffUser.password_hash)):
+        by_hash.setdefault(stored, []).append(username)
+    weak = [
+        name
+        for stored, names in by_hash.items()
+        if any(verify_password(pw, stored) for pw in DEMO_PASSWORDS.values())
+        for name in names
+    ]
+    return sorted(weak)
 
 
 def staff_me(user: StaffUser) -> StaffMe:
