@@ -130,12 +130,13 @@ def normalise(conv: pd.DataFrame, by_model: pd.DataFrame) -> tuple[pd.DataFrame,
         frame["day"] = pd.to_datetime(frame["day"]).dt.strftime("%Y-%m-%d") if len(frame) else frame["day"]
     # conversations are only counted, never named: integer codes group much faster than strings
     conv["conversation_id"] = pd.factorize(conv["conversation_id"])[0]
+    # cast even when empty: a report over no events is all zeros, not a missing column
     for column in EVENT_TYPES:
-        conv[column] = conv[column].astype("int64") if len(conv) else conv[column]
+        conv[column] = conv[column].astype("int64")
     for column in ("revenue", "rating_sum"):  # NULL when the conversation had none
-        conv[column] = conv[column].astype(float).fillna(0.0) if len(conv) else conv[column]
+        conv[column] = conv[column].astype(float).fillna(0.0)
     for column in ("impression", "click", "add_to_cart"):
-        by_model[column] = by_model[column].astype("int64") if len(by_model) else by_model[column]
+        by_model[column] = by_model[column].astype("int64")
     return conv, by_model
 
 
