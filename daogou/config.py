@@ -100,7 +100,7 @@ class Settings(BaseSettings):
     # --- who may reach what (docs/deployment.md, "Doors") ------------------------------------
     production: bool = Field(
         False,
-        description="Production mode: the order service, the action server and the Rasa server refuse to start while a secret keeps its development default or a staff account its demo password (`daogou config --check` lists what is unsafe).",
+        description="Production mode: the order service and the action server refuse to start while a secret keeps its development default or a staff account its demo password (`daogou config --check` lists what is unsafe).",
     )
     internal_host: str = Field(
         "127.0.0.1",
