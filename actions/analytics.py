@@ -18,7 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import services
 from actions.common import entity_values, language
 from actions.references import ordinal_positions
-from actions.staff import LIST_LIMIT, StaffAction
+from actions.staff_base import LIST_LIMIT, StaffAction
 from knowledge_graph.vocab import format_price
 from order_service.client import OrderServiceError
 from order_service.schemas import StaffMe

@@ -18,7 +18,7 @@ from rasa_sdk.types import DomainDict
 from actions import services
 from actions.common import entity_values, language
 from actions.customers import shopper_id
-from actions.faq import ActionAnswerFaq
+from actions.faq_answers import answer_faq
 from knowledge_graph.vocab import format_price
 from order_service.client import OrderServiceError
 from order_service.schemas import MAX_ID, OrderOut
@@ -184,7 +184,7 @@ class ActionReturnOrder(OrderAction):
             and POLICY_QUESTION.search(text)
             and not MY_ORDER.search(text)
         ):  # answered, or the FAQ's closest questions offered, rather than the shopper's orders
-            return await ActionAnswerFaq().run(dispatcher, tracker, domain)
+            return await answer_faq(dispatcher, tracker, domain)
         return await super().run(dispatcher, tracker, domain)
 
     async def act(self, customer: str, order_id: int) -> OrderOut:

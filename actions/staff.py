@@ -1,7 +1,7 @@
 """Staff tools in the conversation: stock of a SKU at my store, nearby or everywhere; the low-stock
 list, transfer suggestions and the open pick-up orders of my store.
 
-Two locks: these actions answer only when the channel identified a staff member (a staff token in
+Two locks (actions.staff_base.StaffAction): these actions answer only when the channel identified a staff member (a staff token in
 the message metadata, see actions.common.identity), and every call carries that staff member's own
 token, so the order service refuses anyone else and scopes the answers to what that member may see.
 """
@@ -9,7 +9,6 @@ token, so the order service refuses anyone else and scopes the answers to what t
 from __future__ import annotations
 
 import asyncio
-from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
 
@@ -19,13 +18,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import answers, services
-from actions.common import identity, language
+from actions.common import language
 from actions.references import resolve_products
+from actions.staff_base import LIST_LIMIT, StaffAction
 from knowledge_graph.vocab import format_price
-from order_service.client import OrderServiceClient, OrderServiceError
+from order_service.client import OrderServiceClient
 from order_service.schemas import OrderListOut, OrderOut, StaffMe
 
-LIST_LIMIT = 10
 PICKUP_STATUSES = ("confirmed", "ready_for_pickup")  # to prepare, waiting for the shopper
 
 
@@ -56,35 +55,6 @@ def utter_list(
         dispatcher.utter_message(response=empty_response, **kwargs)
         return
     dispatcher.utter_message(response=response, lines="\n".join(f"• {line(i)}" for i in items), **kwargs)
-
-
-class StaffAction(Action, ABC):
-    """Refuses shoppers, resolves the staff member, runs one query, maps service errors to answers."""
-
-    needs_store = True
-
-    @abstractmethod
-    async def answer(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, token: str, me: StaffMe
-    ) -> list[dict[str, Any]] | None:
-        """Query the service as this staff member and utter the answer (events, if any)."""
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[dict[str, Any]]:
-        token = identity(tracker).get("staff_token")
-        if not token:
-            dispatcher.utter_message(response="utter_staff_only")
-            return []
-        try:
-            me = await services.orders().staff_me(token)
-            if self.needs_store and me.store_id is None:
-                dispatcher.utter_message(response="utter_staff_no_store")
-                return []
-            return await self.answer(dispatcher, tracker, token, me) or []
-        except OrderServiceError as exc:
-            answers.staff_error_reply(dispatcher, exc)
-        return []
 
 
 class ActionStaffStock(Action):

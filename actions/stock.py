@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import answers, cart, references, searching, services
 from actions.common import language
-from actions.faq import policy_answer
+from actions.faq_answers import policy_answer
 from order_service.client import OrderServiceError
 
 

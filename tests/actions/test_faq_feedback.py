@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from actions import faq
+from actions import faq_answers as faq
 from actions.feedback import ActionSaveFeedback, rating_in_words
 from faq.models import Candidate, FaqEntry, SearchResult
 from tests.actions.action_harness import ent, run, tracker

@@ -10,7 +10,8 @@ import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import services
-from actions.understand import ActionUnderstandUnclear
+from actions.events import derive
+from actions.understand import ActionCoreFallback, ActionUnderstandUnclear
 from tests.actions.action_harness import ent, responses, run, slots_of, tracker
 
 
@@ -109,16 +110,22 @@ async def test_a_follow_up_to_a_stock_question_answers_stock_for_the_new_product
 
 async def test_a_faq_question_the_faq_does_not_know_that_points_at_a_product(catalogue):
     """ "那第二款多少钱？" taken for a FAQ: the FAQ is not sure, the position points into the last list."""
-    from actions.faq import ActionAnswerFaq
+    from actions.faq_answers import product_question
 
     shown = [s for s in catalogue.columns.skus if catalogue.products[s].part_type == "monitor"][:3]
     dispatcher = CollectingDispatcher()
     t = tracker("那第二款多少钱？", "faq", slots={"shown_skus": shown})
-    await ActionAnswerFaq.product_question(dispatcher, t, "zh", t.latest_message["text"])
+    await product_question(dispatcher, t, "zh", t.latest_message["text"])
     assert responses(dispatcher.messages) == ["utter_product_attribute"]
     assert dispatcher.messages[0]["product"] == catalogue.products[shown[1]].name
     dispatcher = CollectingDispatcher()
-    assert (
-        await ActionAnswerFaq.product_question(dispatcher, tracker("运费怎么算", "faq"), "zh", "运费怎么算")
-        is None
-    )
+    assert await product_question(dispatcher, tracker("运费怎么算", "faq"), "zh", "运费怎么算") is None
+
+
+async def test_the_core_fallback_asks_to_rephrase_forgets_the_turn_and_is_counted():
+    """Rasa's core fallback runs on the action server so that the event record sees it."""
+    turn = tracker("and then the other thing", "greet")
+    messages, events = await run(ActionCoreFallback(), turn)
+    assert responses(messages) == ["utter_default"]
+    assert [e["event"] for e in events] == ["rewind"]
+    assert [e["type"] for e in derive(turn, "action_core_fallback", events, messages)] == ["fallback"]
