@@ -17,10 +17,10 @@ import asyncio
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import FollowupAction
+from rasa_sdk.events import FollowupAction, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import answers, building, cart, products, references, searching, services
+from actions import answers, building, references, searching, services, shopping_cart
 from actions.common import identity, language, previous_intent
 from bot.channels.guard import REFUSED_KEY
 from knowledge_graph.parse import find_attribute
@@ -43,10 +43,10 @@ class ActionUnderstandUnclear(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Events:
         if building.takes_over(tracker, "nlu_fallback"):  # "gaming, about 1500" when a build asked for it
             return await building.build_answer(dispatcher, tracker)
-        if cart.changes_quantity(tracker):  # "actually make it just one" right after a cart turn
-            return await cart.ActionChangeCart().run(dispatcher, tracker, domain)
-        if cart.continues_adding(tracker):  # "and the Corsair RM650" right after an add
-            return await cart.ActionAddToCart().run(dispatcher, tracker, domain)
+        if shopping_cart.changes_quantity(tracker):  # "actually make it just one" right after a cart turn
+            return await shopping_cart.change_cart(dispatcher, tracker)
+        if shopping_cart.continues_adding(tracker):  # "and the Corsair RM650" right after an add
+            return await shopping_cart.add_to_cart(dispatcher, tracker)
         graph = await asyncio.to_thread(services.graph)
         lang = language(tracker)
         text = tracker.latest_message.get("text") or ""
@@ -75,7 +75,7 @@ class ActionUnderstandUnclear(Action):
                 return await answers.compare_answer(dispatcher, graph, pair.skus, lang)
         if found.skus and pointed:
             product = graph.products[found.skus[0]]
-            if products.ACCESSORY_WORDS.search(text):  # "I'm buying the 7800X3D, what else do I need with it"
+            if answers.ACCESSORY_WORDS.search(text):  # "I'm buying the 7800X3D, what else do I need with it"
                 return await answers.accessories_answer(dispatcher, tracker, graph, product, lang)
             if find_attribute(text, product) is not None:
                 return await answers.attribute_answer(dispatcher, tracker, graph, product, lang)
@@ -112,3 +112,16 @@ class ActionUnderstandUnclear(Action):
             response="utter_out_of_scope" if intent == "out_of_scope" else "utter_default"
         )
         return []
+
+
+class ActionCoreFallback(Action):
+    """Rasa's core fallback (no rule or story knows the next step), run here rather than as the built-in
+    action_default_fallback so that the event record counts it as a fallback (actions/events.py reads
+    utter_default): the same reply, and the turn is forgotten as the built-in does."""
+
+    def name(self) -> str:
+        return "action_core_fallback"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Events:
+        dispatcher.utter_message(response="utter_default")
+        return [UserUtteranceReverted()]
