@@ -17,6 +17,7 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -316,3 +317,35 @@ class AssistantEvent(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
     __table_args__ = (CheckConstraint(_in("type", EVENT_TYPES), name="assistant_event_type"),)
+
+
+class StaffAction(Base):
+    """The audit of staff actions: who (staff member, role, store) did what to which object, and when.
+    Written by the order service for what it does itself (sign-in, an order made ready, a transfer)
+    and for the staff console's handoff actions (POST /staff/actions)."""
+
+    __tablename__ = "staff_actions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    username: Mapped[str] = mapped_column(String(80))
+    role: Mapped[str] = mapped_column(String(16))
+    store_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    object: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class ConsoleSession(Base):
+    """A staff console session (staff_console/sessions.py), keyed by a digest of the cookie's session id,
+    so sessions survive a restart of the web server and are shared by several web processes."""
+
+    __tablename__ = "console_sessions"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token: Mapped[str] = mapped_column(String(128))
+    staff: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    csrf: Mapped[str] = mapped_column(String(64))
+    token_expires: Mapped[float] = mapped_column(Float)
+    last_seen: Mapped[float] = mapped_column(Float, index=True)

@@ -382,3 +382,30 @@ class EventBatchOut(Model):
 
 class ErrorOut(Model):
     detail: str | list[dict[str, object]]
+
+
+# --- the audit of staff actions (issue 20) ------------------------------------------------------------
+# Recorded by the order service itself: sign_in, order_status (an order made ready, …), transfer.
+# Reported by the staff console (POST /staff/actions): the handoff desk's actions and the confirmation
+# of a suggested transfer from the page.
+ConsoleAction = Literal["handoff_claim", "handoff_reply", "handoff_hand_back", "transfer_confirm"]
+StaffActionName = Literal["sign_in", "order_status", "transfer", "handoff_claim", "handoff_reply",
+                          "handoff_hand_back", "transfer_confirm"]  # fmt: skip
+
+
+class StaffActionIn(Model):
+    action: ConsoleAction
+    object: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NO_CONTROL)]
+    detail: dict[str, str | int | float | bool | None] = Field(default_factory=dict, max_length=20)
+
+
+class StaffActionOut(Model):
+    id: int
+    at: datetime
+    staff_id: int
+    username: str
+    role: str
+    store_id: int | None
+    action: str
+    object: str
+    detail: dict[str, Any]

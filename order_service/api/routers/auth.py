@@ -4,6 +4,7 @@ from fastapi import APIRouter, Request
 
 from order_service.api.deps import SessionDep, StaffDep
 from order_service.schemas import ErrorOut, StaffLogin, StaffMe, TokenOut
+from order_service.services import audit as staff_audit
 from order_service.services import auth
 
 router = APIRouter(prefix="/auth/staff", tags=["auth"])
@@ -15,6 +16,8 @@ def staff_token(body: StaffLogin, request: Request, session: SessionDep) -> Toke
     token, me, expires = auth.login(
         session, body.username, body.password, request.app.state.settings.staff_token_ttl_s
     )
+    staff_audit.record(session, me, "sign_in", f"staff:{me.username}")
+    session.commit()
     return TokenOut(access_token=token, expires_at=expires, staff=me)
 
 

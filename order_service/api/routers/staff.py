@@ -23,6 +23,9 @@ from order_service.schemas import (
     OrderOut,
     OrderStatus,
     ReplenishmentOut,
+    StaffActionIn,
+    StaffActionName,
+    StaffActionOut,
     StaffMe,
     StatusChangeIn,
     StockChangeIn,
@@ -30,6 +33,7 @@ from order_service.schemas import (
     TransferIn,
     TransferSuggestion,
 )
+from order_service.services import audit as staff_audit
 from order_service.services import orders, stock
 from order_service.services.errors import Forbidden
 from order_service.services.replenishment import ReplenishmentParams, daily_sales, plan
@@ -171,6 +175,18 @@ def create_transfer(
         staff_id=staff.staff_id,
         note=body.note,
     )
+    staff_audit.record(
+        session,
+        staff,
+        "transfer",
+        f"transfer:{ref}",
+        {
+            "sku": body.sku,
+            "from": body.from_location_id,
+            "to": body.to_location_id,
+            "quantity": body.quantity,
+        },
+    )
     session.commit()
     rows = session.scalars(
         select(StockMovement).where(StockMovement.transfer_ref == ref).order_by(StockMovement.id)
@@ -305,8 +321,49 @@ def staff_transition(
 ) -> OrderOut:
     """Move an order along: ready for pick-up, shipped, completed, returned (restocks) or cancelled."""
     order = orders.get_for_staff(session, staff, order_id)
-    return OrderOut.model_validate(
-        orders.transition(
-            session, order, body.status, actor=f"staff:{staff.username}", staff_id=staff.staff_id
-        )
+    before = order.status
+    changed = orders.transition(
+        session, order, body.status, actor=f"staff:{staff.username}", staff_id=staff.staff_id
     )
+    if before != changed.status:
+        staff_audit.record(
+            session, staff, "order_status", f"order:{order_id}", {"from": before, "to": changed.status}
+        )
+        session.commit()
+    return OrderOut.model_validate(changed)
+
+
+@router.post("/actions", response_model=StaffActionOut, status_code=201)
+def report_action(body: StaffActionIn, session: SessionDep, staff: StaffDep) -> StaffActionOut:
+    """Audit an action the staff console performed for this staff member (claiming, answering or handing
+    back a conversation, confirming a suggested transfer); the order service's own actions (sign-in,
+    order status, transfers) are recorded where they happen."""
+    staff_audit.record(session, staff, body.action, body.object, dict(body.detail))
+    session.commit()
+    return StaffActionOut.model_validate(
+        staff_audit.listing(session, store_id=None, staff_id=staff.staff_id, action=None, limit=1, offset=0)[
+            0
+        ]
+    )
+
+
+@router.get("/actions", response_model=list[StaffActionOut])
+def list_actions(
+    session: SessionDep,
+    staff: StaffDep,
+    store_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    staff_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    action: StaffActionName | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+) -> list[StaffActionOut]:
+    """The audit of staff actions, newest first. Managers and admins see every store; an associate sees
+    only the actions of their own store (asking for another store is refused)."""
+    if staff.role == "associate":
+        if store_id is not None:
+            _scope(staff, store_id)
+        store_id = staff.store_id
+    rows = staff_audit.listing(
+        session, store_id=store_id, staff_id=staff_id, action=action, limit=limit, offset=offset
+    )
+    return [StaffActionOut.model_validate(r) for r in rows]
