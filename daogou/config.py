@@ -73,6 +73,40 @@ class Settings(BaseSettings):
         description="URL the action server POSTs a conversation's transcript to when a shopper asks for a human; empty means append it to $STATE_DIR/handoff/handoff.jsonl.",
     )
 
+    # --- outreach: post-sale messages, stock alerts, campaigns (outreach/, docs/outreach.md) -----
+    outreach_jobstore: str = Field(
+        "database",
+        description="Where the outreach scheduler keeps its jobs: 'database' (APScheduler's SQL job store in the order database) or 'redis' (REDIS_HOST/REDIS_PORT, database OUTREACH_REDIS_DB).",
+    )
+    outreach_redis_db: int = Field(2, description="Redis database number of the outreach job store.")
+    outreach_poll_s: float = Field(
+        2.0,
+        description="Seconds between the outreach worker's passes over order events, stock receipts, due campaigns and the outbox.",
+    )
+    outreach_timezone: str = Field("Asia/Shanghai", description="Time zone of the quiet hours (IANA name).")
+    outreach_quiet_hours: str = Field(
+        "21-9",
+        description="Local hours (start-end, 24 h clock) in which no outreach message is sent; a message due then waits for the end. Empty means none.",
+    )
+    outreach_max_per_week: int = Field(
+        2, description="Campaign messages one customer receives at most in any 7 days (all campaigns)."
+    )
+    outreach_max_attempts: int = Field(
+        5, description="Send attempts of one outreach message before it goes to the dead-letter list."
+    )
+    outreach_retry_base_s: float = Field(
+        30.0,
+        description="First retry delay of a failed outreach send; each further retry waits twice as long.",
+    )
+    outreach_wechat_window_h: float = Field(
+        48.0,
+        description="WeChat customer-service messages may reach a follower only this many hours after their last message.",
+    )
+    outreach_wechat_quota: int = Field(
+        5,
+        description="Customer-service messages outreach sends one WeChat follower within one window (after their last message).",
+    )
+
     # --- conversation state and scale-out (bot/endpoints.yml reads these as ${VAR}; docs/deployment.md) --
     tracker_store_url: str = Field(
         "",

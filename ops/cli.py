@@ -28,6 +28,7 @@ SUBCOMMANDS = [
     ("build", "build_planner.cli"),
     ("bot", "ops.bot_cli"),
     ("bench", "benchmarks.cli"),
+    ("campaign", "outreach.cli"),
 ]
 
 # The demo data's commands (demo/cli.py) appear where operators look for them: (sub-command, command).

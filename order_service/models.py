@@ -349,3 +349,121 @@ class ConsoleSession(Base):
     csrf: Mapped[str] = mapped_column(String(64))
     token_expires: Mapped[float] = mapped_column(Float)
     last_seen: Mapped[float] = mapped_column(Float, index=True)
+
+
+# --- outreach (outreach/, docs/outreach.md): consent, the send outbox, stock alerts, campaigns ----------
+OUTREACH_KINDS = ("post_sale", "back_in_stock", "campaign")
+OUTREACH_STATUSES = ("queued", "sending", "sent", "delivered", "skipped", "dead", "unknown")
+CAMPAIGN_STATUSES = ("draft", "scheduled", "running", "done")
+
+
+class OutreachConsent(Base):
+    """A shopper's opt-in (or opt-out) to messages they did not ask for, per channel."""
+
+    __tablename__ = "outreach_consents"
+
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    opted_in: Mapped[bool]
+    source: Mapped[str] = mapped_column(String(40), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (CheckConstraint(_in("channel", CHANNELS), name="consent_channel"),)
+
+
+class OutreachMessage(Base):
+    """One message to one shopper. `send_key` names what it is about (an order's status, a stock alert, a
+    campaign's member) and is unique, so whatever crashes and retries, one fact is messaged once."""
+
+    __tablename__ = "outreach_messages"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    send_key: Mapped[str] = mapped_column(String(160), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    template: Mapped[str] = mapped_column(String(40))
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(128))
+    language: Mapped[str] = mapped_column(String(8))
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    status: Mapped[str] = mapped_column(String(10), default="queued")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_error: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        CheckConstraint(_in("kind", OUTREACH_KINDS), name="outreach_kind"),
+        CheckConstraint(_in("status", OUTREACH_STATUSES), name="outreach_status"),
+        CheckConstraint(_in("channel", CHANNELS), name="outreach_channel"),
+        Index("ix_outreach_due", "status", "next_attempt_at"),
+        Index("ix_outreach_customer_sent", "customer_id", "sent_at"),
+    )
+
+
+class OutreachCursor(Base):
+    """How far outreach has read an append-only table (order_events, stock_movements)."""
+
+    __tablename__ = "outreach_cursors"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last_id: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class StockSubscription(Base):
+    """'Tell me when it is back': one shopper, one product, optionally one store."""
+
+    __tablename__ = "stock_subscriptions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
+    sku: Mapped[str] = mapped_column(ForeignKey("products.sku"), index=True)
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(128))
+    language: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (CheckConstraint(_in("channel", CHANNELS), name="subscription_channel"),)
+
+
+class Campaign(Base):
+    """A manager's campaign: whom (`target`), what (`offer`), where (`channel`), when, and how many are held out."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(120))
+    target: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    offer: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    channel: Mapped[str] = mapped_column(String(16))
+    scheduled_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    holdout_share: Mapped[float] = mapped_column(default=0.1)
+    max_per_week: Mapped[int] = mapped_column(default=1)
+    seed: Mapped[int] = mapped_column(default=0)
+    status: Mapped[str] = mapped_column(String(10), default="scheduled")
+    created_by: Mapped[str] = mapped_column(String(80), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        CheckConstraint(_in("status", CAMPAIGN_STATUSES), name="campaign_status"),
+        CheckConstraint(_in("channel", CHANNELS), name="campaign_channel"),
+        CheckConstraint("holdout_share >= 0 AND holdout_share < 1", name="campaign_holdout"),
+    )
+
+
+class CampaignMember(Base):
+    """A targeted customer and their arm: 'treated' (messaged) or 'holdout' (left alone, for comparison)."""
+
+    __tablename__ = "campaign_members"
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), primary_key=True)
+    arm: Mapped[str] = mapped_column(String(8))
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (CheckConstraint("arm IN ('treated', 'holdout')", name="member_arm"),)
