@@ -99,7 +99,7 @@ def create_app(
     app.state.read_sessions = make_sessionmaker(engine, read_only=True)
     app.state.directory = None  # read at start-up, else on first use (api.deps)
     app.state.directory_lock = asyncio.Lock()
-    app.state.known_customers = set()  # customer ids already checked (customers are never deleted)
+    app.state.known_customers = {}  # customer ids found standing alone → when (services/auth.py)
     for router in (health.router, auth.router, customers.router, stores.router, orders.router, staff.router):
         app.include_router(router)
     app.include_router(analytics.router)

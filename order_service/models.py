@@ -161,6 +161,9 @@ class Customer(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     display_name: Mapped[str] = mapped_column(String(120), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Set while this customer is linked into another one (services/links.py): calls acting for it act
+    # for that customer, so a channel that still holds the old id reaches the merged history.
+    merged_into: Mapped[str | None] = mapped_column(ForeignKey("customers.id"), index=True, default=None)
 
 
 class CustomerIdentity(Base):
@@ -319,38 +322,6 @@ class AssistantEvent(Base):
     __table_args__ = (CheckConstraint(_in("type", EVENT_TYPES), name="assistant_event_type"),)
 
 
-class StaffAction(Base):
-    """The audit of staff actions: who (staff member, role, store) did what to which object, and when.
-    Written by the order service for what it does itself (sign-in, an order made ready, a transfer)
-    and for the staff console's handoff actions (POST /staff/actions)."""
-
-    __tablename__ = "staff_actions"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
-    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
-    username: Mapped[str] = mapped_column(String(80))
-    role: Mapped[str] = mapped_column(String(16))
-    store_id: Mapped[int | None] = mapped_column(Integer, index=True)
-    action: Mapped[str] = mapped_column(String(32))
-    object: Mapped[str] = mapped_column(String(200))
-    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
-
-
-class ConsoleSession(Base):
-    """A staff console session (staff_console/sessions.py), keyed by a digest of the cookie's session id,
-    so sessions survive a restart of the web server and are shared by several web processes."""
-
-    __tablename__ = "console_sessions"
-
-    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
-    token: Mapped[str] = mapped_column(String(128))
-    staff: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    csrf: Mapped[str] = mapped_column(String(64))
-    token_expires: Mapped[float] = mapped_column(Float)
-    last_seen: Mapped[float] = mapped_column(Float, index=True)
-
-
 # --- outreach (outreach/, docs/outreach.md): consent, the send outbox, stock alerts, campaigns ----------
 OUTREACH_KINDS = ("post_sale", "back_in_stock", "campaign")
 OUTREACH_STATUSES = ("queued", "sending", "sent", "delivered", "skipped", "dead", "unknown")
@@ -467,3 +438,74 @@ class CampaignMember(Base):
     assigned_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (CheckConstraint("arm IN ('treated', 'holdout')", name="member_arm"),)
+
+
+class StaffAction(Base):
+    """The audit of staff actions: who (staff member, role, store) did what to which object, and when.
+    Written by the order service for what it does itself (sign-in, an order made ready, a transfer)
+    and for the staff console's handoff actions (POST /staff/actions)."""
+
+    __tablename__ = "staff_actions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    username: Mapped[str] = mapped_column(String(80))
+    role: Mapped[str] = mapped_column(String(16))
+    store_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    object: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class ConsoleSession(Base):
+    """A staff console session (staff_console/sessions.py), keyed by a digest of the cookie's session id,
+    so sessions survive a restart of the web server and are shared by several web processes."""
+
+    __tablename__ = "console_sessions"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token: Mapped[str] = mapped_column(String(128))
+    staff: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    csrf: Mapped[str] = mapped_column(String(64))
+    token_expires: Mapped[float] = mapped_column(Float)
+    last_seen: Mapped[float] = mapped_column(Float, index=True)
+
+
+class LinkCode(Base):
+    """A one-time code that proves the shopper holds the account that asked for it (services/links.py).
+    Only a digest is kept; a code is used once and expires."""
+
+    __tablename__ = "link_codes"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class LinkAttempt(Base):
+    """A code entered that matched no live code: counted per customer to stop guessing."""
+
+    __tablename__ = "link_attempts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_link_attempts_customer_at", "customer_id", "at"),)
+
+
+class CustomerLink(Base):
+    """One customer merged into another with proof, and what the merge moved (channel identities,
+    orders, assistant events), so that unlinking gives exactly that back."""
+
+    __tablename__ = "customer_links"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
+    into_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    unlinked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    moved: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -129,6 +129,33 @@ class CustomerOut(Model):
     created_at: datetime
 
 
+class LinkCodeOut(Model):
+    """A one-time code that links another channel into this account (shown as XXXX-XXXX)."""
+
+    code: str
+    expires_at: datetime
+
+
+class LinkIn(Model):
+    code: Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=NO_CONTROL)]
+
+
+class LinkOut(Model):
+    customer_id: str  # the account the shopper now acts as
+    merged: str
+    identities: int
+    orders: int
+
+
+class LinkedOut(Model):
+    customer_id: str
+    linked: list[str]  # customers linked into this account
+
+
+class UnlinkOut(Model):
+    split: list[str]  # customers given back their own history
+
+
 # --- staff ---------------------------------------------------------------------------------------------
 class StaffLogin(Model):
     username: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=NO_CONTROL)]

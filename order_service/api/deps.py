@@ -106,17 +106,18 @@ async def get_principal(
     if auth.is_service_token(token, state.settings.service_token):
         if x_customer_id is None:
             return Principal("service")
-        if x_customer_id not in state.known_customers:
-            await run_in_threadpool(_require_customer, state, x_customer_id)
-        return Principal("customer", customer_id=x_customer_id)
+        if auth.known_alone(state.known_customers, x_customer_id):
+            return Principal("customer", customer_id=x_customer_id)
+        acts_for = await run_in_threadpool(_require_customer, state, x_customer_id)
+        return Principal("customer", customer_id=acts_for)
     return Principal("staff", staff=await run_in_threadpool(_staff_for_token, state, token))
 
 
 # Short read-only sessions of their own: authentication must not open the request's write
 # transaction (on SQLite that would take the write lock before the handler even has a thread).
-def _require_customer(state: State, customer_id: str) -> None:
+def _require_customer(state: State, customer_id: str) -> str:
     with state.read_sessions() as session:
-        auth.require_customer(session, customer_id, state.known_customers)
+        return auth.require_customer(session, customer_id, state.known_customers)
 
 
 def _staff_for_token(state: State, token: str) -> StaffMe:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from datetime import timedelta
 
 from sqlalchemy import delete, select
@@ -19,12 +20,15 @@ from order_service.core.security import (
 )
 from order_service.models import Customer, CustomerIdentity, StaffToken, StaffUser
 from order_service.schemas import StaffMe
+from order_service.services import links
 from order_service.services.errors import Forbidden, Unauthorized
 from order_service.services.stock import utcnow
 
 # Verifying against a dummy hash when the user does not exist keeps login time independent of
 # whether the username is valid.
 _DUMMY_HASH = hash_password(secrets.token_hex(8))
+# How long an id seen standing alone skips the database (a link made by another process shows after it).
+KNOWN_TTL_S = 30.0
 
 
 def is_service_token(token: str, expected: str) -> bool:
@@ -79,17 +83,24 @@ def staff_for_token(session: Session, token: str) -> StaffMe:
     return staff_me(user)
 
 
-def require_customer(session: Session, customer_id: str, known: set[str] | None = None) -> None:
-    """Refuse an unknown customer id. Customers are never deleted, so ids already seen by this
-    process (`known`) skip the database round trip."""
-    if known is not None and customer_id in known:
-        return
-    if session.get(Customer, customer_id) is None:
+def known_alone(known: dict[str, float], customer_id: str) -> bool:
+    """True when this process saw `customer_id` standing alone (not linked into another account) within
+    KNOWN_TTL_S: the call may act for it without asking the database."""
+    return time.monotonic() - known.get(customer_id, -KNOWN_TTL_S) < KNOWN_TTL_S
+
+
+def require_customer(session: Session, customer_id: str, known: dict[str, float] | None = None) -> str:
+    """The customer a call for `customer_id` acts for: itself, or the account it is linked into
+    (services/links.py). Refuses an unknown id. Ids found standing alone are remembered in `known`
+    (id → when checked); a linked id is looked up every time, so an unlink takes effect at once."""
+    owner = links.canonical(session, customer_id)
+    if owner is None:
         raise Forbidden(
             f"unknown customer {customer_id}: resolve the channel identity first (POST /customers/resolve)"
         )
-    if known is not None and len(known) < 1_000_000:
-        known.add(customer_id)
+    if known is not None and owner == customer_id and len(known) < 1_000_000:
+        known[customer_id] = time.monotonic()
+    return owner
 
 
 def resolve(session: Session, channel: str, external_id: str, display_name: str) -> tuple[str, bool]:
