@@ -12,6 +12,15 @@ import pytest
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 REQUIRE_SERVICES = os.environ.get("DAOGOU_REQUIRE_SERVICES", "") not in ("", "0", "false")
+# pytest-timeout's limit for tests marked slow (they start stacks, train, or run a whole suite); the
+# default for the others is `timeout` in pyproject.toml.
+SLOW_TEST_TIMEOUT_S = 1800
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("slow") and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(SLOW_TEST_TIMEOUT_S))
 
 
 def _reachable(host: str, port: int) -> bool:
