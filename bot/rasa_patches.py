@@ -32,7 +32,9 @@ After a hand-over (ConversationPaused) Rasa stores the shopper's messages and an
 a shopper who writes "how long will it take?" or "thanks" meets silence and thinks the chat broke.
 While paused, each message gets one reply instead (PAUSED_RESPONSES by intent, else
 `utter_handoff_waiting`: a colleague will answer here), then the bot listens again; nothing is
-predicted, so the conversation stays with the colleague until they resume it.
+predicted, so the conversation stays with the colleague until they resume it. Once a colleague has
+joined (bot/channels/handoff.py, `claimed_by`), the bot says nothing at all: the message is the
+colleague's, recorded for the staff console, which pushes it to their screen.
 
 Rasa offers no hook around these, so `install()` wraps `RemoteAction.run`,
 `RemoteAction._validate_action_result`, `Agent.handle_message`, `Event.resolve_by_type`,
@@ -59,6 +61,7 @@ from rasa.core.processor import MessageProcessor
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.events import ActionExecuted, Event
 
+from bot.channels.handoff import claimed_by, note_shopper_message
 from bot.sender_ids import unstorable_reason
 
 logger = logging.getLogger(__name__)
@@ -156,6 +159,10 @@ async def prediction_loop_answering_when_paused(
     """Rasa's prediction loop; while the conversation is paused, one reply instead of silence."""
     if self._should_handle_message(tracker):
         return await _rasa_prediction_loop(self, output_channel, tracker)
+    agent = claimed_by(tracker)
+    if agent:  # a colleague is answering: the message is theirs (pushed to the console), the bot is silent
+        note_shopper_message(tracker, agent)
+        return None
     name = paused_response(tracker)
     if name not in self.domain.responses:
         return None

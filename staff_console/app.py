@@ -14,12 +14,14 @@ browser sends it), carry JSON, and, once signed in, echo the session's CSRF toke
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
+import json
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,7 @@ from urllib.parse import urlsplit
 import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -37,6 +39,8 @@ from daogou.config import Settings, get_settings
 from order_service.schemas import StoreOut, TokenOut
 from staff_console.handoff import SENDER_ID, Handoff, Inbox
 from staff_console.render import reply_blocks
+from staff_console.responses import error, json_body
+from staff_console.store_desk import StoreDesk
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +52,7 @@ MAX_MESSAGE_CHARS = 2000
 MAX_FIELD_CHARS = 200
 CHAT_TIMEOUT_S = 60.0  # one answer may run several actions; the Rasa server bounds each
 LANGUAGES = ("en", "zh")
+KEEPALIVE_S = 15.0  # a comment line on an idle event stream
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; img-src 'self' https: data:; object-src 'none'; base-uri 'none'; "
@@ -113,11 +118,6 @@ class Sessions:
             self._by_digest.pop(self._digest(session_id), None)
 
 
-def error(status: int, code: str) -> JSONResponse:
-    """An error the page shows in the reader's language: `code` is a key of its message table."""
-    return JSONResponse({"error": code}, status_code=status, headers={"Cache-Control": "no-store"})
-
-
 def same_origin(request: Request) -> bool:
     """Whether the browser says this request comes from a page of this origin."""
     fetch_site = request.headers.get("sec-fetch-site")
@@ -125,16 +125,6 @@ def same_origin(request: Request) -> bool:
         return False
     origin = request.headers.get("origin", "")
     return bool(origin) and urlsplit(origin).netloc == request.headers.get("host")
-
-
-async def json_body(request: Request) -> dict[str, Any] | None:
-    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
-        return None
-    try:
-        body = await request.json()
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
 
 
 class SecurityHeaders:
@@ -199,8 +189,9 @@ class Console:
         self._http: httpx.AsyncClient | None = None
         self.inbox = Inbox(
             settings.state_dir / "handoff" / "handoff.jsonl",  # actions/journal.py: journal_path("handoff")
+            settings.state_dir / "handoff" / "messages.jsonl",  # bot/channels/handoff.py: messages_path()
             f"http://{settings.host}:{settings.rasa_port}",
-            settings.rasa_api_token,  # RASA_API_TOKEN: empty turns Rasa's HTTP API off
+            settings.service_token,  # the Rasa server's internal handoff path (bot/channels/handoff.py)
         )
 
     @property
@@ -212,9 +203,11 @@ class Console:
         return self._http
 
     def session_of(self, request: Request) -> StaffSession | None:
-        """The request's session. The page's polling of the inbox (GET /api/handoffs…) does not count as
-        activity: an unattended screen still signs out after the idle time."""
-        polling = request.method == "GET" and "/api/handoffs" in request.url.path
+        """The request's session. The page's own reading of the inbox and the event stream (GET
+        /api/handoffs…, /api/events) does not count as activity: an unattended screen still signs out
+        after the idle time."""
+        path = request.url.path
+        polling = request.method == "GET" and ("/api/handoffs" in path or path.endswith("/api/events"))
         return self.sessions.get(request.cookies.get(COOKIE), touch=not polling)
 
     def signed_in(self, request: Request) -> tuple[StaffSession | None, Response | None]:
@@ -298,6 +291,30 @@ class Console:
             secure=request.url.scheme == "https",
         )
         return response
+
+    def end_session(self, request: Request) -> None:
+        self.sessions.drop(request.cookies.get(COOKIE))
+
+    async def orders_call(self, session: StaffSession, method: str, path: str, **kw: Any) -> httpx.Response:
+        """The order service, asked as the signed-in staff member (their token)."""
+        headers = {"Authorization": f"Bearer {session.token}"}
+        return await self.http.request(method, f"{self.orders_url}{path}", headers=headers, **kw)
+
+    async def audit(
+        self, session: StaffSession, action: str, obj: str, detail: dict[str, Any] | None = None
+    ) -> None:
+        """Records a console action in the order service's audit (POST /staff/actions) as the staff
+        member; a failure is logged (the action itself already happened)."""
+        try:
+            answer = await self.orders_call(
+                session,
+                "POST",
+                "/staff/actions",
+                json={"action": action, "object": obj, "detail": detail or {}},
+            )
+            answer.raise_for_status()
+        except httpx.HTTPError as exc:
+            logger.error("audit of %s on %s failed: %s", action, obj, exc)
 
     async def store(self, store_id: int | None, token: str) -> StoreOut | None:
         if store_id is None:
@@ -387,9 +404,7 @@ class HandoffDesk:
         return error(404, "no_handoff") if handoff is None else (session, handoff)
 
     def _mine(self, session: StaffSession, handoff: Handoff) -> Response | None:
-        if handoff.claimed_by != session.staff["username"]:
-            return error(409, "not_yours")
-        return None if self.inbox.can_act else error(503, "rasa_api_off")
+        return error(409, "not_yours") if handoff.claimed_by != session.staff["username"] else None
 
     async def list(self, request: Request) -> Response:
         session, refused = self.console.signed_in(request)
@@ -398,7 +413,7 @@ class HandoffDesk:
         now, me = time.time(), session.staff["username"]
         return JSONResponse(
             {
-                "can_act": self.inbox.can_act,
+                "can_act": True,
                 "handoffs": [h.summary(me, now) for h in self.inbox.open_handoffs(now)],
             },
             headers={"Cache-Control": "no-store"},
@@ -416,9 +431,16 @@ class HandoffDesk:
 
     @handoff_route(mine=False)
     async def claim(self, request: Request, session: StaffSession, handoff: Handoff) -> Response:
-        if not self.inbox.claim(handoff, session.staff["username"]):
-            return JSONResponse({"error": "claimed", "claimed_by": handoff.claimed_by}, status_code=409)
-        return JSONResponse(handoff.summary(session.staff["username"], time.time()))
+        username, first = session.staff["username"], handoff.claimed_by is None
+        try:
+            if not await self.inbox.claim(self.console.http, handoff, username, session.staff["role"]):
+                return JSONResponse({"error": "claimed", "claimed_by": handoff.claimed_by}, status_code=409)
+        except httpx.HTTPError as exc:
+            logger.error("the Rasa server's handoff path failed: %s", exc)
+            return error(503, "assistant_unavailable")
+        if first:
+            await self.console.audit(session, "handoff_claim", f"conversation:{handoff.sender_id}")
+        return JSONResponse(handoff.summary(username, time.time()))
 
     @handoff_route(mine=True)
     async def reply(self, request: Request, session: StaffSession, handoff: Handoff) -> Response:
@@ -426,24 +448,72 @@ class HandoffDesk:
         text = body.get("message") if body else None
         if not isinstance(text, str) or not text.strip():
             return error(400, "message_required")
-        return await self._act(self.inbox.reply(self.console.http, handoff, session.staff["username"], text))
+        staff = session.staff
+        return await self._act(
+            session,
+            handoff,
+            "handoff_reply",
+            self.inbox.reply(self.console.http, handoff, staff["username"], staff["role"], text),
+        )
 
     @handoff_route(mine=True)
     async def hand_back(self, request: Request, session: StaffSession, handoff: Handoff) -> Response:
-        return await self._act(self.inbox.hand_back(self.console.http, handoff))
+        return await self._act(
+            session, handoff, "handoff_hand_back", self.inbox.hand_back(self.console.http, handoff)
+        )
 
-    async def _act(self, action) -> Response:
+    async def _act(
+        self, session: StaffSession, handoff: Handoff, audited: str, action: Awaitable[Any]
+    ) -> Response:
         try:
             await action
         except httpx.HTTPError as exc:
-            logger.error("Rasa API call failed: %s", exc)
+            logger.error("the Rasa server's handoff path failed: %s", exc)
             return error(503, "assistant_unavailable")
+        await self.console.audit(session, audited, f"conversation:{handoff.sender_id}")
         return JSONResponse({"ok": True}, headers={"Cache-Control": "no-store"})
+
+    async def events(self, request: Request) -> Response:
+        """Server-sent events: `inbox` (a hand-over arrived: read the list again) and `message` (a shopper
+        wrote to a claimed conversation), pushed as they happen; a comment line every 15 s keeps proxies
+        from closing the stream. The stream ends when the session does."""
+        session, refused = self.console.signed_in(request)
+        if refused or session is None:
+            return refused or self.console.signed_out(request)
+        cookie = request.cookies.get(COOKIE)
+
+        async def stream() -> AsyncIterator[str]:
+            yield "retry: 2000\n\n"
+            changes = self.inbox.changes()
+            pending = asyncio.ensure_future(anext(changes))
+            try:
+                while True:
+                    done, _ = await asyncio.wait({pending}, timeout=KEEPALIVE_S)
+                    if (
+                        await request.is_disconnected()
+                        or self.console.sessions.get(cookie, touch=False) is None
+                    ):
+                        return
+                    if not done:
+                        yield ": keep-alive\n\n"
+                        continue
+                    change = pending.result()
+                    pending = asyncio.ensure_future(anext(changes))
+                    yield f"event: {change['kind']}\ndata: {json.dumps(change, ensure_ascii=False)}\n\n"
+            finally:
+                pending.cancel()
+                await changes.aclose()
+
+        return StreamingResponse(
+            stream(),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
 
 
 def create_app(settings: Settings | None = None, *, clock: Callable[[], float] = time.time) -> ASGIApp:
     console = Console(settings or get_settings(), clock)
-    desk = HandoffDesk(console)
+    desk, shop = HandoffDesk(console), StoreDesk(console)
     app = Starlette(
         routes=[
             Route("/api/session", console.current, methods=["GET"]),
@@ -455,6 +525,11 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], float] =
             Route("/api/handoffs/{sender_id}/claim", desk.claim, methods=["POST"]),
             Route("/api/handoffs/{sender_id}/reply", desk.reply, methods=["POST"]),
             Route("/api/handoffs/{sender_id}/hand-back", desk.hand_back, methods=["POST"]),
+            Route("/api/events", desk.events, methods=["GET"]),
+            Route("/api/pickups", shop.pickups, methods=["GET"]),
+            Route("/api/pickups/{order_id:int}/ready", shop.ready, methods=["POST"]),
+            Route("/api/transfers", shop.suggestions, methods=["GET"]),
+            Route("/api/transfers", shop.confirm_transfer, methods=["POST"]),
             Mount("/", StaticFiles(directory=STATIC, html=True)),
         ]
     )

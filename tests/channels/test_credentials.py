@@ -54,5 +54,6 @@ def test_no_channel_passes_client_metadata_through(channels):
         "bot.channels.rest",
         "bot.channels.staff",
         "bot.channels.wechat",
+        "bot.channels.handoff",  # the handoff desk's internal path: service credential, no shopper input
     }, modules
     assert "bot.channels.web" in modules  # the widget's channel

@@ -3,8 +3,10 @@ The console against the live stack, in Chromium and over HTTP: tests/browser/tes
 
 from __future__ import annotations
 
+import asyncio
 import json
 
+import httpx
 import yaml
 
 from daogou.config import ROOT
@@ -129,7 +131,7 @@ def test_inbox_reads_the_journal_as_it_grows_and_claims_once(tmp_path):
             {"sender_id": sender, "requested_at": at, "transcript": [{"from": "shopper", "text": sender}]}
         )
 
-    inbox = Inbox(journal, "http://rasa.invalid", api_token="")
+    inbox = Inbox(journal, tmp_path / "messages.jsonl", "http://rasa.invalid", service_token="svc")
     assert inbox.open_handoffs(now.timestamp()) == []  # no journal yet
     journal.write_text(
         record("web-a")
@@ -147,12 +149,70 @@ def test_inbox_reads_the_journal_as_it_grows_and_claims_once(tmp_path):
     handoffs = inbox.open_handoffs(now.timestamp())
     assert [h.sender_id for h in handoffs] == ["web-a", "web-b"]
     a = inbox.get("web-a")
-    assert inbox.claim(a, "assoc-4") and inbox.claim(a, "assoc-4")
-    assert not inbox.claim(a, "manager") and a.claimed_by == "assoc-4"
-    assert not inbox.can_act  # no Rasa API token: listed, not answered
+    sent = []
+
+    def rasa(request: httpx.Request) -> httpx.Response:
+        sent.append((request.url.path, request.headers["authorization"], json.loads(request.content)))
+        return httpx.Response(200, json={"sent": True, "channel": "socketio", "paused": True})
+
+    async def claims() -> list[bool]:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(rasa)) as http:
+            return [
+                await inbox.claim(http, a, "assoc-4", "associate"),
+                await inbox.claim(http, a, "assoc-4", "associate"),
+                await inbox.claim(http, a, "manager", "manager"),
+            ]
+
+    assert asyncio.run(claims()) == [True, True, False] and a.claimed_by == "assoc-4"
+    # one "has joined" line, sent once, in both languages with the name and role, as the associate
+    [(path, auth, body)] = sent
+    assert path == "/webhooks/handoff/conversations/web-a" and auth == "Bearer svc"
+    assert body["agent"] == "assoc-4" and body["joined"] is True
+    assert "assoc-4" in body["text"]["en"] and "store associate" in body["text"]["en"]
+    assert "assoc-4" in body["text"]["zh"] and "店员" in body["text"]["zh"]
     a.closed = True  # handed back
     assert inbox.get("web-a") is None
     with journal.open("a") as f:
         f.write(record("web-a") + "\n")  # handed over again: a new, unclaimed handoff
     again = inbox.get("web-a")
     assert again is not None and again.claimed_by is None
+
+
+def test_inbox_pushes_new_handoffs_and_shopper_messages_as_they_are_written(tmp_path):
+    """The event stream's source: a hand-over appended to the journal and a shopper's message appended by
+    the Rasa server arrive as changes without anyone polling (inotify)."""
+    from staff_console.handoff import Inbox
+
+    journal, messages = tmp_path / "handoff.jsonl", tmp_path / "messages.jsonl"
+    journal.write_text(json.dumps({"sender_id": "old", "requested_at": "2026-01-01T00:00:00+00:00"}) + "\n")
+    inbox = Inbox(journal, messages, "http://rasa.invalid", service_token="svc")
+
+    async def watch() -> list[dict]:
+        stop, seen = asyncio.Event(), []
+
+        async def write_later() -> None:
+            await asyncio.sleep(0.5)
+            with journal.open("a") as f:
+                f.write(
+                    json.dumps({"sender_id": "web-new", "requested_at": "2026-01-01T00:00:01+00:00"}) + "\n"
+                )
+            await asyncio.sleep(0.5)
+            with messages.open("a") as f:
+                f.write(
+                    json.dumps({"sender_id": "web-new", "agent": "assoc-4", "text": "still there?"}) + "\n"
+                )
+
+        writer = asyncio.create_task(write_later())
+        async with asyncio.timeout(20):
+            async for change in inbox.changes(stop):
+                seen.append(change)
+                if change["kind"] == "message":
+                    stop.set()
+                    break
+        await writer
+        return seen
+
+    seen = asyncio.run(watch())
+    assert seen[0] == {"kind": "inbox"}  # the journal line written before the watch is not news
+    assert seen[-1]["kind"] == "message" and (seen[-1]["id"], seen[-1]["text"]) == ("web-new", "still there?")
+    assert inbox.get("web-new") is not None
