@@ -161,6 +161,28 @@ class Settings(BaseSettings):
         description="Web origins (scheme://host[:port], comma-separated) whose pages may call the Rasa server's channels from a browser (CORS); empty means the chat page: http://$HOST:$WEB_PORT and http://localhost:$WEB_PORT.",
     )
 
+    # --- abuse limits of every channel (bot/channels/limits.py, docs/channels.md "Limits") --------
+    channel_rate_limit: str = Field(
+        "30/minute",
+        description="Messages one conversation (sender) may send on any channel, as a `limits` rate ('30/minute', '5/second;30/minute'); more are refused (HTTP 429 or a short message) before they reach the bot. '0' turns it off.",
+    )
+    channel_address_rate_limit: str = Field(
+        "300/minute",
+        description="Messages one client address may send on the REST, widget and staff channels (WeChat's all come from WeChat's servers: its limit is per OpenID only). '0' turns it off.",
+    )
+    rate_limit_exempt: str = Field(
+        "127.0.0.1,::1",
+        description="Client addresses (comma-separated) the channel rate limits do not count: this machine's own tools, tests and benchmarks. Behind a proxy set SANIC_PROXIES_COUNT so the channels see the client's address, not the proxy's.",
+    )
+    max_message_chars: int = Field(
+        2000,
+        description="Longest message (characters) a channel accepts; a longer one is refused with a clear error (HTTP 413 or a short message) and never reaches the bot.",
+    )
+    redis_url: str = Field(
+        "",
+        description="Redis URL (redis://host:6379/2) where the channels count rate limits, shared by several Rasa servers; empty counts in each Rasa process's memory.",
+    )
+
     # --- channels (bot/channels; bot/credentials.yml reads these as ${VAR}, see docs/channels.md) --
     wechat_token: str = Field(
         "",

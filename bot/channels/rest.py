@@ -9,18 +9,26 @@ knowing a widget session id does not open its conversation (or its customer) ove
 
 Integrations: with a ``token`` (REST_CHANNEL_TOKEN) every message must carry ``Authorization: Bearer
 <token>`` (401 otherwise); without one the channel is open, for development (docs/channels.md).
+
+Abuse limits (bot.channels.limits): a message longer than ``max_message_chars`` is answered 413, one over
+the sender's or the client address's rate 429 with ``Retry-After``; either before it reaches the bot.
 """
 
 from __future__ import annotations
 
 import hmac
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput
+from sanic import Blueprint, response
 from sanic.exceptions import InvalidUsage, Unauthorized
 from sanic.request import Request
+from sanic.response import HTTPResponse
 
 from bot.channels.guard import defuse_staff_trigger, shopper_metadata
+from bot.channels.limits import ChannelLimits, client_address
 from bot.channels.sessions import SessionIds
 from bot.sender_ids import MAX_SENDER_ID, unstorable_reason
 
@@ -36,10 +44,12 @@ def sender_problem(sender: str) -> str | None:
 
 
 class ShopperRestInput(RestInput):
-    """Credentials: token (empty: open, for development) and session_secret (the web channel's)."""
+    """Credentials: token (empty: open, for development), session_secret (the web channel's) and the
+    limits (rate_limit, address_rate_limit, max_message_chars, limits_storage_url: bot.channels.limits)."""
 
     token: str = ""
     sessions: SessionIds = SessionIds()
+    limits: ChannelLimits = ChannelLimits("rest")
 
     @classmethod
     def name(cls) -> str:
@@ -51,7 +61,28 @@ class ShopperRestInput(RestInput):
         channel = cls()
         channel.token = str(c.get("token") or "")
         channel.sessions = SessionIds(str(c.get("session_secret") or ""))
+        channel.limits = ChannelLimits.from_credentials(cls.name(), c)
         return channel
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        bp = super().blueprint(on_new_message)
+
+        @bp.middleware("request")
+        async def at_the_door(request: Request) -> HTTPResponse | None:
+            """The credential, the sender, then the size and the rates, before Rasa's handler runs."""
+            if request.method != "POST" or not request.path.endswith("/webhook"):
+                return None
+            sender = await self._extract_sender(request)
+            body = request.json if isinstance(request.json, dict) else {}
+            metadata = body.get("metadata")
+            language = metadata.get("language") if isinstance(metadata, dict) else None
+            text = body.get("message")
+            refusal = self.limits.check(sender, client_address(request), str(text or ""), language)
+            if refusal is None:
+                return None
+            return response.json(refusal.body(), status=refusal.status, headers=refusal.headers())
+
+        return bp
 
     def _check_credential(self, req: Request) -> None:
         if not self.token:

@@ -21,16 +21,16 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.guard import STAFF_KEY, shopper_metadata, sign_staff_claims
+from bot.channels.limits import ChannelLimits, client_address
 from bot.channels.orders import OrderServiceClient, OrderServiceError
 
 logger = logging.getLogger(__name__)
 
-MAX_MESSAGE_CHARS = 2000
-
 
 class StaffInput(InputChannel):
     """Credentials: order_service_url (required), token_cache_s (how long an accepted token is trusted
-    before it is checked again; default 30)."""
+    before it is checked again; default 30), and the limits (rate_limit, address_rate_limit,
+    max_message_chars, limits_storage_url: bot.channels.limits; 413/429 before the bot)."""
 
     @classmethod
     def name(cls) -> str:
@@ -42,10 +42,12 @@ class StaffInput(InputChannel):
         url = str(c.get("order_service_url") or "")
         if not url:
             cls.raise_missing_credentials_exception()
-        return cls(OrderServiceClient(url, staff_ttl_s=float(c.get("token_cache_s", 30))))
+        limits = ChannelLimits.from_credentials(cls.name(), c)
+        return cls(OrderServiceClient(url, staff_ttl_s=float(c.get("token_cache_s", 30))), limits)
 
-    def __init__(self, orders: OrderServiceClient) -> None:
+    def __init__(self, orders: OrderServiceClient, limits: ChannelLimits | None = None) -> None:
         self.orders = orders
+        self.limits = limits or ChannelLimits(self.name())
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         bp = Blueprint("staff_webhook", __name__)
@@ -75,13 +77,17 @@ class StaffInput(InputChannel):
             if not isinstance(text, str) or not text.strip():
                 return response.json({"error": "message required"}, status=400)
             metadata = shopper_metadata(body.get("metadata"))
+            sender = f"staff-{member['staff_id']}"
+            refusal = self.limits.check(sender, client_address(request), text, metadata.get("language"))
+            if refusal is not None:
+                return response.json(refusal.body(), status=refusal.status, headers=refusal.headers())
             metadata[STAFF_KEY] = sign_staff_claims({**member, "token": token})
             collector = CollectingOutputChannel()
             await on_new_message(
                 UserMessage(
-                    text[:MAX_MESSAGE_CHARS],
+                    text,
                     collector,
-                    f"staff-{member['staff_id']}",
+                    sender,
                     input_channel=self.name(),
                     metadata=metadata,
                 )

@@ -11,7 +11,9 @@ A drop-in replacement for Rasa's ``socketio`` channel (same name, events and set
 * makes sanic 21.12's websockets work on Python 3.11 (see ``_sanic_websockets_on_python_311``);
 * issues the session ids itself (128 random bits, signed: bot.channels.sessions) and accepts back only
   ids it signed, so a client can neither pick nor guess another shopper's session (and customer), nor
-  write into another channel's conversation (``wechat-…``, ``staff-…``).
+  write into another channel's conversation (``wechat-…``, ``staff-…``);
+* turns away, with a short message in the shopper's language, a message that is too long or over the
+  session's or the client address's rate (bot.channels.limits); it never reaches the bot.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
 from bot.channels.guard import defuse_staff_trigger, shopper_metadata
+from bot.channels.limits import ChannelLimits, client_address
 from bot.channels.orders import OrderServiceClient
 from bot.channels.sessions import SessionIds
 
@@ -56,8 +59,6 @@ def _sanic_websockets_on_python_311() -> None:
 
 _sanic_websockets_on_python_311()
 
-MAX_MESSAGE_CHARS = 2000
-
 
 class WebChatOutput(SocketIOOutput):
     async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
@@ -69,7 +70,8 @@ class WebChatInput(SocketIOInput):
     socketio_path, namespace) plus cors_allowed_origins ("*" or a list for socket.io to check itself;
     empty, the default, leaves it to ``rasa run --cors``),
     order_service_url and service_token (to map sessions to customers; empty: no mapping), session_secret
-    (signs the session ids; empty: a secret of this process, see bot.channels.sessions)."""
+    (signs the session ids; empty: a secret of this process, see bot.channels.sessions), and the limits
+    (rate_limit, address_rate_limit, max_message_chars, limits_storage_url: bot.channels.limits)."""
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> WebChatInput:
@@ -87,11 +89,13 @@ class WebChatInput(SocketIOInput):
         url = str(c.get("order_service_url") or "")
         channel.orders = OrderServiceClient(url, str(c.get("service_token") or "")) if url else None
         channel.sessions = SessionIds(str(c.get("session_secret") or ""))
+        channel.limits = ChannelLimits.from_credentials(cls.name(), c)
         return channel
 
     cors_allowed_origins: Any = []
     orders: OrderServiceClient | None = None
     sessions: SessionIds = SessionIds()
+    limits: ChannelLimits = ChannelLimits("socketio")
 
     def get_output_channel(self) -> WebChatOutput | None:
         return WebChatOutput(self.sio, self.bot_message_evt) if self.sio else None
@@ -112,6 +116,8 @@ class WebChatInput(SocketIOInput):
 
         @sio.on("connect", namespace=ns)
         async def connect(sid: str, environ: dict, auth: dict | None = None) -> bool:
+            address = client_address(environ.get("sanic.request")) or str(environ.get("REMOTE_ADDR") or "")
+            await sio.save_session(sid, {"address": address}, namespace=ns)
             return True
 
         @sio.on("session_request", namespace=ns)
@@ -120,23 +126,30 @@ class WebChatInput(SocketIOInput):
             session_id = requested if self.sessions.valid(requested) else self.sessions.issue()
             if self.session_persistence:
                 await sio.enter_room(sid, session_id, namespace=ns)
-            await sio.save_session(sid, {"session_id": session_id}, namespace=ns)
+            session = await sio.get_session(sid, namespace=ns)
+            await sio.save_session(sid, {**session, "session_id": session_id}, namespace=ns)
             await sio.emit("session_confirm", session_id, room=sid, namespace=ns)
 
         @sio.on(self.user_message_evt, namespace=ns)
         async def handle_message(sid: str, data: Any) -> None:
             if not isinstance(data, dict):
                 return
+            session = await sio.get_session(sid, namespace=ns)
             if self.session_persistence:
-                session = await sio.get_session(sid, namespace=ns)
                 sender_id = session.get("session_id")
                 if not sender_id:  # messages before session_request have nowhere to go
                     logger.warning("web message before session_request from %s ignored", sid)
                     return
             else:
                 sender_id = sid
-            text = str(data.get("message") or "")[:MAX_MESSAGE_CHARS]
-            metadata = await self.metadata_for(sender_id, data.get(self.metadata_key))
+            text = str(data.get("message") or "")
+            client_metadata = data.get(self.metadata_key)
+            language = client_metadata.get("language") if isinstance(client_metadata, dict) else None
+            refusal = self.limits.check(sender_id, session.get("address"), text, language)
+            if refusal is not None:
+                await sio.emit(self.bot_message_evt, {"text": refusal.text}, room=sid, namespace=ns)
+                return
+            metadata = await self.metadata_for(sender_id, client_metadata)
             await on_new_message(
                 UserMessage(
                     defuse_staff_trigger(text),

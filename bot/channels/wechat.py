@@ -42,6 +42,7 @@ from wechatpy.replies import ArticlesReply, TextReply
 
 from bot.channels.cards import cards_in, text_of
 from bot.channels.guard import defuse_staff_trigger
+from bot.channels.limits import ChannelLimits
 from bot.channels.orders import OrderServiceClient
 
 logger = logging.getLogger(__name__)
@@ -286,7 +287,7 @@ class WeChatInput(InputChannel):
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
         c = credentials or {}
-        return cls(
+        channel = cls(
             token=str(c.get("token") or ""),
             app_id=str(c.get("app_id") or ""),
             app_secret=str(c.get("app_secret") or ""),
@@ -305,6 +306,11 @@ class WeChatInput(InputChannel):
                 "Sorry, I can only read text messages for now."
             ),
         )
+        # Every request comes from WeChat's servers: the rate is the OpenID's only, never the address's.
+        channel.limits = ChannelLimits.from_credentials(cls.name(), {**c, "address_rate_limit": "0"})
+        return channel
+
+    limits: ChannelLimits = ChannelLimits("wechat", per_address="0")
 
     def __init__(
         self,
@@ -464,6 +470,8 @@ class WeChatInput(InputChannel):
             if msg.type in ("event",):
                 return None
             return Outgoing("text", self.unsupported_reply)
+        if msg.type != "event" and (refusal := self.limits.check(f"wechat-{msg.source}", None, text)):
+            return Outgoing("text", refusal.text)  # too long or too fast: never reaches the bot
         exchange = _Exchange(
             msg.source, asyncio.ensure_future(self._ask_bot(on_new_message, msg.source, text))
         )

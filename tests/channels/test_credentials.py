@@ -37,6 +37,14 @@ def channels(monkeypatch):
     ):
         monkeypatch.setenv(name, "")
     monkeypatch.setenv("WECHAT_API_BASE", "https://api.weixin.qq.com")
+    for name, value in (
+        ("CHANNEL_RATE_LIMIT", "30/minute"),
+        ("CHANNEL_ADDRESS_RATE_LIMIT", "300/minute"),
+        ("RATE_LIMIT_EXEMPT", "127.0.0.1,::1"),
+        ("MAX_MESSAGE_CHARS", "2000"),
+        ("REDIS_URL", ""),
+    ):
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("ORDER_SERVICE_URL", "http://127.0.0.1:8000")
     return create_http_input_channels(None, str(CREDENTIALS))
 
