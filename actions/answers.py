@@ -13,7 +13,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import references, services
+from actions import references, services, shopping_cart
 from actions.cards import cards_payload, listing, store_label
 from actions.common import entity_values, identity, language, previous_intent
 from catalog.models import Product
@@ -144,9 +144,8 @@ def attribute_of_value(graph: ProductGraph, product: Product, text: str) -> str 
 async def stock_answer(dispatcher: CollectingDispatcher, tracker: Tracker, sku: str) -> Events:
     """Availability of one product at the store the message names, else the store in focus
     ("there"); out of stock: the nearest stores that have it, with address and distance."""
-    from actions.cart import starts_pickup  # cart uses this module
-
-    if starts_pickup(tracker):  # "我要在Flushing自提" with a cart, read as a stock or store question
+    # "我要在Flushing自提" with a cart, read as a stock or store question
+    if shopping_cart.starts_pickup(tracker):
         return [FollowupAction("checkout_form")]
     events: list[dict[str, Any]] = [SlotSet("product_sku", sku), SlotSet("staff_stock_scope", None)]
     client = services.orders()
@@ -289,6 +288,14 @@ def fits_query(product: Product, part_type: str) -> SearchQuery | None:
             part_type="memory", filters=(AttributeFilter("memory_type", "eq", a["memory_type"]),)
         )
     return None
+
+
+# what else a product needs or goes with: its accessories, not its details
+ACCESSORY_WORDS = re.compile(
+    r"(?i)\bwhat else (?:do|would|will|should) (?:i|we) need\b|\bwhat else (?:goes|go) with\b"
+    r"|\b(?:need|buy|get) (?:to go )?with (?:it|this|that)\b|\bgoes? (?:well )?with (?:it|this|that)\b"
+    r"|还(?:需要|要|得)(?:买|配|搭配)?(?:些|点)?什么|(?:要|需要|该)配(?:些|点)?什么|搭配什么|配套(?:的)?什么"
+)
 
 
 async def accessories_answer(

@@ -38,6 +38,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import ActionExecutor
 
 from actions.common import entity_values, identity, language
+from actions.ratings import rating_entity
 from recommender.experiments import variant_of
 
 log = logging.getLogger(__name__)
@@ -302,8 +303,6 @@ def derive(tracker: Tracker, action: str, result_events: list[dict], responses: 
     if any(e.get("event") == "pause" for e in result_events):
         out.append({"type": "handoff", "payload": {"action": action}})
     if action == "action_save_feedback" and templates & {"utter_feedback_thanks", "utter_feedback_sorry"}:
-        from actions.feedback import rating_entity
-
         out.append({"type": "rating", "value": rating_entity(tracker), "payload": {"comment": text[:500]}})
     return out
 

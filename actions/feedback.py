@@ -3,7 +3,6 @@ with the conversation it belongs to, so ratings can be read next to the hand-ove
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,54 +11,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import journal
-from actions.common import entity_values, identity, language
+from actions.common import identity, language
+from actions.ratings import rating_entity
 
 JOURNAL = "feedback"
-SCALE = range(1, 6)
-_NUMBERS = {
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-}
-# a number with what it counts ("一星", "五颗星", "4 stars", "3 out of 5", "4/5", "打2分"); "满分" and
-# "10/10" are the top of the scale
-_RATED = re.compile(
-    r"(?i)(?<![\d.])([1-5]|one|two|three|four|five|[一二两三四五])\s*(?:颗|个)?\s*"
-    r"(?:星|分(?!钟)|stars?\b|/\s*5\b|out of (?:5|five)\b)"
-)
-_TOP = re.compile(r"(?i)满分|full marks|\b10\s*/\s*10\b")
-
-
-def rating_in_words(text: str) -> int | None:
-    """The rating a message gives in words when the NLU tagged none ("太难用了，一星", "给你五星好评")."""
-    if _TOP.search(text):
-        return max(SCALE)
-    found = _RATED.search(text)
-    if found is None:
-        return None
-    word = found.group(1).lower()
-    return _NUMBERS[word] if word in _NUMBERS else int(word)
-
-
-def rating_entity(tracker: Tracker) -> int | None:
-    """The rating from the NLU's entity (a digit, or words such as "五星"), else from the wording."""
-    for value in entity_values(tracker, "rating"):
-        text = str(value).strip()
-        try:
-            rating = int(float(text))
-        except ValueError:
-            rating = rating_in_words(text) or _NUMBERS.get(text.lower())
-        if rating in SCALE:
-            return rating
-    return rating_in_words(tracker.latest_message.get("text") or "")
 
 
 class ActionSaveFeedback(Action):

@@ -17,7 +17,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import answers, building, cart, searching, services
+from actions import answers, building, searching, services, shopping_cart
 from actions.common import entity_values, language
 from actions.references import ask_which, ordinal_positions, resolve_products, shown_skus
 from catalog.models import Product
@@ -106,7 +106,7 @@ class ActionProductDetails(Action):
         if isinstance(focus, list):
             return focus
         lang, graph, product = focus
-        if ACCESSORY_WORDS.search(_text(tracker)):  # "I'm buying the 7800X3D, what else do I need?"
+        if answers.ACCESSORY_WORDS.search(_text(tracker)):  # "I'm buying the 7800X3D, what else do I need?"
             return await answers.accessories_answer(dispatcher, tracker, graph, product, lang)
         return await answers.product_answer(dispatcher, tracker, graph, product, lang)
 
@@ -160,14 +160,6 @@ COMPARE_WORDS = re.compile(
 )
 
 
-# what else a product needs or goes with: its accessories, not its details
-ACCESSORY_WORDS = re.compile(
-    r"(?i)\bwhat else (?:do|would|will|should) (?:i|we) need\b|\bwhat else (?:goes|go) with\b"
-    r"|\b(?:need|buy|get) (?:to go )?with (?:it|this|that)\b|\bgoes? (?:well )?with (?:it|this|that)\b"
-    r"|还(?:需要|要|得)(?:买|配|搭配)?(?:些|点)?什么|(?:要|需要|该)配(?:些|点)?什么|搭配什么|配套(?:的)?什么"
-)
-
-
 COMPAT_WORDS = re.compile(
     r"(?i)\b(fit|fits|compatible|compatibility|work with|works with|go with|support|supports|"
     r"pair|match)\b|兼容|适配|支持|搭配|配得上|能配|能用|插得上|装得下"
@@ -181,8 +173,8 @@ class ActionCheckCompatibility(Action):
         return "action_check_compatibility"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Events:
-        if cart.continues_adding(tracker):  # "and the Corsair RM650" right after an add
-            return await cart.ActionAddToCart().run(dispatcher, tracker, domain)
+        if shopping_cart.continues_adding(tracker):  # "and the Corsair RM650" right after an add
+            return await shopping_cart.add_to_cart(dispatcher, tracker)
         if building.takes_over(tracker, "check_compatibility"):  # "would it work with Intel instead?"
             return await building.build_answer(dispatcher, tracker)
         lang = language(tracker)

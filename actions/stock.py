@@ -9,7 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import answers, cart, references, searching, services
+from actions import answers, references, searching, services, shopping_cart
 from actions.common import language
 from actions.faq_answers import policy_answer
 from order_service.client import OrderServiceError
@@ -22,7 +22,8 @@ class ActionCheckStock(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        if cart.starts_pickup(tracker):  # "我要在Flushing自提" with a cart: the checkout, picking up there
+        # "我要在Flushing自提" with a cart: the checkout, picking up there
+        if shopping_cart.starts_pickup(tracker):
             return [FollowupAction("checkout_form")]
         graph = services.graph()
         found = references.resolve_products(tracker, graph)

@@ -6,8 +6,12 @@ rather than in review. Settings live in pyproject.toml.
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import pkgutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -52,6 +56,34 @@ def test_packages_form_layers_without_cycles():
 
 def test_no_import_cycles_between_modules():
     _contract("modules-acyclic")
+
+
+def test_action_modules_do_not_import_one_another():
+    _contract("action-modules-independent")
+
+
+def test_the_independence_contract_lists_every_action_module():
+    """The contract names the action modules (those defining concrete rasa-sdk actions; a base such as
+    actions.staff_base.StaffAction is shared); a new one (or one that stops defining actions) must
+    be listed (or dropped) there, else it would escape the check."""
+    from rasa_sdk import Action
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    contract = next(
+        c for c in config["tool"]["importlinter"]["contracts"] if c["id"] == "action-modules-independent"
+    )
+    defining = set()
+    for info in pkgutil.iter_modules([str(ROOT / "actions")], "actions."):
+        if info.name == "actions.__main__":
+            continue
+        module = importlib.import_module(info.name)
+        if any(
+            issubclass(cls, Action) and not inspect.isabstract(cls) and cls.__module__ == module.__name__
+            for cls in vars(module).values()
+            if isinstance(cls, type)
+        ):
+            defining.add(info.name)
+    assert defining and set(contract["modules"]) == defining
 
 
 def test_mypy_is_clean():

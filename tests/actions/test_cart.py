@@ -13,8 +13,8 @@ from actions.cart import (
     ActionViewCart,
     ValidateCheckoutForm,
     checkout_key,
-    store_in_text,
 )
+from actions.shopping_cart import store_in_text
 from order_service.services.geo import haversine_km
 from tests.actions.action_harness import STORES, ent, responses, run, slots_of, tracker
 
@@ -524,7 +524,7 @@ LEAVING = [
 async def test_leaving_the_checkout_in_any_words_ends_it_and_adds_nothing(shop, text):
     """A way out the NLU read as something else (add_to_cart, an answer) ends the form: it asks for
     nothing more, so action_place_order says nothing was ordered; the cart is unchanged."""
-    from actions.cart import leaves_checkout
+    from actions.shopping_cart import leaves_checkout
 
     cart = {"cart": [{"sku": "SKU-CPU", "qty": 1}], "product_sku": "SKU-CPU"}
     inside = tracker(text, "add_to_cart", slots=cart, active_loop="checkout_form")
@@ -539,7 +539,7 @@ async def test_leaving_the_checkout_in_any_words_ends_it_and_adds_nothing(shop, 
     "text", ["算了，还是自提吧", "no, stop by the store instead", "Yes, place the order"]
 )
 async def test_a_change_of_mind_or_a_yes_is_not_leaving(shop, text):
-    from actions.cart import leaves_checkout
+    from actions.shopping_cart import leaves_checkout
 
     inside = tracker(
         text, "inform", slots={"cart": [{"sku": "SKU-CPU", "qty": 1}]}, active_loop="checkout_form"
@@ -621,7 +621,7 @@ def _after(intent: str) -> list[dict]:
 async def test_one_more_product_right_after_an_add_is_added(shop):
     """ "and the Ryzen 7 test CPU" after adding the CPU is another add, whatever intent the NLU gave it;
     the same words after a search, or asked as a question, are not."""
-    from actions.cart import continues_adding
+    from actions.shopping_cart import continues_adding
 
     cart = {"cart": [{"sku": "SKU-HP", "qty": 1}], "product_sku": "SKU-HP"}
     for text in ["and the Ryzen 7 test CPU", "还有Ryzen 7 test CPU", "the Ryzen 7 test CPU too"]:
@@ -635,7 +635,7 @@ async def test_one_more_product_right_after_an_add_is_added(shop):
 
 
 async def test_a_quantity_in_words_after_a_cart_turn_changes_it(shop):
-    from actions.cart import changes_quantity
+    from actions.shopping_cart import changes_quantity
 
     cart = {"cart": [{"sku": "SKU-CPU", "qty": 2}]}
     assert changes_quantity(

@@ -8,7 +8,8 @@ import re
 import pytest
 
 from actions import faq_answers as faq
-from actions.feedback import ActionSaveFeedback, rating_in_words
+from actions.feedback import ActionSaveFeedback
+from actions.ratings import rating_in_words
 from faq.models import Candidate, FaqEntry, SearchResult
 from tests.actions.action_harness import ent, run, tracker
 
