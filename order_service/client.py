@@ -24,6 +24,8 @@ from order_service.schemas import (
     EventBatchIn,
     EventBatchOut,
     EventIn,
+    LinkCodeOut,
+    LinkOut,
     LowStockItem,
     NearestStockOut,
     OrderCreate,
@@ -39,6 +41,7 @@ from order_service.schemas import (
     StoreStockOut,
     TokenOut,
     TransferSuggestion,
+    UnlinkOut,
 )
 
 T = TypeVar("T")
@@ -247,6 +250,21 @@ class OrderServiceClient:
 
     async def get_customer(self, customer_id: str) -> CustomerOut:
         return await self._get("/customers/me", CustomerOut, customer_id=customer_id)
+
+    # --- one customer across channels (order_service/services/links.py) -------------------------------
+    async def link_code(self, customer_id: str) -> LinkCodeOut:
+        """A one-time code that links another channel into this customer's account."""
+        return await self._post("/customers/me/link-code", LinkCodeOut, retry=False, customer_id=customer_id)
+
+    async def link(self, customer_id: str, code: str) -> LinkOut:
+        """Enter a code from the other channel (not retried: a wrong code counts as an attempt)."""
+        return await self._post(
+            "/customers/me/link", LinkOut, body={"code": code}, retry=False, customer_id=customer_id
+        )
+
+    async def unlink(self, customer_id: str) -> UnlinkOut:
+        response = await self._call("DELETE", "/customers/me/link", retry=True, customer_id=customer_id)
+        return UnlinkOut.model_validate(response.json())
 
     async def create_order(
         self,

@@ -1,8 +1,10 @@
 """The two order-service calls the channels need: who is this shopper, and is this staff token valid.
 
 Channels run inside the Rasa process (sanic + aiohttp), so this is a small aiohttp client rather than
-the application's httpx client. A shopper's customer id never changes, so it is cached; a staff token is
-re-checked after ``staff_ttl_s`` so that a revoked token stops working quickly.
+the application's httpx client. A shopper's customer id changes only when they link or unlink two
+channels (order_service/services/links.py), so it is cached for ``customer_ttl_s`` (a few seconds: an
+unlink must not leave a channel acting for the other account); a staff token is re-checked after
+``staff_ttl_s`` so that a revoked token stops working quickly.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ class OrderServiceClient:
         service_token: str = "",
         timeout_s: float = 3.0,
         staff_ttl_s: float = 30.0,
-        customer_ttl_s: float = 3600.0,
+        customer_ttl_s: float = 5.0,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.service_token = service_token

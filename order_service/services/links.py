@@ -3,7 +3,7 @@ session) by proving they hold both.
 
 The proof is a one-time code: asked for in one channel (the account that will stay, "the owner"),
 entered in the other within CODE_TTL. The code is eight characters from an alphabet without look-alikes
-(32^8 ≈ 10^12), kept only as a digest, used once; after MAX_FAILED wrong codes in FAILED_WINDOW a
+with at least two digits (still about 10^12 codes), kept only as a digest, used once; after MAX_FAILED wrong codes in FAILED_WINDOW a
 customer may not try again for a while, so guessing is hopeless even with many sessions.
 
 Linking merges the entering customer into the owner: its channel identities and orders move to the
@@ -84,7 +84,9 @@ def _require(session: Session, customer_id: str) -> str:
 def issue_code(session: Session, customer_id: str) -> IssuedCode:
     """A fresh code that links another channel into this customer's account."""
     owner = _require(session, customer_id)
-    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    code = ""
+    while sum(c.isdigit() for c in code) < 2:  # a digit tells a code from a word in a chat message
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
     now = utcnow()
     session.add(LinkCode(digest=_digest(code), customer_id=owner, created_at=now, expires_at=now + CODE_TTL))
     session.commit()
