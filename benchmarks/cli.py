@@ -84,6 +84,8 @@ TARGETS: dict[str, list[tuple[str, str, float]]] = {
         ("turn_p95_ms_c50", "<=", 2000),
         ("error_rate_c100", "==", 0),
         ("shoppers_at_p95_500ms", ">=", 200),
+        ("orders_lost", "==", 0),
+        ("orders_duplicated", "==", 0),
     ],
     "staff": [("handoff_delivery_p95_ms", "<=", 500)],  # issue 20: console reply -> shopper widget
     "security": [("open_routes", "==", 0)],
