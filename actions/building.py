@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from typing import Any
@@ -21,7 +22,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import references, services
-from actions.cards import card
+from actions.cards import card, product_cards
 from actions.common import cart_lines, entity_values, identity, language
 from build_planner import Build, Change, Constraints, Conversion, NoBuild, Request, diff, get_planner
 from build_planner.planner import DESCRIBED, described_sku
@@ -124,13 +125,16 @@ def find_purpose(text: str) -> str | None:
 _BARE_AMOUNT = re.compile(r"(?<![\w.])(\d{3,6}(?:\.\d+)?)(?![\w.])")
 
 
-def find_amount(text: str, bare: bool = False) -> tuple[float | None, Conversion | None]:
+def find_amount(
+    text: str, bare: bool = False, tagged: Collection[str] = ()
+) -> tuple[float | None, Conversion | None]:
     """The budget in US dollars ("about $1500" means 1500, not the search band around it), and the
     conversion when the shopper gave yuan. bare: a lone number counts too ("I can spend 2200" after
-    the bot asked for the budget), in the message's currency."""
+    the bot asked for the budget), in the message's currency; tagged: the lone numbers the NLU read as
+    a price ("a streaming pc for 2000"), not a model number ("a 4070 build")."""
     budget = find_budget(text)
-    if budget.low is None and budget.high is None and bare:
-        m = _BARE_AMOUNT.search(text)
+    if budget.low is None and budget.high is None and (bare or tagged):
+        m = next((m for m in _BARE_AMOUNT.finditer(text) if bare or m.group(1) in tagged), None)
         if m:
             budget = find_budget(
                 text[: m.start()] + ("预算" if _chinese(text) else "under ") + text[m.start() :]
@@ -480,7 +484,7 @@ async def upgrade_answer(dispatcher: CollectingDispatcher, tracker: Tracker, upg
         heading=heading,
         lines="\n".join(lines),
         checks=texts["checked"][lang] + ("" if lang == "zh" else " ").join(checks),
-        json_message={"type": "product_cards", "products": cards},
+        json_message=product_cards(cards),
     )
     shown = [o.part(upgrade.role).sku for o in options]
     return [SlotSet(SLOT, slot_value(best)), SlotSet("shown_skus", shown)]
@@ -631,7 +635,29 @@ def takes_over(tracker: Tracker, intent: str) -> bool:
         return on_screen(tracker) and bool(find_brands(text)) and not _named_skus(services.graph(), text)
     if intent == "product_details":  # "use the Ryzen 7 7700X", "换成9700X": a part for the build shown
         return on_screen(tracker) and bool(_PUT_IN.search(text)) and bool(_named_skus(services.graph(), text))
+    if (
+        intent in _WEAK_INTENTS
+    ):  # "can you do it with intel?" read as a FAQ question, "why that one?" as affirm
+        return on_screen(tracker) and asks_of_build(
+            text, intent, tracker.latest_message.get("entities") or []
+        )
     return intent in ("refine_search", "nlu_fallback", "inform") and on_screen(tracker)
+
+
+# intents a question about the build on screen is often taken for; such a message goes to the build only
+# when it asks why, what changed, or for a change the build understands
+_WEAK_INTENTS = ("faq", "out_of_scope", "affirm", "deny", "chitchat")
+_POINTS = re.compile(r"(?i)(?:it|this|that|these|those|one|ones)|这个|那个|这款|那款|它")
+
+
+def asks_of_build(text: str, intent: str, entities: list[dict[str, Any]]) -> bool:
+    """Whether a message is about the build shown: why a part ("why that one?", "why this board?"),
+    what changed, or a change ("can you do it with intel?", "a bit cheaper")."""
+    if _WHY.search(text) and (_roles_named(text) or _POINTS.search(text)):
+        return True
+    if _DIFF.search(text):
+        return True
+    return bool(find_changes(services.graph(), text, intent, entities))
 
 
 # --- replies -------------------------------------------------------------------------------------
@@ -703,7 +729,7 @@ def show(dispatcher: CollectingDispatcher, graph: ProductGraph, build: Build, la
         total=format_price(build.total, lang),
         note=note,
         buttons=buttons,
-        json_message={"type": "product_cards", "products": cards},
+        json_message=product_cards(cards),
     )
 
 
@@ -788,7 +814,8 @@ async def build_answer(dispatcher: CollectingDispatcher, tracker: Tracker, fresh
     if upgrade is not None:
         return await upgrade_answer(dispatcher, tracker, upgrade)
     asked = (state or {}).get("pending") or {}
-    amount, conversion = find_amount(text, bare=bool(asked))
+    tagged = {str(v) for v in entity_values(tracker, "price")} if names_a_build(text) else set()
+    amount, conversion = find_amount(text, bare=bool(asked), tagged=tagged)
     if (
         state
         and not asked

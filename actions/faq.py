@@ -10,7 +10,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import faq_answers
+from actions import building, faq_answers
 from actions.common import language
 
 
@@ -36,4 +36,6 @@ class ActionAnswerFaq(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
+        if building.takes_over(tracker, "faq"):  # "can you do it with intel?" with a PC build on screen
+            return await building.build_answer(dispatcher, tracker)
         return await faq_answers.answer_faq(dispatcher, tracker, domain)

@@ -35,6 +35,9 @@ HANDOFF_INTENT = "request_human"  # the hand-over intent, when the domain has it
 FOLLOW_UP_POOL = 3
 FOLLOW_UP_SLACK = 0.8
 FOLLOW_UP_OWN_MIN = 0.5  # the follow-up's own score for that entry, as a share of the threshold
+# a follow-up whose own words point clearly at one entry of the topic just answered ("what if it showed
+# up broken?" after the returns answer): its best entry at least this many times the runner-up's score
+FOLLOW_UP_OWN_LEAD = 1.5
 
 
 def faq_payload(entry_id: str) -> str:
@@ -84,8 +87,22 @@ def follow_up_answer(
             continue
         if candidate.entry.id in own_ids and candidate.fused >= combined.threshold * FOLLOW_UP_SLACK:
             return candidate.entry
+        break
+    return _clear_in_topic(retriever, own, answered)
+
+
+def _clear_in_topic(retriever: FaqRetriever, own: SearchResult, answered: str) -> FaqEntry | None:
+    """The follow-up's own best entry when it is of the topic just answered (returns → returns.damaged),
+    above FOLLOW_UP_OWN_MIN of the threshold and FOLLOW_UP_OWN_LEAD times ahead of the next one."""
+    previous = retriever.entry(answered) if answered else None
+    if previous is None or len(own.candidates) < 2:
         return None
-    return None
+    best, second = own.candidates[0], own.candidates[1]
+    same_topic = best.entry.topic.split(".")[0] == previous.topic.split(".")[0]
+    clear = (
+        best.fused >= own.threshold * FOLLOW_UP_OWN_MIN and best.fused >= FOLLOW_UP_OWN_LEAD * second.fused
+    )
+    return best.entry if same_topic and clear and best.entry.id != answered else None
 
 
 def fallback_buttons(

@@ -15,7 +15,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import answers, building
+from actions import answers, building, shopping_cart
 from actions.cards import cards_payload, listing
 from actions.common import entity_values, language, previous_intent
 from actions.references import (
@@ -38,6 +38,7 @@ from knowledge_graph.parse import (
     category_part_type,
     find_attribute,
     find_brands,
+    find_budget,
     find_category,
     find_keywords,
     match_sort,
@@ -314,12 +315,21 @@ def narrows_only(update: SearchQuery) -> bool:
     return not (update.category or update.part_type or update.text) and not is_empty(update)
 
 
+def sets_cart_quantity(tracker: Tracker) -> bool:
+    """A quantity said right after a cart turn ("only 2 of those") rather than a narrower search: no
+    amount of money in it ("only up to 200" narrows)."""
+    budget = find_budget(_text(tracker))
+    return budget.low is None and budget.high is None and shopping_cart.changes_quantity(tracker)
+
+
 async def search_answer(
     dispatcher: CollectingDispatcher, tracker: Tracker, graph: ProductGraph, intent: str
 ) -> Events:
     """search_products, refine_search ("cheaper", "only Corsair") and show_more_products."""
     if building.takes_over(tracker, intent):  # "cheaper" after a PC build, "gaming" when asked what for
         return await building.build_answer(dispatcher, tracker)
+    if intent == "refine_search" and sets_cart_quantity(tracker):  # "actually only 2 of those" after an add
+        return await shopping_cart.change_cart(dispatcher, tracker)
     lang = language(tracker)
     previous = previous_query(tracker)
     note = None

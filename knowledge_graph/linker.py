@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from rapidfuzz import fuzz, process
 
+from catalog.models import Product
 from catalog.reference import load_yaml
 from knowledge_graph.graph import ProductGraph
 from knowledge_graph.parse import ASKING_WORDS, STOPWORDS, negated_variants, ordinary_words
@@ -33,6 +34,8 @@ _NONE = np.zeros(0, dtype=np.int64)
 MAX_CANDIDATES = 5
 TIE = 0.9  # candidates scoring within 10 % of the best are equally good readings
 DISTINCTIVE_DF = 60  # a word naming at most this many products identifies a product line
+# variant suffixes of a model: a name with one the shopper did not say is a different model
+VARIANTS = frozenset({"ti", "super", "xt", "xtx"})
 # amounts of money: "$300", "300 dollars", "under 300", "3000元", "预算3000", "1.5k" — never model numbers
 _MONEY = re.compile(
     r"(?i)[$¥￥]\s*\d[\d,.]*k?|\d[\d,.]*\s*k?\s*(?:dollars?|usd|bucks|美元|美金|刀|块钱|块|元|人民币|rmb)"
@@ -48,6 +51,35 @@ _MEASURE = re.compile(
 _SPEC_WORD = re.compile(
     r"[1-8]k|\d{3,4}p|\d+(?:hz|gb|tb|mb|w|mm|ms|mhz|ghz)|\d{1,3}[gt]|ddr\d|gddr\d[x]?|gen\d|pcie\d?|usb\d?"
 )
+
+
+# the attribute a measure said of a product names ("64GB" of a memory kit or a drive, "850W" of a supply)
+_MEASURE_KEYS = {"gb": ("capacity",), "tb": ("capacity",), "w": ("wattage",), "hz": ("refresh_rate",)}
+_MEASURE_PARTS = re.compile(r"(?i)(\d+(?:\.\d+)?)\s*(gb|tb|w|watts?|hz)\b")
+
+
+def said_measures(text: str) -> list[tuple[float, str]]:
+    """The capacities, wattages and refresh rates a message gives ("64GB", "2 tb", "850w"), as (value,
+    unit) with terabytes in gigabytes, the unit the catalogue records."""
+    found = []
+    for m in _MEASURE.finditer(text):
+        if part := _MEASURE_PARTS.fullmatch(m.group().strip()):
+            value, unit = float(part.group(1)), part.group(2).lower()
+            unit = "w" if unit.startswith("w") else unit
+            found.append((value * 1000, "gb") if unit == "tb" else (value, unit))
+    return found
+
+
+def fits_measures(product: Product, measures: list[tuple[float, str]]) -> bool:
+    """Whether a product has every measure said: in its attributes, or written in its name."""
+    name = re.sub(r"\s+", "", product.name.lower())
+    for value, unit in measures:
+        recorded = [product.attributes.get(k) for k in _MEASURE_KEYS.get(unit, ())]
+        if any(isinstance(v, (int, float)) and abs(float(v) - value) < 1e-6 for v in recorded):
+            continue
+        if f"{value:g}{unit}" not in name:
+            return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -140,9 +172,13 @@ class Linker:
         return [w for w in dict.fromkeys(words) if w not in STOPWORDS]
 
     def link(self, text: str, limit: int = 2, part_type: str | None = None) -> list[Mention]:
-        """Mentions in the message, most specific first, each from different words."""
+        """Mentions in the message, most specific first, each from different words. A capacity or
+        wattage said with the name ("the Ripjaws S5 64GB") keeps only the readings that have it, when
+        any has."""
         graph = self.graph
         remaining = self.query_words(text)
+        measures = said_measures(text) if remaining else []
+        said = set(remaining)
         n = len(graph.columns.skus)
         allowed = np.ones(n, dtype=bool)
         if part_type:
@@ -192,6 +228,20 @@ class Linker:
                 and (not full or coverage[i] >= 0.999)
                 and set(matched) <= graph.name_tokens[graph.columns.skus[int(positions[int(i)])]]
             ]
+            if measures and len(tied) > 1:
+                fitting = [
+                    i
+                    for i in tied
+                    if fits_measures(graph.products[graph.columns.skus[int(positions[i])]], measures)
+                ]
+                tied = fitting or tied
+            if len(tied) > 1:  # "RX 6600" is the 6600, not the 6600 XT beside it
+                base = [
+                    i
+                    for i in tied
+                    if not (VARIANTS & graph.name_tokens[graph.columns.skus[int(positions[i])]]) - said
+                ]
+                tied = base or tied
             skus = tuple(graph.columns.skus[int(positions[i])] for i in tied[:MAX_CANDIDATES])
             runner_up = next((float(score[i]) for i in order[1:] if i not in tied[:1]), 0.0)
             confidence = round(min(1.0, (1 - runner_up / top) + float(coverage[best]) / 2), 3) if top else 0.0

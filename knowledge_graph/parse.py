@@ -1427,10 +1427,13 @@ def _attribute_phrases() -> tuple[list[tuple[str, re.Pattern[str], str]], list[t
     )
 
 
+_QUESTION_WORD_S = re.compile(r"\b(how|what)'?s\b")
+
+
 def find_attribute(text: str, product: Product | None = None) -> str | None:
     """Which attribute a question asks about ("how many cores…" → core_count; "刷新率" →
-    refresh_rate); among several, the one the product has."""
-    low = text.lower()
+    refresh_rate); among several, the one the product has. "hows"/"how's" read as "how"."""
+    low = _QUESTION_WORD_S.sub(r"\1", text.lower())
     en, zh = _attribute_phrases()
     hits: list[tuple[int, str]] = []
     for phrase, pattern, key in en:
