@@ -1,5 +1,6 @@
 """Customer analytics for staff in the conversation: "who are our at-risk customers?", "what segment
-is customer 12347 in?".
+is customer 12347 in?", "what's our AOV and repurchase rate?", and the assistant's own figures ("how
+did the assistant do this week?", from the effectiveness report over the assistant's event record).
 
 Same two locks as actions.staff: the action answers only when the channel identified a staff member,
 and every call carries that member's own token, so the order service (GET /staff/analytics/…)
@@ -9,6 +10,7 @@ refuses anyone else and decides what an associate may see (their store's custome
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -165,3 +167,109 @@ async def customer_answer(
         expected_orders=f"{value.expected_orders:.1f}",
         **facts,
     )
+
+
+def percent(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1%}"
+
+
+class ActionStaffShopOverview(StaffAction):
+    """ "What's our AOV and repurchase rate?", "客单价和复购率": the shop's customers, orders, revenue,
+    average order value and repurchase rate, and its largest segments (GET /staff/analytics/overview)."""
+
+    needs_store = False
+
+    def name(self) -> str:
+        return "action_staff_shop_overview"
+
+    async def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, token: str, me: StaffMe
+    ) -> None:
+        lang = language(tracker)
+        try:
+            o = await services.orders().analytics_overview(token)
+        except OrderServiceError as exc:
+            if exc.not_found:  # no purchase orders yet
+                dispatcher.utter_message(response="utter_analytics_no_orders")
+                return
+            raise
+        largest = sorted(o.segments, key=lambda s: -s.customers)[:3]
+        sep = "、" if lang == "zh" else ", "
+        dispatcher.utter_message(
+            response="utter_analytics_overview",
+            customers=o.customers,
+            orders=o.orders,
+            revenue=format_price(o.revenue, lang),
+            aov=format_price(o.average_order_value, lang),
+            repurchase=percent(o.repurchase_rate),
+            segments=sep.join(
+                f"{s.label_zh if lang == 'zh' else s.label_en} ({s.customers}, {percent(s.customer_share)})"
+                for s in largest
+            ),
+        )
+
+
+# "today", "this month", "last 30 days": the period a report question names (days back from now)
+PERIODS = (
+    (re.compile(r"(?i)\btoday\b|今天|今日"), 1),
+    (re.compile(r"(?i)\byesterday\b|昨天"), 2),
+    (
+        re.compile(
+            r"(?i)\b(?:this|last|past)\s+month\b|\b30\s*days\b|本月|这个月|上个月|近一个月|最近一个月|30天"
+        ),
+        30,
+    ),
+)
+WEEK_DAYS = 7
+
+
+def report_days(text: str) -> int:
+    """Days the report covers: a day, a month, else a week ("this week", "本周", or nothing said)."""
+    return next((days for pattern, days in PERIODS if pattern.search(text)), WEEK_DAYS)
+
+
+class ActionStaffAssistantReport(StaffAction):
+    """ "How did the assistant do this week?", "本周导购助手表现如何？": the totals of the assistant's
+    effectiveness report (order_service.effectiveness over the assistant_events record, the same
+    numbers as `daogou analytics report` and GET /staff/analytics/assistant) over the period asked,
+    a week by default. Managers and admins only, as the report is shop-wide."""
+
+    needs_store = False
+
+    def name(self) -> str:
+        return "action_staff_assistant_report"
+
+    async def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, token: str, me: StaffMe
+    ) -> None:
+        if me.role == "associate":
+            dispatcher.utter_message(response="utter_staff_managers_only")
+            return
+        lang = language(tracker)
+        days = report_days(tracker.latest_message.get("text") or "")
+        until = datetime.now(UTC)
+        since = until - timedelta(days=days)
+        report = await services.orders().assistant_report(token, since=since, until=until)
+        t = report.get("totals") or {}
+        period = dict(since=f"{since:%Y-%m-%d}", until=f"{until:%Y-%m-%d}")
+        if not t.get("conversations"):
+            dispatcher.utter_message(response="utter_staff_assistant_report_empty", **period)
+            return
+        rating = t.get("rating_mean")
+        dispatcher.utter_message(
+            response="utter_staff_assistant_report",
+            days=days,
+            conversations=int(t["conversations"]),
+            impressions=int(t.get("impressions") or 0),
+            ctr=percent(t.get("ctr")),
+            shown_to_cart=percent(t.get("shown_to_cart")),
+            shown_to_order=percent(t.get("shown_to_order")),
+            orders=int(t.get("orders") or 0),
+            revenue=format_price(float(t.get("revenue") or 0), lang),
+            containment=percent(t.get("containment")),
+            fallback_rate=percent(t.get("fallback_rate")),
+            faq_unsure_rate=percent(t.get("faq_unsure_rate")),
+            rating="–" if rating is None else f"{rating:.2f}/5",
+            ratings=int(t.get("ratings") or 0),
+            **period,
+        )

@@ -309,9 +309,13 @@ _PLACE_AFTER = re.compile(r"(?i)\s*(?:store|shop|branch|location|best ?buy|one)\
 
 def _named_in(text: str, entities: list[Any]) -> str | None:
     value = next(iter(entities), None)
+    spans = _store_names().spans(text)
     if value:
-        return places.english_place(str(value))
-    for start, end, phrase in _store_names().spans(text):
+        # the NLU often tags part of a store's name ("square" of "brookdale square"): the whole name
+        said = str(value).casefold()
+        whole = (text[s:e] for s, e, _ in spans if said in text[s:e].casefold() and e - s > len(said))
+        return next(whole, None) or places.english_place(str(value))
+    for start, end, phrase in spans:
         said = text[start:end]
         if (
             " " in phrase
