@@ -88,7 +88,12 @@ TARGETS: dict[str, list[tuple[str, str, float]]] = {
         ("orders_duplicated", "==", 0),
     ],
     "staff": [("handoff_delivery_p95_ms", "<=", 500)],  # issue 20: console reply -> shopper widget
-    "security": [("open_routes", "==", 0)],
+    "security": [
+        ("open_routes", "==", 0),
+        ("flood_p95_ratio", "<=", 2),
+        ("flood_accepted_lost", "==", 0),
+        ("forgotten_pii_left", "==", 0),
+    ],
     "build": [
         ("valid_rate", "==", 1.0),
         ("within_budget_rate", "==", 1.0),

@@ -98,6 +98,10 @@ class Settings(BaseSettings):
         30.0,
         description="First retry delay of a failed outreach send; each further retry waits twice as long.",
     )
+    outreach_send_concurrency: int = Field(
+        8,
+        description="Outreach messages sent in parallel; also the most whose outcome a crash of the worker can leave unknown.",
+    )
     outreach_wechat_window_h: float = Field(
         48.0,
         description="WeChat customer-service messages may reach a follower only this many hours after their last message.",
@@ -163,11 +167,11 @@ class Settings(BaseSettings):
 
     # --- abuse limits of every channel (bot/channels/limits.py, docs/channels.md "Limits") --------
     channel_rate_limit: str = Field(
-        "30/minute",
-        description="Messages one conversation (sender) may send on any channel, as a `limits` rate ('30/minute', '5/second;30/minute'); more are refused (HTTP 429 or a short message) before they reach the bot. '0' turns it off.",
+        "5 per 10 seconds; 30 per minute",
+        description="Messages one conversation (sender) may send on any channel, as `limits` rates (a burst and a sustained rate, ';'-separated); more are refused (HTTP 429 or a short message) before they reach the bot. '0' turns it off.",
     )
     channel_address_rate_limit: str = Field(
-        "300/minute",
+        "20 per 10 seconds; 120 per minute",
         description="Messages one client address may send on the REST, widget and staff channels (WeChat's all come from WeChat's servers: its limit is per OpenID only). '0' turns it off.",
     )
     rate_limit_exempt: str = Field(

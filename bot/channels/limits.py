@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from limits import parse
+from limits import parse_many
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
@@ -28,8 +28,8 @@ from daogou.language import detect
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_PER_SENDER = "30/minute"
-DEFAULT_PER_ADDRESS = "300/minute"
+DEFAULT_PER_SENDER = "5 per 10 seconds; 30 per minute"
+DEFAULT_PER_ADDRESS = "20 per 10 seconds; 120 per minute"
 DEFAULT_EXEMPT = "127.0.0.1,::1"
 DEFAULT_MAX_CHARS = 2000
 
@@ -66,8 +66,8 @@ def _setting(credentials: dict[str, Any], key: str, default: Any) -> Any:
 
 
 class ChannelLimits:
-    """The limits of one channel. ``per_sender``/``per_address`` are ``limits`` strings ("30/minute";
-    empty or "0" turns that limit off), ``exempt`` the client addresses the rates do not count
+    """The limits of one channel. ``per_sender``/``per_address`` are ``limits`` strings, one rate or
+    several ("5 per 10 seconds; 30 per minute": a burst and a sustained rate; empty or "0" turns it off), ``exempt`` the client addresses the rates do not count
     (comma-separated: this machine's tools and tests), ``max_chars`` the longest message accepted,
     ``storage_url`` a ``limits`` storage URL ("redis://host:6379/2"; empty: memory)."""
 
@@ -83,8 +83,8 @@ class ChannelLimits:
         self.channel = channel
         self.exempt = frozenset(a.strip() for a in exempt.split(",") if a.strip())
         self.max_chars = int(max_chars)
-        self.per_sender = parse(per_sender) if per_sender and per_sender != "0" else None
-        self.per_address = parse(per_address) if per_address and per_address != "0" else None
+        self.per_sender = parse_many(per_sender) if per_sender and per_sender != "0" else []
+        self.per_address = parse_many(per_address) if per_address and per_address != "0" else []
         # the limiter holds its storage by a weak reference only
         self.storage = storage_from_string(storage_url or "memory://")
         self.limiter = MovingWindowRateLimiter(self.storage)
@@ -122,13 +122,12 @@ class ChannelLimits:
             )
         if address and address in self.exempt:
             return None
-        for limit, kind, key in ((self.per_address, "address", address), (self.per_sender, "sender", sender)):
-            if limit is None or not key:
-                continue
-            wait = self._exceeded(limit, kind, key)
-            if wait is not None:
-                logger.warning("%s: %s rate limit %s exceeded", self.channel, kind, limit)
-                return Refusal(429, "rate_limited", TOO_FAST[lang].format(seconds=wait), wait)
+        for rates, kind, key in ((self.per_address, "address", address), (self.per_sender, "sender", sender)):
+            for limit in rates if key else []:
+                wait = self._exceeded(limit, kind, str(key))
+                if wait is not None:
+                    logger.warning("%s: %s rate limit %s exceeded", self.channel, kind, limit)
+                    return Refusal(429, "rate_limited", TOO_FAST[lang].format(seconds=wait), wait)
         return None
 
 

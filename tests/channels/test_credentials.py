@@ -38,8 +38,8 @@ def channels(monkeypatch):
         monkeypatch.setenv(name, "")
     monkeypatch.setenv("WECHAT_API_BASE", "https://api.weixin.qq.com")
     for name, value in (
-        ("CHANNEL_RATE_LIMIT", "30/minute"),
-        ("CHANNEL_ADDRESS_RATE_LIMIT", "300/minute"),
+        ("CHANNEL_RATE_LIMIT", "5 per 10 seconds; 30 per minute"),
+        ("CHANNEL_ADDRESS_RATE_LIMIT", "20 per 10 seconds; 120 per minute"),
         ("RATE_LIMIT_EXEMPT", "127.0.0.1,::1"),
         ("MAX_MESSAGE_CHARS", "2000"),
         ("REDIS_URL", ""),
