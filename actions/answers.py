@@ -343,17 +343,13 @@ async def compare_answer(
         cells = [f"{v}{' ✓' if row.best == i else ''}" for i, v in enumerate(row.values)]
         lines.append(f"{row.name}: " + " | ".join(cells))
     names = " | ".join(f"{i}. {p.name}" for i, p in enumerate(table.products, 1))
+    payload = cards_payload(graph, table.products, lang)
+    payload["comparison"] = {
+        "header": [p.name for p in table.products],
+        "rows": [{"name": r.name, "values": list(r.values), "best": r.best} for r in table.rows],
+    }
     dispatcher.utter_message(
-        response="utter_comparison",
-        products=names,
-        table="\n".join(lines),
-        json_message={
-            **cards_payload(graph, table.products, lang),
-            "comparison": {
-                "header": [p.name for p in table.products],
-                "rows": [{"name": r.name, "values": list(r.values), "best": r.best} for r in table.rows],
-            },
-        },
+        response="utter_comparison", products=names, table="\n".join(lines), json_message=payload
     )
     return [SlotSet("shown_skus", [p.sku for p in table.products])]
 

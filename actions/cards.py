@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
 
 from catalog.models import Product
+from daogou.cards import CardButton, ProductCard, ProductCardsPayload
 from knowledge_graph import api
 from knowledge_graph.graph import ProductGraph
 from knowledge_graph.vocab import format_price
@@ -18,23 +18,28 @@ from order_service.schemas import StoreOut
 MAX_CARDS = 5
 
 
-def card(graph: ProductGraph, product: Product, lang: str) -> dict[str, Any]:
-    """A product card with buttons (payloads are intents with the SKU entity)."""
-    data = api.product_card(graph, product, lang)
+def card(graph: ProductGraph, product: Product, lang: str) -> ProductCard:
+    """A product card with buttons (payloads are intents with the SKU entity); the contract is
+    daogou.cards."""
     sku = json.dumps({"sku": product.sku})
     labels = {"en": ("Details", "Similar", "Accessories"), "zh": ("详情", "类似商品", "搭配配件")}[lang]
-    data["currency"] = "USD"
-    data["buttons"] = [
+    buttons: list[CardButton] = [
         {"title": labels[0], "payload": f"/product_details{sku}"},
         {"title": labels[1], "payload": f"/show_similar{sku}"},
     ]
     if product.part_type:
-        data["buttons"].append({"title": labels[2], "payload": f"/show_accessories{sku}"})
-    return data
+        buttons.append({"title": labels[2], "payload": f"/show_accessories{sku}"})
+    return {**api.product_card(graph, product, lang), "currency": "USD", "buttons": buttons}
 
 
-def cards_payload(graph: ProductGraph, products: Sequence[Product], lang: str) -> dict[str, Any]:
-    return {"type": "product_cards", "products": [card(graph, p, lang) for p in products[:MAX_CARDS]]}
+def cards_payload(graph: ProductGraph, products: Sequence[Product], lang: str) -> ProductCardsPayload:
+    """The cards of the first MAX_CARDS products."""
+    return product_cards([card(graph, p, lang) for p in products[:MAX_CARDS]])
+
+
+def product_cards(cards: list[ProductCard]) -> ProductCardsPayload:
+    """The ``custom`` payload that carries these cards."""
+    return {"type": "product_cards", "products": cards}
 
 
 def product_line(product: Product, lang: str, differing: frozenset[str] = frozenset()) -> str:

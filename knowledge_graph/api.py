@@ -14,6 +14,7 @@ import numpy as np
 from catalog import part_rules
 from catalog.models import Product
 from catalog.reference import load_yaml, part_types
+from daogou.cards import CardData
 from knowledge_graph.graph import ProductGraph, node
 from knowledge_graph.linker import link
 from knowledge_graph.parse import find_attribute, parse_search
@@ -428,8 +429,9 @@ def accessories(graph: ProductGraph, sku: str, per_type: int = 3) -> list[Access
 # --- cards for rich channels ---------------------------------------------------------------------
 
 
-def product_card(graph: ProductGraph, product: Product, lang: str = "en") -> dict[str, Any]:
-    """Data of one product card: name, price, key specs, image when there is one."""
+def product_card(graph: ProductGraph, product: Product, lang: str = "en") -> CardData:
+    """Data of one product card (daogou.cards, the payload the channels read): name, price, key
+    specs, image when there is one."""
     return {
         "sku": product.sku,
         "name": product.name,

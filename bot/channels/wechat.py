@@ -124,7 +124,7 @@ def render(bot_messages: list[dict[str, Any]], url_template: str = "") -> list[O
             out.append(Outgoing("text", "\n\n".join(parts)))
         if len(cards) == 1 and cards[0].link(url_template):
             card = cards[0]
-            title = f"{card.name} {card.price_text()}".strip()
+            title = f"{card.name} {card.price_text}".strip()
             out.append(
                 Outgoing(
                     "news",
@@ -140,8 +140,8 @@ def render(bot_messages: list[dict[str, Any]], url_template: str = "") -> list[O
             lines = []
             for i, card in enumerate(cards, 1):
                 line = f"{i}. {card.name}"
-                if card.price_text():
-                    line += f"  {card.price_text()}"
+                if card.price_text:
+                    line += f"  {card.price_text}"
                 if card.specs:
                     line += "\n   " + "；".join(card.specs[:3])
                 if card.link(url_template):

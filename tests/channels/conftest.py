@@ -20,6 +20,8 @@ from aiohttp import web
 from rasa.core.channels.channel import UserMessage, register
 from sanic import Sanic
 
+from daogou.cards import ProductCard, ProductCardsPayload
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -27,15 +29,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-CARD = {
+CARD: ProductCard = {  # a card as actions.cards builds it (contract: daogou.cards)
     "sku": "CPU-R7-7800X3D",
     "name": "AMD Ryzen 7 7800X3D",
+    "brand": "AMD",
     "price": 449.0,
-    "currency": "USD",
+    "price_text": "$449.00",
+    "kind": "CPU",
+    "specs": [{"name": "cores", "value": "8"}, {"name": "socket", "value": "AM5"}],
     "image": "/img/cpu.png",
     "url": "https://shop.example/p/CPU-R7-7800X3D",
-    "specs": {"cores": 8, "socket": "AM5"},
+    "currency": "USD",
+    "buttons": [{"title": "Details", "payload": '/product_details{"sku": "CPU-R7-7800X3D"}'}],
 }
+
+
+def cards_payload(*cards: ProductCard) -> ProductCardsPayload:
+    return {"type": "product_cards", "products": list(cards)}
 
 
 @dataclass
@@ -52,13 +62,13 @@ class ScriptedBot:
             await asyncio.sleep(self.delay_s)
         if "one card" in text:
             await out.send_response(to, {"text": "Here it is:"})
-            await out.send_response(to, {"custom": {"products": [CARD]}})
+            await out.send_response(to, {"custom": cards_payload(CARD)})
         elif "cards" in text:
             cards = [
                 dict(CARD, sku=f"SKU-{i}", name=f"Product {i}", url=f"https://shop.example/p/{i}")
                 for i in range(3)
             ]
-            await out.send_response(to, {"custom": {"products": cards}})
+            await out.send_response(to, {"custom": cards_payload(*cards)})
         elif "buttons" in text:
             await out.send_response(
                 to,

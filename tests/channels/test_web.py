@@ -7,7 +7,7 @@ import asyncio
 import socketio
 
 from bot.channels.web import WebChatInput
-from tests.channels.conftest import CARD, ScriptedBot, outside_world, rasa_like_server
+from tests.channels.conftest import CARD, ScriptedBot, cards_payload, outside_world, rasa_like_server
 
 
 class Browser:
@@ -63,7 +63,7 @@ def test_session_persists_cards_arrive_and_sessions_map_to_customers(run):
                 answers = await browser.say(
                     session, "show me one card", count=2, metadata={"language": "en", "customer_id": 1}
                 )
-                assert answers == [{"text": "Here it is:"}, {"custom": {"products": [CARD]}}]
+                assert answers == [{"text": "Here it is:"}, {"custom": cards_payload(CARD)}]
                 await browser.close()
 
                 # a reload: a new connection asks for the stored session id and keeps talking in it

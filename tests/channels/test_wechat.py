@@ -12,7 +12,7 @@ import xmltodict
 from wechatpy.crypto import WeChatCrypto
 
 from bot.channels.wechat import WeChatInput, wechat_signature
-from tests.channels.conftest import ScriptedBot, outside_world, rasa_like_server
+from tests.channels.conftest import CARD, ScriptedBot, cards_payload, outside_world, rasa_like_server
 
 TOKEN = "wechat-test-token"
 APP_ID = "wx-test-app"
@@ -250,8 +250,8 @@ def test_subscribe_event_greets_and_cards_become_news_or_linked_text(run):
             status, body = await post(url, signed_args(), subscribe)
             # a text and a card: one passive reply can hold one message, so the two become one text
             content = reply_of(body)["Content"]
-            assert "Here it is:" in content and "AMD Ryzen 7 7800X3D $449.00" in content
-            assert "https://shop.example/p/CPU-R7-7800X3D" in content
+            assert "Here it is:" in content and f"{CARD['name']} {CARD['price_text']}" in content
+            assert CARD["url"] in content
             status, body = await post(url, signed_args(), text_xml("three cards please", 5005))
             reply = reply_of(body)
             assert reply["MsgType"] == "text"
@@ -267,9 +267,7 @@ def test_single_card_is_a_news_message(run):
 
         async def card_only(message):
             bot.received.append(message)
-            from tests.channels.conftest import CARD
-
-            await message.output_channel.send_response(message.sender_id, {"custom": {"products": [CARD]}})
+            await message.output_channel.send_response(message.sender_id, {"custom": cards_payload(CARD)})
 
         bot.handle_message = card_only
         async with outside_world() as outside, rasa_like_server([channel(outside.url)], bot) as (url, _):
@@ -277,11 +275,8 @@ def test_single_card_is_a_news_message(run):
             reply = reply_of(body)
             assert reply["MsgType"] == "news" and reply["ArticleCount"] == "1"
             item = reply["Articles"]["item"]
-            assert item["Title"] == "AMD Ryzen 7 7800X3D $449.00"
-            assert (
-                item["Url"] == "https://shop.example/p/CPU-R7-7800X3D"
-                and "socket: AM5" in item["Description"]
-            )
+            assert item["Title"] == f"{CARD['name']} {CARD['price_text']}"
+            assert item["Url"] == CARD["url"] and "socket: AM5" in item["Description"]
 
     run(scenario())
 
