@@ -25,11 +25,11 @@ from order_service.models import (
     Location,
     Order,
     OutreachConsent,
+    OutreachMessage,
     Product,
 )
 from order_service.services.geo import haversine_km
-from outreach.outbox import enqueue
-from outreach.triggers import language_of
+from outreach.outbox import message_row
 from recommender.analytics import customer_lifetime_value, rfm
 from recommender.sources import order_lines_from_database
 
@@ -159,9 +159,20 @@ def _offer_params(campaign: Campaign, language: str) -> dict[str, Any]:
     }
 
 
+def _languages(session: Session) -> dict[str, str]:
+    """Each customer's language: that of their latest assistant event."""
+    rows = session.execute(
+        select(AssistantEvent.customer_id, AssistantEvent.language)
+        .where(AssistantEvent.customer_id.is_not(None))
+        .order_by(AssistantEvent.id)
+    )
+    return {customer: language for customer, language in rows if customer is not None}
+
+
 def launch_campaign(session: Session, campaign_id: int, now: datetime) -> dict[str, int]:
     """Assign arms and enqueue the treated group's messages, all in one transaction. Launching again
-    (after a crash, or twice by mistake) adds nothing: members and send keys are unique."""
+    (after a crash, or twice by mistake) adds nothing: members and send keys are unique, and a launch
+    racing another one fails on the unique send key and rolls back whole."""
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
         raise LookupError(f"no campaign {campaign_id}")
@@ -169,13 +180,17 @@ def launch_campaign(session: Session, campaign_id: int, now: datetime) -> dict[s
     known = set(
         session.scalars(select(CampaignMember.customer_id).where(CampaignMember.campaign_id == campaign_id))
     )
+    queued = set(
+        session.scalars(select(OutreachMessage.send_key).where(OutreachMessage.campaign_id == campaign_id))
+    )
     addresses = dict(
         session.execute(
             select(CustomerIdentity.customer_id, CustomerIdentity.external_id).where(
-                CustomerIdentity.channel == campaign.channel, CustomerIdentity.customer_id.in_(targets)
+                CustomerIdentity.channel == campaign.channel
             )
         ).all()
     )
+    languages = _languages(session)
     counts = {"treated": 0, "holdout": 0, "messages": 0}
     for customer in targets:
         arm = arm_of(campaign.id, campaign.seed, customer, campaign.holdout_share)
@@ -184,21 +199,24 @@ def launch_campaign(session: Session, campaign_id: int, now: datetime) -> dict[s
             session.add(
                 CampaignMember(campaign_id=campaign.id, customer_id=customer, arm=arm, assigned_at=now)
             )
-        if arm == "treated":
-            language = language_of(session, customer)
-            counts["messages"] += enqueue(
-                session,
-                send_key=f"campaign:{campaign.id}:{customer}",
-                kind="campaign",
-                template="campaign",
-                customer_id=customer,
-                channel=campaign.channel,
-                address=addresses[customer],
-                language=language,
-                params=_offer_params(campaign, language),
-                now=now,
-                campaign_id=campaign.id,
+        key = f"campaign:{campaign.id}:{customer}"
+        if arm == "treated" and key not in queued:
+            language = languages.get(customer, "en")
+            session.add(
+                message_row(
+                    send_key=key,
+                    kind="campaign",
+                    template="campaign",
+                    customer_id=customer,
+                    channel=campaign.channel,
+                    address=addresses[customer],
+                    language=language,
+                    params=_offer_params(campaign, language),
+                    now=now,
+                    campaign_id=campaign.id,
+                )
             )
+            counts["messages"] += 1
     campaign.status = "running"
     campaign.started_at = campaign.started_at or now
     session.commit()

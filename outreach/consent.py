@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from order_service.models import CHANNELS, OutreachConsent, OutreachMessage
+from order_service.models import CHANNELS, OutreachConsent
 
 
 def set_consent(
@@ -70,20 +69,3 @@ def quiet_until(now: datetime, quiet: tuple[int, int] | None, zone: str) -> date
         return None
     end_day = local.date() if hour < end else local.date() + timedelta(days=1)
     return datetime.combine(end_day, time(end), tzinfo=local.tzinfo).astimezone(now.tzinfo)
-
-
-def campaign_messages_this_week(session: Session, customer_id: str, now: datetime) -> int:
-    """Campaign messages sent to the customer in the last 7 days (the frequency cap counts these)."""
-    return int(
-        session.scalar(
-            select(func.count())
-            .select_from(OutreachMessage)
-            .where(
-                OutreachMessage.customer_id == customer_id,
-                OutreachMessage.kind == "campaign",
-                OutreachMessage.status.in_(("sent", "delivered")),
-                OutreachMessage.sent_at >= now - timedelta(days=7),
-            )
-        )
-        or 0
-    )

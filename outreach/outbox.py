@@ -14,7 +14,9 @@ Exactly-once rules (docs/outreach.md):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -26,13 +28,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from order_service.models import AssistantEvent, OutreachMessage
-from outreach.consent import (
-    campaign_messages_this_week,
-    consent_of,
-    may_send,
-    quiet_until,
-)
+from order_service.models import AssistantEvent, OutreachConsent, OutreachMessage
+from outreach.consent import may_send, quiet_until
 
 TEXTS = Path(__file__).with_name("texts.yaml")
 DEAD_STATUSES = ("dead", "unknown")
@@ -83,6 +80,7 @@ class Policy:
     retry_base_s: float
     wechat_window: timedelta
     wechat_quota: int
+    concurrency: int = 8
 
 
 @dataclass
@@ -100,8 +98,7 @@ class DrainStats:
         self.reasons[reason] = self.reasons.get(reason, 0) + 1
 
 
-def enqueue(
-    session: Session,
+def message_row(
     *,
     send_key: str,
     kind: str,
@@ -113,10 +110,9 @@ def enqueue(
     params: dict[str, Any],
     now: datetime,
     campaign_id: int | None = None,
-) -> bool:
-    """Add a message unless one with this send key exists; True when it was added. Runs in a
-    savepoint, so a duplicate does not undo the caller's other work."""
-    row = OutreachMessage(
+) -> OutreachMessage:
+    """A queued message, due now."""
+    return OutreachMessage(
         send_key=send_key,
         kind=kind,
         template=template,
@@ -132,7 +128,13 @@ def enqueue(
         last_error="",
         created_at=now,
     )
-    if session.scalar(select(OutreachMessage.id).where(OutreachMessage.send_key == send_key)) is not None:
+
+
+def enqueue(session: Session, **fields: Any) -> bool:
+    """Add a message (the fields of `message_row`) unless one with its send key exists; True when it
+    was added. Runs in a savepoint, so a duplicate does not undo the caller's other work."""
+    row = message_row(**fields)
+    if session.scalar(select(OutreachMessage.id).where(OutreachMessage.send_key == row.send_key)) is not None:
         return False
     try:
         with session.begin_nested():
@@ -153,42 +155,82 @@ def recover_interrupted(session: Session, now: datetime) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def _last_wechat_message(session: Session, customer_id: str) -> datetime | None:
-    return session.scalar(
-        select(func.max(AssistantEvent.at)).where(
-            AssistantEvent.customer_id == customer_id, AssistantEvent.channel == "wechat"
+@dataclass
+class _Screen:
+    """What the rules need to know about the customers of one page of due messages, read in four
+    queries; the counters grow as the page's messages are let through."""
+
+    consent: dict[tuple[str, str], bool]
+    campaign_sent: Counter[str]
+    wechat_last: dict[str, datetime]
+    wechat_used: Counter[str]
+
+
+def _screen(session: Session, rows: list[OutreachMessage], policy: Policy, now: datetime) -> _Screen:
+    customers = {row.customer_id for row in rows}
+    consent = {
+        (customer, channel): opted_in
+        for customer, channel, opted_in in session.execute(
+            select(OutreachConsent.customer_id, OutreachConsent.channel, OutreachConsent.opted_in).where(
+                OutreachConsent.customer_id.in_(customers)
+            )
+        )
+    }
+    campaign_sent: Counter[str] = Counter(
+        dict(
+            session.execute(
+                select(OutreachMessage.customer_id, func.count())
+                .where(
+                    OutreachMessage.customer_id.in_(customers),
+                    OutreachMessage.kind == "campaign",
+                    OutreachMessage.status.in_(("sent", "delivered")),
+                    OutreachMessage.sent_at >= now - timedelta(days=7),
+                )
+                .group_by(OutreachMessage.customer_id)
+            ).all()
         )
     )
-
-
-def _wechat_blocked(session: Session, message: OutreachMessage, policy: Policy, now: datetime) -> str | None:
-    """WeChat's rules for customer-service messages: only within the window after the follower's last
-    message, and only so many per window."""
-    last = _last_wechat_message(session, message.customer_id)
-    if last is None or now - last > policy.wechat_window:
-        return "wechat_window_closed"
-    used = session.scalar(
-        select(func.count())
-        .select_from(OutreachMessage)
-        .where(
-            OutreachMessage.customer_id == message.customer_id,
+    wechat_last: dict[str, datetime] = {
+        customer: at
+        for customer, at in session.execute(
+            select(AssistantEvent.customer_id, func.max(AssistantEvent.at))
+            .where(AssistantEvent.customer_id.in_(customers), AssistantEvent.channel == "wechat")
+            .group_by(AssistantEvent.customer_id)
+        )
+        if customer is not None and at is not None
+    }
+    wechat_used: Counter[str] = Counter()
+    for customer, sent_at in session.execute(
+        select(OutreachMessage.customer_id, OutreachMessage.sent_at).where(
+            OutreachMessage.customer_id.in_(customers),
             OutreachMessage.channel == "wechat",
             OutreachMessage.status == "sent",
-            OutreachMessage.sent_at >= last,
+            OutreachMessage.sent_at >= now - policy.wechat_window,
         )
-    )
-    return "wechat_quota_used" if (used or 0) >= policy.wechat_quota else None
+    ):
+        if customer in wechat_last and sent_at is not None and sent_at >= wechat_last[customer]:
+            wechat_used[customer] += 1
+    return _Screen(consent, campaign_sent, wechat_last, wechat_used)
 
 
-def _blocked(session: Session, message: OutreachMessage, policy: Policy, now: datetime) -> str | None:
-    if not may_send(message.kind, consent_of(session, message.customer_id, message.channel)):
+def _blocked(row: OutreachMessage, seen: _Screen, policy: Policy, now: datetime) -> str | None:
+    """Why the message may not go now, or None; a message let through counts towards the caps."""
+    customer = row.customer_id
+    if not may_send(row.kind, seen.consent.get((customer, row.channel))):
         return "no_consent"
-    if message.kind == "campaign":
-        cap = int(message.params.get("max_per_week", policy.max_per_week))
-        if campaign_messages_this_week(session, message.customer_id, now) >= min(cap, policy.max_per_week):
+    if row.kind == "campaign":
+        cap = min(int(row.params.get("max_per_week", policy.max_per_week)), policy.max_per_week)
+        if seen.campaign_sent[customer] >= cap:
             return "frequency_cap"
-    if message.channel == "wechat":
-        return _wechat_blocked(session, message, policy, now)
+    if row.channel == "wechat":
+        last = seen.wechat_last.get(customer)
+        if last is None or now - last > policy.wechat_window:
+            return "wechat_window_closed"
+        if seen.wechat_used[customer] >= policy.wechat_quota:
+            return "wechat_quota_used"
+        seen.wechat_used[customer] += 1
+    if row.kind == "campaign":
+        seen.campaign_sent[customer] += 1
     return None
 
 
@@ -203,77 +245,127 @@ def due_ids(session: Session, now: datetime, limit: int) -> list[int]:
     )
 
 
-def _finish(session: Session, message_id: int, **values: Any) -> None:
-    session.execute(update(OutreachMessage).where(OutreachMessage.id == message_id).values(**values))
-    session.commit()
-
-
-def _claim(session: Session, message_id: int, status: str) -> bool:
-    """`queued` → `status`, attempts + 1, if nobody else took the row; committed."""
-    claimed = session.execute(
+def _set(session: Session, ids: list[int], **values: Any) -> int:
+    """Update queued rows (only those still queued); returns how many changed."""
+    if not ids:
+        return 0
+    result = session.execute(
         update(OutreachMessage)
-        .where(OutreachMessage.id == message_id, OutreachMessage.status == "queued")
-        .values(status=status, attempts=OutreachMessage.attempts + 1)
+        .where(OutreachMessage.id.in_(ids), OutreachMessage.status == "queued")
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _screen_page(
+    session: Session, ids: list[int], policy: Policy, now: datetime, stats: DrainStats
+) -> list[OutreachMessage]:
+    """Apply quiet hours, consent, caps and WeChat's rules to a page of due messages; web messages go
+    to the inbox here. Returns the messages a channel must send. Commits."""
+    rows = list(
+        session.scalars(
+            select(OutreachMessage).where(OutreachMessage.id.in_(ids)).order_by(OutreachMessage.id)
+        )
+    )
+    rows = [row for row in rows if row.status == "queued"]
+    if (later := quiet_until(now, policy.quiet, policy.timezone)) is not None:
+        stats.deferred += _set(session, [row.id for row in rows], next_attempt_at=later)
+        session.commit()
+        return []
+    seen = _screen(session, rows, policy, now)
+    inbox, to_send = [], []
+    for row in rows:
+        if (reason := _blocked(row, seen, policy, now)) is not None:
+            _set(session, [row.id], status="skipped", last_error=reason)
+            stats.skip(reason)
+        elif row.channel == "web":  # the inbox is this table: ready for the shopper's next visit
+            inbox.append(row.id)
+        else:
+            to_send.append(row)
+    stats.inboxed += _set(session, inbox, status="sent", sent_at=now, attempts=OutreachMessage.attempts + 1)
+    session.commit()
+    return to_send
+
+
+def _claim(session: Session, rows: list[OutreachMessage]) -> list[tuple[OutreachMessage, int]]:
+    """`queued` → `sending` (attempts + 1) for the rows nobody else took; committed before any send.
+    Returns the rows taken with their attempt number."""
+    taken = dict(
+        session.execute(
+            update(OutreachMessage)
+            .where(OutreachMessage.id.in_([row.id for row in rows]), OutreachMessage.status == "queued")
+            .values(status="sending", attempts=OutreachMessage.attempts + 1)
+            .returning(OutreachMessage.id, OutreachMessage.attempts),
+            execution_options={"synchronize_session": False},
+        ).all()
     )
     session.commit()
-    return bool(claimed.rowcount)  # type: ignore[attr-defined]
+    return [(row, taken[row.id]) for row in rows if row.id in taken]
 
 
-def deliver_one(
+def _attempt(senders: dict[str, Sender], row: OutreachMessage) -> SendFailed | None:
+    sender = senders.get(row.channel)
+    if sender is None:
+        return SendFailed("channel_not_configured", retry=False)
+    try:
+        sender.send(row.address, render(row.template, row.language, row.params))
+    except SendFailed as exc:
+        return exc
+    return None
+
+
+def _record(
     session: Session,
-    message_id: int,
-    senders: dict[str, Sender],
+    row: OutreachMessage,
+    attempts: int,
+    failure: SendFailed | None,
     policy: Policy,
     now: datetime,
     stats: DrainStats,
 ) -> None:
-    message = session.get(OutreachMessage, message_id)
-    if message is None or message.status != "queued":
-        return
-    if (later := quiet_until(now, policy.quiet, policy.timezone)) is not None:
-        _finish(session, message_id, next_attempt_at=later)
-        stats.deferred += 1
-        return
-    if (reason := _blocked(session, message, policy, now)) is not None:
-        _finish(session, message_id, status="skipped", last_error=reason)
-        stats.skip(reason)
-        return
-    if message.channel == "web":  # the inbox is this table: ready for the shopper's next visit
-        if _claim(session, message_id, "sent"):
-            _finish(session, message_id, sent_at=now)
-            stats.inboxed += 1
-        return
-    sender = senders.get(message.channel)
-    if sender is None:
-        _finish(session, message_id, status="skipped", last_error="channel_not_configured")
-        stats.skip("channel_not_configured")
-        return
-    content = render(message.template, message.language, message.params)
-    attempts = message.attempts + 1
-    if not _claim(session, message_id, "sending"):
-        return
-    try:
-        sender.send(message.address, content)
-    except SendFailed as exc:
-        if exc.retry and attempts < policy.max_attempts:
-            delay = policy.retry_base_s * 2 ** (attempts - 1)
-            _finish(
-                session,
-                message_id,
-                status="queued",
-                next_attempt_at=now + timedelta(seconds=delay),
-                last_error=str(exc)[:300],
+    where = (
+        update(OutreachMessage)
+        .where(OutreachMessage.id == row.id, OutreachMessage.status == "sending")
+        .execution_options(synchronize_session=False)
+    )
+    if failure is None:
+        session.execute(where.values(status="sent", sent_at=now, last_error=""))
+        stats.sent += 1
+    elif failure.retry and attempts < policy.max_attempts:
+        delay = policy.retry_base_s * 2 ** (attempts - 1)
+        session.execute(
+            where.values(
+                status="queued", next_attempt_at=now + timedelta(seconds=delay), last_error=str(failure)[:300]
             )
-            stats.retried += 1
+        )
+        stats.retried += 1
+    else:
+        session.execute(
+            where.values(status="dead" if failure.retry else "skipped", last_error=str(failure)[:300])
+        )
+        if failure.retry:
+            stats.dead += 1
         else:
-            _finish(session, message_id, status="dead" if exc.retry else "skipped", last_error=str(exc)[:300])
-            if exc.retry:
-                stats.dead += 1
+            stats.skip(str(failure)[:40])
+
+
+def _rounds(rows: list[OutreachMessage], size: int) -> Iterator[list[OutreachMessage]]:
+    """Groups of at most `size` messages sent in parallel, one per customer at most, so that one
+    shopper's messages arrive in their order (ready for pick-up before the rating request)."""
+    waiting = list(rows)
+    while waiting:
+        chunk: list[OutreachMessage] = []
+        customers: set[str] = set()
+        rest = []
+        for row in waiting:
+            if len(chunk) < size and row.customer_id not in customers:
+                chunk.append(row)
+                customers.add(row.customer_id)
             else:
-                stats.skip(str(exc)[:40])
-        return
-    _finish(session, message_id, status="sent", sent_at=now, last_error="")
-    stats.sent += 1
+                rest.append(row)
+        yield chunk
+        waiting = rest
 
 
 def drain(
@@ -281,15 +373,26 @@ def drain(
     senders: dict[str, Sender],
     policy: Policy,
     clock: Callable[[], datetime],
-    limit: int = 500,
+    limit: int = 2000,
+    page: int = 200,
 ) -> DrainStats:
-    """Deliver every due message (at most `limit` per call)."""
+    """Deliver the due messages (at most `limit` per call). Channel sends go `policy.concurrency` at a
+    time: claimed in one commit, sent in parallel, recorded in the next; so a crash leaves at most
+    that many messages whose outcome is unknown."""
     stats = DrainStats()
     with sessions() as session:
         ids = due_ids(session, clock(), limit)
-    for message_id in ids:
-        with sessions() as session:
-            deliver_one(session, message_id, senders, policy, clock(), stats)
+    with ThreadPoolExecutor(max_workers=policy.concurrency) as pool:
+        for start in range(0, len(ids), page):
+            with sessions() as session:
+                ready = _screen_page(session, ids[start : start + page], policy, clock(), stats)
+                for chunk in _rounds(ready, policy.concurrency):
+                    claimed = _claim(session, chunk)
+                    failures = list(pool.map(lambda taken: _attempt(senders, taken[0]), claimed))
+                    now = clock()
+                    for (row, attempts), failure in zip(claimed, failures):
+                        _record(session, row, attempts, failure, policy, now, stats)
+                    session.commit()
     return stats
 
 

@@ -44,6 +44,7 @@ def policy_from(settings: Settings) -> Policy:
         retry_base_s=settings.outreach_retry_base_s,
         wechat_window=timedelta(hours=settings.outreach_wechat_window_h),
         wechat_quota=settings.outreach_wechat_quota,
+        concurrency=settings.outreach_send_concurrency,
     )
 
 
