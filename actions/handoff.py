@@ -3,17 +3,26 @@
 Where the transcript goes: a POST of JSON to settings.handoff_url when it is set (a help-desk webhook),
 otherwise (or when that POST fails) a line in $STATE_DIR/handoff/handoff.jsonl. The bot then returns
 Rasa's ConversationPaused event: Rasa stores the shopper's further messages without answering them.
-The colleague resumes the bot by appending {"event": "resume"} to the conversation through the Rasa
-HTTP API (POST /conversations/<sender_id>/tracker/events); the shopper can also start over with
-"/restart"."""
+The staff console resumes the bot through the Rasa server's internal handoff path
+(bot/channels/handoff.py); the shopper can also start over with "/restart".
+
+Outside opening hours the shopper is told when someone will answer: the hours are the stores' own (the
+shop data, catalog.load_stores), in each store's time zone (from its coordinates, tzfpy): the store the
+conversation picked for pick-up when there is one, otherwise the chain's staffed (BigBox) stores, of
+which the first to open answers."""
 
 from __future__ import annotations
 
+import functools
 import logging
-from datetime import UTC, datetime
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from datetime import time as clock_time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
+import tzfpy
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused
 from rasa_sdk.executor import CollectingDispatcher
@@ -21,10 +30,64 @@ from rasa_sdk.types import DomainDict
 
 from actions import journal
 from actions.common import identity, language
+from catalog import load_stores
+from catalog.bestbuy import DAYS
+from catalog.models import Store
 from daogou.config import get_settings
 
 log = logging.getLogger(__name__)
 JOURNAL = "handoff"
+STAFFED = "BigBox"  # store types with associates on the floor (Express kiosks and Mobile counters not)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@functools.lru_cache(maxsize=1)
+def stores_by_id() -> dict[int, Store]:
+    return {s.id: s for s in load_stores()}
+
+
+@functools.lru_cache(maxsize=4096)
+def store_zone(lat: float, lon: float) -> ZoneInfo:
+    return ZoneInfo(tzfpy.get_tz(lon, lat))
+
+
+def opening(store: Store, now: datetime) -> datetime | None:
+    """`now` when the store is open, else the next moment it opens (in its time zone), or None when its
+    hours name no open day."""
+    zone = store_zone(store.lat, store.lon)
+    local = now.astimezone(zone)
+    for ahead in range(8):
+        day = (local + timedelta(days=ahead)).date()
+        span = store.hours.get(DAYS[day.weekday()])
+        if not span:
+            continue
+        opens = datetime.combine(day, clock_time.fromisoformat(span[0]), zone)
+        closes = datetime.combine(day, clock_time.fromisoformat(span[1]), zone)
+        if opens <= local < closes:
+            return local
+        if local < opens:
+            return opens
+    return None
+
+
+def next_answer(stores: Iterable[Store], now: datetime) -> datetime | None:
+    """None while one of `stores` is open; else the first moment one of them opens (its local time)."""
+    found = [t for t in (opening(s, now) for s in stores) if t is not None]
+    if not found or any(t == now for t in found):
+        return None
+    return min(found, key=lambda t: t.astimezone(UTC))
+
+
+def answering_stores(tracker: Tracker) -> list[Store]:
+    """The conversation's pick-up store when it has one, else the chain's staffed stores."""
+    by_id = stores_by_id()
+    picked = tracker.get_slot("pickup_store_id")
+    if picked is not None and int(picked) in by_id:
+        return [by_id[int(picked)]]
+    return [s for s in by_id.values() if s.type == STAFFED]
 
 
 def transcript(tracker: Tracker) -> list[dict[str, Any]]:
@@ -83,4 +146,9 @@ class ActionHandoff(Action):
             dispatcher.utter_message(response="utter_handoff_failed")
             return []
         dispatcher.utter_message(response="utter_handoff")
+        when = next_answer(answering_stores(tracker), utcnow())
+        if when is not None:
+            dispatcher.utter_message(
+                response="utter_handoff_after_hours", when=f"{when:%Y-%m-%d %H:%M} {when.tzname()}"
+            )
         return [ConversationPaused()]

@@ -1,14 +1,15 @@
 """bench-staff: how fast a person's reply in the staff console reaches the shopper's widget (issue 20).
 
 `handoff_delivery_p95_ms` (target ≤ 500): the stack of the Procfile on free ports
-(tests/conversations/stack.py: order service, action server, Rasa with its HTTP API token), the web server
+(tests/conversations/stack.py: order service, action server, Rasa), the web server
 (`python -m ops.web`, which serves the shop page with the widget and the staff console) in front of
 it, and Debian's Chromium (Playwright) as the shopper. The shopper asks the widget for a person; a store
 associate signs in to the console over HTTP, claims the conversation and sends BENCH_STAFF_REPLIES
 replies (default 40), one at a time. Each is timed from just before the console's POST leaves to the
 moment a MutationObserver in the shopper's page sees it in the widget (both clocks are this machine's).
-The path measured: console → Rasa HTTP API (append a bot utterance, output_channel=latest) → socket.io →
-the widget. The console's own POST round trip is reported beside it.
+The path measured: console → the Rasa server's internal handoff path (bot/channels/handoff.py, service
+credential; the console has no Rasa HTTP API token, as under `make run`) → socket.io → the widget. The
+console's own POST round trip is reported beside it.
 """
 
 from __future__ import annotations
@@ -50,15 +51,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def web_server(orders_url: str, rasa_url: str, api_token: str, port: int, **settings: str) -> Iterator[str]:
-    """`python -m ops.web` (shop page, widget, staff console) in front of a stack; yields its URL."""
+def web_server(orders_url: str, rasa_url: str, port: int, **settings: str) -> Iterator[str]:
+    """`python -m ops.web` (shop page, widget, staff console) in front of a stack, without Rasa's HTTP
+    API token (the default configuration); yields its URL."""
     env = {
         **os.environ,
         "HOST": "127.0.0.1",
         "WEB_PORT": str(port),
         "RASA_PORT": str(urlsplit(rasa_url).port),
         "ORDER_SERVICE_URL": orders_url,
-        "RASA_API_TOKEN": api_token,
+        "RASA_API_TOKEN": "",
         **settings,
     }
     with tempfile.TemporaryFile("w+") as log:
@@ -143,7 +145,7 @@ def main() -> None:
     train = os.environ.get("CONVERSATIONS_SKIP_TRAIN", "") in ("", "0", "false")
     load_before = os.getloadavg()
     with live_stack(train=train) as stack:
-        with web_server(stack.orders_url, stack.rasa_url, stack.rasa_api_token, web_port) as web:
+        with web_server(stack.orders_url, stack.rasa_url, web_port) as web:
             samples = measure(web, stack.database)
     delivery, roundtrip = samples["delivery_ms"], samples["roundtrip_ms"]
     metrics = {
@@ -159,7 +161,7 @@ def main() -> None:
         {
             "method": "replies from the staff console (HTTP) to the shopper's widget in headless Chromium, "
             "one at a time, timed from before the POST to a MutationObserver seeing the text; "
-            "console -> Rasa HTTP API (bot utterance, output_channel=latest) -> socket.io -> widget",
+            "console -> Rasa's internal handoff path (bot utterance on the shopper's channel) -> socket.io -> widget",
             "load_average_before": load_before,
             "load_average_after": os.getloadavg(),
             "delivery_ms": [round(x, 1) for x in delivery],

@@ -39,7 +39,8 @@ def main() -> None:
     import uvicorn
 
     s = get_settings()
-    uvicorn.run(create_app(), host=s.host, port=s.web_port, log_level="warning")
+    # the staff console's event streams never end by themselves: on Ctrl-C they are closed after 2 s
+    uvicorn.run(create_app(), host=s.host, port=s.web_port, log_level="warning", timeout_graceful_shutdown=2)
 
 
 if __name__ == "__main__":

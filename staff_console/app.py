@@ -481,6 +481,9 @@ class HandoffDesk:
         if refused or session is None:
             return refused or self.console.signed_out(request)
         cookie = request.cookies.get(COOKIE)
+        check_s = min(
+            KEEPALIVE_S, max(1.0, self.console.sessions.idle_s / 3)
+        )  # and whether the session lives
 
         async def stream() -> AsyncIterator[str]:
             yield "retry: 2000\n\n"
@@ -488,7 +491,7 @@ class HandoffDesk:
             pending = asyncio.ensure_future(anext(changes))
             try:
                 while True:
-                    done, _ = await asyncio.wait({pending}, timeout=KEEPALIVE_S)
+                    done, _ = await asyncio.wait({pending}, timeout=check_s)
                     if (
                         await request.is_disconnected()
                         or self.console.sessions.get(cookie, touch=False) is None

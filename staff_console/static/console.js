@@ -8,7 +8,17 @@ const TEXT = {
     tabChat: "Assistant",
     tabInbox: "Handoffs",
     inboxEmpty: "No conversations are waiting for a person.",
-    inboxReadOnly: "Replying is off here: the Rasa HTTP API token (RASA_API_TOKEN) is not set.",
+    tabStore: "Store",
+    pickupsTitle: "Pick-up orders to prepare",
+    pickupsEmpty: "No pick-up orders to prepare.",
+    markReady: "Mark ready",
+    readyDone: (id, told) => `Order #${id} is ready for pick-up.` + (told ? " The shopper has been told." : ""),
+    transfersTitle: "Suggested transfers",
+    transfersEmpty: "No transfers suggested.",
+    confirmTransfer: "Confirm transfer",
+    transferDone: (ref) => `Transfer ${ref} recorded.`,
+    transferLine: (s) => `${s.quantity} × ${s.name} (${s.sku}) ← ${s.from_name} (#${s.from_location_id}, ${s.distance_km} km)`,
+    orderLine: (o) => `#${o.id} · ${o.customer_id} · store #${o.location_id} · ` + o.lines.map((l) => `${l.quantity} × ${l.name}`).join(", "),
     claim: "Claim",
     handBack: "Hand back to the assistant",
     waiting: (m) => `waiting ${m} min`,
@@ -48,7 +58,10 @@ const TEXT = {
       claimed: "Another colleague has already claimed this conversation.",
       not_yours: "Claim the conversation first.",
       no_handoff: "This conversation is no longer waiting for a person.",
-      rasa_api_off: "Replying is off: RASA_API_TOKEN is not set.",
+      forbidden: "Your role may not do this for that store.",
+      conflict: "This changed meanwhile: the list has been read again.",
+      not_found: "Not found: the list has been read again.",
+      invalid: "The request was not accepted.",
     },
   },
   zh: {
@@ -56,7 +69,17 @@ const TEXT = {
     tabChat: "助手",
     tabInbox: "转人工",
     inboxEmpty: "目前没有等待人工的会话。",
-    inboxReadOnly: "此处无法回复：未设置 Rasa HTTP API 令牌（RASA_API_TOKEN）。",
+    tabStore: "门店",
+    pickupsTitle: "待备货的自提订单",
+    pickupsEmpty: "没有待备货的自提订单。",
+    markReady: "标记为可取货",
+    readyDone: (id, told) => `订单 #${id} 已可取货。` + (told ? "已通知顾客。" : ""),
+    transfersTitle: "调货建议",
+    transfersEmpty: "暂无调货建议。",
+    confirmTransfer: "确认调货",
+    transferDone: (ref) => `调货 ${ref} 已记录。`,
+    transferLine: (s) => `${s.quantity} × ${s.name}（${s.sku}）← ${s.from_name}（#${s.from_location_id}，${s.distance_km} 公里）`,
+    orderLine: (o) => `#${o.id} · ${o.customer_id} · 门店 #${o.location_id} · ` + o.lines.map((l) => `${l.quantity} × ${l.name}`).join("，"),
     claim: "接手",
     handBack: "交回给助手",
     waiting: (m) => `已等待 ${m} 分钟`,
@@ -91,7 +114,10 @@ const TEXT = {
       claimed: "其他同事已接手这个会话。",
       not_yours: "请先接手这个会话。",
       no_handoff: "这个会话已不再等待人工。",
-      rasa_api_off: "无法回复：未设置 RASA_API_TOKEN。",
+      forbidden: "您的角色无权对该门店执行此操作。",
+      conflict: "内容已变化，列表已刷新。",
+      not_found: "未找到，列表已刷新。",
+      invalid: "请求未被接受。",
     },
   },
 };
@@ -154,8 +180,8 @@ function signedIn(body) {
   $("tabs").hidden = false;
   show(state.view || "chat");
   showWho();
-  if (!state.poll) state.poll = setInterval(pollInbox, 3000);
-  pollInbox();
+  listen();
+  refreshInbox();
   $("message").focus();
 }
 
@@ -165,8 +191,11 @@ function signedOut(code) {
   $("chat").hidden = true;
   $("tabs").hidden = true;
   $("inbox").hidden = true;
-  clearInterval(state.poll);
-  state.poll = null;
+  $("store").hidden = true;
+  if (state.events) state.events.close();
+  state.events = null;
+  clearInterval(state.clock);
+  state.clock = null;
   state.current = null;
   $("handoff").hidden = true;
   $("log").replaceChildren();
@@ -315,10 +344,35 @@ async function ask(message, shown) {
 // --- the handoff inbox -------------------------------------------------------------------------------
 function show(view) {
   state.view = view;
-  $("chat").hidden = view !== "chat";
-  $("inbox").hidden = view !== "inbox";
-  $("tab-chat").setAttribute("aria-pressed", String(view === "chat"));
-  $("tab-inbox").setAttribute("aria-pressed", String(view === "inbox"));
+  for (const name of ["chat", "inbox", "store"]) {
+    $(name).hidden = view !== name;
+    $(`tab-${name}`).setAttribute("aria-pressed", String(view === name));
+  }
+  if (view === "store") loadStore();
+}
+
+// New hand-overs and shoppers' messages arrive by server push (server-sent events, GET api/events); the
+// stream ends with the session, and the browser's reconnection then meets a 401.
+function listen() {
+  if (state.events) return;
+  const events = new EventSource("api/events");
+  state.events = events;
+  events.addEventListener("inbox", () => refreshInbox());
+  events.addEventListener("message", (e) => {
+    const m = JSON.parse(e.data);
+    if (m.id === state.current) openHandoff(m.id, true);
+  });
+  events.addEventListener("error", () => {
+    if (events.readyState === EventSource.CLOSED || events.readyState === EventSource.CONNECTING) {
+      refreshInbox(); // a 401 there signs the page out
+    }
+    if (events.readyState === EventSource.CLOSED && state.events === events) {
+      state.events = null;
+      if (state.staff) setTimeout(listen, 2000);
+    }
+  });
+  // the waiting times grow on screen without asking the server
+  if (!state.clock) state.clock = setInterval(drawInbox, 30000);
 }
 
 function minutes(seconds) {
@@ -331,16 +385,27 @@ function handoffLabel(h) {
   return `${who} · ${h.channel || ""} · ${status}`;
 }
 
-async function pollInbox() {
+async function refreshInbox() {
   if (!state.staff) return;
   const r = await call("GET", "api/handoffs");
   if (!state.staff) return; // signed out meanwhile
   if (r.status === 401) return signedOut(r.body.error);
   if (!r.ok) return;
-  const list = r.body.handoffs || [];
+  const now = Date.now();
+  state.inbox = (r.body.handoffs || []).map((h) => ({ ...h, seen: now }));
+  drawInbox();
+  if (state.current) {
+    if (state.inbox.some((h) => h.id === state.current)) await openHandoff(state.current, true);
+    else closeHandoff();
+  }
+}
+
+function drawInbox() {
+  const list = (state.inbox || []).map((h) =>
+    h.waiting_s == null ? h : { ...h, waiting_s: h.waiting_s + (Date.now() - h.seen) / 1000 },
+  );
   $("inbox-count").textContent = list.filter((h) => !h.claimed_by).length || "";
   $("inbox-empty").hidden = list.length > 0;
-  $("inbox-readonly").hidden = r.body.can_act !== false;
   $("handoffs").replaceChildren(
     ...list.map((h) => {
       const li = document.createElement("li");
@@ -354,10 +419,6 @@ async function pollInbox() {
       return li;
     }),
   );
-  if (state.current) {
-    if (list.some((h) => h.id === state.current)) await openHandoff(state.current, true);
-    else closeHandoff();
-  }
 }
 
 function closeHandoff() {
@@ -404,8 +465,76 @@ async function handoffAction(action, body) {
   if (!r.ok) notice(r.body.error);
   else notice("");
   if (action === "hand-back" && r.ok) closeHandoff();
-  await pollInbox();
+  await refreshInbox();
   if (state.current) await openHandoff(state.current, true);
+}
+
+// --- the store: pick-ups to prepare, transfers to confirm ---------------------------------------------
+function actionRow(text, label, onClick) {
+  const li = document.createElement("li");
+  const span = document.createElement("span");
+  span.textContent = text;
+  const b = document.createElement("button");
+  b.type = "button";
+  b.textContent = label;
+  b.addEventListener("click", async () => {
+    b.disabled = true;
+    await onClick();
+    b.disabled = false;
+  });
+  li.append(span, b);
+  return li;
+}
+
+async function storeCall(method, path, body) {
+  const r = await call(method, path, body);
+  if (r.status === 401) {
+    signedOut(r.body.error);
+    return null;
+  }
+  if (!r.ok) {
+    notice(r.body.error);
+    if (method === "POST") loadStore();
+    return null;
+  }
+  return r.body;
+}
+
+async function loadStore() {
+  const [pickups, transfers] = await Promise.all([storeCall("GET", "api/pickups"), storeCall("GET", "api/transfers")]);
+  if (pickups) {
+    $("pickups-empty").hidden = pickups.orders.length > 0;
+    $("pickups").replaceChildren(
+      ...pickups.orders.map((o) => {
+        const li = actionRow(t().orderLine(o), t().markReady, async () => {
+          const done = await storeCall("POST", `api/pickups/${o.id}/ready`, {});
+          if (done) {
+            notice(t().readyDone(done.id, done.shopper_told));
+            loadStore();
+          }
+        });
+        li.dataset.order = o.id;
+        return li;
+      }),
+    );
+  }
+  if (transfers) {
+    $("transfers-empty").hidden = transfers.suggestions.length > 0;
+    $("transfers").replaceChildren(
+      ...transfers.suggestions.map((s) => {
+        const li = actionRow(t().transferLine(s), t().confirmTransfer, async () => {
+          const body = { sku: s.sku, from_location_id: s.from_location_id, to_location_id: s.to_location_id, quantity: s.quantity };
+          const done = await storeCall("POST", "api/transfers", body);
+          if (done) {
+            notice(t().transferDone(done.transfer_ref));
+            loadStore();
+          }
+        });
+        li.dataset.sku = s.sku;
+        return li;
+      }),
+    );
+  }
 }
 
 async function start() {
@@ -439,8 +568,9 @@ async function start() {
   $("tab-chat").addEventListener("click", () => show("chat"));
   $("tab-inbox").addEventListener("click", () => {
     show("inbox");
-    pollInbox();
+    refreshInbox();
   });
+  $("tab-store").addEventListener("click", () => show("store"));
   $("claim").addEventListener("click", () => handoffAction("claim"));
   $("handback").addEventListener("click", () => handoffAction("hand-back"));
   $("handoff-reply").addEventListener("submit", (e) => {

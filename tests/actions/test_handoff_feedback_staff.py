@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, timedelta
 
+import pytest
+
+from actions import handoff
 from actions.feedback import ActionSaveFeedback
 from actions.handoff import ActionHandoff
 from actions.journal import journal_path
 from actions.staff import ActionStaffLowStock, ActionStaffPickupOrders, ActionStaffStock, ActionStaffTransfers
+from catalog.bestbuy import DAYS
 from tests.actions.action_harness import ASSOCIATE, ent, responses, run, tracker
+from tests.actions.test_handoff_hours import a_store_open_two_days_running, local_moment
 
 HISTORY = [
     {"event": "user", "timestamp": 1_763_770_000.0, "text": "is the RTX in stock?"},
     {"event": "bot", "timestamp": 1_763_770_001.0, "text": "Yes, at Richfield."},
 ]
+
+
+@pytest.fixture(autouse=True)
+def stores_open(monkeypatch):
+    """Hand-overs during opening hours (tests/actions/test_handoff_hours.py is about the hours)."""
+    store, weekday = a_store_open_two_days_running()
+    during = local_moment(store, weekday, store.hours[DAYS[weekday]][0]) + timedelta(hours=1)
+    monkeypatch.setattr(handoff, "utcnow", lambda: during.astimezone(UTC))
 
 
 async def test_handoff_writes_the_transcript_and_pauses(shop):

@@ -42,7 +42,7 @@ class Shop:
     orders_url: str
     rasa_url: str
     database: Path
-    api_token: str  # Rasa's HTTP API, for the handoff inbox
+    service_token: str  # the stack's service credential (the console uses it for the handoff path)
     web_port: int  # the port the console's web server takes: the stack lets the chat page on it call Rasa
 
     def associate(self) -> tuple[str, int]:
@@ -78,9 +78,7 @@ class Shop:
 @contextmanager
 def web_server(shop: Shop, port: int | None = None, **settings: str) -> Iterator[str]:
     """`python -m ops.web` in front of the shop's stack (on a free port unless given)."""
-    with console_web_server(
-        shop.orders_url, shop.rasa_url, shop.api_token, port or free_port(), **settings
-    ) as url:
+    with console_web_server(shop.orders_url, shop.rasa_url, port or free_port(), **settings) as url:
         yield url
 
 
@@ -90,7 +88,7 @@ def shop() -> Iterator[Shop]:
     web_port = free_port()
     if described and Path(described).exists():  # a stack held up by `python -m tests.conversations.stack`
         d = json.loads(Path(described).read_text())
-        token = d.get("rasa_api_token", "")
+        token = d.get("service_token", "")
         yield Shop(d["orders_url"], d["rasa_url"], Path(d["database"]), token, web_port)
         return
     from tests.conversations.stack import live_stack
@@ -100,7 +98,7 @@ def shop() -> Iterator[Shop]:
     os.environ["SHOP_ORIGINS"] = f"http://127.0.0.1:{web_port}"  # CORS for the shopper's widget
     try:
         with live_stack(train=train) as stack:
-            yield Shop(stack.orders_url, stack.rasa_url, stack.database, stack.rasa_api_token, web_port)
+            yield Shop(stack.orders_url, stack.rasa_url, stack.database, stack.service_token, web_port)
     finally:
         if saved is None:
             os.environ.pop("SHOP_ORIGINS", None)
@@ -361,9 +359,32 @@ def shopper_says(page: Page, text: str) -> None:
     expect(page.locator(".dg-bot")).not_to_have_count(before, timeout=ANSWER_MS)
 
 
+def shopper_writes(page: Page, text: str) -> None:
+    """Send without waiting for an answer (a person has the conversation: the bot is silent)."""
+    before = page.locator(".dg-user").count()
+    page.locator(".dg-input").fill(text)
+    page.locator(".dg-input").press("Enter")
+    expect(page.locator(".dg-user")).to_have_count(before + 1)
+
+
+def staff_row(shop: Shop, username: str) -> tuple[int, int | None]:
+    with sqlite3.connect(shop.database) as db:
+        return db.execute("SELECT id, store_id FROM staff_users WHERE username = ?", (username,)).fetchone()
+
+
+def test_handoff_path_is_internal_and_needs_the_service_credential(shop: Shop, web: str):
+    """Rasa's HTTP API is not what the console uses: the console has no token for it, and the internal
+    handoff path answers only the service credential."""
+    url = f"{shop.rasa_url}/webhooks/handoff/conversations/nobody-{os.getpid()}"
+    assert httpx.get(url, timeout=10).status_code == 401
+    assert httpx.get(url, headers={"Authorization": "Bearer not-the-token"}, timeout=10).status_code == 401
+    posted = httpx.post(url, json={"text": "hi"}, headers={"Authorization": "Bearer wrong"}, timeout=10)
+    assert posted.status_code == 401
+    known = httpx.get(url, headers={"Authorization": f"Bearer {shop.service_token}"}, timeout=10)
+    assert known.status_code == 404  # authorised, and no such conversation
+
+
 def test_handoff_claimed_answered_in_the_widget_and_handed_back(browser, web: str, shop: Shop):
-    if not shop.api_token:
-        pytest.skip("this stack does not say its Rasa HTTP API token (tests/conversations/stack.py)")
     contexts = [
         browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US") for _ in range(3)
     ]
@@ -372,16 +393,18 @@ def test_handoff_claimed_answered_in_the_widget_and_handed_back(browser, web: st
     for p in (shopper, associate, manager):
         p.on("pageerror", lambda e: errors.append(str(e)))
     try:
+        username, _ = shop.associate()
+        sign_in(associate, web, username, DEMO_PASSWORDS["associate"])  # before the shopper asks
+        associate.locator("#tab-inbox").click()
+        requests: list[str] = []
+        associate.on("request", lambda r: requests.append(r.url))
+
         open_widget(shopper, web)
         shopper_says(shopper, "can I speak with someone from the store")
         sender_id = shopper.evaluate("window.DaogouWidget.instance.sessionId")
         assert sender_id
-
-        username, _ = shop.associate()
-        sign_in(associate, web, username, DEMO_PASSWORDS["associate"])
-        associate.locator("#tab-inbox").click()
         entry = associate.locator(f'#handoffs button[data-id="{sender_id}"]')
-        expect(entry).to_be_visible(timeout=10_000)  # the page polls every 3 s
+        expect(entry).to_be_visible(timeout=5_000)  # pushed (server-sent events), nothing polls
         expect(entry).to_contain_text("waiting")
         entry.click()
         expect(associate.locator("#handoff-log .msg.shopper").first).to_have_text(
@@ -389,6 +412,10 @@ def test_handoff_claimed_answered_in_the_widget_and_handed_back(browser, web: st
         )
         associate.locator("#claim").click()
         expect(associate.locator("#handback")).to_be_visible()
+        # the shopper sees that a person, named, with their role, has taken over
+        expect(shopper.locator(".dg-bot").last).to_contain_text(
+            f"{username} (store associate)", timeout=10_000
+        )
 
         sign_in(manager, web, "manager", DEMO_PASSWORDS["manager"])  # a second claim is refused
         manager.locator("#tab-inbox").click()
@@ -414,10 +441,15 @@ def test_handoff_claimed_answered_in_the_widget_and_handed_back(browser, web: st
         associate.locator("#handoff-message").press("Enter")
         expect(shopper.locator(".dg-bot").last).to_contain_text(reply, timeout=10_000)
         expect(shopper.locator(".dg-bot").last).to_contain_text(username)  # a person, named, is writing
-        shopper_says(shopper, "a 15 inch one please")
+        bot_lines = shopper.locator(".dg-bot").count()
+        shopper_writes(shopper, "a 15 inch one please")
         expect(associate.locator("#handoff-log .msg.shopper").last).to_have_text(
-            "a 15 inch one please", timeout=10_000
-        )
+            "a 15 inch one please", timeout=5_000
+        )  # pushed to the associate's screen
+        asked = len(requests)
+        shopper.wait_for_timeout(4_000)
+        assert shopper.locator(".dg-bot").count() == bot_lines  # the bot stays silent: a person answers
+        assert requests[asked:] == []  # the console page does not poll meanwhile
         shoot(associate, "staff-console-handoff.png")
 
         associate.locator("#handback").click()
@@ -426,6 +458,123 @@ def test_handoff_claimed_answered_in_the_widget_and_handed_back(browser, web: st
         shopper_says(shopper, "an AMD CPU under $300")  # the bot answers again
         expect(shopper.locator(".dg-bot .dg-card").first).to_be_visible(timeout=ANSWER_MS)
         assert errors == []
+
+        # every step is in the order service's audit, with the associate and their store
+        staff_id, store_id = staff_row(shop, username)
+        audited = shop.manager_get("/staff/actions", staff_id=staff_id, limit=50)
+        steps = [(a["action"], a["object"]) for a in audited if a["object"] == f"conversation:{sender_id}"]
+        assert steps == [
+            ("handoff_hand_back", f"conversation:{sender_id}"),
+            ("handoff_reply", f"conversation:{sender_id}"),
+            ("handoff_claim", f"conversation:{sender_id}"),
+        ]
+        assert {(a["username"], a["store_id"]) for a in audited} == {(username, store_id)}
+        assert "sign_in" in {a["action"] for a in audited}
     finally:
         for c in contexts:
             c.close()
+
+
+# --- the store's work from the page -------------------------------------------------------------------
+
+
+def service_call(shop: Shop, method: str, path: str, customer_id: str | None = None, **kw) -> dict:
+    headers = {"Authorization": f"Bearer {shop.service_token}"}
+    if customer_id:
+        headers["X-Customer-Id"] = customer_id
+    r = httpx.request(
+        method, f"{shop.orders_url}{path}", headers={**headers, **kw.pop("headers", {})}, timeout=10, **kw
+    )
+    assert r.status_code in (200, 201), r.text
+    return r.json()
+
+
+def test_pickup_marked_ready_from_the_page_tells_the_shopper(browser, web: str, shop: Shop):
+    """A confirmed pick-up order placed in the shopper's widget conversation: the associate marks it ready
+    on the Store tab; the order service has it ready and audited, and the shopper reads it in the widget."""
+    username, store_id = shop.associate()
+    with sqlite3.connect(shop.database) as db:
+        sku = db.execute(
+            "SELECT sku FROM stock_levels WHERE location_id = ? AND on_hand - reserved > 0 ORDER BY sku LIMIT 1",
+            (store_id,),
+        ).fetchone()[0]
+    contexts = [
+        browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US") for _ in range(2)
+    ]
+    shopper, associate = (c.new_page() for c in contexts)
+    try:
+        open_widget(shopper, web)
+        shopper_says(shopper, "hello")
+        sender_id = shopper.evaluate("window.DaogouWidget.instance.sessionId")
+        customer_id = service_call(
+            shop, "POST", "/customers/resolve", json={"channel": "web", "external_id": sender_id}
+        )["customer_id"]
+        order = service_call(
+            shop,
+            "POST",
+            "/orders",
+            customer_id,
+            json={
+                "lines": [{"sku": sku, "quantity": 1}],
+                "fulfilment": "pickup",
+                "store_id": store_id,
+                "conversation_id": sender_id,
+            },
+            headers={"Idempotency-Key": f"pickup-test-{sender_id}"},
+        )
+        service_call(shop, "POST", f"/orders/{order['id']}/confirm", customer_id)
+        store_name = shop.manager_get(f"/stores/{store_id}")["name"]
+
+        sign_in(associate, web, username, DEMO_PASSWORDS["associate"])
+        associate.locator("#tab-store").click()
+        row = associate.locator(f'#pickups li[data-order="{order["id"]}"]')
+        expect(row).to_be_visible(timeout=10_000)
+        row.locator("button").click()
+        expect(associate.locator("#notice")).to_have_text(
+            f"Order #{order['id']} is ready for pick-up. The shopper has been told.", timeout=10_000
+        )
+        expect(row).to_have_count(0)
+        told = shopper.locator(".dg-bot").last
+        expect(told).to_contain_text(f"#{order['id']}", timeout=10_000)
+        expect(told).to_contain_text(store_name)
+
+        assert shop.manager_get(f"/staff/orders/{order['id']}")["status"] == "ready_for_pickup"
+        staff_id, _ = staff_row(shop, username)
+        audited = shop.manager_get("/staff/actions", staff_id=staff_id, action="order_status")
+        assert {"from": "confirmed", "to": "ready_for_pickup"} in [
+            a["detail"] for a in audited if a["object"] == f"order:{order['id']}"
+        ]
+    finally:
+        for c in contexts:
+            c.close()
+
+
+def test_suggested_transfer_confirmed_from_the_page(page: Page, web: str, shop: Shop):
+    """The Store tab lists the order service's transfer suggestions for the associate's store; confirming
+    the first moves that stock (both ledger rows) and is audited."""
+    username, store_id = shop.associate()
+    token = shop.token(username, DEMO_PASSWORDS["associate"])
+    suggested = httpx.get(
+        f"{shop.orders_url}/staff/stores/{store_id}/transfer-suggestions",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    ).json()
+    if not suggested:
+        pytest.skip(f"the demo data suggests no transfer for store {store_id}")
+    first = suggested[0]
+    sign_in(page, web, username, DEMO_PASSWORDS["associate"])
+    page.locator("#tab-store").click()
+    row = page.locator("#transfers li").first
+    expect(row).to_contain_text(first["sku"], timeout=30_000)
+    expect(row).to_contain_text(f"{first['quantity']} ×")
+    row.locator("button").click()
+    expect(page.locator("#notice")).to_contain_text("Transfer", timeout=10_000)
+    ref = page.locator("#notice").text_content().split()[1]
+
+    moves = shop.manager_get("/staff/movements", location_id=store_id, sku=first["sku"], limit=5)
+    mine = [m for m in moves if m["transfer_ref"] == ref]
+    assert [(m["kind"], m["quantity"]) for m in mine] == [("transfer_in", first["quantity"])]
+    staff_id, _ = staff_row(shop, username)
+    confirmed = shop.manager_get("/staff/actions", staff_id=staff_id, action="transfer_confirm")
+    assert confirmed and confirmed[0]["object"] == f"transfer:{ref}"
+    assert confirmed[0]["detail"]["sku"] == first["sku"]
