@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+import re
 import subprocess
 import sys
 import tomllib
@@ -84,6 +85,20 @@ def test_the_independence_contract_lists_every_action_module():
         ):
             defining.add(info.name)
     assert defining and set(contract["modules"]) == defining
+
+
+def test_the_layering_picture_matches_the_layers_contract():
+    """docs/development.md draws the `layers` contract; a package moved in one must move in the other."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    contract = next(c for c in config["tool"]["importlinter"]["contracts"] if c["id"] == "layers")
+    docs = (ROOT / "docs" / "development.md").read_text(encoding="utf-8")
+    picture = docs.split("## Layering", 1)[1].split("```", 2)[1]
+    drawn = [
+        " | ".join(part.strip() for part in m.group(1).split("│"))
+        for line in picture.splitlines()
+        if (m := re.match(r"\s*([a-z_]+(?:\s*│\s*[a-z_]+)*)\s{2,}\S", line))
+    ]
+    assert drawn == contract["layers"]
 
 
 def test_mypy_is_clean():
