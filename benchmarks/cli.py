@@ -64,6 +64,12 @@ TARGETS: dict[str, list[tuple[str, str, float]]] = {
         ("train_s", "<=", 10),
         ("latency_p95_ms", "<=", 2),
     ],
+    "outreach": [
+        ("sends_per_s", ">=", 100),
+        ("duplicates_after_kill", "==", 0),
+        ("lost_after_kill", "==", 0),
+        ("uplift_error", "<=", 0.01),
+    ],
     "chat": [
         ("intent_macro_f1", ">=", 0.92),
         ("entity_f1", ">=", 0.85),

@@ -184,3 +184,79 @@ def test_consent_is_per_channel(client, engine, channel):
 
         assert consent_of(session, shopper, channel) is True
         assert consent_of(session, shopper, "web" if channel == "wechat" else "wechat") is None
+
+
+def test_campaign_targets_opted_in_customers_holds_out_a_share_and_measures_the_difference(
+    client, engine, clock
+):
+    from scipy import stats as scipy_stats
+
+    from order_service.models import AssistantEvent, CampaignMember
+    from outreach.campaigns import campaign_result, create_campaign, launch_campaign
+
+    shoppers = [resolve(client, "web", f"web-{i}") for i in range(40)]
+    silent = resolve(client, "web", "web-never-asked")
+    with make_sessionmaker(engine)() as session:
+        for shopper in shoppers:
+            set_consent(session, shopper, "web", True, "test", NOON)
+        campaign = create_campaign(
+            session,
+            name="Winter",
+            target={},
+            offer={"code": "W10", "percent_off": 10},
+            channel="web",
+            scheduled_at=NOON,
+            now=NOON,
+            holdout_share=0.5,
+        )
+        session.commit()
+        first = launch_campaign(session, campaign.id, NOON)
+        again = launch_campaign(session, campaign.id, NOON)
+        arms = dict(session.execute(select(CampaignMember.customer_id, CampaignMember.arm)).all())
+        messages = list(session.scalars(select(OutreachMessage.customer_id)))
+        # every third member orders within the window; one order after it does not count
+        bought = {c: 100.0 + i for i, c in enumerate(shoppers) if i % 3 == 0}
+        for c, value in bought.items():
+            session.add(
+                AssistantEvent(
+                    at=NOON + timedelta(days=2),
+                    conversation_id=f"c-{c}",
+                    customer_id=c,
+                    channel="web",
+                    language="en",
+                    type="order_placed",
+                    value=value,
+                    payload={},
+                )
+            )
+        session.add(
+            AssistantEvent(
+                at=NOON + timedelta(days=30),
+                conversation_id="late",
+                customer_id=shoppers[1],
+                channel="web",
+                language="en",
+                type="order_placed",
+                value=50,
+                payload={},
+            )
+        )
+        session.commit()
+        result = campaign_result(session, campaign.id, window_days=14)
+
+    assert silent not in arms and set(arms) == set(shoppers)
+    treated = [c for c in shoppers if arms[c] == "treated"]
+    holdout = [c for c in shoppers if arms[c] == "holdout"]
+    assert treated and holdout
+    assert first == {"treated": len(treated), "holdout": len(holdout), "messages": len(treated)}
+    assert again["messages"] == 0 and sorted(messages) == sorted(treated)
+    conv_t = [float(c in bought) for c in treated]
+    conv_h = [float(c in bought) for c in holdout]
+    expected = scipy_stats.ttest_ind(conv_t, conv_h, equal_var=False).confidence_interval(0.95)
+    assert result.treated == len(treated) and result.holdout == len(holdout)
+    assert result.conversion.uplift == pytest.approx(sum(conv_t) / len(conv_t) - sum(conv_h) / len(conv_h))
+    assert (result.conversion.ci_low, result.conversion.ci_high) == pytest.approx(
+        (expected.low, expected.high)
+    )
+    revenue_t = sum(bought.get(c, 0.0) for c in treated) / len(treated)
+    assert result.revenue_per_customer.treated == pytest.approx(revenue_t)
