@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -64,10 +65,10 @@ def database(folder: Path, name: str) -> str:
     return url
 
 
-def population(url: str, n: int, channel: str, at: datetime) -> list[str]:
+def population(url: str, n: int, channel: str, at: datetime, prefix: str = "bench") -> list[str]:
     """n customers, each with an identity on `channel`, an opt-in and a recent message to the assistant."""
     engine = make_engine(url)
-    ids = [f"bench-{i:06d}" for i in range(n)]
+    ids = [f"{prefix}-{i:06d}" for i in range(n)]
     with engine.begin() as conn:
         conn.execute(insert(Customer), [{"id": c, "display_name": "", "created_at": at} for c in ids])
         conn.execute(
@@ -182,7 +183,7 @@ def _queued(url: str) -> int:
 
 def measure_kills(folder: Path, standin: WeChatStandIn) -> dict[str, object]:
     url = database(folder, "kill.db")
-    customers = population(url, KILL_N, "wechat", now())
+    customers = population(url, KILL_N, "wechat", now(), prefix="kill")
     campaign_id = campaign(url, "wechat", 0.1)
     env = {
         **os.environ,
@@ -227,7 +228,8 @@ def measure_kills(folder: Path, standin: WeChatStandIn) -> dict[str, object]:
         for _, status in rows:
             statuses[status] = statuses.get(status, 0) + 1
     engine.dispose()
-    counts = standin.per_user()
+    with standin.lock:  # what this campaign's worker sent (the stand-in also saw the throughput run)
+        counts = Counter(m["touser"] for m in standin.sent[before:])
     received = {a: counts.get(a, 0) for a in treated}
     return {
         "customers": len(customers),

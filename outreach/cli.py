@@ -35,6 +35,7 @@ def worker() -> None:
     from outreach.worker import serve
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per send otherwise
     try:
         serve()
     except (KeyboardInterrupt, SystemExit):
