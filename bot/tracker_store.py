@@ -12,11 +12,20 @@ using a third of a core. Its connections use write-ahead logging with `synchrono
 crash loses nothing; a power cut may lose the last turns).
 
 PostgreSQL (TRACKER_STORE_URL=postgresql://…, several Rasa processes) keeps Rasa's own engine.
+
+Bounded growth (issue 16), on any database: ``max_events`` (TRACKER_MAX_EVENTS) caps the events kept per
+conversation: after a save, a conversation over the cap loses its oldest events of earlier sessions
+(Rasa loads only the latest session, and counts its events to know what to append, so the current
+session is never cut; its size is bounded by the session expiry and the channels' rate limits).
+``retention_days`` (CONVERSATION_RETENTION_DAYS) deletes every conversation whose latest event is older,
+checked at most once an hour per process. 0 turns either off.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+import time
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,6 +33,9 @@ from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import QueuePool
+
+logger = logging.getLogger(__name__)
+RETENTION_CHECK_S = 3600
 
 
 def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -54,8 +66,11 @@ class PooledSQLTrackerStore(SQLTrackerStore):
     engine: Any  # set by SQLTrackerStore (SQLAlchemy 1.4 in the Rasa environment)
     sessionmaker: Any
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, max_events: Any = 0, retention_days: Any = 0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.max_events = int(max_events or 0)
+        self.retention_days = float(retention_days or 0)
+        self._retention_checked = 0.0
         engine_kwargs = pooled_engine_kwargs(self.engine.url)
         if engine_kwargs is None:
             return
@@ -64,3 +79,54 @@ class PooledSQLTrackerStore(SQLTrackerStore):
         self.engine = sa.create_engine(url, **engine_kwargs)
         sa.event.listen(self.engine, "connect", sqlite_pragmas)
         self.sessionmaker = sessionmaker(bind=self.engine)
+
+    async def save(self, tracker: Any) -> None:
+        await super().save(tracker)
+        with self.session_scope() as session:
+            if self.max_events:
+                self._trim(session, tracker.sender_id)
+            if self.retention_days and time.monotonic() - self._retention_checked > RETENTION_CHECK_S:
+                self._retention_checked = time.monotonic()
+                self.expire(session, time.time() - self.retention_days * 86400)
+            session.commit()
+
+    def _trim(self, session: Any, sender_id: str) -> None:
+        """Delete the oldest events of earlier sessions while the conversation has more than max_events."""
+        events = self.SQLEvent
+        total = session.query(sa.func.count(events.id)).filter(events.sender_id == sender_id).scalar()
+        if total <= self.max_events:
+            return
+        session_start = (
+            session.query(sa.func.max(events.timestamp))
+            .filter(events.sender_id == sender_id, events.type_name == "session_started")
+            .scalar()
+        )
+        if session_start is None:
+            return
+        # Rasa counts the events from the latest session start on (by timestamp) to know what to append
+        oldest = (
+            session.query(events.id)
+            .filter(events.sender_id == sender_id, events.timestamp < session_start)
+            .order_by(events.id)
+            .limit(total - self.max_events)
+            .subquery()
+        )
+        session.query(events).filter(events.id.in_(sa.select(oldest.c.id))).delete(synchronize_session=False)
+
+    def expire(self, session: Any, before: float) -> int:
+        """Delete every conversation whose latest event is older than `before` (a Unix time)."""
+        events = self.SQLEvent
+        old = (
+            sa.select(events.sender_id)
+            .group_by(events.sender_id)
+            .having(sa.func.max(events.timestamp) < before)
+            .subquery()
+        )
+        deleted = (
+            session.query(events)
+            .filter(events.sender_id.in_(sa.select(old.c.sender_id)))
+            .delete(synchronize_session=False)
+        )
+        if deleted:
+            logger.info("conversation retention: %d old events deleted", deleted)
+        return deleted

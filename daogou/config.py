@@ -182,6 +182,14 @@ class Settings(BaseSettings):
         2000,
         description="Longest message (characters) a channel accepts; a longer one is refused with a clear error (HTTP 413 or a short message) and never reaches the bot.",
     )
+    tracker_max_events: int = Field(
+        5000,
+        description="Events the tracker store keeps per conversation: beyond it the oldest events of earlier sessions are deleted (the current session is bounded by Rasa's session expiry and CHANNEL_RATE_LIMIT). 0: no cap.",
+    )
+    conversation_retention_days: float = Field(
+        90,
+        description="A conversation whose latest message is older than this many days is deleted from the tracker store (checked hourly by each Rasa server). 0 keeps conversations forever.",
+    )
     redis_url: str = Field(
         "",
         description="Redis URL (redis://host:6379/2) where the channels count rate limits, shared by several Rasa servers; empty counts in each Rasa process's memory.",
