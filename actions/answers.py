@@ -399,8 +399,8 @@ _SCOPE_WORDS = (
     (
         "store",
         re.compile(
-            r"(?i)\b(here|my store|our store|this store|(?:our|this) location)\b"
-            r"|本店|我们店|我店|店里|这家店"
+            r"(?i)\b(here|ours|my store|our (?:own )?(?:store|shop|branch|place)|this store|(?:our|this) location)\b"
+            r"|本店|我们店|我店|店里|这家店|咱店|咱们店|我们这"
         ),
     ),
 )
@@ -458,6 +458,8 @@ async def staff_stock_turn(
             unknown = bool(entity_values(tracker, "sku"))  # a SKU typed that the catalogue does not have
             dispatcher.utter_message(response="utter_staff_unknown_sku" if unknown else "utter_staff_ask_sku")
             return []
+        if stock_scope(tracker) is None and references.store_mentioned(tracker):  # "and at Maple Grove?"
+            return await stock_answer(dispatcher, tracker, skus[0])
         return await staff_stock_answer(dispatcher, graph, token, me, skus, scope, language(tracker))
     except OrderServiceError as exc:
         staff_error_reply(dispatcher, exc)

@@ -102,6 +102,8 @@ class ActionProductDetails(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Events:
         if building.takes_over(tracker, "product_details"):  # "use the Ryzen 7 7700X" with a build shown
             return await building.build_answer(dispatcher, tracker)
+        if answers.staff_stock_follow_up(tracker, await _graph()):  # staff: "ok what about the 7800x3d"
+            return await answers.staff_stock_turn(dispatcher, tracker)
         focus = await _focus(dispatcher, tracker)
         if isinstance(focus, list):
             return focus

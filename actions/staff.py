@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from abc import abstractmethod
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -146,10 +147,11 @@ class StoreStaffAction(StaffAction):
         store, events = target
         return events + (await self.for_store(dispatcher, tracker, token, me, store) or [])
 
+    @abstractmethod
     async def for_store(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, token: str, me: StaffMe, store: Store | None
     ) -> list[dict[str, Any]] | None:
-        raise NotImplementedError
+        """The list for `store` (abstract: rasa-sdk registers every concrete Action subclass)."""
 
 
 class ActionStaffLowStock(StoreStaffAction):
