@@ -258,7 +258,8 @@ class Stack:
                     "--port",
                     str(port),
                 ],
-                self.env,
+                # behind nginx, the channels' per-address limits read the client from X-Forwarded-For
+                {"SANIC_PROXIES_COUNT": "1", **self.env} if balanced else self.env,
                 self.logs / f"rasa-{i}.log",
                 f"http://{self.host}:{port}{READY_PATH}",
                 port,
