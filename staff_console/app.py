@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import hashlib
 import json
 import logging
 import secrets
@@ -40,6 +39,7 @@ from order_service.schemas import StoreOut, TokenOut
 from staff_console.handoff import SENDER_ID, Handoff, Inbox
 from staff_console.render import reply_blocks
 from staff_console.responses import error, json_body
+from staff_console.sessions import Sessions, SessionStore, StaffSession, session_store
 from staff_console.store_desk import StoreDesk
 
 logger = logging.getLogger(__name__)
@@ -62,60 +62,6 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
-
-
-@dataclass
-class StaffSession:
-    token: str
-    staff: dict[str, Any]
-    csrf: str
-    token_expires: float  # the staff token's expiry, on the store's clock
-    last_seen: float
-
-
-@dataclass
-class Sessions:
-    """Server-side sessions of this process, keyed by a digest of the cookie's session id (one web
-    process; several would need a shared store)."""
-
-    idle_s: float
-    clock: Callable[[], float] = time.time
-    _by_digest: dict[str, StaffSession] = field(default_factory=dict)
-
-    @staticmethod
-    def _digest(session_id: str) -> str:
-        return hashlib.sha256(session_id.encode()).hexdigest()
-
-    def _alive(self, s: StaffSession, now: float) -> bool:
-        return now - s.last_seen < self.idle_s and now < s.token_expires
-
-    def create(self, token: str, staff: dict[str, Any], token_expires: float) -> tuple[str, StaffSession]:
-        now = self.clock()
-        self._by_digest = {k: s for k, s in self._by_digest.items() if self._alive(s, now)}
-        session_id = secrets.token_urlsafe(32)
-        session = StaffSession(token, staff, secrets.token_urlsafe(32), token_expires, now)
-        self._by_digest[self._digest(session_id)] = session
-        return session_id, session
-
-    def get(self, session_id: str | None, touch: bool = True) -> StaffSession | None:
-        """The live session (its idle time restarts when `touch`), or None; an ended session is
-        forgotten."""
-        if not session_id:
-            return None
-        key, now = self._digest(session_id), self.clock()
-        session = self._by_digest.get(key)
-        if session is None:
-            return None
-        if not self._alive(session, now):
-            del self._by_digest[key]
-            return None
-        if touch:
-            session.last_seen = now
-        return session
-
-    def drop(self, session_id: str | None) -> None:
-        if session_id:
-            self._by_digest.pop(self._digest(session_id), None)
 
 
 def same_origin(request: Request) -> bool:
@@ -179,9 +125,13 @@ class Throttle:
 class Console:
     """The routes, the sessions and the two backends (order service, Rasa's staff channel)."""
 
-    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, settings: Settings, clock: Callable[[], float] = time.time, store: SessionStore | None = None
+    ) -> None:
         self.settings = settings
-        self.sessions = Sessions(settings.staff_session_idle_s, clock)
+        self.sessions = Sessions(
+            settings.staff_session_idle_s, clock, store or session_store(settings.redis_url, settings.db_url)
+        )
         self.clock = clock
         self.throttle = Throttle(clock=clock)
         self.rasa_webhook = f"http://{settings.host}:{settings.rasa_port}/webhooks/staff/webhook"

@@ -16,7 +16,8 @@ from order_service.schemas import OrderOut, TransferIn, TransferSuggestion
 from staff_console.responses import error, json_body, ok
 
 if TYPE_CHECKING:
-    from staff_console.app import Console, StaffSession
+    from staff_console.app import Console
+    from staff_console.sessions import StaffSession
 
 logger = logging.getLogger(__name__)
 

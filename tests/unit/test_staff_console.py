@@ -7,11 +7,13 @@ import asyncio
 import json
 
 import httpx
+import pytest
 import yaml
 
 from daogou.config import ROOT
 from staff_console.app import Sessions, Throttle
 from staff_console.render import reply_blocks, text_blocks
+from staff_console.sessions import MemoryStore, SqlStore
 
 RESPONSES = yaml.safe_load((ROOT / "bot" / "domain" / "staff.yml").read_text(encoding="utf-8"))["responses"]
 # (name, SKU, available, on hand) in the shape actions/staff.py lists low stock
@@ -83,15 +85,38 @@ def test_custom_table_payload_buttons_and_unsafe_images():
     ]
 
 
-def test_session_ends_when_idle_and_when_its_token_expires():
+@pytest.fixture
+def database_store(tmp_path):
+    """The order service's database as the session store: a fresh SQLite file at the newest schema."""
+    from order_service.core.db import make_engine
+    from order_service.core.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'orders.db'}"
+    upgrade(url)
+    engine = make_engine(url, pool_size=2)
+    yield SqlStore(engine)
+    engine.dispose()
+
+
+@pytest.fixture(params=["memory", "database"])
+def store(request):
+    return MemoryStore() if request.param == "memory" else request.getfixturevalue("database_store")
+
+
+def test_session_ends_when_idle_and_when_its_token_expires(store):
     clock = Clock()
-    sessions = Sessions(idle_s=60, clock=clock)
+    sessions = Sessions(idle_s=60, clock=clock, store=store)
     sid, session = sessions.create("tok", {"username": "a"}, token_expires=clock.now + 150)
-    assert sessions.get(sid) is session
+
+    def alive() -> bool:
+        found = sessions.get(sid)
+        return found is not None and (found.csrf, found.token) == (session.csrf, "tok")
+
+    assert alive()
     clock.now += 59
-    assert sessions.get(sid) is session  # each request restarts the idle time
+    assert alive()  # each request restarts the idle time
     clock.now += 59
-    assert sessions.get(sid) is session
+    assert alive()
     clock.now += 60
     assert sessions.get(sid) is None
     sid, _ = sessions.create("tok", {}, token_expires=clock.now + 30)
@@ -101,6 +126,35 @@ def test_session_ends_when_idle_and_when_its_token_expires():
     sessions.drop(sid)
     assert sessions.get(sid) is None
     assert sessions.get("unknown") is None and sessions.get(None) is None
+
+
+def test_database_sessions_survive_a_restart_and_are_shared_by_processes(database_store):
+    """Two Sessions over one database are two web processes, or one before and after a restart: a session
+    made by one is known to the other with its CSRF token, idle time counts across both, sign-out in one
+    ends it in both; the cookie's session id itself is never stored."""
+    clock = Clock()
+    first = Sessions(idle_s=60, clock=clock, store=database_store)
+    second = Sessions(idle_s=60, clock=clock, store=SqlStore(database_store.engine))
+    sid, made = first.create("tok", {"username": "assoc-4", "store_id": 4}, token_expires=clock.now + 3600)
+    clock.now += 50
+    seen = second.get(sid)
+    assert seen is not None and (seen.csrf, seen.staff, seen.token) == (made.csrf, made.staff, "tok")
+    clock.now += 50  # 100 s after sign-in, 50 s after the other process saw a request
+    assert first.get(sid, touch=False) is not None
+    clock.now += 11
+    assert first.get(sid) is None  # idle for 61 s
+    sid, _ = first.create("tok", {}, token_expires=clock.now + 3600)
+    second.drop(sid)
+    assert first.get(sid) is None
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from order_service.models import ConsoleSession
+
+    sid, _ = first.create("tok", {}, token_expires=clock.now + 3600)
+    with Session(database_store.engine) as db:
+        keys = list(db.scalars(select(ConsoleSession.digest)))
+    assert sid not in keys and len(keys) == 1
 
 
 def test_throttle_blocks_a_username_after_repeated_failures():
