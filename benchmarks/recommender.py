@@ -120,12 +120,67 @@ def retime_serving(path: Path = RESULTS_DIR / "recommender.json") -> None:
     write_result("recommender", metrics, details)
 
 
+def ablate(component: str, variant: str = "B", path: Path = RESULTS_DIR / "recommender.json") -> dict:
+    """Does `component` earn its place in the variant's blend? Validation only (the test period is not
+    scored): the blend with the tuned weights of the last run, the same with the component's weight at
+    zero, and the weights tuned again with and without it. Written to recommender_ablation.json."""
+    import json
+
+    from recommender.data import load_online_retail, retail_items
+    from recommender.evaluation import (
+        FitCache,
+        ProtocolConfig,
+        evaluate_scores,
+        hybrid_components,
+        make_splits,
+        mean_metrics,
+        model_grids,
+        tune_weights,
+    )
+    from recommender.models import blend, normalise_rows
+
+    config = ProtocolConfig()
+    lines, _, descriptions = load_online_retail(descriptions_before=config.test_start)
+    grids = model_grids(retail_items(lines[lines["ordered_at"] < config.test_start], descriptions))
+    tuned = json.loads(path.read_text(encoding="utf-8"))["details"]["tuned_params"][variant]
+    folds = []
+    for start, end in config.validation_folds():
+        cache = FitCache(make_splits(lines[lines["ordered_at"] < end], start, None), grids)
+        scores = {
+            name: normalise_rows(cache.scores(cache.get(name, tuned["models"][name])[2], variant))
+            for name in hybrid_components(grids)
+        }
+        folds.append((scores, cache.splits[variant]))
+
+    def validation(weights: dict[str, float]) -> dict[str, float]:
+        return mean_metrics(evaluate_scores(blend(n, weights, normalised=True), s) for n, s in folds)
+
+    weights = tuned["hybrid_weights"]
+    without = [({k: v for k, v in n.items() if k != component}, s) for n, s in folds]
+    retuned_with, metrics_with = tune_weights(folds)
+    retuned_without, metrics_without = tune_weights(without)
+    result = {
+        "component": component,
+        "variant": variant,
+        "tuned_weights": weights,
+        "validation_tuned": validation(weights),
+        "validation_component_zero": validation({**weights, component: 0.0}),
+        "retuned_with": {"weights": retuned_with, "validation": metrics_with},
+        "retuned_without": {"weights": retuned_without, "validation": metrics_without},
+    }
+    write_result("recommender_ablation", {}, result)
+    return result
+
+
 def main() -> None:
     from recommender.data import load_online_retail, retail_items
     from recommender.evaluation import ProtocolConfig, run_protocol
 
     if "--retime-serving" in sys.argv[1:]:
         retime_serving()
+        return
+    if "--ablate" in sys.argv[1:]:
+        ablate(sys.argv[sys.argv.index("--ablate") + 1])
         return
 
     t0 = time.perf_counter()
