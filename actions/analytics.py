@@ -24,7 +24,8 @@ from actions.staff_base import LIST_LIMIT, StaffAction
 from knowledge_graph.vocab import format_price
 from order_service.client import OrderServiceError
 from order_service.schemas import StaffMe
-from recommender.analytics import SEGMENT_ACTIONS, SEGMENT_LABELS, CustomerProfile
+from recommender.analytics import SEGMENT_ACTIONS, SEGMENT_LABELS
+from recommender.records import CustomerProfile
 
 DEFAULT_SEGMENT = "at_risk"
 # "customer 12347", "客户12347", "customer #cust-chen": the id after the word, when NLU missed the entity.

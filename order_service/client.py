@@ -43,6 +43,7 @@ from order_service.schemas import (
     TransferSuggestion,
     UnlinkOut,
 )
+from recommender.records import CustomerProfile, CustomerValue, Overview
 
 T = TypeVar("T")
 RETRY_STATUS = {502, 503, 504}
@@ -424,20 +425,16 @@ class OrderServiceClient:
         )
 
     # --- customer analytics (staff; order_service/api/routers/analytics.py) --------------------------
-    # Answers are the recommender's own typed records; imported here so the client stays light for
-    # callers that never ask analytics questions.
-    async def analytics_overview(self, staff_token: str) -> Any:
-        """recommender.staff.Overview: customers, orders, revenue, AOV, repurchase rate, segments."""
-        from recommender.staff import Overview
-
+    # Answers are the recommender's typed records (recommender.records: dataclasses, no analytics code).
+    async def analytics_overview(self, staff_token: str) -> Overview:
+        """Customers, orders, revenue, AOV, repurchase rate, segments."""
         return await self._get("/staff/analytics/overview", Overview, staff_token=staff_token)
 
-    async def customer_analytics(self, customer_id: str, staff_token: str) -> tuple[Any, Any]:
-        """(recommender.analytics.CustomerProfile, recommender.staff.CustomerValue or None while the
-        history is too small for the CLV models) of one customer."""
-        from recommender.analytics import CustomerProfile
-        from recommender.staff import CustomerValue
-
+    async def customer_analytics(
+        self, customer_id: str, staff_token: str
+    ) -> tuple[CustomerProfile, CustomerValue | None]:
+        """(the profile, the value or None while the history is too small for the CLV models) of one
+        customer."""
         data = (
             await self._call(
                 "GET", f"/staff/analytics/customers/{customer_id}", retry=True, staff_token=staff_token
@@ -450,11 +447,8 @@ class OrderServiceClient:
 
     async def segment_customers(
         self, segment: str, staff_token: str, *, limit: int = 10
-    ) -> tuple[int, list[Any]]:
-        """(how many customers of the segment the caller may see, the top `limit` by spend as
-        recommender.analytics.CustomerProfile)."""
-        from recommender.analytics import CustomerProfile
-
+    ) -> tuple[int, list[CustomerProfile]]:
+        """(how many customers of the segment the caller may see, the top `limit` by spend)."""
         data = (
             await self._call(
                 "GET",

@@ -14,6 +14,7 @@ import pandas as pd
 
 from recommender.clv import BetaGeoModel, GammaGammaModel
 from recommender.data import load_texts, validate_order_lines
+from recommender.records import CustomerProfile
 
 # RFM segments from recency (R) and frequency (F) scores, 1–5 each. First match wins; the table is
 # complete (every R×F cell matches exactly one rule), which tests check. Labels and suggested
@@ -188,20 +189,6 @@ def customer_lifetime_value(
     out["expected_value"] = gg.expected_value(data["frequency"].to_numpy(), data["monetary"].to_numpy())
     out["clv"] = out["expected_orders"] * out["expected_value"] * config.margin
     return out, bg, gg
-
-
-@dataclass(frozen=True)
-class CustomerProfile:
-    """What staff ask about one customer in chat."""
-
-    customer_id: str
-    segment: str
-    segment_label_en: str
-    segment_label_zh: str
-    rfm: str
-    recency_days: int
-    orders: int
-    total_spend: float
 
 
 def customer_profile(rfm_table: pd.DataFrame, customer_id: str) -> CustomerProfile:

@@ -7,43 +7,12 @@ it; RFM is computed once, CLV on first use.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cached_property
 
 import pandas as pd
 
 from recommender import analytics as A
-
-
-@dataclass(frozen=True)
-class SegmentCount:
-    segment: str
-    label_en: str
-    label_zh: str
-    customers: int
-    customer_share: float
-    revenue_share: float
-    suggested_action_en: str
-    suggested_action_zh: str
-
-
-@dataclass(frozen=True)
-class Overview:
-    customers: int
-    orders: int
-    revenue: float
-    average_order_value: float
-    repurchase_rate: float
-    segments: tuple[SegmentCount, ...]
-
-
-@dataclass(frozen=True)
-class CustomerValue:
-    customer_id: str
-    p_alive: float
-    expected_orders: float  # over the CLV horizon
-    expected_order_value: float
-    clv: float
+from recommender.records import CustomerProfile, CustomerValue, Overview, SegmentCount
 
 
 class CustomerAnalytics:
@@ -55,11 +24,11 @@ class CustomerAnalytics:
         self.as_of = as_of
         self.clv_config = clv_config
 
-    def segment_of(self, customer_id: str) -> A.CustomerProfile:
+    def segment_of(self, customer_id: str) -> CustomerProfile:
         """Raises KeyError for a customer without orders."""
         return A.customer_profile(self.rfm, customer_id)
 
-    def customers_in(self, segment: str, limit: int = 20) -> list[A.CustomerProfile]:
+    def customers_in(self, segment: str, limit: int = 20) -> list[CustomerProfile]:
         """Customers of a segment, highest spend first; ValueError for an unknown segment key."""
         return [
             A.customer_profile(self.rfm, cid)

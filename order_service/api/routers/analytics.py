@@ -28,8 +28,9 @@ from order_service.api.deps import SessionDep, StaffDep
 from order_service.models import Order
 from order_service.schemas import CUSTOMER_ID_PATTERN, ErrorOut, StaffMe
 from order_service.services.errors import Forbidden, Invalid, NotFound
-from recommender.analytics import SEGMENT_LABELS, CustomerProfile, customer_profile, customers_in_segment
-from recommender.staff import CustomerAnalytics, CustomerValue, Overview
+from recommender.analytics import SEGMENT_LABELS, customer_profile, customers_in_segment
+from recommender.records import CustomerProfile, CustomerValue, Overview
+from recommender.staff import CustomerAnalytics
 
 router = APIRouter(
     prefix="/staff/analytics",
