@@ -24,7 +24,6 @@ from dataclasses import dataclass
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from catalog.models import Product
 from catalog.reference import load_yaml
 from knowledge_graph.graph import ProductGraph
 from knowledge_graph.parse import ASKING_WORDS, STOPWORDS, negated_variants, ordinary_words
@@ -54,7 +53,7 @@ _SPEC_WORD = re.compile(
 
 
 # the attribute a measure said of a product names ("64GB" of a memory kit or a drive, "850W" of a supply)
-_MEASURE_KEYS = {"gb": ("capacity",), "tb": ("capacity",), "w": ("wattage",), "hz": ("refresh_rate",)}
+_MEASURE_KEYS = {"gb": "capacity", "w": "wattage", "hz": "refresh_rate"}
 _MEASURE_PARTS = re.compile(r"(?i)(\d+(?:\.\d+)?)\s*(gb|tb|w|watts?|hz)\b")
 
 
@@ -70,16 +69,12 @@ def said_measures(text: str) -> list[tuple[float, str]]:
     return found
 
 
-def fits_measures(product: Product, measures: list[tuple[float, str]]) -> bool:
-    """Whether a product has every measure said: in its attributes, or written in its name."""
-    name = re.sub(r"\s+", "", product.name.lower())
-    for value, unit in measures:
-        recorded = [product.attributes.get(k) for k in _MEASURE_KEYS.get(unit, ())]
-        if any(isinstance(v, (int, float)) and abs(float(v) - value) < 1e-6 for v in recorded):
-            continue
-        if f"{value:g}{unit}" not in name:
-            return False
-    return True
+def _measure_column(graph: ProductGraph, key: str) -> np.ndarray:
+    """One numeric attribute of every product in column order (NaN where it is not recorded)."""
+    values = (graph.products[sku].attributes.get(key) for sku in graph.columns.skus)
+    return np.array(
+        [float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else np.nan for v in values]
+    )
 
 
 @dataclass(frozen=True)
@@ -127,6 +122,7 @@ class Linker:
             ):
                 self._by_length.setdefault(len(tok), []).append(tok)
         self._ordinary = ordinary
+        self._measures = {key: _measure_column(graph, key) for key in set(_MEASURE_KEYS.values())}
         # Chinese brand names (三星 → Samsung), longest first so 华硕ROG is not read as a shorter name
         self._brand_zh = [
             (zh, brand)
@@ -209,7 +205,10 @@ class Linker:
             coverage = gained / np.where(total > 0, total, 1.0)
             score = np.round(gained * (0.5 + 0.5 * coverage), 9)
             # stable sort: among equal scores the catalogue order (popularity) decides
-            order = np.argsort(-score, kind="stable")[:50]
+            order = np.argsort(-score, kind="stable")
+            if measures:  # the readings that have the capacity said first, however far down they sort
+                order = self._measured_first(order, score, positions, measures)
+            order = order[:50]
             best = int(order[0])
             best_sku = graph.columns.skus[int(positions[best])]
             name_tokens = graph.name_tokens[best_sku]
@@ -229,12 +228,9 @@ class Linker:
                 and set(matched) <= graph.name_tokens[graph.columns.skus[int(positions[int(i)])]]
             ]
             if measures and len(tied) > 1:
-                fitting = [
-                    i
-                    for i in tied
-                    if fits_measures(graph.products[graph.columns.skus[int(positions[i])]], measures)
-                ]
-                tied = fitting or tied
+                fits = self._fits(positions[np.array(tied)], measures)
+                tied = [i for i, ok in zip(tied, fits, strict=True) if ok] or tied
+            every = tied  # a line is a line with its variants (the search shows them apart)
             if len(tied) > 1:  # "RX 6600" is the 6600, not the 6600 XT beside it
                 base = [
                     i
@@ -246,11 +242,30 @@ class Linker:
             runner_up = next((float(score[i]) for i in order[1:] if i not in tied[:1]), 0.0)
             confidence = round(min(1.0, (1 - runner_up / top) + float(coverage[best]) / 2), 3) if top else 0.0
             clear = len(tied) == 1
-            names = {graph.products[graph.columns.skus[int(positions[i])]].name for i in tied}
+            names = {graph.products[graph.columns.skus[int(positions[i])]].name for i in every}
             mentions.append(Mention(matched, skus, confidence, clear, len(names) > MAX_CANDIDATES))
             allowed[positions[tied]] = False
             remaining = [t for t in remaining if t not in matched]
         return mentions
+
+    def _fits(self, columns: np.ndarray, measures: list[tuple[float, str]]) -> np.ndarray:
+        """Which of these products (column positions) have every measure said among their attributes."""
+        ok = np.ones(len(columns), dtype=bool)
+        for value, unit in measures:
+            if unit in _MEASURE_KEYS:
+                ok &= np.isclose(self._measures[_MEASURE_KEYS[unit]][columns], value)
+        return ok
+
+    def _measured_first(
+        self, order: np.ndarray, score: np.ndarray, positions: np.ndarray, measures: list[tuple[float, str]]
+    ) -> np.ndarray:
+        """The candidate order with the equally good readings that have every measure said moved to
+        the front (unchanged when none or all of them has)."""
+        near = order[score[order] >= TIE * score[order[0]]]
+        fit = near[self._fits(positions[near], measures)]
+        if not len(fit) or len(fit) == len(near):
+            return order
+        return np.concatenate([fit, order[~np.isin(order, fit)]])
 
 
 _linkers: dict[int, tuple[ProductGraph, Linker]] = {}
@@ -273,8 +288,29 @@ def link(graph: ProductGraph, text: str, limit: int = 2, part_type: str | None =
     """Mentions of catalogue products; a variant the shopper rules out ("4060，不要ti", "(not Ti)")
     names none, and is dropped from the candidates (the 5070 and the 5070 Ti share every other word)."""
     excluded, rest = negated_variants(text)
-    mentions = linker(graph).link(rest, limit, part_type)
+    mentions = _link_parts(linker(graph), rest, limit, part_type)
     return [_without(graph, m, excluded) for m in mentions] if excluded else mentions
+
+
+# words that join two products in a Chinese message ("华硕TUF的4070 Ti和技嘉WINDFORCE 4070", "A跟B比"):
+# catalogue names never contain them, so each side names its own product
+_ZH_JOINER = re.compile(r"\s*(?:和|跟|与|同|还是|或者|对比|比较|vs\.?|、|，)\s*", re.I)
+
+
+def _link_parts(made: Linker, text: str, limit: int, part_type: str | None) -> list[Mention]:
+    """Mentions in a message of several products, one side of a joining word at a time, so the words
+    of one product do not make a reading of another; the whole message when the sides name fewer
+    than two different products."""
+    parts = [p for p in _ZH_JOINER.split(text) if p.strip()] if limit > 1 and not text.isascii() else []
+    if len(parts) > 1:
+        found: list[Mention] = []
+        for part in parts:
+            for mention in made.link(part, 1, part_type):
+                if all(set(mention.candidates).isdisjoint(m.candidates) for m in found):
+                    found.append(mention)
+        if len(found) > 1:
+            return found[:limit]
+    return made.link(text, limit, part_type)
 
 
 def _without(graph: ProductGraph, mention: Mention, excluded: tuple[str, ...]) -> Mention:

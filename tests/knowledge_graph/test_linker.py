@@ -150,3 +150,22 @@ def test_a_variant_ruled_out_is_dropped_from_the_candidates(graph):
             mentions = link(graph, text)
             assert mentions and not ti & set(mentions[0].candidates), (text, mentions)
             assert plain & set(mentions[0].candidates), (text, mentions)
+
+
+def test_a_capacity_said_with_a_name_keeps_the_readings_of_that_capacity(graph):
+    """Memory kits sold under one name in several capacities ("… 32 GB", "… 64 GB" are different
+    names, the shared words the same): the capacity said keeps only the kits that have it."""
+    by_line: dict[tuple[str, ...], set[int]] = {}
+    for p in graph.products.values():
+        cap = p.attributes.get("capacity")
+        if p.part_type == "memory" and isinstance(cap, int):
+            line = tuple(w for w in tokens(p.name) if w not in (str(cap), "gb"))
+            by_line.setdefault(line, set()).add(cap)
+    lines = [(line, caps) for line, caps in by_line.items() if len(caps) >= 2 and len(line) >= 3][:10]
+    assert lines
+    for line, caps in lines:
+        cap = max(caps)
+        mentions = link(graph, f"add the {' '.join(line)} {cap}GB too")
+        assert mentions, line
+        found = [graph.products[s] for s in mentions[0].candidates]
+        assert all(p.attributes.get("capacity") == cap for p in found), (line, cap, [p.name for p in found])
