@@ -11,58 +11,27 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from catalog.models import Product
 from catalog.reference import reference_files
 from knowledge_graph import graph
+from order_service.reads import CatalogueRow, catalogue_rows
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class CatalogueRow:
-    sku: str
-    name: str
-    brand: str | None
-    price: float
-    category_id: str | None
-    part_type: str | None
-
-
 def database_rows(url: str | None = None) -> list[CatalogueRow] | None:
-    """The products table of the order database, or None when it cannot be read (service not set
-    up yet, no such table)."""
+    """The products table of the order database (order_service.reads), or None when it cannot be
+    read (service not set up yet, no such table)."""
     try:
-        import sqlalchemy as sa
-
-        from order_service.core.db import make_engine, make_sessionmaker
-        from order_service.models import Product as ProductRow
-    except ImportError as exc:  # order service not installed in this checkout
-        log.info("order service unavailable, graph uses the shop files: %s", exc)
-        return None
-    engine = make_engine(url, pool_size=1)
-    try:
-        with make_sessionmaker(engine, read_only=True)() as session:
-            rows = session.execute(
-                sa.select(
-                    ProductRow.sku,
-                    ProductRow.name,
-                    ProductRow.brand,
-                    ProductRow.price,
-                    ProductRow.category_id,
-                    ProductRow.part_type,
-                )
-            ).all()
-    except sa.exc.SQLAlchemyError as exc:
+        return catalogue_rows(url)
+    except SQLAlchemyError as exc:
         log.info("order database not readable, graph uses the shop files: %s", exc)
         return None
-    finally:
-        engine.dispose()
-    return [
-        CatalogueRow(r.sku, r.name, r.brand or None, float(r.price), r.category_id, r.part_type) for r in rows
-    ]
 
 
 def rows_fingerprint(rows: list[CatalogueRow]) -> str:
