@@ -17,6 +17,7 @@ from pathlib import Path
 
 from benchmarks.chat import Stack
 from daogou.config import ROOT, get_settings
+from order_service.core.migrate import upgrade
 
 
 @dataclass
@@ -70,6 +71,8 @@ def live_stack(train: bool = True, keep_logs: bool | None = None) -> Iterator[Li
     except SystemExit as exc:  # benchmarks.chat reports with SystemExit, which would end a pytest session
         raise RuntimeError(str(exc)) from exc
     _consistent_copy(get_settings().state_dir / "daogou.db", workdir / "daogou.db")
+    # a state directory prepared before the newest migration (CONVERSATIONS_SKIP_TRAIN) still serves
+    upgrade(f"sqlite:///{workdir / 'daogou.db'}")
     started = time.perf_counter()
     failed = False
     try:
