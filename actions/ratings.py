@@ -48,6 +48,7 @@ def rating_entity(tracker: Tracker) -> int | None:
     """The rating from the NLU's entity (a digit, or words such as "五星"), else from the wording."""
     for value in entity_values(tracker, "rating"):
         text = str(value).strip()
+        rating: int | None
         try:
             rating = int(float(text))
         except ValueError:
