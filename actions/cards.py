@@ -60,9 +60,8 @@ def product_line(product: Product, lang: str, differing: frozenset[str] = frozen
     return line
 
 
-def listing(products: Sequence[Product], lang: str, start: int = 1) -> str:
-    """Numbered lines, one per product, numbered from `start`; products sharing a name show first the
-    specs they differ in, so no two lines read the same."""
+def _differing(products: Sequence[Product], lang: str) -> dict[str, frozenset[str]]:
+    """For each name that several of `products` share, the specs in which those products differ."""
     by_name: dict[str, list[Product]] = {}
     for p in products:
         by_name.setdefault(p.name, []).append(p)
@@ -72,10 +71,33 @@ def listing(products: Sequence[Product], lang: str, start: int = 1) -> str:
             texts = [{s.name: s.text for s in api.key_specs(p, lang, 8)} for p in same]
             keys = {k for t in texts for k in t}
             differing[name] = frozenset(k for k in keys if len({t.get(k) for t in texts}) > 1)
+    return differing
+
+
+def listing(products: Sequence[Product], lang: str, start: int = 1) -> str:
+    """Numbered lines, one per product, numbered from `start`; products sharing a name show first the
+    specs they differ in, so no two lines read the same."""
+    differing = _differing(products, lang)
     return "\n".join(
         f"{i}. {product_line(p, lang, differing.get(p.name, frozenset()))}"
         for i, p in enumerate(products, start)
     )
+
+
+def button_titles(products: Sequence[Product], lang: str, limit: int = 60) -> list[str]:
+    """Numbered button titles; a product sharing its name with another in the list adds the values of
+    the specs they differ in ("2. Samsung 990 Pro · 4 TB"), so no two buttons read the same."""
+    differing = _differing(products, lang)
+    titles = []
+    for i, p in enumerate(products, 1):
+        keys = differing.get(p.name, frozenset())
+        values = [s.text for s in api.key_specs(p, lang, 8) if s.name in keys][:2]
+        if not values and p.name in differing:  # same name, same key specs: the price tells them apart
+            values = [format_price(p.price, lang)]
+        suffix = "".join(f" · {v}" for v in values)
+        name = f"{i}. {p.name}"
+        titles.append(name[: max(limit - len(suffix), 12)] + suffix if suffix else name[:limit])
+    return titles
 
 
 def store_label(store: StoreOut) -> str:

@@ -27,7 +27,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import services
-from actions.cards import MAX_CARDS, cards_payload, listing
+from actions.cards import MAX_CARDS, button_titles, cards_payload, listing
 from actions.common import entity_values
 from catalog import load_stores, places
 from catalog.models import Product, Store
@@ -271,8 +271,8 @@ def ask_which(
     products: list[Product] = [graph.products[s] for s in candidates[:MAX_CARDS]]
     target = intent if intent and not intent.startswith("nlu_") else "product_details"
     buttons = [
-        {"title": f"{i}. {p.name}"[:60], "payload": f"/{target}{json.dumps({'sku': p.sku})}"}
-        for i, p in enumerate(products, 1)
+        {"title": title, "payload": f"/{target}{json.dumps({'sku': p.sku})}"}
+        for title, p in zip(button_titles(products, lang), products)
     ]
     dispatcher.utter_message(
         response="utter_ask_which_of",

@@ -106,6 +106,21 @@ def test_ask_which_offers_one_button_per_candidate_and_remembers_them(graph, sho
     assert {e["name"]: e["value"] for e in events} == {"shown_skus": shown, "product_sku": None}
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_buttons_for_same_named_products_read_differently(graph, lang):
+    """The catalogue's largest group of products sharing one name: each button shows what tells them apart."""
+    by_name: dict[str, list[str]] = {}
+    for sku in graph.columns.skus:
+        by_name.setdefault(graph.products[sku].name, []).append(sku)
+    same = max(by_name.values(), key=len)[:4]
+    assert len(same) > 1
+    dispatcher = CollectingDispatcher()
+    ask_which(dispatcher, graph, same, lang, "ask_stock")
+    titles = [b["title"] for b in dispatcher.messages[0]["buttons"]]
+    assert len(set(titles)) == len(titles) and all(len(t) <= 60 for t in titles)
+    assert all(graph.products[same[0]].name[:20] in t for t in titles)
+
+
 def test_a_store_named_in_the_text_is_found_without_the_nlu():
     """Store names come from the shop's store data; one-word names count only capitalised in English."""
     from actions.references import store_mentioned
