@@ -27,6 +27,7 @@ import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sqlalchemy import func, insert, select
@@ -181,7 +182,7 @@ def _queued(url: str) -> int:
     return int(n or 0) if launched else -1
 
 
-def measure_kills(folder: Path, standin: WeChatStandIn) -> dict[str, object]:
+def measure_kills(folder: Path, standin: WeChatStandIn) -> dict[str, Any]:
     url = database(folder, "kill.db")
     customers = population(url, KILL_N, "wechat", now(), prefix="kill")
     campaign_id = campaign(url, "wechat", 0.1)
@@ -242,7 +243,7 @@ def measure_kills(folder: Path, standin: WeChatStandIn) -> dict[str, object]:
     }
 
 
-def measure_uplift(folder: Path) -> dict[str, object]:
+def measure_uplift(folder: Path) -> dict[str, Any]:
     url = database(folder, "uplift.db")
     start = now() - timedelta(days=30)
     population(url, SIM_N, "web", start - timedelta(days=1))
@@ -316,7 +317,7 @@ def main() -> None:
             "sends_per_s": sends["sends_per_s"],
             "duplicates_after_kill": kills["duplicates_after_kill"],
             "lost_after_kill": kills["lost_after_kill"],
-            "uplift_error": max(r["error"] for r in uplift["runs"]),  # type: ignore[index]
+            "uplift_error": max(r["error"] for r in uplift["runs"]),
         },
         {"sends": sends, "kills": kills, "uplift": uplift, "load_average": os.getloadavg()},
     )

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -131,8 +132,10 @@ def job_store(settings: Settings) -> Any:
     return SQLAlchemyJobStore(url=settings.db_url, tablename="outreach_scheduler_jobs")
 
 
-def scheduler_for(settings: Settings) -> BlockingScheduler:
-    scheduler = BlockingScheduler(
+def scheduler_for(settings: Settings, kind: type[BaseScheduler] = BlockingScheduler) -> BaseScheduler:
+    """The scheduler with the pass as an interval job in the persistent job store (replacing the job a
+    previous worker left there)."""
+    scheduler = kind(
         jobstores={"default": job_store(settings)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
         timezone=UTC,

@@ -26,7 +26,9 @@ def _messages(engine) -> list[OutreachMessage]:
 
 def _store_name(engine, store_id: int = 1000) -> str:
     with make_sessionmaker(engine)() as session:
-        return session.get(Location, store_id).name
+        store = session.get(Location, store_id)
+        assert store is not None
+        return store.name
 
 
 def _pickup_order_ready_then_collected(client, customer_id: str) -> dict:
