@@ -129,7 +129,9 @@ def job_store(settings: Settings) -> Any:
         )
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 
-    return SQLAlchemyJobStore(url=settings.db_url, tablename="outreach_scheduler_jobs")
+    # our engine: on SQLite it waits for the database lock (busy_timeout) like the rest of the worker,
+    # where the job store's own engine gave up after 5 s and stopped the scheduler ("database is locked")
+    return SQLAlchemyJobStore(engine=make_engine(settings.db_url), tablename="outreach_scheduler_jobs")
 
 
 def scheduler_for(settings: Settings, kind: type[BaseScheduler] = BlockingScheduler) -> BaseScheduler:
