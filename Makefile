@@ -25,6 +25,7 @@ train: install
 # pytest for the application environment, pytest for code that runs inside the Rasa server,
 # then the bot: data validation and test stories.
 test: install
+	@bash scripts/test-deps.sh
 	@.venv/bin/daogou bot train
 	$(PY) -m pytest -q -ra --ignore=tests/channels --ignore=tests/bot
 	.venv-rasa/bin/python -m pytest -q -ra tests/bot $(wildcard tests/channels)
