@@ -101,6 +101,14 @@ def picked_order(tracker: Tracker, shown: list[int]) -> int | None:
     return None
 
 
+def ends_turn(tracker: Tracker, intent: str, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The events, ending the turn when the action was reached from another intent (a FAQ-looking
+    "can I cancel the one that hasn't shipped?" handed on by action_answer_faq): no rule follows it."""
+    if (tracker.latest_message.get("intent") or {}).get("name") == intent:
+        return events
+    return [*events, FollowupAction("action_listen")]
+
+
 class OrderAction(Action, ABC):
     """Shared shape: who is asking → which order → one call → one answer; errors in the shopper's words."""
 
@@ -147,12 +155,39 @@ class ActionOrderStatus(OrderAction):
         return await services.orders().get_order(customer, order_id)
 
 
+# "the one that hasn't shipped", "the pending one", "还没发货的那单": an order picked by where it is, not by number
+NOT_SENT_YET = re.compile(
+    r"(?i)(?:has\s*n'?t|have\s*n'?t|not|never|is\s*n'?t|was\s*n'?t)\s+(?:been\s+|yet\s+|even\s+)?"
+    r"(?:shipped|sent|gone\s+out|left|dispatched|mailed)|(?:unshipped|pending|still\s+processing)"
+    r"|还没发|没发货|未发货|还没寄|没寄出"
+)
+BEFORE_SHIPPING = ("pending", "confirmed", "ready_for_pickup")
+
+
 class ActionCancelOrder(OrderAction):
     response_conflict = "utter_order_cannot_cancel"
     kind = "cancel"
 
     def name(self) -> str:
         return "action_cancel_order"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        if order_id_in_focus(tracker) is None and NOT_SENT_YET.search(
+            tracker.latest_message.get("text") or ""
+        ):
+            try:
+                recent = await services.orders().list_orders(await shopper_id(tracker), limit=RECENT)
+            except OrderServiceError:
+                recent = []
+            shown = {int(i) for i in tracker.get_slot("shown_orders") or []}
+            open_orders = [o for o in recent if o.status in BEFORE_SHIPPING and (not shown or o.id in shown)]
+            if len(open_orders) == 1:  # the one order not yet sent: that one; several: the list asks
+                return ends_turn(
+                    tracker, "cancel_order", await self.handle(dispatcher, tracker, open_orders[0].id)
+                )
+        return ends_turn(tracker, "cancel_order", await super().run(dispatcher, tracker, domain))
 
     async def act(self, customer: str, order_id: int) -> OrderOut:
         return await services.orders().cancel_order(customer, order_id)
@@ -185,7 +220,7 @@ class ActionReturnOrder(OrderAction):
             and not MY_ORDER.search(text)
         ):  # answered, or the FAQ's closest questions offered, rather than the shopper's orders
             return await answer_faq(dispatcher, tracker, domain)
-        return await super().run(dispatcher, tracker, domain)
+        return ends_turn(tracker, "return_order", await super().run(dispatcher, tracker, domain))
 
     async def act(self, customer: str, order_id: int) -> OrderOut:
         return await services.orders().request_return(customer, order_id)
