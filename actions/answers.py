@@ -383,7 +383,7 @@ _SCOPE_WORDS = (
     (
         "everywhere",
         re.compile(
-            r"(?i)\b(everywhere|anywhere|(?:across|in|on)\s+the\s+(?:whole\s+|entire\s+)?chain|chain[- ]wide"
+            r"(?i)\b(everywhere|anywhere|(?:across|in|on)\s+the\s+(?:whole\s+|entire\s+)?chain|chain[- ]?wide"
             r"|all (?:the |our )?(?:stores|locations|branches)|every (?:store|location|branch)|any store"
             r"|nationwide|company[- ]wide|other (?:stores|locations|branches))\b"
             r"|全国|所有门店|所有店|各店|各门店|哪些店|哪些门店|别的店|其他门店|其他店"
