@@ -130,8 +130,25 @@ class ActionCoreFallback(Action):
         return "action_core_fallback"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Events:
+        # No rule knows what follows an answer given here either, so the policies would predict this
+        # action again (ten times, until Rasa's circuit breaker): the answer ends with listening, and a
+        # second call in one turn (after an action the answer handed over to) only listens.
+        if ran_this_turn(tracker, self.name()):
+            return [FollowupAction("action_listen")]
         events = await read_in_context(dispatcher, tracker)
         if events is not None:
-            return events
+            if any(e.get("event") == "followup" for e in events):
+                return events
+            return [*events, FollowupAction("action_listen")]
         dispatcher.utter_message(response="utter_default")
         return [UserUtteranceReverted()]
+
+
+def ran_this_turn(tracker: Tracker, action: str) -> bool:
+    """Whether `action` already ran since the shopper's latest message."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "action" and event.get("name") == action:
+            return True
+    return False

@@ -129,3 +129,17 @@ async def test_the_core_fallback_asks_to_rephrase_forgets_the_turn_and_is_counte
     assert responses(messages) == ["utter_default"]
     assert [e["event"] for e in events] == ["rewind"]
     assert [e["type"] for e in derive(turn, "action_core_fallback", events, messages)] == ["fallback"]
+
+
+async def test_a_core_fallback_that_answers_then_listens_and_never_answers_twice(catalogue):
+    """No rule follows an answer given by the core fallback, so without listening the policies would
+    run it again and again (Rasa's circuit breaker stops it after ten replies)."""
+    product = _unique(catalogue, "power-supply")
+    turn = tracker(product.name, "affirm")
+    messages, events = await run(ActionCoreFallback(), turn)
+    assert responses(messages) == ["utter_product_details"]
+    assert events[-1] == {"event": "followup", "name": "action_listen", "timestamp": None}
+    again = tracker(product.name, "affirm", events=[])
+    again.events.append({"event": "action", "name": "action_core_fallback"})
+    messages, events = await run(ActionCoreFallback(), again)
+    assert messages == [] and events == [{"event": "followup", "name": "action_listen", "timestamp": None}]
