@@ -169,12 +169,13 @@ MORE = re.compile(
 
 
 def continues_adding(tracker: Tracker) -> bool:
-    """Whether a message right after adding to the cart names one more product to add, whatever
-    intent the NLU gave it ("and the Corsair RM650" reads like a compatibility question)."""
+    """Whether a message right after adding to the cart names or points at one more product to add,
+    whatever intent the NLU gave it ("and the Corsair RM650" reads like a compatibility question, "and
+    the first one too" like nothing at all)."""
     text = tracker.latest_message.get("text") or ""
     if previous_intent(tracker) != "add_to_cart" or not MORE.search(text) or QUESTION.search(text.strip()):
         return False
-    return resolve_products(tracker, services.graph()).source == "mention"
+    return resolve_products(tracker, services.graph()).source in ("mention", "ordinal")
 
 
 def valid_line(sku: str, qty: int) -> bool:

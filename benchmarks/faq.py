@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from actions.faq import SUGGESTIONS
+from actions.faq_answers import SUGGESTIONS
 from benchmarks.common import summarise_ms, write_result
 from faq.content import FaqContent, load_dev_queries
 from faq.evaluate import ScoredQuery, evaluate, is_heldout, ranking_metrics, score_queries
