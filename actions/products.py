@@ -23,7 +23,7 @@ from actions.references import ask_which, ordinal_positions, resolve_products, s
 from catalog.models import Product
 from knowledge_graph import api
 from knowledge_graph.graph import ProductGraph
-from knowledge_graph.parse import find_category
+from knowledge_graph.parse import category_part_type, find_category
 
 log = logging.getLogger(__name__)
 Events = list[dict[str, Any]]
@@ -92,6 +92,13 @@ async def _focus(
             return await searching.search_answer(dispatcher, tracker, graph, "search_products")
         dispatcher.utter_message(response="utter_ask_which_product")
         return []
+    if found.source == "focus" and (searching.sorts(_text(tracker)) or searching.budgeted(graph, tracker)):
+        # "what about the cheapest 4tb ssd" while a CPU cooler is in focus: another kind, sorted or
+        # budgeted, is a search ("what ram works with that board" stays about the board)
+        update, _ = searching.query_from_turn(graph, tracker)
+        kind = update.part_type or category_part_type(update.category)
+        if kind and kind != graph.products[found.skus[0]].part_type:
+            return await searching.search_answer(dispatcher, tracker, graph, "search_products")
     return lang, graph, graph.products[found.skus[0]]
 
 

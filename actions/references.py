@@ -301,6 +301,35 @@ def _store_names() -> PhraseIndex:
     return PhraseIndex({n for n in names if len(n) >= 4 and n.lower() not in _WORDY_STORES}, fold=True)
 
 
+@lru_cache(maxsize=1)
+def _city_names() -> PhraseIndex:
+    """Cities with stores that no store is named after ("Brooklyn" has Kings Plaza, Atlantic Center…),
+    except those that are also a state's name ("California", MD): a city counts only where the words
+    around it say it is a place (_city_said), since many are also people's names or words."""
+    stores = load_stores()
+    names = {s.name.casefold() for s in stores}
+    states = set(places.US_STATES)  # full state names, lower case
+    cities = {s.city for s in stores if len(s.city) >= 4}
+    return PhraseIndex(
+        {c for c in cities if c.casefold() not in names | states and c.casefold() not in _WORDY_STORES},
+        fold=True,
+    )
+
+
+def _city_said(text: str) -> str | None:
+    """A store city the message names as a place: "in brooklyn", "near Miami", "the Houston store",
+    the whole message, or inside a Chinese message ("Brooklyn有货吗")."""
+    for start, end, _ in _city_names().spans(text):
+        if (
+            not text.isascii()
+            or _PLACE_BEFORE.search(text[:start])
+            or _PLACE_AFTER.match(text[end:])
+            or not (text[:start] + text[end:]).strip(" ,.!?")
+        ):
+            return text[start:end]
+    return None
+
+
 # a one-word store name typed in lower case is still a place when the words around it say so ("a store
 # in tacoma", "near kenosha", "the tacoma store"), or when it is the whole message (the answer to "where?")
 _PLACE_BEFORE = re.compile(r"(?i)\b(?:in|at|near|around|to|from|by)\s+(?:the\s+)?$")
@@ -327,7 +356,7 @@ def _named_in(text: str, entities: list[Any]) -> str | None:
         ):
             return said
     said_places = places.places_in(text).places
-    return said_places[0] if said_places else places.zip_said(text)
+    return said_places[0] if said_places else _city_said(text) or places.zip_said(text)
 
 
 def store_mentioned(tracker: Tracker) -> str | None:

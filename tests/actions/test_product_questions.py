@@ -198,3 +198,15 @@ async def test_an_unclear_model_line_with_a_budget_is_searched(catalogue):
     messages, _ = await run(ActionUnderstandUnclear(), tracker("有没有1000元以下的4090", "nlu_fallback"))
     assert "utter_ask_which_of" not in responses(messages)
     assert {"utter_no_products", "utter_products_relaxed"} & set(responses(messages))
+
+
+async def test_another_kind_of_product_asked_with_one_in_focus_is_a_search(catalogue):
+    """ "what about the cheapest 4tb ssd" after a question about a cooler: not the cooler again."""
+    cooler = _unique(catalogue, "cpu-cooler")
+    messages, _ = await run(
+        ActionProductDetails(),
+        tracker("what about the cheapest ssd", "product_details", slots={"product_sku": cooler.sku}),
+    )
+    cards = next(m["custom"]["products"] for m in messages if m.get("custom"))
+    assert cards and all(catalogue.products[c["sku"]].part_type == "internal-hard-drive" for c in cards)
+    assert all(m.get("product") != cooler.name for m in messages)

@@ -220,3 +220,19 @@ def test_a_product_line_is_marked_and_one_model_is_not(graph):
     unique = next(n for n, k in counts.items() if k == 1 and any(c.isdigit() for c in n))
     found = resolve_products(tracker(f"do you have the {unique}", "product_details"), graph)
     assert not found.line
+
+
+def test_a_city_with_stores_counts_as_a_place_only_where_the_words_say_so():
+    """A city no store is named after ("Brooklyn": Kings Plaza, Atlantic Center…), from the shop data."""
+    from collections import Counter
+
+    from actions.references import store_mentioned
+    from catalog import load_stores
+
+    stores = load_stores()
+    names = {s.name.casefold() for s in stores}
+    counts = Counter(s.city for s in stores if " " not in s.city and s.city.casefold() not in names)
+    city = next(c for c, n in counts.most_common() if len(c) >= 5)
+    assert store_mentioned(tracker(f"is the 4090 in stock in {city.lower()}?", "ask_stock")) == city.lower()
+    assert store_mentioned(tracker(f"{city}有货吗", "ask_stock")) == city
+    assert store_mentioned(tracker(f"{city} told me the 4090 is good", "ask_stock")) is None
