@@ -289,7 +289,16 @@ def link(graph: ProductGraph, text: str, limit: int = 2, part_type: str | None =
     names none, and is dropped from the candidates (the 5070 and the 5070 Ti share every other word)."""
     excluded, rest = negated_variants(text)
     mentions = _link_parts(linker(graph), rest, limit, part_type)
+    if (apart := _JOINED_SUFFIX.sub(r"\1 \2", rest)) != rest:  # "三星990pro", "4070ti": the surer reading
+        other = _link_parts(linker(graph), apart, limit, part_type)
+        if other and (not mentions or other[0].confidence > mentions[0].confidence):
+            mentions = other
     return [_without(graph, m, excluded) for m in mentions] if excluded else mentions
+
+
+# a model number typed together with the word after it ("990pro", "4070ti", "9070xt"): read both ways,
+# the surer reading wins; one letter stays ("5600x", "b650m", "7800x3d" are model numbers)
+_JOINED_SUFFIX = re.compile(r"(?<![A-Za-z0-9])(\d+)([a-zA-Z]{2,})\b")
 
 
 # words that join two products in a Chinese message ("华硕TUF的4070 Ti和技嘉WINDFORCE 4070", "A跟B比"):

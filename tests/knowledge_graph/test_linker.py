@@ -169,3 +169,15 @@ def test_a_capacity_said_with_a_name_keeps_the_readings_of_that_capacity(graph):
         assert mentions, line
         found = [graph.products[s] for s in mentions[0].candidates]
         assert all(p.attributes.get("capacity") == cap for p in found), (line, cap, [p.name for p in found])
+
+
+@pytest.mark.parametrize("template", ["do you have the {}", "有没有{}"])
+def test_a_model_number_typed_together_with_its_suffix_links_like_the_spaced_name(graph, template):
+    """ "990pro" for "990 Pro": products whose names hold a number followed by a word of letters."""
+    joined = re.compile(r"\b(\d{3,4}) ([A-Za-z]{2,})\b")
+    names = sorted({p.name for p in graph.products.values() if joined.search(p.name)})
+    assert names
+    for name in random.Random(7).sample(names, min(10, len(names))):
+        spaced = link(graph, template.format(name))
+        together = link(graph, template.format(joined.sub(r"\1\2", name)))
+        assert spaced and together and set(together[0].candidates) & set(spaced[0].candidates), name
