@@ -18,8 +18,9 @@ def tracker_for(text: str, entities: list[dict] | None = None) -> Tracker:
 @pytest.fixture
 def action(retriever, monkeypatch):
     import actions.faq as module
+    import actions.faq_answers as answering  # where the FAQ answer is looked up
 
-    monkeypatch.setattr(module, "get_retriever", lambda: retriever)
+    monkeypatch.setattr(answering, "get_retriever", lambda: retriever)
     return module.ActionAnswerFaq()
 
 
