@@ -38,7 +38,8 @@ from knowledge_graph.parse import PhraseIndex, find_keywords
 from order_service.client import OrderServiceError
 from order_service.schemas import StoreOut
 
-_ZH_DIGITS = {
+# Chinese numerals one to ten (positions here, quantities in actions.shopping_cart)
+ZH_NUMBERS = {
     "一": 1,
     "二": 2,
     "两": 2,
@@ -91,9 +92,9 @@ def _zh_number(text: str) -> int | None:
     if text == "十":
         return 10
     if text.startswith("十"):
-        return 10 + _ZH_DIGITS.get(text[1:], 0)
+        return 10 + ZH_NUMBERS.get(text[1:], 0)
     if len(text) == 1:
-        return _ZH_DIGITS.get(text)
+        return ZH_NUMBERS.get(text)
     return None
 
 

@@ -18,7 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import building, services
 from actions.common import cart_lines, entity_values, language, previous_intent
-from actions.references import ask_which, product_in_focus, resolve_products
+from actions.references import ZH_NUMBERS, ask_which, product_in_focus, resolve_products
 from knowledge_graph.parse import find_category
 from knowledge_graph.vocab import format_price
 from order_service.schemas import OrderLineIn
@@ -119,17 +119,7 @@ NUMBER_WORDS = {
     "eight": 8,
     "nine": 9,
     "ten": 10,
-    "一": 1,
-    "两": 2,
-    "二": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-    "十": 10,
+    **ZH_NUMBERS,
 }
 # A quantity after a word that sets one ("make it just one", "only two", "改成两个", "只要一个"): the NLU
 # often reads "one" there as a position ("the first one").
